@@ -1,0 +1,275 @@
+"""A hypothesis strategy generating small corofy programs for the differential tests.
+
+Every program is a module with a ``main(n)`` coroutine and up to two sub-coroutines it may
+wait on (``sub1`` may wait on ``sub2``, never the other way: the call depth is bounded).
+Programs always terminate: ``while`` loops carry their own counter and upper bound, ``for``
+loops run over short ranges and lists, and no recursion is generated. Values are ints (a
+product is taken modulo 97 so loops cannot grow huge numbers). The leaf futures are the
+helpers of ``reference.Run.namespace``: ``ready``, ``pending``, ``raising`` and ``setg``
+(which sets the global ``G`` when it turns ready, so ``G * wait(setg(..))`` shows whether
+the old ``G`` was kept).
+
+Options are listed simplest first, so hypothesis shrinks a failure towards the smallest
+program that still shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hypothesis import strategies as st
+
+EXCEPTIONS = ("ValueError", "KeyError", "IndexError")
+MAX_DEPTH = 3
+MAX_BLOCK = 8
+
+
+@dataclass
+class _Scope:
+    """What a statement may refer to where it is generated."""
+
+    names: list[str]
+    subs: list[str]
+    in_loop: bool = False
+    handled: str | None = None  # the exception variable of the enclosing except, if any
+    in_comprehension: bool = False  # a walrus there binds in the coroutine: not generated
+    in_fstring: bool = False  # Python 3.11 f-string fields cannot hold quotes: no strings
+
+
+@dataclass
+class _Writer:
+    draw: Any
+    counter: int = 0
+    budget: int = 30  # statements left in the whole program: keeps examples small
+    lines: list[str] = field(default_factory=list)
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def choice(self, options: list[str]) -> str:
+        return self.draw(st.sampled_from(options))
+
+    def flip(self) -> bool:
+        return self.draw(st.booleans())
+
+    def small(self, low: int = 0, high: int = 3) -> int:
+        return self.draw(st.integers(low, high))
+
+    # ---- expressions ---------------------------------------------------------------
+
+    def expr(self, scope: _Scope, depth: int) -> str:
+        if depth <= 0:
+            kind = self.choice(["literal", "name", "wait"])
+        else:
+            kind = self.choice(
+                [
+                    "literal", "name", "wait", "binop", "call", "compare", "chain",
+                    "subscript", "fstring", "ifexp", "boolop", "unary", "walrus", "listcomp",
+                ]
+            )
+        sub = depth - 1
+        if kind == "literal":
+            return str(self.small(0, 5))
+        if kind == "wait":
+            return f"wait({self.future(scope, sub)})"
+        if kind == "binop":
+            op = self.choice(["+", "-", "*"])
+            left, right = self.expr(scope, sub), self.expr(scope, sub)
+            if op == "*":
+                return f"({left} * {right} % 97)"
+            return f"({left} {op} {right})"
+        if kind == "call":
+            args = [self.expr(scope, sub) for _ in range(self.small(1, 3))]
+            return f"note({', '.join(args)})"
+        if kind == "compare":
+            op = self.choice(["<", "==", ">=", "!="])
+            return f"({self.expr(scope, sub)} {op} {self.expr(scope, sub)})"
+        if kind == "chain":
+            a, b, c = (self.expr(scope, sub) for _ in range(3))
+            return f"({a} <= {b} < {c})"
+        if kind == "fstring" and scope.in_fstring:
+            kind = "binop"
+        if kind == "subscript":
+            form = self.choice(["list", "tuple"] if scope.in_fstring else ["list", "tuple", "dict"])
+            a, b = self.expr(scope, sub), self.expr(scope, sub)
+            if form == "list":
+                return f"[{a}, {b}, {self.expr(scope, sub)}][{self.expr(scope, sub)} % 3]"
+            if form == "tuple":
+                return f"({a}, {b})[{self.expr(scope, sub)} % 2]"
+            return f"{{'k': {a}, 'j': {b}}}[{self.choice(['k', 'j'])!r}]"
+        if kind == "fstring":
+            inner = replace(scope, in_fstring=True)
+            return f"len(f'{{{self.expr(inner, sub)}}}:{{{self.expr(inner, sub)}}}')"
+        if kind == "ifexp":
+            a, b, c = (self.expr(scope, sub) for _ in range(3))
+            return f"({a} if {b} else {c})"
+        if kind == "boolop":
+            op = self.choice(["and", "or"])
+            return f"({self.expr(scope, sub)} {op} {self.expr(scope, sub)})"
+        if kind == "unary":
+            op = self.choice(["-", "not "])
+            return f"({op}{self.expr(scope, sub)})"
+        if kind == "walrus" and not scope.in_comprehension:
+            target = self.choice([n for n in scope.names if n in ("a", "b", "c")])
+            return f"({target} := {self.expr(scope, sub)})"
+        if kind in ("name", "walrus"):  # a walrus in a comprehension: a name instead
+            return self.choice(scope.names)
+        # listcomp: its variable is its own; waits may sit in element, condition, iterable
+        var = self.fresh("q")
+        inner = replace(scope, names=[*scope.names, var], in_comprehension=True)
+        elt, cond = self.expr(inner, sub), self.expr(inner, sub)
+        source = self.expr(scope, sub)
+        return f"len([{elt} for {var} in range({source} % 3) if {cond}])"
+
+    def future(self, scope: _Scope, depth: int) -> str:
+        # raising futures end most programs early: offer them less often
+        kinds = ["ready", "pending", "setg", "ready", "pending", "raising"]
+        if scope.subs:
+            kinds.append("sub")
+        kind = self.choice(kinds)
+        if kind == "ready":
+            return f"ready({self.expr(scope, depth)})"
+        if kind == "pending":
+            return f"pending({self.small(1, 2)}, {self.expr(scope, depth)})"
+        if kind == "raising":
+            exc = self.choice(list(EXCEPTIONS))
+            k = self.small(0, 1)
+            return f"raising({exc}, {self.small(0, 9)}" + (f", k={k})" if k else ")")
+        if kind == "setg":
+            return f"setg({self.expr(scope, depth)}, {self.expr(scope, depth)}, k={self.small(0, 1)})"
+        return f"{self.choice(scope.subs)}({self.expr(scope, depth)})"
+
+    # ---- statements ----------------------------------------------------------------
+
+    def block(self, scope: _Scope, depth: int, indent: int) -> list[str]:
+        count = self.small(1, max(1, min(MAX_BLOCK, 4 - depth + 1)))
+        out: list[str] = []
+        for _ in range(count):
+            if self.budget <= 0:
+                break
+            self.budget -= 1
+            lines = self.statement(scope, depth, indent)
+            out.extend(lines)
+            if lines[-1].split()[0] in ("return", "raise", "break", "continue"):
+                break  # code after it would never run
+        return out or [" " * indent + "pass"]
+
+    def statement(self, scope: _Scope, depth: int, indent: int) -> list[str]:
+        pad = " " * indent
+        kinds = ["assign", "print", "wait", "augassign", "return"]
+        if depth < MAX_DEPTH:
+            kinds += ["if", "while", "for", "try", "with", "raise"]
+        if scope.in_loop:
+            kinds += ["break", "continue"]
+        if scope.handled:
+            kinds.append("reraise")
+        kind = self.choice(kinds)
+        e = self.small(1, 2)  # expression depth
+        if kind == "assign":
+            return [f"{pad}{self.choice(['a', 'b', 'c', 'G'])} = {self.expr(scope, e)}"]
+        if kind == "augassign":
+            target = self.choice(["G", "a", "b", "c"])
+            return [f"{pad}{target} {self.choice(['+=', '-='])} {self.expr(scope, e)}"]
+        if kind == "print":
+            args = [self.expr(scope, e) for _ in range(self.small(1, 2))]
+            return [f"{pad}print({', '.join(args)})"]
+        if kind == "wait":
+            return [f"{pad}wait({self.future(scope, e - 1)})"]
+        if kind == "return":
+            return [f"{pad}return {self.expr(scope, e)}"]
+        if kind == "break":
+            return [f"{pad}break"]
+        if kind == "continue":
+            return [f"{pad}continue"]
+        if kind == "reraise":
+            return [f"{pad}raise"]
+        if kind == "raise":
+            exc = self.choice(list(EXCEPTIONS))
+            cause = ""
+            if self.flip():
+                cause = f" from {scope.handled}" if scope.handled else " from None"
+            return [f"{pad}raise {exc}({self.expr(scope, 1)}){cause}"]
+        inner = indent + 4
+        if kind == "if":
+            lines = [f"{pad}if {self.expr(scope, e)}:", *self.block(scope, depth + 1, inner)]
+            for _ in range(self.small(0, 1)):
+                lines += [f"{pad}elif {self.expr(scope, e)}:", *self.block(scope, depth + 1, inner)]
+            if self.flip():
+                lines += [f"{pad}else:", *self.block(scope, depth + 1, inner)]
+            return lines
+        loop_scope = _Scope(scope.names, scope.subs, True, scope.handled)
+        if kind == "while":
+            counter = self.fresh("w")
+            lines = [
+                f"{pad}{counter} = 0",
+                f"{pad}while {counter} < {self.small(1, 3)} and {self.expr(scope, 1)}:",
+                f"{pad}    {counter} += 1",
+                *self.block(loop_scope, depth + 1, inner),
+            ]
+            if self.flip():
+                lines += [f"{pad}else:", *self.block(scope, depth + 1, inner)]
+            return lines
+        if kind == "for":
+            var = self.fresh("v")
+            if self.flip():
+                iterable = f"range({self.expr(scope, 1)} % 3)"
+            else:
+                iterable = f"[{self.expr(scope, 1)}, {self.expr(scope, 1)}]"
+            body_scope = _Scope([*scope.names, var], scope.subs, True, scope.handled)
+            lines = [f"{pad}for {var} in {iterable}:", *self.block(body_scope, depth + 1, inner)]
+            if self.flip():
+                lines += [f"{pad}else:", *self.block(scope, depth + 1, inner)]
+            return lines
+        if kind == "with":
+            items = []
+            for _ in range(self.small(1, 2)):
+                tag = self.expr(scope, 1) if self.flip() else repr(self.fresh("cm"))
+                items.append(f"cm({tag}, {self.flip()})")
+            name = self.fresh("t")
+            body_scope = _Scope(scope.names, scope.subs, scope.in_loop, scope.handled)
+            return [f"{pad}with {', '.join(items)} as {name}:", *self.block(body_scope, depth + 1, inner)]
+        # try
+        lines = [f"{pad}try:", *self.block(scope, depth + 1, inner)]
+        handlers = self.small(0, 2)
+        for _ in range(handlers):
+            caught = self.choice(["Exception", *EXCEPTIONS, "(ValueError, KeyError)"])
+            var = self.fresh("e")
+            handler_scope = _Scope(scope.names, scope.subs, scope.in_loop, var)
+            lines += [
+                f"{pad}except {caught} as {var}:",
+                f"{pad}    print('caught', type({var}).__name__, {var}.args)",
+                *self.block(handler_scope, depth + 1, inner),
+            ]
+        if handlers and self.flip():
+            lines += [f"{pad}else:", *self.block(scope, depth + 1, inner)]
+        if not handlers or self.flip():
+            lines += [f"{pad}finally:", *self.block(scope, depth + 1, inner)]
+        return lines
+
+    def coroutine(self, name: str, subs: list[str]) -> list[str]:
+        scope = _Scope(["a", "b", "c", "G", "n"], subs)
+        body = self.block(scope, 0, 4)
+        return [
+            "@coroutine",
+            f"def {name}(n):",
+            "    global G",
+            "    a = n",
+            "    b = 1",
+            "    c = 2",
+            *body,
+            f"    return ({name!r}, a, b, c)",
+        ]
+
+
+@st.composite
+def programs(draw: Any) -> str:
+    """Source of a module whose ``main(n)`` coroutine exercises SPEC §2.2's constructs."""
+    writer = _Writer(draw)
+    subs = ["sub1", "sub2"][: draw(st.integers(0, 2))]
+    lines = ["from corofy import coroutine, wait", "", "G = 0", ""]
+    for index, name in enumerate(subs):
+        lines += writer.coroutine(name, subs[index + 1 :]) + [""]
+    lines += writer.coroutine("main", subs)
+    return "\n".join(lines) + "\n"
