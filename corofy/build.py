@@ -1,0 +1,368 @@
+"""The build: from source files to the bytes their output should hold, then to the disk.
+
+The warm path (nothing changed) reads each source, hashes it, finds the answer in the cache
+and compares it with the output file: it never imports libcst or the transform. Only cache
+misses are transformed, in worker processes when there are many.
+
+Source encodings (PEP 263): a file is decoded with the encoding `tokenize.detect_encoding`
+finds (declaration or BOM, else UTF-8) and its output is written in that same encoding, so
+the declaration the transform keeps at the top stays true. Should the output not be
+representable in it, or the declaration not survive in the first two lines, the output is
+written as UTF-8 instead, which Python reads without a declaration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from corofy.atomic import write_atomic
+from corofy.cache import COPY, TRANSFORMED, Cache, cache_key
+
+MANIFEST = ".corofy-manifest.json"
+PARALLEL_THRESHOLD = 8  # below this many misses, starting worker processes costs more
+
+
+@dataclass(frozen=True)
+class Job:
+    """One source file and where its output goes (None: standard output)."""
+
+    source: Path | None  # None: standard input
+    display: str  # the source as errors name it
+    source_name: str  # handed to the transform; ends up in __corofy_source__
+    target: Path | None
+    target_display: str
+    out_root: Path | None = None  # the OUT folder whose manifest records the target
+    data: bytes | None = None  # stdin's bytes, read up front
+
+
+@dataclass
+class Result:
+    job: Job
+    expected: bytes | None = None  # what the target should hold; None on error
+    transformed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    """What a run did or, under --check/--diff, would do."""
+
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def decode_source(data: bytes, display: str) -> tuple[str, str]:
+    """(text, encoding) of Python source bytes per PEP 263; ValueError with a message."""
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise ValueError(f"{display}:1:1: error: {exc.msg}") from None
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        line, col = _position(data, exc.start)
+        raise ValueError(
+            f"{display}:{line}:{col}: error: byte 0x{data[exc.start]:02x} is not valid "
+            f"{encoding}; declare the file's encoding (PEP 263) or save it as UTF-8"
+        ) from None
+
+
+def _encode_output(code: str, encoding: str) -> bytes:
+    import codecs
+    import tokenize
+
+    def declared(data: bytes) -> str | None:
+        try:
+            return codecs.lookup(tokenize.detect_encoding(io.BytesIO(data).readline)[0]).name
+        except SyntaxError:
+            return None
+
+    try:
+        data = code.encode(encoding)
+        if declared(data) == codecs.lookup(encoding).name:
+            return data
+    except UnicodeEncodeError:
+        pass
+    data = code.encode("utf-8")
+    if declared(data) != "utf-8":
+        raise ValueError("the output cannot be encoded as its source's declared encoding")
+    return data
+
+
+def might_hold_coroutines(name: str, data: bytes) -> bool:
+    """Only a .py file that names corofy can import its markers; everything else is copied."""
+    return name.endswith(".py") and b"corofy" in data
+
+
+def transform_payload(data: bytes, source_name: str, display: str) -> tuple[bytes | None, str | None]:
+    """(cache payload, None) or (None, error line) for one source file's bytes."""
+    try:
+        text, encoding = decode_source(data, display)
+    except ValueError as exc:
+        return None, str(exc)
+    from corofy.transform import CorofyError, transform
+
+    try:
+        result = transform(text, source_name)
+    except CorofyError as exc:
+        return None, f"{display}:{exc.line}:{exc.col}: error: {exc.message}"
+    except RecursionError:
+        return None, f"{display}:1:1: error: the source nests too deeply to transform"
+    if not result.machines:
+        return COPY, None
+    try:
+        return TRANSFORMED + _encode_output(result.code, encoding), None
+    except ValueError as exc:
+        return None, f"{display}:1:1: error: {exc}"
+
+
+def _transform_many(items: list[tuple[bytes, str, str]], jobs: int) -> list[tuple[bytes | None, str | None]]:
+    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+            chunk = max(1, len(items) // (jobs * 4))
+            return list(pool.map(transform_payload, *zip(*items), chunksize=chunk))
+    return [transform_payload(*item) for item in items]
+
+
+def compute(jobs: list[Job], cache: Cache, workers: int) -> list[Result]:
+    """The bytes each job's target should hold, from the cache where possible."""
+    results = [Result(job) for job in jobs]
+    misses: list[tuple[int, str, bytes]] = []
+    for i, (job, result) in enumerate(zip(jobs, results)):
+        data = job.data
+        if data is None:
+            assert job.source is not None
+            try:
+                with open(job.source, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                result.error = f"{job.display}:1:1: error: cannot read: {exc.strerror or exc}"
+                continue
+        name = job.source.name if job.source is not None else job.source_name
+        if job.source is None:
+            name = name if name.endswith(".py") else name + ".py"
+        if not might_hold_coroutines(name, data):
+            result.expected = data
+            continue
+        key = cache_key(data, job.source_name)
+        payload = cache.get(key)
+        if payload is None:
+            misses.append((i, key, data))
+            continue
+        _settle(result, data, payload)
+    answers = _transform_many([(data, jobs[i].source_name, jobs[i].display) for i, _, data in misses], workers)
+    for (i, key, data), (payload, error) in zip(misses, answers):
+        if payload is None:
+            results[i].error = error
+            continue
+        cache.put(key, payload)
+        _settle(results[i], data, payload)
+    return results
+
+
+def _settle(result: Result, data: bytes, payload: bytes) -> None:
+    if payload[:1] == TRANSFORMED:
+        result.expected = payload[1:]
+        result.transformed = True
+    else:
+        result.expected = data
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _diff(old: bytes | None, new: bytes | None, name: str, out: TextIO) -> None:
+    def lines(data: bytes | None) -> list[str]:
+        if data is None:
+            return []
+        try:
+            text, _ = decode_source(data, name)
+        except ValueError:
+            text = data.decode("utf-8", "replace")
+        return text.splitlines(keepends=True)
+
+    if (old is not None and b"\0" in old) or (new is not None and b"\0" in new):
+        out.write(f"Binary files {name} differ\n")
+        return
+    a = "/dev/null" if old is None else f"{name}"
+    b = "/dev/null" if new is None else f"{name}"
+    for line in difflib.unified_diff(lines(old), lines(new), a, b):
+        out.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+
+
+# --- the manifest: which files in OUT corofy wrote, so only those are ever removed ---------
+
+
+def read_manifest(out_root: Path) -> dict[str, str]:
+    """{target path relative to OUT: its source, relative to OUT}."""
+    try:
+        with open(out_root / MANIFEST, encoding="utf-8") as f:
+            files = json.load(f).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def write_manifest(out_root: Path, files: dict[str, str]) -> None:
+    text = json.dumps({"files": dict(sorted(files.items()))}, indent=1) + "\n"
+    write_atomic(out_root / MANIFEST, text.encode())
+
+
+def _inside(path: Path, folders: Iterable[Path]) -> bool:
+    return any(path == folder or folder in path.parents for folder in folders)
+
+
+def _prune_empty(folder: Path, stop: Path) -> None:
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+@dataclass
+class Mode:
+    check: bool = False
+    diff: bool = False
+    verbose: int = 0  # -1 quiet, 0 normal, 1 verbose
+
+    @property
+    def writes(self) -> bool:
+        return not (self.check or self.diff)
+
+
+def apply(
+    results: list[Result],
+    mode: Mode,
+    src_folders: list[Path],
+    src_files: list[Path],
+    stdout: io.BufferedIOBase | None = None,
+) -> Report:
+    """Write (or compare) every target; remove stale files corofy wrote earlier."""
+    report = Report()
+    log = sys.stderr
+    by_root: dict[Path, dict[str, str]] = {}
+    errored_targets: dict[Path, set[str]] = {}
+    for result in results:
+        job = result.job
+        if job.out_root is not None:
+            by_root.setdefault(job.out_root, {})
+            errored_targets.setdefault(job.out_root, set())
+        if result.error is not None:
+            report.errors.append(result.error)
+            if job.out_root is not None and job.target is not None:
+                errored_targets[job.out_root].add(job.target.relative_to(job.out_root).as_posix())
+            continue
+        assert result.expected is not None
+        if job.target is None:  # standard output
+            if mode.writes:
+                out = stdout or sys.stdout.buffer
+                out.write(result.expected)
+                out.flush()
+            else:
+                old = job.data
+                if old != result.expected:
+                    report.written.append(job.target_display)
+                    if mode.diff:
+                        _diff(old, result.expected, job.display, sys.stdout)
+                else:
+                    report.unchanged += 1
+            continue
+        if job.out_root is not None:
+            rel_target = job.target.relative_to(job.out_root).as_posix()
+            assert job.source is not None
+            by_root[job.out_root][rel_target] = os.path.relpath(job.source, job.out_root).replace(os.sep, "/")
+        current = _read(job.target)
+        if current == result.expected:
+            report.unchanged += 1
+            continue
+        report.written.append(job.target_display)
+        if mode.diff:
+            _diff(current, result.expected, job.target_display, sys.stdout)
+        if mode.writes:
+            mode_bits = None
+            if job.source is not None:
+                try:
+                    mode_bits = os.stat(job.source).st_mode & 0o777
+                except OSError:
+                    pass
+            try:
+                write_atomic(job.target, result.expected, mode_bits)
+            except OSError as exc:
+                report.written.pop()
+                report.errors.append(f"{job.target_display}:1:1: error: cannot write: {exc.strerror or exc}")
+                continue
+            if mode.verbose > 0:
+                verb = "transformed" if result.transformed else "copied"
+                print(f"{verb} {job.display} -> {job.target_display}", file=log)
+        elif mode.check and mode.verbose >= 0:
+            print(f"would {'rewrite' if current is not None else 'write'} {job.target_display}", file=log)
+    resolved_folders = [f.resolve() for f in src_folders]
+    resolved_files = {f.resolve() for f in src_files}
+    for out_root, produced in by_root.items():
+        old = read_manifest(out_root)
+        keep = dict(produced)
+        for rel_target, rel_source in old.items():
+            if rel_target in produced:
+                continue
+            source = Path(os.path.normpath(out_root / rel_source))
+            stale = rel_target not in errored_targets[out_root] and (
+                not source.exists() or source.resolve() in resolved_files or _inside(source.resolve(), resolved_folders)
+            )
+            if not stale:
+                keep[rel_target] = rel_source
+                continue
+            target = out_root / rel_target
+            if not target.exists():
+                continue
+            shown = _display(target)
+            report.removed.append(shown)
+            if mode.diff:
+                _diff(_read(target), None, shown, sys.stdout)
+            if mode.writes:
+                try:
+                    target.unlink()
+                except OSError as exc:
+                    report.errors.append(f"{shown}:1:1: error: cannot remove: {exc.strerror or exc}")
+                    keep[rel_target] = rel_source
+                    continue
+                _prune_empty(target.parent, out_root)
+                if mode.verbose > 0:
+                    print(f"removed {shown}", file=log)
+            elif mode.check and mode.verbose >= 0:
+                print(f"would remove {shown}", file=log)
+        if mode.writes and keep != old:
+            write_manifest(out_root, keep)
+    return report
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

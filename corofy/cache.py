@@ -1,0 +1,62 @@
+"""The content-keyed cache: unchanged inputs are not transformed again.
+
+An entry is keyed on the hash of the input bytes, corofy's version and the source name handed
+to the transform (it is written into the output as `__corofy_source__`), so any change to
+one of them misses. Entries are immutable files named by their key; a lost race between two
+writers writes the same bytes twice. The cache is an optimisation only: any failure to read
+or write it is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from corofy import __version__
+from corofy.atomic import write_atomic
+
+# The payload's first byte says what the input became.
+COPY = b"C"  # no coroutines: the output is the input, byte for byte
+TRANSFORMED = b"T"  # followed by the output bytes
+
+
+def default_cache_dir(project_root: Path) -> Path:
+    env = os.environ.get("COROFY_CACHE_DIR")
+    return Path(env) if env else project_root / ".corofy_cache"
+
+
+def cache_key(data: bytes, source_name: str) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    h.update(__version__.encode())
+    h.update(b"\0")
+    h.update(source_name.encode("utf-8", "surrogateescape"))
+    h.update(b"\0")
+    h.update(data)
+    return h.hexdigest()
+
+
+class Cache:
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder / __version__ if folder is not None else None
+
+    def _path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / key[:2] / key
+
+    def get(self, key: str) -> bytes | None:
+        if self.folder is None:
+            return None
+        try:
+            with open(self._path(key), "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def put(self, key: str, payload: bytes) -> None:
+        if self.folder is None:
+            return
+        try:
+            write_atomic(self._path(key), payload)
+        except OSError:
+            pass

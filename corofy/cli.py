@@ -1,0 +1,202 @@
+"""The `corofy` command line (SPEC §5).
+
+`corofy SRC... -o OUT` is the default command; `show`, `graph` and `run` are subcommands. A
+first argument that is not a subcommand's name belongs to the default command, so a folder
+that happens to be named `show` is written `./show`.
+
+Start-up stays lean: libcst and the transform are imported only when a file must actually be
+transformed, so a warm `--check` costs a walk, a hash per file and the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from corofy import __version__
+
+EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
+
+
+class _DefaultGroup(click.Group):
+    """A group whose unnamed invocation runs the `build` command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["build", *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("corofy", "[OPTIONS] [SRC]... [-o OUT]\n       corofy show|graph|run ...")
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Rewrite @coroutine functions with wait() into explicit state machines.
+
+    \b
+    corofy SRC... -o OUT     mirror each SRC folder into OUT, transforming coroutine files
+    corofy FILE              write FILE_corofied.py beside FILE
+    corofy                   use src, out and exclude from [tool.corofy] in pyproject.toml
+    corofy build --help      all options of the above (--check, --diff, -j, ...)
+    """
+
+
+def _fail(message: str) -> None:
+    click.echo(f"corofy: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _corofied_name(path: Path) -> Path:
+    return path.with_name(f"{path.stem}_corofied.py")
+
+
+def _rel(path: Path, base: Path) -> str:
+    return os.path.relpath(path.absolute(), base).replace(os.sep, "/")
+
+
+@main.command("build")
+@click.argument("src", nargs=-1, type=click.Path(path_type=str))
+@click.option("-o", "--out", metavar="OUT", help="Output folder (or file for one FILE; - for stdout).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change, listing it.")
+@click.option("--diff", is_flag=True, help="Write nothing; print a unified diff; exit 1 if anything would change.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option("-v", "--verbose", is_flag=True, help="Name every file written or removed.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
+@click.option("--exclude", multiple=True, metavar="PATTERN", help="gitignore-style pattern to skip (repeatable).")
+@click.option("--stdin-filename", metavar="NAME", help="The name stdin's source is reported and recorded as.")
+@click.option(
+    "--exit-non-zero-on-change", is_flag=True, help="Exit 1 when files were written or removed (for hooks)."
+)
+@click.option("--no-cache", is_flag=True, help="Transform everything, ignoring the cache.")
+@click.version_option(__version__, "--version", prog_name="corofy", message="%(prog)s %(version)s")
+def build(
+    src: tuple[str, ...],
+    out: str | None,
+    check: bool,
+    diff: bool,
+    quiet: bool,
+    verbose: bool,
+    jobs: int | None,
+    exclude: tuple[str, ...],
+    stdin_filename: str | None,
+    exit_non_zero_on_change: bool,
+    no_cache: bool,
+) -> None:
+    """Transform SRC files and folders (default: [tool.corofy] in pyproject.toml)."""
+    from corofy.build import Job, Mode, apply, compute
+    from corofy.cache import Cache, default_cache_dir
+    from corofy.config import ConfigError, find_project_root, load_config
+    from corofy.tree import Matcher, walk
+
+    cwd = Path.cwd()
+    patterns = list(exclude)
+    if src:
+        sources = [Path(s) for s in src]
+        root = find_project_root(cwd)
+    else:
+        try:
+            config = load_config(cwd)
+        except ConfigError as exc:
+            _fail(str(exc))
+        sources = list(config.src)
+        root = config.path.parent
+        patterns += config.exclude
+        if out is None:
+            if config.out is None:
+                _fail(f"{config.path}: [tool.corofy] needs out (the folder to write)")
+            out = str(config.out)
+    excludes = [Matcher.from_lines("", patterns)] if patterns else []
+
+    job_list: list[Job] = []
+    folders: list[Path] = []
+    files: list[Path] = []
+    if any(str(s) == "-" for s in sources):
+        if len(sources) != 1:
+            _fail("- (stdin) cannot be mixed with other SRC")
+        name = stdin_filename or "<stdin>"
+        target = None if out in (None, "-") else Path(out)
+        job_list.append(
+            Job(None, name, name, target, out or "<stdout>", data=sys.stdin.buffer.read())
+        )
+    else:
+        out_path = None if out in (None, "-") else Path(out)
+        for s in sources:
+            if not s.exists():
+                _fail(f"{s}: no such file or folder")
+            if s.is_dir():
+                folders.append(s)
+            else:
+                files.append(s)
+        if folders and out is None:
+            _fail(f"{folders[0]} is a folder: give the output folder with -o OUT")
+        if folders and out == "-":
+            _fail("-o - (stdout) takes files, not folders")
+        if out_path is not None:
+            out_resolved = out_path.resolve()
+            for folder in folders:
+                f = folder.resolve()
+                if out_resolved == f or f in out_resolved.parents:
+                    _fail(f"OUT {out} lies inside SRC {folder}; choose an output folder outside the sources")
+        single_file_target = (
+            out_path is not None and not folders and len(files) == 1
+            and out.endswith(".py") and not out_path.is_dir()
+        )
+        for f in files:
+            display = str(f)
+            if out is None:
+                target, out_root = _corofied_name(f), None
+            elif out_path is None:
+                target, out_root = None, None
+            elif single_file_target:
+                target, out_root = out_path, None
+            else:
+                target, out_root = out_path / f.name, out_path
+            job_list.append(Job(f, display, _rel(f, root), target, str(target) if target else "<stdout>", out_root))
+        for folder in folders:
+            assert out_path is not None
+            prefix = _rel(folder, root)
+            prefix = "" if prefix == "." else prefix + "/"
+            for rel in walk(folder, excludes, prefix):
+                source = folder / rel
+                target = out_path / rel
+                job_list.append(
+                    Job(source, str(source), _rel(source, root), target, str(target), out_path)
+                )
+
+    mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))
+    cache = Cache(None if no_cache else default_cache_dir(root))
+    results = compute(job_list, cache, jobs or os.cpu_count() or 1)
+    report = apply(results, mode, folders, files)
+    for error in report.errors:
+        click.echo(error, err=True)
+    to_stdout_only = all(job.target is None for job in job_list)
+    if not quiet and not (mode.writes and to_stdout_only):
+        _summary(report, mode)
+    if report.errors:
+        sys.exit(EXIT_ERROR)
+    changed = bool(report.written or report.removed)
+    if changed and (not mode.writes or exit_non_zero_on_change):
+        sys.exit(EXIT_CHANGED)
+    sys.exit(EXIT_OK)
+
+
+def _summary(report: object, mode: object) -> None:
+    from corofy.build import Mode, Report
+
+    assert isinstance(report, Report) and isinstance(mode, Mode)
+
+    def n(count: int, noun: str) -> str:
+        return f"{count} {noun}{'' if count == 1 else 's'}"
+
+    would = "" if mode.writes else "would be "
+    parts = [f"{n(len(report.written), 'file')} {would}written"]
+    if report.removed:
+        parts.append(f"{len(report.removed)} {would}removed")
+    parts.append(f"{report.unchanged} unchanged")
+    if report.errors:
+        parts.append(n(len(report.errors), "error"))
+    click.echo("corofy: " + ", ".join(parts), err=True)
