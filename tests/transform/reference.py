@@ -577,3 +577,16 @@ def printed(events: list[tuple[Any, ...]]) -> list[Any]:
             args = event[2]
             out.append(args[0] if len(args) == 1 else args)
     return out
+
+
+def program(body: str) -> str:
+    """``body`` (indented freely) as a module importing the markers the usual way."""
+    import textwrap
+
+    return "from corofy import coroutine, wait\n" + textwrap.dedent(body)
+
+
+def result(source: str, entry: str = "main", args: tuple[Any, ...] = ()) -> Any:
+    """Run both sides (they must agree); return the value, or the raised exception's description."""
+    kind, *rest = outcome(assert_same(source, entry, args))
+    return rest[0] if kind == "return" else ("raised", *rest)
