@@ -1,0 +1,522 @@
+"""wait() with exceptions: try/except/else/finally, raise, chaining, with, close(), finished.
+
+Facts these tests pin down (Python's, so the reference shows them too):
+- a ``finally`` that returns, breaks or continues discards the exception or return in flight;
+- inside ``except``, a newly raised exception gets the handled one as ``__context__``, and
+  a bare ``raise`` or ``sys.exc_info()`` still sees the handled one after a suspension;
+- ``close()`` raises ``GeneratorExit`` at the suspension point after closing the awaited
+  future, so ``finally`` and ``__exit__`` run; closing an unstarted coroutine runs nothing.
+"""
+
+from reference import assert_same, execute, outcome, printed, program, result
+
+
+def raised(events: list) -> tuple:
+    kind, description = outcome(events)
+    assert kind == "raise", events
+    return description
+
+
+def test_exception_from_inner_poll_is_caught_at_the_wait() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(raising(ValueError, "bad", k=1))
+                return "not reached"
+            except ValueError as e:
+                return "caught", e.args
+        """
+    )
+    assert result(src) == ("caught", ("bad",))
+
+
+def test_try_else_and_finally_with_waits_in_every_clause() -> None:
+    src = program(
+        """
+        @coroutine
+        def main(fail):
+            try:
+                print("try", wait(ready(1)))
+                if fail:
+                    wait(raising(KeyError, "k"))
+            except KeyError:
+                print("except", wait(pending(1, 2)))
+            else:
+                print("else", wait(pending(1, 3)))
+            finally:
+                print("finally", wait(ready(4)))
+            return "done"
+        """
+    )
+    assert printed(assert_same(src, args=(True,))) == [("try", 1), ("except", 2), ("finally", 4)]
+    assert printed(assert_same(src, args=(False,))) == [("try", 1), ("else", 3), ("finally", 4)]
+
+
+def test_unhandled_exception_propagates_after_finally_waits() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(raising(IndexError, 3))
+            except KeyError:
+                return "wrong handler"
+            finally:
+                print("cleanup", wait(pending(1, "x")))
+        """
+    )
+    events = assert_same(src)
+    assert printed(events) == [("cleanup", "x")]
+    assert raised(events)[:2] == ("IndexError", (3,))
+
+
+def test_raise_from_sets_cause_and_suppresses_context() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(raising(KeyError, "inner"))
+            except KeyError as e:
+                raise ValueError(wait(ready("outer"))) from e
+        """
+    )
+    name, args, cause, context, suppress = raised(assert_same(src))
+    assert (name, args, suppress) == ("ValueError", ("outer",), True)
+    assert cause[:2] == ("KeyError", ("inner",)) and context[:2] == ("KeyError", ("inner",))
+
+
+def test_raise_from_none_hides_context() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(raising(KeyError, 1))
+            except KeyError:
+                raise ValueError(2) from wait(ready(None))
+        """
+    )
+    name, args, cause, context, suppress = raised(assert_same(src))
+    assert (name, cause, suppress, context[0]) == ("ValueError", None, True, "KeyError")
+
+
+def test_exception_raised_in_except_after_wait_chains_context() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                raise KeyError("first")
+            except KeyError:
+                wait(pending(1, None))
+                wait(raising(ValueError, "second"))
+        """
+    )
+    name, args, cause, context, suppress = raised(assert_same(src))
+    assert (name, args, cause, suppress) == ("ValueError", ("second",), None, False)
+    assert context[:2] == ("KeyError", ("first",))
+
+
+def test_bare_raise_after_wait_in_except_reraises_the_handled_exception() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(raising(KeyError, "original"))
+            except KeyError:
+                wait(pending(2, None))
+                raise
+        """
+    )
+    assert raised(assert_same(src))[:2] == ("KeyError", ("original",))
+
+
+def test_exc_info_after_wait_in_except_names_the_handled_exception() -> None:
+    src = program(
+        """
+        import sys
+        @coroutine
+        def main():
+            try:
+                raise KeyError("handled")
+            except KeyError:
+                wait(pending(1, None))
+                typ, value, tb = sys.exc_info()
+                inside = (typ.__name__, value.args)
+            outside = sys.exc_info()
+            return inside, outside
+        """
+    )
+    assert result(src) == (("KeyError", ("handled",)), (None, None, None))
+
+
+def test_nested_handlers_restore_the_outer_handled_exception() -> None:
+    src = program(
+        """
+        import sys
+        @coroutine
+        def main():
+            try:
+                raise KeyError("outer")
+            except KeyError:
+                try:
+                    wait(raising(ValueError, "inner"))
+                except ValueError:
+                    wait(ready(None))
+                wait(pending(1, None))
+                return sys.exc_info()[1].args
+        """
+    )
+    assert result(src) == ("outer",)
+
+
+def test_finally_return_overrides_the_return_value() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                return wait(ready("try"))
+            finally:
+                return wait(pending(1, "finally"))
+        """
+    )
+    assert result(src) == "finally"
+
+
+def test_finally_return_discards_the_exception() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(raising(ValueError, 1))
+            finally:
+                wait(ready(None))
+                return "swallowed"
+        """
+    )
+    assert result(src) == "swallowed"
+
+
+def test_exception_in_finally_replaces_the_one_in_flight_and_chains_it() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(raising(ValueError, 1))
+            finally:
+                wait(raising(KeyError, 2))
+        """
+    )
+    name, args, cause, context, suppress = raised(assert_same(src))
+    assert (name, context[0]) == ("KeyError", "ValueError")
+
+
+def test_return_in_try_runs_finally_with_waits_before_returning() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                return "value"
+            finally:
+                print("finally", wait(pending(1, 1)))
+        """
+    )
+    events = assert_same(src)
+    assert printed(events) == [("finally", 1)]
+    assert outcome(events) == ("return", "value")
+
+
+def test_break_and_continue_in_finally_override() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            seen = []
+            for i in range(3):
+                try:
+                    if i == 0:
+                        wait(raising(ValueError, i))
+                    return "returned"
+                finally:
+                    seen.append(wait(ready(i)))
+                    if i < 2:
+                        continue
+                    break
+            return seen
+        """
+    )
+    assert result(src) == [0, 1, 2]
+
+
+def test_break_through_finally_runs_it() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            while True:
+                try:
+                    break
+                finally:
+                    print("finally", wait(ready(1)))
+            return "after"
+        """
+    )
+    events = assert_same(src)
+    assert printed(events) == [("finally", 1)]
+    assert outcome(events) == ("return", "after")
+
+
+def test_with_exit_gets_the_exception_and_can_suppress_it() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            with cm("quiet", True) as tag:
+                wait(raising(ValueError, tag))
+            with cm("loud") as tag:
+                wait(raising(KeyError, tag))
+        """
+    )
+    events = assert_same(src)
+    exits = [e for e in events if e[0] == "exit"]
+    assert [(e[1], e[3][0]) for e in exits] == [("quiet", "ValueError"), ("loud", "KeyError")]
+    assert raised(events)[:2] == ("KeyError", ("loud",))
+
+
+def test_with_items_wait_in_order_and_exit_in_reverse() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            with cm(wait(ready("a"))) as a, cm(wait(pending(1, "b"))) as b:
+                print(a, b, wait(ready("body")))
+            return "ok"
+        """
+    )
+    events = assert_same(src)
+    order = [(e[0], e[1]) for e in events if e[0] in ("enter", "exit", "print")]
+    assert order == [("enter", "a"), ("enter", "b"), ("print", 2), ("exit", "b"), ("exit", "a")]
+
+
+def test_with_exit_runs_on_return_and_break() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            for i in range(2):
+                with cm(i):
+                    wait(ready(i))
+                    break
+            with cm("ret"):
+                return wait(pending(1, "r"))
+        """
+    )
+    events = assert_same(src)
+    assert [(e[1], e[3]) for e in events if e[0] == "exit"] == [(0, None), ("ret", None)]
+    assert outcome(events) == ("return", "r")
+
+
+def test_exception_from_enter_is_not_seen_by_exit() -> None:
+    src = program(
+        """
+        class Bad:
+            def __enter__(self):
+                raise KeyError("enter")
+            def __exit__(self, *exc):
+                print("exit called")
+        @coroutine
+        def main():
+            with cm("outer"), Bad():
+                wait(ready(1))
+        """
+    )
+    events = assert_same(src)
+    assert printed(events) == []
+    assert raised(events)[0] == "KeyError"
+
+
+def test_unbound_local_raises_unbound_local_error() -> None:
+    src = program(
+        """
+        @coroutine
+        def main(flag):
+            if flag:
+                x = wait(ready(1))
+            wait(ready(2))
+            return x
+        """
+    )
+    assert result(src, args=(True,)) == 1
+    assert raised(assert_same(src, args=(False,)))[0] == "UnboundLocalError"
+
+
+def test_polling_a_finished_coroutine_raises_runtime_error() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            return wait(ready(1))
+        """
+    )
+    assert assert_same(src)[-1] == ("repoll", "RuntimeError")
+
+
+def test_polling_a_failed_coroutine_raises_runtime_error() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            wait(raising(ValueError))
+        """
+    )
+    assert assert_same(src)[-1] == ("repoll", "RuntimeError")
+
+
+def test_calling_runs_nothing_until_first_poll() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            print("body")
+            return 1
+        """
+    )
+    events = assert_same(src)
+    assert events[:2] == [("called",), ("print", 1, ("body",))]
+
+
+def test_close_closes_awaited_future_first_then_runs_finally_and_exit() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            with cm("ctx"):
+                try:
+                    wait(pending(9, None))
+                finally:
+                    print("finally")
+        """
+    )
+    events = assert_same(src, close_after=2)
+    tail = [e[0] for e in events[events.index(("pending", 2)) + 1 :]]
+    assert tail == ["close", "print", "exit", "closed"]
+    assert [e[3][0] for e in events if e[0] == "exit"] == ["GeneratorExit"]
+
+
+def test_close_reaches_the_innermost_awaited_coroutine() -> None:
+    src = program(
+        """
+        @coroutine
+        def inner():
+            try:
+                wait(pending(9, None))
+            finally:
+                print("inner finally")
+        @coroutine
+        def main():
+            try:
+                wait(inner())
+            finally:
+                print("outer finally")
+        """
+    )
+    events = assert_same(src, close_after=1)
+    assert printed(events) == ["inner finally", "outer finally"]
+    assert [e[0] for e in events][-4:] == ["close", "print", "print", "closed"]
+
+
+def test_close_on_an_unstarted_coroutine_runs_nothing() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(ready(1))
+            finally:
+                print("finally")
+        """
+    )
+    assert assert_same(src, close_after=0) == [("called",), ("closed",)]
+
+
+def test_close_on_a_finished_coroutine_does_nothing() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                return wait(ready(1))
+            finally:
+                print("finally")
+        """
+    )
+    events = assert_same(src, close_after=5)
+    assert printed(events) == ["finally"]
+    assert outcome(events) == ("return", 1)
+
+
+def test_close_when_except_catches_generator_exit_and_returns() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(pending(3, None))
+            except GeneratorExit:
+                print("exiting")
+                return "ignored value"
+        """
+    )
+    events = assert_same(src, close_after=1)
+    assert printed(events) == ["exiting"]
+    assert events[-1] == ("closed",)
+
+
+def test_close_when_finally_waits_again_raises_runtime_error() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(pending(3, None))
+            finally:
+                wait(ready(None))
+        """
+    )
+    assert outcome(assert_same(src, close_after=1))[1][0] == "RuntimeError"
+
+
+def test_close_when_finally_raises_propagates_that_exception() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            try:
+                wait(pending(3, None))
+            finally:
+                raise KeyError("from finally")
+        """
+    )
+    kind, (name, args, *_rest) = outcome(assert_same(src, close_after=1))
+    assert (kind, name, args) == ("close-raised", "KeyError", ("from finally",))
+
+
+def test_reference_and_machine_agree_on_exception_args_of_leaf() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            return wait(raising(OSError, 2, "No such file"))
+        """
+    )
+    name, args, *_ = raised(assert_same(src))
+    assert (name, args) == ("FileNotFoundError", (2, "No such file"))
+    assert execute(src, "reference")[-1] == ("repoll", "RuntimeError")
