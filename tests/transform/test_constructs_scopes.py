@@ -1,0 +1,297 @@
+"""Names and functions: global/nonlocal, closures both ways, methods, decorators, signatures,
+recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
+
+import inspect
+
+from reference import assert_same, load, outcome, program, result
+
+
+def test_global_is_read_and_written_across_waits() -> None:
+    src = program(
+        """
+        counter = 10
+        @coroutine
+        def main():
+            global counter
+            counter += wait(ready(1))
+            wait(pending(1, None))
+            counter = counter * 2
+            return counter
+        """
+    )
+    assert result(src) == 22
+
+
+def test_coroutine_nested_in_function_reads_and_rebinds_enclosing_variables() -> None:
+    src = program(
+        """
+        def make():
+            count = 0
+            @coroutine
+            def bump(step):
+                nonlocal count
+                count += wait(ready(step))
+                wait(pending(1, None))
+                return count
+            def get():
+                return count
+            return bump, get
+        @coroutine
+        def main():
+            bump, get = make()
+            first = wait(bump(2))
+            second = wait(bump(3))
+            return first, second, get()
+        """
+    )
+    assert result(src) == (2, 5, 5)
+
+
+def test_lambda_in_coroutine_sees_current_value_of_a_local() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            x = 1
+            f = lambda: x
+            x = wait(ready(2))
+            seen = f()
+            wait(pending(1, None))
+            x = 3
+            return seen, f()
+        """
+    )
+    assert result(src) == (2, 3)
+
+
+def test_nested_def_in_coroutine_rebinds_local_with_nonlocal() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            x = wait(ready(1))
+            def set_x(value):
+                nonlocal x
+                x = value
+            set_x(5)
+            wait(pending(1, None))
+            after_wait = x
+            set_x(wait(ready(7)))
+            return after_wait, x
+        """
+    )
+    assert result(src) == (5, 7)
+
+
+def test_closures_made_in_a_loop_share_the_loop_variable() -> None:
+    src = program(
+        """
+        @coroutine
+        def main():
+            fs = []
+            for i in range(3):
+                fs.append(lambda: i)
+                wait(ready(i))
+            return [f() for f in fs]
+        """
+    )
+    assert result(src) == [2, 2, 2]
+
+
+def test_parameter_captured_by_closure_across_a_wait() -> None:
+    src = program(
+        """
+        @coroutine
+        def main(n):
+            get = lambda: n
+            n = wait(ready(n + 1))
+            return get()
+        """
+    )
+    assert result(src, args=(1,)) == 2
+
+
+METHODS = """
+class Base:
+    @coroutine
+    def greet(self, x):
+        return "base", wait(ready(x))
+
+class Child(Base):
+    factor = 3
+
+    @coroutine
+    def greet(self, x):
+        wait(pending(1, None))
+        parent = wait(super().greet(x))
+        return "child", self.factor, parent
+
+    @classmethod
+    @coroutine
+    def make(cls, v):
+        return cls.__name__, wait(ready(v)) * cls.factor
+
+    @staticmethod
+    @coroutine
+    def twice(v):
+        return 2 * wait(ready(v))
+
+@coroutine
+def main():
+    c = Child()
+    return wait(c.greet(1)), wait(Child.make(2)), wait(c.twice(3)), wait(Child.twice(4))
+"""
+
+
+def test_methods_classmethods_staticmethods_and_zero_argument_super() -> None:
+    assert result(program(METHODS)) == (("child", 3, ("base", 1)), ("Child", 6), 6, 8)
+
+
+def test_method_qualname_is_kept() -> None:
+    machine = load(program(METHODS), "machine")
+    assert machine["Child"].greet.__qualname__ == "Child.greet"
+    assert machine["Child"].__dict__["make"].__func__.__qualname__ == "Child.make"
+
+
+def test_other_decorators_above_coroutine_apply_to_the_generated_function() -> None:
+    src = program(
+        """
+        import functools
+        def traced(fn):
+            @functools.wraps(fn)
+            def wrapper(*args):
+                note("traced", fn.__name__, args)
+                return fn(*args)
+            return wrapper
+        @traced
+        @coroutine
+        def work(x):
+            return wait(ready(x + 1))
+        @coroutine
+        def main():
+            return wait(work(1)), work.__name__
+        """
+    )
+    events = assert_same(src)
+    assert [e[2] for e in events if e[0] == "note"] == [("traced", "work", (1,))]
+    assert outcome(events) == ("return", (2, "work"))
+
+
+SIGNATURE = '''
+@coroutine
+def every(a: int, b: "str" = "b", /, c: float = 1.5, *args: int, d, e: bool = True, **kw: object) -> list:
+    """Every parameter form."""
+    return [a, b, c, args, d, e, kw, wait(ready("end"))]
+
+def outer():
+    @coroutine
+    def inner(x=1):
+        return wait(ready(x))
+    return inner
+
+@coroutine
+def main():
+    return wait(every(1, "B", 2.5, 3, 4, d="D", z=0)), wait(every(0, d=None)), wait(outer()())
+'''
+
+
+def test_every_parameter_form_binds_as_in_python() -> None:
+    assert result(program(SIGNATURE)) == (
+        [1, "B", 2.5, (3, 4), "D", True, {"z": 0}, "end"],
+        [0, "b", 1.5, (), None, True, {}, "end"],
+        1,
+    )
+
+
+def test_generated_function_keeps_signature_name_qualname_doc_and_annotations() -> None:
+    machine = load(program(SIGNATURE), "machine")
+    every = machine["every"]
+    assert str(inspect.signature(every)) == (
+        "(a: int, b: 'str' = 'b', /, c: float = 1.5, *args: int, d, e: bool = True, "
+        "**kw: object) -> list"
+    )
+    assert (every.__name__, every.__qualname__, every.__doc__) == (
+        "every", "every", "Every parameter form."
+    )
+    assert every.__annotations__ == {
+        "a": int, "b": "str", "c": float, "args": int, "e": bool, "kw": object, "return": list
+    }
+    assert machine["outer"]().__qualname__ == "outer.<locals>.inner"
+
+
+def test_calling_with_wrong_arguments_fails_at_the_call_as_python_does() -> None:
+    machine = load(program(SIGNATURE), "machine")
+    try:
+        machine["every"](1)
+    except TypeError as e:
+        assert "missing 1 required keyword-only argument: 'd'" in str(e)
+    else:
+        raise AssertionError("calling without a required argument must raise TypeError")
+
+
+def test_recursion_through_wait() -> None:
+    src = program(
+        """
+        @coroutine
+        def fact(n):
+            if n <= 1:
+                return wait(ready(1))
+            return n * wait(fact(n - 1))
+        @coroutine
+        def main():
+            return wait(fact(6))
+        """
+    )
+    assert result(src) == 720
+
+
+def test_markers_recognised_through_aliases() -> None:
+    src = """
+from corofy import coroutine as co, wait as w
+
+@co
+def main():
+    return w(pending(1, 3)) + w(ready(4))
+"""
+    assert result(src) == 7
+
+
+def test_markers_recognised_through_corofy_module() -> None:
+    src = """
+import corofy
+
+@corofy.coroutine
+def main():
+    return corofy.wait(ready(5))
+"""
+    assert result(src) == 5
+
+
+def test_a_wait_that_is_not_corofys_is_an_ordinary_call() -> None:
+    src = """
+import corofy
+
+def wait(x):
+    return ("plain", x)
+
+@corofy.coroutine
+def main():
+    return wait(1), corofy.wait(pending(1, 2))
+"""
+    assert result(src) == (("plain", 1), 2)
+
+
+def test_coroutine_returned_future_is_a_runtime_future() -> None:
+    import runtime
+
+    src = program(
+        """
+        @coroutine
+        def main():
+            return wait(ready(1))
+        """
+    )
+    machine = load(src, "machine")
+    fut = machine["main"]()
+    assert isinstance(fut, runtime.Future)
+    assert not inspect.isgenerator(fut)
