@@ -18,3 +18,24 @@ def test_generated_program_matches_reference_when_closed_after_some_polls(
 ) -> None:
     note(source)
     assert_same(source, args=(n,), close_after=polls)
+
+
+@given(source=programs())
+def test_generated_code_is_deterministic_idempotent_and_imports_only_runtime(source: str) -> None:
+    import ast
+    import sys
+
+    from corofy.transform import transform_source
+
+    note(source)
+    code = transform_source(source, "prog.py")
+    assert transform_source(source, "prog.py") == code
+    assert transform_source(code, "prog.py") == code
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            roots = {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            roots = {(node.module or "").split(".")[0]}
+        else:
+            continue
+        assert roots <= {"runtime", "__future__"} | set(sys.stdlib_module_names), roots
