@@ -200,3 +200,93 @@ def _summary(report: object, mode: object) -> None:
     if report.errors:
         parts.append(n(len(report.errors), "error"))
     click.echo("corofy: " + ", ".join(parts), err=True)
+
+
+def _transform_file(file: str) -> object:
+    """TransformResult of FILE, or exit 2 with the error in `path:line:col: error:` form."""
+    from corofy.build import decode_source
+
+    try:
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        click.echo(f"{file}:1:1: error: cannot read: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        text, _ = decode_source(data, file)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
+    from corofy.transform import CorofyError, transform
+
+    try:
+        return transform(text, file)
+    except CorofyError as exc:
+        click.echo(f"{file}:{exc.line}:{exc.col}: error: {exc.message}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _machines(file: str, func: str | None) -> list:
+    from corofy.show import select_machines
+
+    result = _transform_file(file)
+    machines = result.machines  # type: ignore[attr-defined]
+    if not machines:
+        _fail(f"{file}: no @coroutine functions here")
+    try:
+        return select_machines(machines, func, file)
+    except ValueError as exc:
+        _fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+@main.command("show")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("func", required=False)
+@click.option("--color/--no-color", default=None, help="Colour the code [default: on a terminal].")
+def show(file: str, func: str | None, color: bool | None) -> None:
+    """Print the state machine(s) generated for FILE (or only FUNC's)."""
+    from corofy.show import render
+
+    machines = _machines(file, func)
+    if color is None:
+        color = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+    click.echo(render(machines, color), nl=False)
+
+
+@main.command("graph")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("func")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+def graph(file: str, func: str, fmt: str) -> None:
+    """Print FUNC's state graph: states with their source lines, normal and exception edges."""
+    from corofy.graph import to_dot, to_mermaid
+
+    (machine,) = _machines(file, func)
+    click.echo((to_dot if fmt == "dot" else to_mermaid)(machine), nl=False)
+
+
+@main.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(file: str, args: tuple[str, ...]) -> None:
+    """Transform FILE and the corofy modules it imports in memory; run FILE as __main__."""
+    from corofy.runner import run_file
+    from corofy.transform import CorofyError
+
+    try:
+        run_file(file, args)
+    except SystemExit:
+        raise
+    except CorofyError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
+    except BaseException as exc:  # noqa: BLE001 — reported as Python would, then exit 1
+        import runtime.debug as debug
+
+        # Drop the frames of corofy itself: the traceback starts in the user's FILE.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != file:
+            tb = tb.tb_next
+        debug.print_exception(exc.with_traceback(tb) if tb is not None else exc)
+        sys.exit(1)

@@ -464,17 +464,15 @@ MAX_POLLS = 2000
 
 
 def drive(run: Run, fut: Any, close_after: int | None = None) -> None:
-    """Poll ``fut`` until done, logging every answer; or ``close()`` it after some polls."""
+    """Poll ``fut`` until done, logging every answer, then poll it once more.
+
+    With ``close_after``, ``close()`` it after that many polls instead — or, when it finished
+    sooner, after the extra poll (closing a finished coroutine must do nothing).
+    """
     waker = RecordingWaker()
     for number in itertools.count(1):
         if close_after is not None and number > close_after:
-            run.poll_no = "close"
-            try:
-                fut.close()
-            except BaseException as exc:  # noqa: BLE001 - part of what is compared
-                run.log("close-raised", describe(exc))
-            else:
-                run.log("closed")
+            _close(run, fut)
             return
         if number > MAX_POLLS:
             raise AssertionError(f"future still pending after {MAX_POLLS} polls")
@@ -498,6 +496,18 @@ def drive(run: Run, fut: Any, close_after: int | None = None) -> None:
         run.log("repoll", type(exc).__name__)
     else:
         run.log("repoll", "no error")
+    if close_after is not None:
+        _close(run, fut)
+
+
+def _close(run: Run, fut: Any) -> None:
+    run.poll_no = "close"
+    try:
+        fut.close()
+    except BaseException as exc:  # noqa: BLE001 - part of what is compared
+        run.log("close-raised", describe(exc))
+    else:
+        run.log("closed")
 
 
 def machine_code(source: str, filename: str = "prog.py") -> str:

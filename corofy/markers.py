@@ -1,0 +1,249 @@
+"""The markers `coroutine` and `wait`, and the build-free path of `@coroutine`.
+
+In a plain `python file.py` run nothing has transformed the source, so `@coroutine` does it
+when the function is defined: it takes the function's source from its file, transforms it
+with the same transform the command line uses (so the errors are the same), compiles the
+result at the original file name and line numbers, and builds it in the function's own
+globals and closure cells — a write through `nonlocal` reaches the enclosing function.
+
+How the function's source is presented to the transform (line numbers stay exact):
+
+    line 1        from corofy import coroutine as __corofy_coroutine__, wait as …; import corofy as …
+    line 2        def __corofy_cells__(<the function's free variables>):
+    line 3            def __corofy_factory__():
+    line 4…           <the function, re-indented, @coroutine spelled __corofy_coroutine__>
+                      return <name>
+                  return __corofy_factory__
+
+Only the code of `__corofy_factory__` is kept: it is turned into a function whose closure
+is the *original* function's cells (matched by name), so the generated code reads and writes
+the enclosing variables themselves, not copies. Decorators above `@coroutine` are dropped
+from the text (Python applies them to what `coroutine` returns); decorators below it have
+already run, so they are refused. Lines inside multi-line strings are never re-indented,
+so string values are unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import io
+import linecache
+import tokenize
+import types
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PRELUDE_LINES = 3
+_INDENT = " " * 8
+
+
+def wait(future: Any) -> Any:
+    """Suspend the enclosing coroutine until `future` is ready; its value.
+
+    Only meaningful inside a function transformed from `@coroutine`: corofy replaces each call
+    by a suspension point, so reaching this body means the call was not transformed.
+    """
+    raise RuntimeError(
+        "wait() was called outside a transformed coroutine; use it only inside a function "
+        "decorated @coroutine (from corofy), which corofy rewrites into a state machine"
+    )
+
+
+def coroutine(fn: F) -> F:
+    """Mark `fn` as a coroutine; untransformed, transform it now (see the module docstring)."""
+    if isinstance(fn, (classmethod, staticmethod)):
+        raise TypeError(
+            f"@coroutine must be applied to the function itself; put @{type(fn).__name__} "
+            f"above @coroutine"
+        )
+    if not inspect.isfunction(fn):
+        raise TypeError(f"@coroutine applies to a def function, not {type(fn).__name__}")
+    return _build(fn)  # type: ignore[return-value]
+
+
+def _continuation_lines(source: str) -> set[int]:
+    """1-based numbers of lines that begin inside a multi-line string (never re-indented)."""
+    inside: set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.start[0] != tok.end[0] and tok.type in (tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", -1)):
+                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the transform reports the syntax error with its position
+    return inside
+
+
+def _resolve(expr: ast.expr, namespace: dict[str, Any]) -> Any:
+    """The value of a dotted name in `namespace` (or builtins); None for anything else."""
+    if isinstance(expr, ast.Name):
+        return namespace.get(expr.id, getattr(builtins, expr.id, None))
+    if isinstance(expr, ast.Attribute):
+        base = _resolve(expr.value, namespace)
+        return getattr(base, expr.attr, None) if base is not None else None
+    return None
+
+
+def _marker_imports(namespace: dict[str, Any]) -> str:
+    import corofy
+
+    names = ["coroutine as __corofy_coroutine__"]
+    modules: list[str] = []
+    for name, value in namespace.items():
+        if value is wait and name.isidentifier():
+            names.append(f"wait as {name}")
+        elif value is coroutine and name.isidentifier():
+            names.append(f"coroutine as {name}")
+        elif value is corofy and name.isidentifier():
+            modules.append(f"import corofy as {name}")
+    return "; ".join([f"from corofy import {', '.join(names)}", *modules])
+
+
+def _fail(filename: str, line: int, message: str) -> Exception:
+    from corofy.transform import CorofyError
+
+    return _error_like(CorofyError, filename, line, 1, message)
+
+
+def _error_like(cls: type, filename: str, line: int, col: int, message: str) -> Exception:
+    """A CorofyError at an original position, whatever its constructor looks like."""
+    exc = cls.__new__(cls)
+    exc.filename, exc.line, exc.col, exc.message = filename, line, col, message
+    exc.args = (f"{filename}:{line}:{col}: error: {message}",)
+    return exc
+
+
+def _build(fn: types.FunctionType) -> types.FunctionType:
+    filename = fn.__code__.co_filename
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        raise RuntimeError(
+            f"@coroutine cannot find the source of {fn.__qualname__} (defined in {filename}); "
+            f"the untransformed decorator needs a source file — transform this code with the "
+            f"corofy command instead"
+        ) from None
+    if start == 0:  # a module's whole source, e.g. from a frozen module
+        start = 1
+    first = lines[0]
+    indent = first[: len(first) - len(first.lstrip())]
+    cont = _continuation_lines("".join(lines))
+    tree = ast.parse(_reindent(lines, cont, indent, ""), filename)
+    funcdef = tree.body[0]
+    assert isinstance(funcdef, ast.FunctionDef | ast.AsyncFunctionDef)
+    mine = [i for i, d in enumerate(funcdef.decorator_list) if _resolve(d, fn.__globals__) is coroutine]
+    if not mine and len(funcdef.decorator_list) == 1:
+        mine = [0]
+    if len(mine) != 1:
+        raise _fail(filename, start, f"cannot tell which decorator of {fn.__name__} is @coroutine; "
+                    "import it with `from corofy import coroutine` and write @coroutine")
+    k = mine[0]
+    if k != len(funcdef.decorator_list) - 1:
+        below = funcdef.decorator_list[k + 1]
+        raise _fail(filename, start + below.lineno - 1,
+                    "decorators below @coroutine are not supported by the untransformed "
+                    "@coroutine; put them above it")
+    # Blank the decorators above ours and respell ours, keeping every line in its place.
+    first_dec_line = funcdef.decorator_list[0].lineno
+    ours = funcdef.decorator_list[k]
+    edited = list(lines)
+    for number in range(first_dec_line, ours.lineno):
+        edited[number - 1] = "\n"
+    for number in range(ours.lineno, (ours.end_lineno or ours.lineno) + 1):
+        edited[number - 1] = "\n"
+    edited[ours.lineno - 1] = indent + "@__corofy_coroutine__\n"
+    body = _reindent(edited, cont, indent, _INDENT)
+    freevars = fn.__code__.co_freevars
+    snippet = (
+        _marker_imports(fn.__globals__) + "\n"
+        + f"def __corofy_cells__({', '.join(freevars)}):\n"
+        + "    def __corofy_factory__():\n"
+        + body
+        + f"{_INDENT}return {fn.__name__}\n"
+        + "    return __corofy_factory__\n"
+    )
+    offset = start - (_PRELUDE_LINES + 1)  # snippet line + offset = original line
+    code = _transform(snippet, filename, offset, len(indent))
+    return _instantiate(fn, code, snippet, filename, start, offset)
+
+
+def _reindent(lines: list[str], cont: set[int], indent: str, new_indent: str) -> str:
+    """The lines with `indent` replaced by `new_indent`, leaving string continuations alone."""
+    out = []
+    for number, line in enumerate(lines, 1):
+        if number in cont:
+            out.append(line)
+        elif not line.strip():
+            out.append("\n")
+        elif line.startswith(indent):
+            out.append(new_indent + line[len(indent) :])
+        else:  # a continuation line indented less than the def: its indentation is free
+            out.append(new_indent + line.lstrip())
+    text = "".join(out)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _transform(snippet: str, filename: str, offset: int, indent: int) -> str:
+    from corofy.transform import CorofyError, transform
+
+    try:
+        result = transform(snippet, filename)
+    except CorofyError as exc:
+        line = exc.line + offset
+        col = max(1, exc.col - len(_INDENT) + indent) if exc.line > _PRELUDE_LINES else exc.col
+        raise _error_like(type(exc), filename, line, col, exc.message) from None
+    return result.code
+
+
+def _find_code(code: types.CodeType, name: str) -> types.CodeType:
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and const.co_name == name:
+            return const
+    raise LookupError(name)
+
+
+def _instantiate(
+    fn: types.FunctionType, generated: str, snippet: str, filename: str, start: int, offset: int
+) -> types.FunctionType:
+    from corofy.linemap import move_to_original_lines, pop_line_table
+
+    tree = ast.parse(generated, filename)
+    table = pop_line_table(tree)
+    # Module-level statements the transform adds (imports of runtime, helpers) run inside the
+    # factory, so they stay out of the user's globals.
+    cells = next(s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "__corofy_cells__")
+    factory = next(s for s in cells.body if isinstance(s, ast.FunctionDef) and s.name == "__corofy_factory__")
+    factory.body[:0] = [s for s in tree.body if s is not cells]
+    tree.body = [cells]
+    original = linecache.getlines(filename) or snippet.splitlines()
+    move_to_original_lines(tree, table, generated.splitlines(), original, fallback=start, offset=offset)
+    module_code = compile(tree, filename, "exec", dont_inherit=True)
+    factory_code = _find_code(_find_code(module_code, "__corofy_cells__"), "__corofy_factory__")
+    cells_by_name = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    closure = tuple(cells_by_name[name] for name in factory_code.co_freevars)
+    built = types.FunctionType(factory_code, fn.__globals__, "__corofy_factory__", None, closure)()
+    _adopt(built, fn, offset)
+    return built
+
+
+def _adopt(built: types.FunctionType, fn: types.FunctionType, offset: int) -> None:
+    """Give the built function and its machine class the names and lines of the original."""
+    built.__qualname__ = fn.__qualname__
+    built.__module__ = fn.__module__
+    prefix = fn.__qualname__.rpartition(".")[0]
+    for cell in built.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, type) and hasattr(value, "_corofy_states_"):
+            value.__qualname__ = f"{prefix}.{value.__name__}" if prefix else value.__name__
+            value.__module__ = fn.__module__
+            if offset:
+                value._corofy_states_ = {
+                    state: (name, line + offset) for state, (name, line) in value._corofy_states_.items()
+                }
+
