@@ -1,5 +1,46 @@
 """runtime — the reactor–executor runtime corofy's state machines run on (SPEC §3)."""
 
+from typing import Any
+
+from runtime.blocking import spawn_blocking
+from runtime.combinators import join_all, select, sleep, timeout
+from runtime.executor import (
+    CancelledError,
+    Executor,
+    JoinHandle,
+    Task,
+    Waker,
+    live_tasks,
+    run,
+    spawn,
+)
 from runtime.future import PENDING, Future, Ready
 
-__all__ = ["PENDING", "Future", "Ready"]
+__all__ = [
+    "PENDING",
+    "CancelledError",
+    "Executor",
+    "Future",
+    "JoinHandle",
+    "Ready",
+    "Task",
+    "Waker",
+    "dump_tasks",
+    "join_all",
+    "live_tasks",
+    "run",
+    "select",
+    "sleep",
+    "spawn",
+    "spawn_blocking",
+    "timeout",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # runtime.debug (SPEC §6) is imported on first use: most programs never dump tasks.
+    if name == "dump_tasks":
+        from runtime.debug import dump_tasks
+
+        return dump_tasks
+    raise AttributeError(f"module 'runtime' has no attribute {name!r}")

@@ -1,0 +1,217 @@
+"""Futures built from time and from other futures: ``sleep``, ``timeout``, ``join_all``, ``select``.
+
+Each is a lazy state machine like the generated ones: nothing starts before the first poll.
+"Closing" a child means calling its ``close()``: a generated state machine then runs its
+``finally`` blocks, as ``generator.close()`` would.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from time import monotonic
+from typing import Any
+
+from runtime.driver import TimerHandle, reactor
+from runtime.executor import Waker
+from runtime.future import PENDING, Future, Ready
+
+
+class Sleep(Future):
+    """Ready with ``None`` once ``seconds`` have passed since its first poll; never early."""
+
+    __slots__ = ("_seconds", "_deadline", "_timer")
+
+    def __init__(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError(f"sleep() needs a non-negative number of seconds, got {seconds!r}")
+        self._seconds = seconds
+        self._deadline = -1.0
+        self._timer: TimerHandle | None = None
+
+    def poll(self, waker: Any) -> Ready | Any:
+        deadline = self._deadline
+        if deadline < 0:
+            deadline = self._deadline = monotonic() + self._seconds
+            if self._seconds == 0:
+                return Ready(None)
+        elif monotonic() >= deadline:
+            self._timer = None
+            return Ready(None)
+        timer = self._timer
+        if timer is None or timer.waker is None:  # first poll, or fired for an older wake
+            self._timer = reactor().add_timer(deadline, waker)
+        else:
+            timer.waker = waker  # keep the most recent waker
+        return PENDING
+
+    def close(self) -> None:
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.cancel()
+
+
+def sleep(seconds: float) -> Sleep:
+    """A future that is ready ``seconds`` after it is first polled."""
+    return Sleep(seconds)
+
+
+class Timeout(Future):
+    """``future``'s value, or ``TimeoutError`` (with ``future`` closed) after ``seconds``."""
+
+    __slots__ = ("_future", "_sleep")
+
+    def __init__(self, future: Future, seconds: float) -> None:
+        self._future: Future | None = future
+        self._sleep = Sleep(seconds)
+
+    def poll(self, waker: Any) -> Ready | Any:
+        future = self._future
+        if future is None:
+            raise RuntimeError("timeout() polled after it finished")
+        try:
+            result = future.poll(waker)
+        except BaseException:
+            self._future = None
+            self._sleep.close()
+            raise
+        if result is not PENDING:
+            self._future = None
+            self._sleep.close()
+            return result
+        if self._sleep.poll(waker) is PENDING:
+            return PENDING
+        self._future = None
+        future.close()
+        raise TimeoutError(f"timed out after {self._sleep._seconds} s")
+
+    def close(self) -> None:
+        future = self._future
+        self._future = None
+        self._sleep.close()
+        if future is not None:
+            future.close()
+
+
+def timeout(future: Future, seconds: float) -> Timeout:
+    """Wait for ``future`` at most ``seconds``; then close it and raise ``TimeoutError``."""
+    return Timeout(future, seconds)
+
+
+class _ChildWaker(Waker):
+    """Marks one child of a join as worth polling again, then wakes the join's waker."""
+
+    __slots__ = ("_woken", "_index", "_parent")
+
+    def __init__(self, parent: JoinAll, index: int) -> None:
+        self._woken = parent._woken
+        self._index = index
+        self._parent = parent
+
+    def wake(self) -> None:
+        self._woken.append(self._index)  # deque.append: atomic, so safe from any thread
+        waker = self._parent._waker
+        if waker is not None:
+            waker.wake()
+
+
+class JoinAll(Future):
+    """All values in input order; the first exception closes the others and propagates.
+
+    Only children that woke are polled again, so n children cost O(n) polls in total
+    rather than O(n) per wake.
+    """
+
+    __slots__ = ("_futures", "_results", "_left", "_woken", "_wakers", "_waker")
+
+    def __init__(self, futures: Iterable[Future]) -> None:
+        self._futures: list[Future | None] = list(futures)
+        self._results: list[Any] = [None] * len(self._futures)
+        self._left = len(self._futures)
+        self._woken: deque[int] = deque()
+        self._wakers: list[_ChildWaker] | None = None
+        self._waker: Any = None
+
+    def poll(self, waker: Any) -> Ready | Any:
+        self._waker = waker
+        if self._wakers is None:  # first poll: every child once
+            self._wakers = [_ChildWaker(self, i) for i in range(len(self._futures))]
+            indices: Iterable[int] = range(len(self._futures))
+        else:
+            woken = self._woken
+            indices = [woken.popleft() for _ in range(len(woken))]
+        futures = self._futures
+        for i in indices:
+            future = futures[i]
+            if future is None:
+                continue  # already finished; a stale wake
+            try:
+                result = future.poll(self._wakers[i])
+            except BaseException:
+                futures[i] = None
+                self.close()
+                raise
+            if result is not PENDING:
+                futures[i] = None
+                self._results[i] = result.value
+                self._left -= 1
+        if self._left:
+            return PENDING
+        self._waker = None
+        return Ready(self._results)
+
+    def close(self) -> None:
+        futures = self._futures
+        self._waker = None
+        for i, future in enumerate(futures):
+            if future is not None:
+                futures[i] = None
+                future.close()
+
+
+def join_all(futures: Iterable[Future]) -> JoinAll:
+    """Wait for every future; a list of their values in input order."""
+    return JoinAll(futures)
+
+
+class Select(Future):
+    """``(index, value)`` of the first future to finish; the others are closed."""
+
+    __slots__ = ("_futures",)
+
+    def __init__(self, futures: tuple[Future, ...]) -> None:
+        if not futures:
+            raise ValueError("select() needs at least one future")
+        self._futures: tuple[Future, ...] | None = futures
+
+    def poll(self, waker: Any) -> Ready | Any:
+        futures = self._futures
+        if futures is None:
+            raise RuntimeError("select() polled after it finished")
+        for i, future in enumerate(futures):
+            try:
+                result = future.poll(waker)
+            except BaseException:
+                self._close_except(i)
+                raise
+            if result is not PENDING:
+                self._close_except(i)
+                return Ready((i, result.value))
+        return PENDING
+
+    def _close_except(self, winner: int) -> None:
+        futures = self._futures
+        self._futures = None
+        if futures is not None:
+            for i, future in enumerate(futures):
+                if i != winner:
+                    future.close()
+
+    def close(self) -> None:
+        self._close_except(-1)
+
+
+def select(*futures: Future) -> Select:
+    """Wait for the first of ``futures`` to finish; ``(index, value)``, the rest closed."""
+    return Select(futures)

@@ -1,0 +1,369 @@
+"""The shared Reactor: one ``Poll``, an eventfd to wake it, timers, and IO readiness.
+
+Executors on any number of threads share one Reactor. Only the thread holding ``driver_lock``
+waits in ``epoll_wait`` (``turn``); the others park on their own condition variables and are
+handed the driver when it is released (see runtime.executor). Wakers flow out of a turn:
+IO edges wake the waker stored in an ``IoSource``, due timers wake theirs.
+
+Some facts the code below relies on:
+
+- Every IO source is registered once, edge-triggered, for both directions (tokio's
+  ScheduledIo). Readiness lives here, not in the kernel: an edge sets it, and the task clears
+  it after its syscall hit EAGAIN.
+- Readiness is kept as event ticks so that no field has two writers. The driver (one thread at
+  a time) stamps ``_read_event`` with a fresh tick; the task side records the tick it saw in
+  ``poll_ready`` and ``clear_ready`` moves ``_read_cleared`` up to it. An edge that lands while
+  the task is inside its syscall carries a newer tick, so clearing cannot swallow it.
+- A waker stored by ``poll_ready`` races with an edge delivered by another thread. The driver
+  sets readiness *before* it reads the waker, and ``poll_ready`` stores the waker *before* it
+  reads readiness again; under the GIL's sequentially consistent order one of the two sides
+  sees the other, so the wake is never lost.
+- Timers live in millisecond buckets (a dict from tick to list) whose ticks sit in a heap:
+  10,000 sleeps of one duration cost a handful of heap operations, not 10,000. A deadline is
+  rounded *up* to its millisecond, so a timer never fires early. Cancelling clears the
+  handle's waker (lazy deletion); the bucket is dropped when its tick passes.
+- ``dict.setdefault``, ``heapq.heappush`` on ints and ``list.append`` run in C without calling
+  back into Python, so each is atomic under the GIL; timers can be added from any thread
+  without a lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+import os
+import threading
+from heapq import heappop, heappush
+from time import monotonic
+from typing import Any
+
+from runtime.reactor import Events, Interest, Poll
+
+WAKE_TOKEN = 0  # the eventfd's token; IO sources count up from 1
+
+_READABLE = Interest.READABLE
+_WRITABLE = Interest.WRITABLE
+_deadline_of = operator.attrgetter("deadline")
+
+
+class IoSource:
+    """One registered fd: readiness per direction plus the most recent waker of each."""
+
+    __slots__ = (
+        "fd",
+        "token",
+        "_reactor",
+        "_closed",
+        "_tick",
+        "_read_event",
+        "_read_seen",
+        "_read_cleared",
+        "_read_waker",
+        "_write_event",
+        "_write_seen",
+        "_write_cleared",
+        "_write_waker",
+    )
+
+    def __init__(self, reactor: Reactor, fd: int, token: int) -> None:
+        self.fd = fd
+        self.token = token
+        self._reactor = reactor
+        self._closed = False
+        self._tick = 0
+        self._read_event = self._read_seen = self._read_cleared = 0
+        self._write_event = self._write_seen = self._write_cleared = 0
+        self._read_waker: Any = None
+        self._write_waker: Any = None
+
+    def poll_ready(self, interest: int, waker: Any) -> bool:
+        """True when ``interest`` is ready: go try the syscall.
+
+        False: ``waker`` is stored (replacing the previous one for that direction) and is
+        woken on the next edge. A deregistered source is always ready, so the syscall
+        reports the closed fd instead of waiting forever.
+        """
+        if self._closed or self._ready(interest):
+            return True
+        if interest & _READABLE:
+            self._read_waker = waker
+        if interest & _WRITABLE:
+            self._write_waker = waker
+        # An edge delivered by another thread between the check above and the store would
+        # have woken the old waker; look again now that the new one is in place.
+        return self._ready(interest)
+
+    def _ready(self, interest: int) -> bool:
+        ready = False
+        if interest & _READABLE:
+            event = self._read_event
+            if event > self._read_cleared:
+                self._read_seen = event
+                ready = True
+        if interest & _WRITABLE:
+            event = self._write_event
+            if event > self._write_cleared:
+                self._write_seen = event
+                ready = True
+        return ready
+
+    def clear_ready(self, interest: int) -> None:
+        """Forget the readiness ``poll_ready`` reported, after the syscall hit EAGAIN.
+
+        Edges newer than the one ``poll_ready`` saw stay set.
+        """
+        if interest & _READABLE:
+            self._read_cleared = self._read_seen
+        if interest & _WRITABLE:
+            self._write_cleared = self._write_seen
+
+    def _on_event(self, ready: int) -> None:
+        """Driver side: record an edge, then wake (in that order: see the module facts)."""
+        self._tick = tick = self._tick + 1
+        if ready & _READABLE:
+            self._read_event = tick
+            waker = self._read_waker
+            if waker is not None:
+                waker.wake()
+        if ready & _WRITABLE:
+            self._write_event = tick
+            waker = self._write_waker
+            if waker is not None:
+                waker.wake()
+
+    def deregister(self) -> None:
+        """Stop watching the fd; call before closing it. Idempotent."""
+        if self._closed:
+            return
+        self._detach()
+        self._reactor._forget(self)
+
+    def _detach(self) -> None:
+        self._closed = True
+        for waker in (self._read_waker, self._write_waker):
+            if waker is not None:
+                waker.wake()
+        self._read_waker = self._write_waker = None
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "registered"
+        return f"<IoSource fd={self.fd} token={self.token} {state}>"
+
+
+class TimerHandle:
+    """A pending timer; ``cancel()`` it, or replace ``waker`` to wake a newer waker."""
+
+    __slots__ = ("deadline", "waker")
+
+    def __init__(self, deadline: float, waker: Any) -> None:
+        self.deadline = deadline
+        self.waker = waker
+
+    def cancel(self) -> None:
+        self.waker = None
+
+    def _fire(self) -> None:
+        waker = self.waker
+        if waker is not None:
+            self.waker = None
+            waker.wake()
+
+
+class Reactor:
+    """Owns the Poll, the eventfd, the timers and the IO sources; shared by executors."""
+
+    def __init__(self, events_capacity: int = 1024) -> None:
+        self._poll = Poll()
+        try:
+            self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        except BaseException:
+            self._poll.close()
+            raise
+        registry = self._poll.registry()
+        # Level-triggered: the eventfd stays reported until the turn drains it.
+        registry.register_level(self._wake_fd, WAKE_TOKEN, _READABLE)
+        self._registry = registry
+        self._events = Events(events_capacity)
+        self._sources: dict[int, IoSource] = {}
+        self._tokens = itertools.count(WAKE_TOKEN + 1)
+        self._ticks: list[int] = []  # heap of millisecond ticks that have a bucket
+        self._buckets: dict[int, list[TimerHandle]] = {}
+        self._notified = False  # an eventfd write is in flight: later notifies coalesce
+        self._waiting = False  # the driver may be inside epoll_wait
+        self._users = 0
+        self._users_lock = threading.Lock()
+        self._close_when_idle = False
+        self.closed = False
+        # Driver hand-off between executors (runtime.executor owns the protocol).
+        self.driver_lock = threading.Lock()
+        self.idle_executors: dict[Any, None] = {}
+
+    # -- IO ------------------------------------------------------------------------------
+
+    def register_io(self, fd: int, interests: int = Interest.BOTH) -> IoSource:
+        """Watch ``fd`` (non-blocking, owned by the caller) for readiness edges."""
+        if self.closed:
+            raise RuntimeError("the reactor is closed; start a new runtime.run()")
+        token = next(self._tokens)
+        source = IoSource(self, fd, token)
+        self._sources[token] = source
+        try:
+            self._registry.register(fd, token, interests)
+        except BaseException:
+            del self._sources[token]
+            raise
+        return source
+
+    def _forget(self, source: IoSource) -> None:
+        if self._sources.pop(source.token, None) is None or self.closed:
+            return
+        try:
+            self._registry.deregister(source.fd)
+        except OSError:
+            pass  # the fd was closed first; the kernel dropped the registration with it
+        self._close_if_idle()
+
+    # -- timers --------------------------------------------------------------------------
+
+    def add_timer(self, deadline: float, waker: Any) -> TimerHandle:
+        """Wake ``waker`` once ``time.monotonic()`` reaches ``deadline``; safe from any thread."""
+        handle = TimerHandle(deadline, waker)
+        tick = math.ceil(deadline * 1000)
+        buckets = self._buckets
+        bucket = buckets.get(tick)
+        if bucket is None:
+            fresh = [handle]
+            bucket = buckets.setdefault(tick, fresh)
+            if bucket is fresh:
+                heappush(self._ticks, tick)
+                if self._waiting:  # the driver sleeps with a timeout computed without us
+                    self.notify()
+                return handle
+        bucket.append(handle)
+        if buckets.get(tick) is not bucket:
+            # The driver fired this bucket while we appended: the deadline has passed.
+            handle._fire()
+        return handle
+
+    def _fire_due(self) -> None:
+        ticks = self._ticks
+        if not ticks:
+            return
+        now = monotonic() * 1000
+        buckets = self._buckets
+        while ticks and ticks[0] <= now:
+            bucket = buckets.pop(heappop(ticks), None)
+            if bucket is None:
+                continue
+            if len(bucket) > 1:
+                bucket.sort(key=_deadline_of)  # stable; already sorted when added in order
+            for handle in bucket:
+                waker = handle.waker
+                if waker is not None:
+                    handle.waker = None
+                    waker.wake()
+
+    def next_deadline(self) -> float | None:
+        """``time.monotonic()`` of the earliest timer bucket, or None."""
+        ticks = self._ticks
+        return ticks[0] / 1000 if ticks else None
+
+    # -- driving -------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake the thread blocked in ``epoll_wait`` (from any thread); coalesced."""
+        if not self._notified and not self.closed:
+            self._notified = True
+            try:
+                os.eventfd_write(self._wake_fd, 1)
+            except OSError:
+                pass  # closed under us by the last run(); nobody waits any more
+
+    def turn(self, block: bool) -> None:
+        """One ``epoll_wait`` and dispatch; the caller holds ``driver_lock``.
+
+        ``block``: wait for an event, a notify or the next timer; otherwise just look.
+        """
+        if block:
+            self._waiting = True
+            ticks = self._ticks
+            timeout = max(0.0, ticks[0] / 1000 - monotonic()) if ticks else None
+        else:
+            timeout = 0.0
+        events = self._events
+        try:
+            self._poll.poll(events, timeout)
+        finally:
+            self._waiting = False
+        if events._len:
+            sources = self._sources
+            for token, ready in events.readiness():
+                if token == WAKE_TOKEN:
+                    self._notified = False
+                    try:
+                        os.eventfd_read(self._wake_fd)
+                    except BlockingIOError:
+                        pass
+                    continue
+                source = sources.get(token)
+                if source is not None:
+                    source._on_event(ready)
+        self._fire_due()
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def enter(self) -> None:
+        """An executor starts using the reactor."""
+        with self._users_lock:
+            self._users += 1
+
+    def exit(self) -> None:
+        """An executor stops using the reactor."""
+        with self._users_lock:
+            self._users -= 1
+        self._close_if_idle()
+
+    def close_when_idle(self) -> None:
+        """Release the fds once no executor uses the reactor and no fd is registered."""
+        self._close_when_idle = True
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        with self._users_lock:
+            if self._close_when_idle and not self._users and not self._sources:
+                self.close()
+
+    def close(self) -> None:
+        """Close the epoll fd and the eventfd; registered sources become always-ready."""
+        if self.closed:
+            return
+        self.closed = True
+        sources = list(self._sources.values())
+        self._sources.clear()
+        for source in sources:
+            source._detach()
+        self._buckets.clear()
+        self._ticks.clear()
+        os.close(self._wake_fd)
+        self._poll.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self._sources)} sources"
+        return f"<Reactor {state}, {len(self._ticks)} timer ticks>"
+
+
+_shared: Reactor | None = None
+_shared_lock = threading.Lock()
+
+
+def reactor() -> Reactor:
+    """The shared Reactor, started on first use (again after ``runtime.run`` closed it)."""
+    global _shared
+    current = _shared
+    if current is None or current.closed:
+        with _shared_lock:
+            current = _shared
+            if current is None or current.closed:
+                current = _shared = Reactor()
+    return current

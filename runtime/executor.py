@@ -1,0 +1,437 @@
+"""The Executor: a ready queue of tasks, each polled when woken (SPEC §3).
+
+A spawned future becomes a ``Task``. The task is its own waker (its ``wake()`` puts it back on
+its executor's ready queue) and its own join handle (as a Future it resolves to the task's
+value), so spawning costs one object.
+
+Some facts the code below relies on:
+
+- A task's life is an explicit state word (tokio's): IDLE -> SCHEDULED -> RUNNING -> IDLE or
+  DONE/FAILED/CANCELLED. A wake while RUNNING moves it to NOTIFIED, and the executor puts a
+  NOTIFIED task back on the queue when its poll returns PENDING: a wake during the task's own
+  poll is never lost. A wake while SCHEDULED or NOTIFIED does nothing, so any number of wakes
+  before the task runs poll it once. A wake after it finished does nothing.
+- Only the executor's own thread changes a task's state. A wake from another thread appends
+  the task to the executor's ``_remote`` deque (``deque.append`` is atomic under the GIL) and
+  unparks the executor, which replays the wake on its own thread. The common case, a wake on
+  the executor's thread, costs one ``get_ident()`` and takes no lock.
+- Parking is a Dekker handshake under the GIL's sequential consistency: the executor publishes
+  ``_parked`` and then looks at ``_remote``; a waker appends to ``_remote`` and then reads
+  ``_parked``. One of them sees the other, so a parked executor is always unparked.
+- One thread at a time drives the shared reactor (``driver_lock``). An executor with nothing
+  to run takes the driver and sleeps in ``epoll_wait``; if another thread holds it, it parks on
+  its condition variable after announcing itself in ``idle_executors``. Whoever releases the
+  driver while someone is parked there hands it over (unparks one), so IO and timers always
+  have a thread waiting on them.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import deque
+from threading import get_ident
+from typing import Any
+
+from runtime.driver import Reactor, reactor
+from runtime.future import PENDING, Future, Ready
+
+# Task states.
+IDLE = 0  # parked: waiting for a wake
+SCHEDULED = 1  # on the ready queue
+RUNNING = 2  # being polled
+NOTIFIED = 3  # woken while being polled: goes back on the queue when the poll returns
+DONE = 4  # finished with a value
+FAILED = 5  # finished with an exception nobody has joined yet
+JOINED_FAILED = 6  # finished with an exception a joiner has seen
+CANCELLED = 7  # closed by abort() or by the end of run()
+
+# Executor park states.
+_RUNNING = 0
+_DRIVING = 1  # holds the driver, maybe inside epoll_wait: unpark by notifying the reactor
+_PARKED = 2  # waiting on its condition variable
+
+_EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (tokio's number)
+
+_local = threading.local()
+_executors: weakref.WeakSet[Executor] = weakref.WeakSet()
+
+
+class CancelledError(Exception):
+    """Raised when joining a task that was aborted or closed before it finished."""
+
+
+class Waker:
+    """What ``poll`` receives: ``wake()`` asks for the future to be polled again.
+
+    Safe from any thread; wakes before the next poll coalesce into one; a wake after the
+    task finished does nothing. Every ``Task`` is a Waker.
+    """
+
+    __slots__ = ()
+
+    def wake(self) -> None:
+        raise NotImplementedError
+
+
+class _NoWaker(Waker):
+    """A joiner that needs no wake: ``block_on`` checks its root task directly."""
+
+    __slots__ = ()
+
+    def wake(self) -> None:
+        pass
+
+
+_NO_WAKER = _NoWaker()
+
+
+class Task(Future, Waker):
+    """A spawned future; its own waker and its own join handle (``JoinHandle``).
+
+    As a Future it resolves to the task's value or raises its exception; ``abort()`` closes
+    the task's future (its ``finally`` blocks run) and joining then raises CancelledError.
+    """
+
+    __slots__ = ("future", "_state", "_executor", "_result", "_joiner", "_abort")
+
+    def __init__(self, future: Future, executor: Executor) -> None:
+        self.future = future
+        self._state = IDLE
+        self._executor = executor
+        self._result: Any = None
+        self._joiner: Any = None
+        self._abort = False
+
+    @property
+    def name(self) -> str:
+        future = self.future
+        kind = type(future).__qualname__ if future is not None else "task"
+        return f"{kind}-{id(self):x}"
+
+    @property
+    def state(self) -> int:
+        return self._state
+
+    def done(self) -> bool:
+        return self._state >= DONE
+
+    def wake(self) -> None:
+        executor = self._executor
+        if executor._thread == get_ident():
+            state = self._state
+            if state == IDLE:
+                self._state = SCHEDULED
+                executor._ready.append(self)
+            elif state == RUNNING:
+                self._state = NOTIFIED
+        else:
+            executor._remote.append(self)
+            if executor._parked:
+                executor._unpark()
+
+    def _wake_here(self) -> None:
+        """Replay a wake from another thread, on the executor's thread."""
+        state = self._state
+        if state == IDLE:
+            self._state = SCHEDULED
+            self._executor._ready.append(self)
+        elif state == RUNNING:
+            self._state = NOTIFIED
+
+    # -- the join handle -----------------------------------------------------------------
+
+    def poll(self, waker: Any) -> Ready | Any:
+        state = self._state
+        if state < DONE:
+            self._joiner = waker
+            state = self._state  # it may have finished on another thread meanwhile
+            if state < DONE:
+                return PENDING
+        if state == DONE:
+            return Ready(self._result)
+        if state == CANCELLED:
+            raise CancelledError(f"task {self.name} was aborted")
+        self._state = JOINED_FAILED
+        raise self._result
+
+    def abort(self) -> None:
+        """Close the task's future so it never resumes; joining it raises CancelledError."""
+        if self._state >= DONE:
+            return
+        if self._executor._thread == get_ident() and self._state <= SCHEDULED:
+            self._cancel()
+        else:
+            # Running, or owned by another thread: the executor closes it when it next
+            # picks the task up.
+            self._abort = True
+            self.wake()
+
+    def _cancel(self) -> None:
+        future = self.future
+        self._state = CANCELLED
+        self._executor._live.pop(self, None)
+        try:
+            future.close()
+        except Exception as exc:  # a finally block that raised: the task failed after all
+            self._finish(FAILED, exc)
+            return
+        self._finish(CANCELLED, None)
+
+    def _finish(self, state: int, result: Any) -> None:
+        self._state = state
+        self._result = result
+        self._executor._live.pop(self, None)
+        if state != FAILED:
+            self.future = None  # release what the finished future held
+        joiner = self._joiner
+        if joiner is not None:
+            self._joiner = None
+            joiner.wake()
+        elif state == FAILED:
+            # Nobody waits on it yet: report the failure if the handle dies unjoined.
+            self.__class__ = _UnjoinedTask
+
+    def __repr__(self) -> str:
+        states = ("idle", "scheduled", "running", "notified", "done", "failed", "failed",
+                  "cancelled")
+        return f"<Task {self.name} {states[self._state]}>"
+
+
+class _UnjoinedTask(Task):
+    """A task that failed with nobody joined on it; reports the failure if never joined.
+
+    Switching ``__class__`` on failure keeps ``__del__`` (and its cost) off every other task.
+    """
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        if self._state == FAILED:
+            from runtime.debug import report_task_failure
+
+            report_task_failure(self.name, self._result)
+
+
+JoinHandle = Task
+
+
+class Executor:
+    """Runs tasks on the thread that calls ``block_on``; several may share one reactor."""
+
+    def __init__(self) -> None:
+        self._ready: deque[Task] = deque()
+        self._remote: deque[Task] = deque()
+        self._live: dict[Task, None] = {}  # unfinished tasks, in spawn order
+        self._thread = get_ident()
+        self._parked = _RUNNING
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        self._reactor: Reactor | None = None
+        _executors.add(self)
+
+    def spawn(self, future: Future) -> Task:
+        """Schedule ``future`` as a task of this executor; safe from any thread."""
+        if not isinstance(future, Future):
+            raise TypeError(f"spawn() needs a runtime.Future, got {type(future).__qualname__}")
+        task = Task(future, self)
+        self._live[task] = None
+        if self._thread == get_ident():
+            task._state = SCHEDULED
+            self._ready.append(task)
+        else:
+            task.wake()
+        return task
+
+    def block_on(self, future: Future) -> Any:
+        """Run until ``future`` completes (spawned tasks run meanwhile); return its value."""
+        if getattr(_local, "executor", None) is not None:
+            raise RuntimeError(
+                "block_on() called from inside a running task; use spawn() or wait() instead"
+            )
+        shared = reactor()
+        shared.enter()
+        self._reactor = shared
+        self._thread = get_ident()
+        _local.executor = self
+        try:
+            root = self.spawn(future)
+            root._joiner = _NO_WAKER
+            self._run_until(root)
+        finally:
+            _local.executor = None
+            self._parked = _RUNNING
+            self._hand_off(shared)
+            shared.exit()
+        if root._state == DONE:
+            return root._result
+        if root._state == CANCELLED:
+            raise CancelledError("the future given to block_on() was aborted")
+        root._state = JOINED_FAILED
+        raise root._result
+
+    def close(self) -> None:
+        """Close every unfinished task (their ``finally`` blocks run), in spawn order."""
+        previous = getattr(_local, "executor", None)
+        _local.executor = self  # finally blocks may spawn or look up the executor
+        try:
+            while self._live:
+                task = next(iter(self._live))
+                task._cancel()
+        finally:
+            _local.executor = previous
+        self._ready.clear()
+        self._remote.clear()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _run_until(self, root: Task) -> None:
+        ready = self._ready
+        remote = self._remote
+        popleft = ready.popleft
+        append = ready.append
+        since_io = 0
+        task = None
+        while root._state < DONE:
+            while remote:
+                remote.popleft()._wake_here()
+            n = len(ready)
+            if not n:
+                self._park()
+                since_io = 0
+                continue
+            since_io += n
+            while n:
+                n -= 1
+                task = popleft()
+                if task._state != SCHEDULED:
+                    continue  # cancelled while queued
+                if task._abort:
+                    task._cancel()
+                    continue
+                task._state = RUNNING
+                future = task.future
+                try:
+                    result = future.poll(task)
+                except Exception as exc:
+                    task._finish(FAILED, exc)
+                    continue
+                except BaseException:
+                    # KeyboardInterrupt, SystemExit: leave the loop; run() closes the rest.
+                    task._finish(CANCELLED, None)
+                    raise
+                if result is PENDING:
+                    if task._state == RUNNING:
+                        task._state = IDLE
+                    else:  # NOTIFIED during its own poll
+                        task._state = SCHEDULED
+                        append(task)
+                elif type(result) is Ready:
+                    task._finish(DONE, result.value)
+                else:
+                    task._finish(FAILED, TypeError(
+                        f"{type(future).__qualname__}.poll() returned {result!r}; "
+                        "it must return runtime.Ready(value) or runtime.PENDING"))
+            if since_io >= _EVENT_INTERVAL and ready:
+                # Tasks stay busy: look at IO and timers anyway, without blocking.
+                since_io = 0
+                shared = self._reactor
+                if shared._ticks or shared._sources:
+                    if shared.driver_lock.acquire(False):
+                        try:
+                            shared.turn(False)
+                        finally:
+                            shared.driver_lock.release()
+        task = None  # a failed task must not outlive its handle in this frame
+
+    def _park(self) -> None:
+        """Wait until there is something to run: drive the reactor, or sleep until unparked."""
+        shared = self._reactor
+        driver = shared.driver_lock
+        while True:
+            if driver.acquire(False):
+                try:
+                    self._parked = _DRIVING
+                    shared.turn(not self._remote)
+                finally:
+                    self._parked = _RUNNING
+                    driver.release()
+                if shared.idle_executors and (self._ready or self._remote):
+                    self._hand_off(shared)  # we go run tasks: someone else should drive
+                return
+            with self._mutex:
+                self._parked = _PARKED  # publish, then look (the Dekker handshake)
+                if self._remote:
+                    self._parked = _RUNNING
+                    return
+                shared.idle_executors[self] = None
+                # Announced ourselves: if the driver was released meanwhile, its releaser
+                # may have missed us, so only sleep while it is still held.
+                if driver.locked():
+                    self._cond.wait()
+                self._parked = _RUNNING
+                shared.idle_executors.pop(self, None)
+            if self._remote:
+                return
+
+    def _unpark(self) -> None:
+        parked = self._parked
+        if parked == _DRIVING:
+            self._reactor.notify()
+        elif parked == _PARKED:
+            with self._mutex:
+                if self._parked == _PARKED:
+                    self._parked = _RUNNING
+                    self._cond.notify()
+
+    @staticmethod
+    def _hand_off(shared: Reactor) -> None:
+        """Unpark one executor waiting for the driver, so it takes over epoll."""
+        for waiting in list(shared.idle_executors):
+            waiting._unpark()
+            return
+
+    def __repr__(self) -> str:
+        return f"<Executor {len(self._live)} live tasks, {len(self._ready)} ready>"
+
+
+def current_executor() -> Executor:
+    """The executor running on this thread; RuntimeError outside ``block_on``/``run``."""
+    executor = getattr(_local, "executor", None)
+    if executor is None:
+        raise RuntimeError(
+            "no executor is running on this thread: call spawn() from inside a task "
+            "started by runtime.run() or Executor.block_on()"
+        )
+    return executor
+
+
+def spawn(future: Future) -> Task:
+    """Spawn ``future`` on the current thread's executor; returns its JoinHandle."""
+    return current_executor().spawn(future)
+
+
+def run(future: Future) -> Any:
+    """Run ``future`` to completion on a new executor on the shared reactor.
+
+    Afterwards closes the tasks still pending (their ``finally`` blocks run) and releases
+    every fd the runtime opened, also when interrupted (KeyboardInterrupt).
+    """
+    from runtime import blocking
+
+    executor = Executor()
+    try:
+        return executor.block_on(future)
+    finally:
+        try:
+            executor.close()
+        finally:
+            shared = executor._reactor
+            if shared is not None:
+                shared.close_when_idle()
+            blocking.shutdown()
+
+
+def live_tasks() -> list[Task]:
+    """Every unfinished task on every executor."""
+    return [task for executor in list(_executors) for task in list(executor._live)]

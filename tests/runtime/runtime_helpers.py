@@ -1,0 +1,95 @@
+"""Hand-written futures and helpers for the runtime tests: the public protocol only."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from runtime import PENDING, Future, Ready
+
+
+class Gate(Future):
+    """Pending until ``open()`` (from any thread); counts its polls; keeps the latest waker."""
+
+    __slots__ = ("value", "is_open", "waker", "polls", "closed")
+
+    def __init__(self) -> None:
+        self.value = None
+        self.is_open = False
+        self.waker = None
+        self.polls = 0
+        self.closed = False
+
+    def poll(self, waker):
+        self.polls += 1
+        if self.is_open:
+            return Ready(self.value)
+        self.waker = waker
+        return PENDING
+
+    def open(self, value=None) -> None:
+        self.value = value
+        self.is_open = True
+        if self.waker is not None:
+            self.waker.wake()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Coro(Future):
+    """Drives a generator that yields futures: SPEC §2.1's reference driver, for tests."""
+
+    __slots__ = ("gen", "current", "done")
+
+    def __init__(self, gen) -> None:
+        self.gen = gen
+        self.current = None
+        self.done = False
+
+    def poll(self, waker):
+        if self.done:
+            raise RuntimeError("polled after it finished")
+        try:
+            if self.current is None:
+                self.current = self.gen.send(None)
+            while True:
+                try:
+                    result = self.current.poll(waker)
+                except Exception as exc:
+                    self.current = self.gen.throw(exc)
+                    continue
+                if result is PENDING:
+                    return PENDING
+                self.current = self.gen.send(result.value)
+        except StopIteration as stop:
+            self.done = True
+            return Ready(stop.value)
+        except BaseException:
+            self.done = True
+            raise
+
+    def close(self) -> None:
+        current = self.current
+        if current is not None:
+            current.close()
+        self.gen.close()
+
+
+def coro(fn):
+    """Decorator: calling ``fn`` returns a Coro over its generator, like @coroutine."""
+
+    def make(*args, **kwargs):
+        return Coro(fn(*args, **kwargs))
+
+    return make
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def in_thread(fn, *args) -> threading.Thread:
+    thread = threading.Thread(target=fn, args=args, daemon=True)
+    thread.start()
+    return thread
