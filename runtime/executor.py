@@ -27,6 +27,7 @@ Some facts the code below relies on:
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 from collections import deque
@@ -53,6 +54,7 @@ _PARKED = 2  # waiting on its condition variable
 
 _EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (tokio's number)
 
+_unjoined_failures = 0  # how many tasks failed with nobody joined (run() collects if any)
 _local = threading.local()
 _executors: weakref.WeakSet[Executor] = weakref.WeakSet()
 
@@ -190,6 +192,8 @@ class Task(Future, Waker):
             joiner.wake()
         elif state == FAILED:
             # Nobody waits on it yet: report the failure if the handle dies unjoined.
+            global _unjoined_failures
+            _unjoined_failures += 1
             self.__class__ = _UnjoinedTask
 
     def __repr__(self) -> str:
@@ -202,6 +206,10 @@ class _UnjoinedTask(Task):
     """A task that failed with nobody joined on it; reports the failure if never joined.
 
     Switching ``__class__`` on failure keeps ``__del__`` (and its cost) off every other task.
+    Facts: the exception's traceback holds the failed ``poll`` frame, whose ``waker`` argument
+    is this very task, so the task sits in a reference cycle and dies at the next garbage
+    collection, not when its last handle goes; ``run()`` collects before it returns so every
+    unjoined failure is reported by then.
     """
 
     __slots__ = ()
@@ -419,6 +427,7 @@ def run(future: Future) -> Any:
     """
     from runtime import blocking
 
+    failures_before = _unjoined_failures
     executor = Executor()
     try:
         return executor.block_on(future)
@@ -430,6 +439,8 @@ def run(future: Future) -> Any:
             if shared is not None:
                 shared.close_when_idle()
             blocking.shutdown()
+            if _unjoined_failures != failures_before:
+                gc.collect()  # report unjoined failures now (see _UnjoinedTask)
 
 
 def live_tasks() -> list[Task]:

@@ -93,3 +93,19 @@ def in_thread(fn, *args) -> threading.Thread:
     thread = threading.Thread(target=fn, args=args, daemon=True)
     thread.start()
     return thread
+
+
+class YieldNow(Future):
+    """Pending once (waking itself), so every other ready task runs before it resumes."""
+
+    __slots__ = ("yielded",)
+
+    def __init__(self) -> None:
+        self.yielded = False
+
+    def poll(self, waker):
+        if self.yielded:
+            return Ready(None)
+        self.yielded = True
+        waker.wake()
+        return PENDING
