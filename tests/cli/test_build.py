@@ -1,0 +1,348 @@
+"""`corofy SRC... -o OUT` and friends, driven through the real executable (SPEC §5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_helpers import COROUTINE_FILE, requires_transform, tree, write
+
+PLAIN = "def add(a, b):\n    return a + b\n"
+
+
+def test_folder_is_mirrored_copying_data_and_skipping_hidden_ignored_and_pycache(corofy):
+    write(corofy.cwd / "src", {
+        "pkg/__init__.py": "",
+        "pkg/plain.py": PLAIN,
+        "pkg/data/table.csv": "a,b\n1,2\n",
+        "script.sh": "#!/bin/sh\necho hi\n",
+        ".hidden/x.py": PLAIN,
+        ".env": "SECRET=1\n",
+        "pkg/__pycache__/plain.cpython-311.pyc": b"\0\0",
+        ".gitignore": "*.log\nscratch/\n",
+        "debug.log": "noise\n",
+        "scratch/notes.py": PLAIN,
+    })
+    os.chmod(corofy.cwd / "src/script.sh", 0o755)
+    result = corofy("src", "-o", "build")
+    assert result.returncode == 0, result.stderr
+    out = tree(corofy.cwd / "build")
+    assert sorted(k for k in out if not k.startswith(".corofy")) == [
+        "pkg/__init__.py", "pkg/data/table.csv", "pkg/plain.py", "script.sh",
+    ]
+    assert out["pkg/data/table.csv"] == b"a,b\n1,2\n"
+    assert os.stat(corofy.cwd / "build/script.sh").st_mode & 0o111, "copies keep the exec bit"
+
+
+def test_gitignore_is_asked_of_git_inside_a_work_tree(corofy):
+    write(corofy.cwd, {
+        "src/keep.py": PLAIN,
+        "src/gen/made.py": PLAIN,
+        "src/sub/.gitignore": "local_only.txt\n",
+        "src/sub/local_only.txt": "x\n",
+        "src/sub/kept.txt": "y\n",
+        ".gitignore": "gen/\n",
+    })
+    subprocess.run(["git", "init", "-q"], cwd=corofy.cwd, check=True, timeout=30)
+    (corofy.cwd / ".git/info").mkdir(exist_ok=True)
+    (corofy.cwd / ".git/info/exclude").write_text("keep_not.py\n")
+    write(corofy.cwd, {"src/keep_not.py": PLAIN})
+    result = corofy("src", "-o", "build")
+    assert result.returncode == 0, result.stderr
+    assert sorted(k for k in tree(corofy.cwd / "build") if not k.startswith(".")) == [
+        "keep.py", "sub/kept.txt",
+    ]
+
+
+def test_gitignore_negation_and_anchoring_outside_git(corofy):
+    write(corofy.cwd / "src", {
+        ".gitignore": "*.txt\n!important.txt\n/top.py\ndeep/**/skip.py\n",
+        "a.txt": "", "important.txt": "", "top.py": PLAIN, "sub/top.py": PLAIN,
+        "deep/x/y/skip.py": PLAIN, "deep/x/keep.py": PLAIN,
+    })
+    assert corofy("src", "-o", "build").returncode == 0
+    assert sorted(k for k in tree(corofy.cwd / "build") if not k.startswith(".")) == [
+        "deep/x/keep.py", "important.txt", "sub/top.py",
+    ]
+
+
+def test_deleted_source_removes_only_what_corofy_wrote(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN, "b/c.py": PLAIN})
+    assert corofy("src", "-o", "build").returncode == 0
+    write(corofy.cwd / "build", {"mine.txt": "user file\n", "b/notes.md": "mine\n"})
+    (corofy.cwd / "src/b/c.py").unlink()
+    result = corofy("src", "-o", "build", "-v")
+    assert result.returncode == 0, result.stderr
+    assert "removed build/b/c.py" in result.stderr
+    files = tree(corofy.cwd / "build")
+    assert "b/c.py" not in files
+    assert files["mine.txt"] == b"user file\n" and files["b/notes.md"] == b"mine\n"
+    manifest = json.loads(files[".corofy-manifest.json"])
+    assert manifest["files"] == {"a.py": "../src/a.py"}
+
+
+def test_emptied_folders_are_pruned_after_removal(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN, "only/one.py": PLAIN})
+    assert corofy("src", "-o", "build").returncode == 0
+    (corofy.cwd / "src/only/one.py").unlink()
+    assert corofy("src", "-o", "build").returncode == 0
+    assert not (corofy.cwd / "build/only").exists()
+
+
+def test_check_exits_1_listing_changes_then_0_after_regenerating(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN, "b.py": PLAIN})
+    first = corofy("src", "-o", "build", "--check")
+    assert first.returncode == 1
+    assert "would write build/a.py" in first.stderr
+    assert not (corofy.cwd / "build").exists(), "--check writes nothing"
+    assert corofy("src", "-o", "build").returncode == 0
+    assert corofy("src", "-o", "build", "--check").returncode == 0
+    write(corofy.cwd / "src", {"b.py": PLAIN + "X = 1\n"})
+    (corofy.cwd / "src/a.py").unlink()
+    stale = corofy("src", "-o", "build", "--check")
+    assert stale.returncode == 1
+    assert "would rewrite build/b.py" in stale.stderr
+    assert "would remove build/a.py" in stale.stderr
+    assert (corofy.cwd / "build/a.py").exists()
+
+
+def test_quiet_check_prints_nothing_but_still_fails(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN})
+    result = corofy("src", "-o", "build", "--check", "-q")
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", "")
+
+
+def test_diff_prints_a_unified_diff_and_writes_nothing(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN})
+    assert corofy("src", "-o", "build").returncode == 0
+    write(corofy.cwd / "src", {"a.py": PLAIN.replace("a + b", "b + a")})
+    result = corofy("src", "-o", "build", "--diff")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "--- build/a.py", "+++ build/a.py", "@@ -1,2 +1,2 @@",
+        " def add(a, b):", "-    return a + b", "+    return b + a",
+    ]
+    assert (corofy.cwd / "build/a.py").read_text() == PLAIN
+
+
+def test_no_src_reads_tool_corofy_from_the_nearest_pyproject(corofy):
+    write(corofy.cwd, {
+        "pyproject.toml": '[tool.corofy]\nsrc = ["lib"]\nout = "build/lib"\nexclude = ["lib/skip_*.py"]\n',
+        "lib/m.py": PLAIN, "lib/skip_me.py": PLAIN, "lib/deeper/n.py": PLAIN,
+    })
+    result = corofy(cwd=corofy.cwd / "lib/deeper")
+    assert result.returncode == 0, result.stderr
+    assert sorted(k for k in tree(corofy.cwd / "build/lib") if not k.startswith(".")) == [
+        "deeper/n.py", "m.py",
+    ]
+    assert corofy("--check", cwd=corofy.cwd / "lib").returncode == 0
+
+
+def test_no_src_and_no_config_is_a_usage_error(corofy):
+    write(corofy.cwd, {"pyproject.toml": "[project]\nname = 'x'\n"})
+    result = corofy()
+    assert result.returncode == 2
+    assert "[tool.corofy]" in result.stderr
+
+
+def test_out_inside_src_is_refused(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN})
+    for out in ("src", "src/build"):
+        result = corofy("src", "-o", out)
+        assert result.returncode == 2
+        assert "inside SRC" in result.stderr
+    assert sorted(tree(corofy.cwd / "src")) == ["a.py"]
+
+
+def test_unreadable_file_is_an_error_while_the_others_are_written(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN, "z.py": PLAIN})
+    bad = corofy.cwd / "src/bad.py"
+    if os.geteuid() == 0:  # root reads through any mode bits; /proc/self/mem fails with EIO
+        bad.symlink_to("/proc/self/mem")
+    else:
+        bad.write_text(PLAIN)
+        bad.chmod(0)
+    result = corofy("src", "-o", "build")
+    assert result.returncode == 2
+    assert result.stderr.startswith("src/bad.py:1:1: error: cannot read")
+    assert "Traceback" not in result.stderr
+    assert (corofy.cwd / "build/a.py").exists() and (corofy.cwd / "build/z.py").exists()
+
+
+def test_missing_src_is_a_usage_error(corofy):
+    result = corofy("nope.py")
+    assert result.returncode == 2 and "nope.py" in result.stderr
+
+
+def test_undecodable_coroutine_file_reports_the_position_of_the_bad_byte(corofy):
+    write(corofy.cwd / "src", {"ok.py": PLAIN, "bad.py": b"from corofy import wait\nx = '\xe9t\xe9'\n"})
+    result = corofy("src", "-o", "build")
+    assert result.returncode == 2
+    assert result.stderr.startswith("src/bad.py:2:6: error: byte 0xe9 is not valid utf-8")
+    assert (corofy.cwd / "build/ok.py").exists()
+    assert not (corofy.cwd / "build/bad.py").exists()
+
+
+def test_non_utf8_plain_file_is_copied_byte_for_byte(corofy):
+    data = b"# -*- coding: latin-1 -*-\nNAME = '\xe9t\xe9'\n"
+    write(corofy.cwd / "src", {"latin.py": data})
+    assert corofy("src", "-o", "build").returncode == 0
+    assert (corofy.cwd / "build/latin.py").read_bytes() == data
+
+
+def test_file_without_out_writes_corofied_beside_it(corofy):
+    write(corofy.cwd, {"prog.py": PLAIN})
+    assert corofy("prog.py").returncode == 0
+    assert (corofy.cwd / "prog_corofied.py").read_text() == PLAIN
+
+
+def test_file_with_out_py_writes_that_file(corofy):
+    write(corofy.cwd, {"prog.py": PLAIN})
+    assert corofy("prog.py", "-o", "elsewhere/out.py").returncode == 0
+    assert (corofy.cwd / "elsewhere/out.py").read_text() == PLAIN
+
+
+def test_folder_without_out_is_a_usage_error(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN})
+    result = corofy("src")
+    assert result.returncode == 2 and "-o OUT" in result.stderr
+
+
+def test_stdin_to_stdout(corofy):
+    result = corofy.raw("-", input=PLAIN.encode())
+    assert (result.returncode, result.stdout) == (0, PLAIN.encode())
+
+
+def test_file_to_stdout_with_dash_out(corofy):
+    write(corofy.cwd, {"prog.py": PLAIN})
+    result = corofy.raw("prog.py", "-o", "-")
+    assert (result.returncode, result.stdout) == (0, PLAIN.encode())
+    assert not (corofy.cwd / "prog_corofied.py").exists()
+
+
+def test_version_and_exit_code_for_bad_options(corofy):
+    version = corofy("--version")
+    assert version.returncode == 0 and version.stdout.startswith("corofy ")
+    assert corofy("--no-such-option").returncode == 2
+
+
+def test_sources_are_never_modified(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN, "d.txt": "x"})
+    before = tree(corofy.cwd / "src")
+    for args in (("src", "-o", "build"), ("src", "-o", "build", "--check"), ("src", "-o", "build", "--diff")):
+        corofy(*args)
+    assert tree(corofy.cwd / "src") == before
+
+
+def test_no_temporary_files_are_left_in_out(corofy):
+    write(corofy.cwd / "src", {f"m{i}.py": PLAIN for i in range(20)})
+    assert corofy("src", "-o", "build").returncode == 0
+    assert not [p for p in (corofy.cwd / "build").iterdir() if p.name.endswith(".tmp")]
+
+
+# --- with the real transform ---------------------------------------------------------------
+
+
+@requires_transform
+def test_coroutine_files_are_transformed_and_run_on_the_runtime(corofy):
+    write(corofy.cwd / "src", {
+        "job.py": COROUTINE_FILE,
+        "main.py": "import runtime\nfrom job import double\n\n\nclass Now(runtime.Future):\n"
+                   "    def poll(self, waker):\n        return runtime.Ready(21)\n\n\n"
+                   "print(runtime.run(double(Now())))\n",
+    })
+    assert corofy("src", "-o", "build").returncode == 0
+    out = (corofy.cwd / "build/job.py").read_text()
+    assert "from corofy" not in out and "poll" in out
+    assert (corofy.cwd / "build/main.py").read_text() == (corofy.cwd / "src/main.py").read_text()
+    ran = subprocess.run([os.sys.executable, "main.py"], cwd=corofy.cwd / "build",
+                         capture_output=True, text=True, timeout=60)
+    assert ran.stdout == "42\n", ran.stderr
+
+
+@requires_transform
+def test_syntax_error_in_one_file_among_many_others_still_written_exit_2(corofy):
+    write(corofy.cwd / "src", {
+        "a.py": COROUTINE_FILE, "b.py": COROUTINE_FILE,
+        "broken.py": "from corofy import coroutine\n\n@coroutine\ndef f(:\n    pass\n",
+    })
+    result = corofy("src", "-o", "build", "-j", "2")
+    assert result.returncode == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("src/broken.py:4:7: error: "), first
+    try:
+        compile((corofy.cwd / "src/broken.py").read_text(), "x", "exec")
+    except SyntaxError as exc:
+        assert exc.msg in first
+    assert (corofy.cwd / "build/a.py").exists() and (corofy.cwd / "build/b.py").exists()
+    assert not (corofy.cwd / "build/broken.py").exists()
+
+
+@requires_transform
+def test_refusal_is_reported_with_position_and_nothing_written_for_that_file(corofy):
+    write(corofy.cwd / "src", {"r.py": "from corofy import coroutine, wait\n\n@coroutine\ndef f(x):\n    yield x\n"})
+    result = corofy("src", "-o", "build")
+    assert result.returncode == 2
+    assert result.stderr.startswith("src/r.py:5:5: error: ")
+    assert not (corofy.cwd / "build/r.py").exists()
+
+
+@requires_transform
+def test_latin1_coroutine_file_is_decoded_and_written_back_in_latin1(corofy):
+    src = ("# -*- coding: latin-1 -*-\n" + COROUTINE_FILE + "\nLABEL = 'été'\n").encode("latin-1")
+    write(corofy.cwd / "src", {"latin.py": src})
+    result = corofy("src", "-o", "build")
+    assert result.returncode == 0, result.stderr
+    out = (corofy.cwd / "build/latin.py").read_bytes()
+    assert out.startswith(b"# -*- coding: latin-1 -*-\n")
+    assert b"LABEL = '\xe9t\xe9'" in out
+    namespace: dict = {}
+    exec(compile(out, "latin.py", "exec"), namespace)
+    assert namespace["LABEL"] == "été"
+
+
+@requires_transform
+def test_stdin_coroutine_source_is_transformed_to_stdout(corofy):
+    result = corofy.raw("-", "--stdin-filename", "job.py", input=COROUTINE_FILE.encode())
+    assert result.returncode == 0, result.stderr
+    assert b"class " in result.stdout and b"from corofy" not in result.stdout
+    check = corofy.raw("-", "--check", input=COROUTINE_FILE.encode())
+    assert check.returncode == 1
+
+
+@requires_transform
+def test_warm_run_reuses_the_cache_without_importing_libcst(corofy, tmp_path):
+    write(corofy.cwd / "src", {f"c{i}.py": COROUTINE_FILE.replace("double", f"double{i}") for i in range(3)})
+    assert corofy("src", "-o", "build").returncode == 0
+    expected = tree(corofy.cwd / "build")
+    # A libcst that cannot be imported: any transform now fails, so success means none ran.
+    poison = tmp_path / "poison"
+    write(poison, {"libcst/__init__.py": "raise ImportError('libcst imported on the warm path')\n"})
+    env = {"PYTHONPATH": str(poison)}
+    assert corofy("src", "-o", "build", "--check", env=env).returncode == 0
+    for path in (corofy.cwd / "build").glob("c*.py"):
+        path.unlink()
+    rebuilt = corofy("src", "-o", "build", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert tree(corofy.cwd / "build") == expected
+    # A change misses the cache: that file needs the transform again.
+    write(corofy.cwd / "src", {"c0.py": COROUTINE_FILE + "\n# edited\n"})
+    assert corofy("src", "-o", "build", env=env).returncode == 2
+
+
+@requires_transform
+def test_parallel_and_serial_runs_write_the_same_bytes(corofy):
+    files = {f"p{i}/m.py": COROUTINE_FILE.replace("double", f"d{i}") for i in range(12)}
+    write(corofy.cwd / "src", files)
+    assert corofy("src", "-o", "one", "-j", "1", "--no-cache").returncode == 0
+    assert corofy("src", "-o", "two", "-j", "2", "--no-cache").returncode == 0
+    assert tree(corofy.cwd / "one") == tree(corofy.cwd / "two")
+
+
+@pytest.mark.parametrize("name", ["show", "graph", "run"])
+def test_subcommands_have_help(corofy, name):
+    result = corofy(name, "--help")
+    assert result.returncode == 0 and name in result.stdout
