@@ -54,6 +54,14 @@ def _corofied_name(path: Path) -> Path:
     return path.with_name(f"{path.stem}_corofied.py")
 
 
+def _shown(path: Path) -> str:
+    """A path as messages show it: as given, or relative to the cwd when it lies below."""
+    if not path.is_absolute():
+        return str(path)
+    shown = os.path.relpath(path)
+    return str(path) if shown.startswith("..") else shown
+
+
 def _rel(path: Path, base: Path) -> str:
     return os.path.relpath(path.absolute(), base).replace(os.sep, "/")
 
@@ -146,7 +154,7 @@ def build(
             and out.endswith(".py") and not out_path.is_dir()
         )
         for f in files:
-            display = str(f)
+            display = _shown(f)
             if out is None:
                 target, out_root = _corofied_name(f), None
             elif out_path is None:
@@ -155,7 +163,8 @@ def build(
                 target, out_root = out_path, None
             else:
                 target, out_root = out_path / f.name, out_path
-            job_list.append(Job(f, display, _rel(f, root), target, str(target) if target else "<stdout>", out_root))
+            shown = _shown(target) if target is not None else "<stdout>"
+            job_list.append(Job(f, display, _rel(f, root), target, shown, out_root))
         for folder in folders:
             assert out_path is not None
             prefix = _rel(folder, root)
@@ -164,7 +173,7 @@ def build(
                 source = folder / rel
                 target = out_path / rel
                 job_list.append(
-                    Job(source, str(source), _rel(source, root), target, str(target), out_path)
+                    Job(source, _shown(source), _rel(source, root), target, _shown(target), out_path)
                 )
 
     mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))

@@ -1,0 +1,95 @@
+"""Our `.pre-commit-hooks.yaml` under the real pre-commit, in a throw-away git repository.
+
+The hooks are taken from our manifest and declared `repo: local` with `language: system`, so
+pre-commit runs the installed `corofy` without building an environment from the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_helpers import tree, write
+
+ROOT = Path(__file__).resolve().parents[2]
+PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+
+pytestmark = pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is not installed")
+
+
+def _local_config() -> str:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert {hook["id"] for hook in hooks} == {"corofy", "corofy-check"}
+    for hook in hooks:
+        hook["language"] = "system"
+    return yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]}, sort_keys=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    root = tmp_path / "proj"
+    write(root, {
+        "pyproject.toml": '[tool.corofy]\nsrc = "src"\nout = "build"\n',
+        "src/app.py": "def main():\n    return 1\n",
+        "src/data.json": "{}\n",
+        ".pre-commit-config.yaml": _local_config(),
+    })
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "COROFY_CACHE_DIR": str(tmp_path / "cache"),
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    git(root, env, "init", "-q")
+    return root, env
+
+
+def git(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+
+
+def hook(root: Path, env: dict[str, str], hook_id: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PRE_COMMIT, "run", hook_id, "--all-files"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_corofy_check_fails_on_stale_build_and_passes_after_corofy_regenerates(repo):
+    root, env = repo
+    assert subprocess.run(["corofy"], cwd=root, env=env, timeout=60).returncode == 0
+    write(root, {"src/app.py": "def main():\n    return 2\n"})  # build/ is now stale
+    git(root, env, "add", "-A")
+
+    stale = hook(root, env, "corofy-check")
+    assert stale.returncode == 1, stale.stdout
+    assert "would rewrite build/app.py" in stale.stdout
+
+    regenerate = hook(root, env, "corofy")
+    assert regenerate.returncode == 1, "the regenerating hook fails when it changed files"
+    assert tree(root / "build")["app.py"] == b"def main():\n    return 2\n"
+    git(root, env, "add", "-A")
+
+    fresh = hook(root, env, "corofy-check")
+    assert fresh.returncode == 0, fresh.stdout
+    assert hook(root, env, "corofy").returncode == 0
+
+
+def test_installed_hook_blocks_a_commit_with_stale_generated_code(repo):
+    root, env = repo
+    installed = subprocess.run([PRE_COMMIT, "install"], cwd=root, env=env, capture_output=True,
+                               text=True, timeout=60)
+    assert installed.returncode == 0, installed.stderr
+    git(root, env, "add", "-A")
+    blocked = git(root, env, "commit", "-qm", "no build/ yet")
+    assert blocked.returncode != 0
+    assert "- hook id: corofy\n" in blocked.stderr
+    assert (root / "build/app.py").read_text() == "def main():\n    return 1\n"
+    git(root, env, "add", "-A")  # the corofy hook has regenerated build/ meanwhile
+    committed = git(root, env, "commit", "-qm", "with build/")
+    assert committed.returncode == 0, committed.stdout + committed.stderr
