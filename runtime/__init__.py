@@ -1,5 +1,6 @@
 """runtime — the reactor–executor runtime corofy's state machines run on (SPEC §3)."""
 
+import sys as _sys
 from typing import Any
 
 from runtime.blocking import spawn_blocking
@@ -44,3 +45,15 @@ def __getattr__(name: str) -> Any:
 
         return dump_tasks
     raise AttributeError(f"module 'runtime' has no attribute {name!r}")
+
+
+def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
+    # Uncaught tracebacks through corofy-generated code name the user's file and line (SPEC §6);
+    # runtime.debug is imported only when one reaches the top. A program's own hook is kept.
+    from runtime.debug import excepthook
+
+    excepthook(exc_type, exc, tb)
+
+
+if _sys.excepthook is _sys.__excepthook__:
+    _sys.excepthook = _excepthook
