@@ -1,6 +1,5 @@
 """runtime — the reactor–executor runtime corofy's state machines run on (SPEC §3)."""
 
-import sys as _sys
 from typing import Any
 
 from runtime.blocking import spawn_blocking
@@ -55,5 +54,11 @@ def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
     excepthook(exc_type, exc, tb)
 
 
-if _sys.excepthook is _sys.__excepthook__:
-    _sys.excepthook = _excepthook
+def _install_excepthook() -> None:
+    import sys  # not a module-level name: runtime._sys is the epoll binding
+
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _excepthook
+
+
+_install_excepthook()
