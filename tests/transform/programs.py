@@ -65,8 +65,20 @@ class _Writer:
         else:
             kind = self.choice(
                 [
-                    "literal", "name", "wait", "binop", "call", "compare", "chain",
-                    "subscript", "fstring", "ifexp", "boolop", "unary", "walrus", "listcomp",
+                    "literal",
+                    "name",
+                    "wait",
+                    "binop",
+                    "call",
+                    "compare",
+                    "chain",
+                    "subscript",
+                    "fstring",
+                    "ifexp",
+                    "boolop",
+                    "unary",
+                    "walrus",
+                    "listcomp",
                 ]
             )
         sub = depth - 1
@@ -138,7 +150,9 @@ class _Writer:
             k = self.small(0, 1)
             return f"raising({exc}, {self.small(0, 9)}" + (f", k={k})" if k else ")")
         if kind == "setg":
-            return f"setg({self.expr(scope, depth)}, {self.expr(scope, depth)}, k={self.small(0, 1)})"
+            return (
+                f"setg({self.expr(scope, depth)}, {self.expr(scope, depth)}, k={self.small(0, 1)})"
+            )
         return f"{self.choice(scope.subs)}({self.expr(scope, depth)})"
 
     # ---- statements ----------------------------------------------------------------
@@ -229,7 +243,10 @@ class _Writer:
                 items.append(f"cm({tag}, {self.flip()})")
             name = self.fresh("t")
             body_scope = _Scope(scope.names, scope.subs, scope.in_loop, scope.handled)
-            return [f"{pad}with {', '.join(items)} as {name}:", *self.block(body_scope, depth + 1, inner)]
+            return [
+                f"{pad}with {', '.join(items)} as {name}:",
+                *self.block(body_scope, depth + 1, inner),
+            ]
         # try
         lines = [f"{pad}try:", *self.block(scope, depth + 1, inner)]
         handlers = self.small(0, 2)

@@ -148,8 +148,7 @@ def _collect_markers(tree: ast.Module) -> _Markers:
 
 def _contains_wait(node: ast.AST, markers: _Markers) -> bool:
     return any(
-        isinstance(sub, ast.Call) and markers.is_marker(sub.func, "wait")
-        for sub in ast.walk(node)
+        isinstance(sub, ast.Call) and markers.is_marker(sub.func, "wait") for sub in ast.walk(node)
     )
 
 
@@ -217,7 +216,9 @@ class _WaitToYield(ast.NodeTransformer):
             body = [ast.For(gen.target, iterable, body, [])]
         empty = {"list": "list", "set": "set", "dict": "dict"}[kind]
         helper_body: list[ast.stmt] = [
-            ast.Assign([ast.Name("__acc", ast.Store())], ast.Call(ast.Name(empty, ast.Load()), [], [])),
+            ast.Assign(
+                [ast.Name("__acc", ast.Store())], ast.Call(ast.Name(empty, ast.Load()), [], [])
+            ),
             *body,
             ast.Return(ast.Name("__acc", ast.Load())),
         ]
@@ -271,9 +272,11 @@ class _ToReference(ast.NodeTransformer):
         if not any(self.markers.is_marker(d, "coroutine") for d in decorators):
             return node
         node.decorator_list = [
-            ast.Name(REFERENCE_DECORATOR, ast.Load())
-            if self.markers.is_marker(d, "coroutine")
-            else d
+            (
+                ast.Name(REFERENCE_DECORATOR, ast.Load())
+                if self.markers.is_marker(d, "coroutine")
+                else d
+            )
             for d in decorators
         ]
         _lower_body(node, self.markers, self.counter)
@@ -387,7 +390,9 @@ def describe(exc: BaseException | None, depth: int = 0) -> Any:
         return None
     if depth > 6:
         return (type(exc).__name__, "...")
-    args = tuple(a if isinstance(a, (int, str, float, bool, type(None))) else repr(a) for a in exc.args)
+    args = tuple(
+        a if isinstance(a, (int, str, float, bool, type(None))) else repr(a) for a in exc.args
+    )
     return (
         type(exc).__name__,
         args,
@@ -516,7 +521,9 @@ def machine_code(source: str, filename: str = "prog.py") -> str:
     return transform_source(source, filename)
 
 
-def load(source: str, side: str, run: Run | None = None, filename: str = "prog.py") -> dict[str, Any]:
+def load(
+    source: str, side: str, run: Run | None = None, filename: str = "prog.py"
+) -> dict[str, Any]:
     """Execute ``source`` as ``side`` ("machine" or "reference"); return its module globals."""
     run = run or Run()
     ns = run.namespace()

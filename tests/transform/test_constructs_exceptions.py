@@ -18,8 +18,7 @@ def raised(events: list) -> tuple:
 
 
 def test_exception_from_inner_poll_is_caught_at_the_wait() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
@@ -27,14 +26,12 @@ def test_exception_from_inner_poll_is_caught_at_the_wait() -> None:
                 return "not reached"
             except ValueError as e:
                 return "caught", e.args
-        """
-    )
+        """)
     assert result(src) == ("caught", ("bad",))
 
 
 def test_try_else_and_finally_with_waits_in_every_clause() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main(fail):
             try:
@@ -48,15 +45,13 @@ def test_try_else_and_finally_with_waits_in_every_clause() -> None:
             finally:
                 print("finally", wait(ready(4)))
             return "done"
-        """
-    )
+        """)
     assert printed(assert_same(src, args=(True,))) == [("try", 1), ("except", 2), ("finally", 4)]
     assert printed(assert_same(src, args=(False,))) == [("try", 1), ("else", 3), ("finally", 4)]
 
 
 def test_unhandled_exception_propagates_after_finally_waits() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
@@ -65,47 +60,41 @@ def test_unhandled_exception_propagates_after_finally_waits() -> None:
                 return "wrong handler"
             finally:
                 print("cleanup", wait(pending(1, "x")))
-        """
-    )
+        """)
     events = assert_same(src)
     assert printed(events) == [("cleanup", "x")]
     assert raised(events)[:2] == ("IndexError", (3,))
 
 
 def test_raise_from_sets_cause_and_suppresses_context() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 wait(raising(KeyError, "inner"))
             except KeyError as e:
                 raise ValueError(wait(ready("outer"))) from e
-        """
-    )
+        """)
     name, args, cause, context, suppress = raised(assert_same(src))
     assert (name, args, suppress) == ("ValueError", ("outer",), True)
     assert cause[:2] == ("KeyError", ("inner",)) and context[:2] == ("KeyError", ("inner",))
 
 
 def test_raise_from_none_hides_context() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 wait(raising(KeyError, 1))
             except KeyError:
                 raise ValueError(2) from wait(ready(None))
-        """
-    )
+        """)
     name, args, cause, context, suppress = raised(assert_same(src))
     assert (name, cause, suppress, context[0]) == ("ValueError", None, True, "KeyError")
 
 
 def test_exception_raised_in_except_after_wait_chains_context() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
@@ -113,16 +102,14 @@ def test_exception_raised_in_except_after_wait_chains_context() -> None:
             except KeyError:
                 wait(pending(1, None))
                 wait(raising(ValueError, "second"))
-        """
-    )
+        """)
     name, args, cause, context, suppress = raised(assert_same(src))
     assert (name, args, cause, suppress) == ("ValueError", ("second",), None, False)
     assert context[:2] == ("KeyError", ("first",))
 
 
 def test_bare_raise_after_wait_in_except_reraises_the_handled_exception() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
@@ -130,14 +117,12 @@ def test_bare_raise_after_wait_in_except_reraises_the_handled_exception() -> Non
             except KeyError:
                 wait(pending(2, None))
                 raise
-        """
-    )
+        """)
     assert raised(assert_same(src))[:2] == ("KeyError", ("original",))
 
 
 def test_exc_info_after_wait_in_except_names_the_handled_exception() -> None:
-    src = program(
-        """
+    src = program("""
         import sys
         @coroutine
         def main():
@@ -149,14 +134,12 @@ def test_exc_info_after_wait_in_except_names_the_handled_exception() -> None:
                 inside = (typ.__name__, value.args)
             outside = sys.exc_info()
             return inside, outside
-        """
-    )
+        """)
     assert result(src) == (("KeyError", ("handled",)), (None, None, None))
 
 
 def test_nested_handlers_restore_the_outer_handled_exception() -> None:
-    src = program(
-        """
+    src = program("""
         import sys
         @coroutine
         def main():
@@ -169,28 +152,24 @@ def test_nested_handlers_restore_the_outer_handled_exception() -> None:
                     wait(ready(None))
                 wait(pending(1, None))
                 return sys.exc_info()[1].args
-        """
-    )
+        """)
     assert result(src) == ("outer",)
 
 
 def test_finally_return_overrides_the_return_value() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 return wait(ready("try"))
             finally:
                 return wait(pending(1, "finally"))
-        """
-    )
+        """)
     assert result(src) == "finally"
 
 
 def test_finally_return_discards_the_exception() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
@@ -198,45 +177,39 @@ def test_finally_return_discards_the_exception() -> None:
             finally:
                 wait(ready(None))
                 return "swallowed"
-        """
-    )
+        """)
     assert result(src) == "swallowed"
 
 
 def test_exception_in_finally_replaces_the_one_in_flight_and_chains_it() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 wait(raising(ValueError, 1))
             finally:
                 wait(raising(KeyError, 2))
-        """
-    )
+        """)
     name, args, cause, context, suppress = raised(assert_same(src))
     assert (name, context[0]) == ("KeyError", "ValueError")
 
 
 def test_return_in_try_runs_finally_with_waits_before_returning() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 return "value"
             finally:
                 print("finally", wait(pending(1, 1)))
-        """
-    )
+        """)
     events = assert_same(src)
     assert printed(events) == [("finally", 1)]
     assert outcome(events) == ("return", "value")
 
 
 def test_break_and_continue_in_finally_override() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             seen = []
@@ -251,14 +224,12 @@ def test_break_and_continue_in_finally_override() -> None:
                         continue
                     break
             return seen
-        """
-    )
+        """)
     assert result(src) == [0, 1, 2]
 
 
 def test_break_through_finally_runs_it() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             while True:
@@ -267,24 +238,21 @@ def test_break_through_finally_runs_it() -> None:
                 finally:
                     print("finally", wait(ready(1)))
             return "after"
-        """
-    )
+        """)
     events = assert_same(src)
     assert printed(events) == [("finally", 1)]
     assert outcome(events) == ("return", "after")
 
 
 def test_with_exit_gets_the_exception_and_can_suppress_it() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             with cm("quiet", True) as tag:
                 wait(raising(ValueError, tag))
             with cm("loud") as tag:
                 wait(raising(KeyError, tag))
-        """
-    )
+        """)
     events = assert_same(src)
     exits = [e for e in events if e[0] == "exit"]
     assert [(e[1], e[3][0]) for e in exits] == [("quiet", "ValueError"), ("loud", "KeyError")]
@@ -292,23 +260,20 @@ def test_with_exit_gets_the_exception_and_can_suppress_it() -> None:
 
 
 def test_with_items_wait_in_order_and_exit_in_reverse() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             with cm(wait(ready("a"))) as a, cm(wait(pending(1, "b"))) as b:
                 print(a, b, wait(ready("body")))
             return "ok"
-        """
-    )
+        """)
     events = assert_same(src)
     order = [(e[0], e[1]) for e in events if e[0] in ("enter", "exit", "print")]
     assert order == [("enter", "a"), ("enter", "b"), ("print", 2), ("exit", "b"), ("exit", "a")]
 
 
 def test_with_exit_runs_on_return_and_break() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             for i in range(2):
@@ -317,16 +282,14 @@ def test_with_exit_runs_on_return_and_break() -> None:
                     break
             with cm("ret"):
                 return wait(pending(1, "r"))
-        """
-    )
+        """)
     events = assert_same(src)
     assert [(e[1], e[3]) for e in events if e[0] == "exit"] == [(0, None), ("ret", None)]
     assert outcome(events) == ("return", "r")
 
 
 def test_exception_from_enter_is_not_seen_by_exit() -> None:
-    src = program(
-        """
+    src = program("""
         class Bad:
             def __enter__(self):
                 raise KeyError("enter")
@@ -336,66 +299,56 @@ def test_exception_from_enter_is_not_seen_by_exit() -> None:
         def main():
             with cm("outer"), Bad():
                 wait(ready(1))
-        """
-    )
+        """)
     events = assert_same(src)
     assert printed(events) == []
     assert raised(events)[0] == "KeyError"
 
 
 def test_unbound_local_raises_unbound_local_error() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main(flag):
             if flag:
                 x = wait(ready(1))
             wait(ready(2))
             return x
-        """
-    )
+        """)
     assert result(src, args=(True,)) == 1
     assert raised(assert_same(src, args=(False,)))[0] == "UnboundLocalError"
 
 
 def test_polling_a_finished_coroutine_raises_runtime_error() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             return wait(ready(1))
-        """
-    )
+        """)
     assert assert_same(src)[-1] == ("repoll", "RuntimeError")
 
 
 def test_polling_a_failed_coroutine_raises_runtime_error() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             wait(raising(ValueError))
-        """
-    )
+        """)
     assert assert_same(src)[-1] == ("repoll", "RuntimeError")
 
 
 def test_calling_runs_nothing_until_first_poll() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             print("body")
             return 1
-        """
-    )
+        """)
     events = assert_same(src)
     assert events[:2] == [("called",), ("print", 1, ("body",))]
 
 
 def test_close_closes_awaited_future_first_then_runs_finally_and_exit() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             with cm("ctx"):
@@ -403,8 +356,7 @@ def test_close_closes_awaited_future_first_then_runs_finally_and_exit() -> None:
                     wait(pending(9, None))
                 finally:
                     print("finally")
-        """
-    )
+        """)
     events = assert_same(src, close_after=2)
     tail = [e[0] for e in events[events.index(("pending", 2)) + 1 :]]
     assert tail == ["close", "print", "exit", "closed"]
@@ -412,8 +364,7 @@ def test_close_closes_awaited_future_first_then_runs_finally_and_exit() -> None:
 
 
 def test_close_reaches_the_innermost_awaited_coroutine() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def inner():
             try:
@@ -426,46 +377,40 @@ def test_close_reaches_the_innermost_awaited_coroutine() -> None:
                 wait(inner())
             finally:
                 print("outer finally")
-        """
-    )
+        """)
     events = assert_same(src, close_after=1)
     assert printed(events) == ["inner finally", "outer finally"]
     assert [e[0] for e in events][-4:] == ["close", "print", "print", "closed"]
 
 
 def test_close_on_an_unstarted_coroutine_runs_nothing() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 wait(ready(1))
             finally:
                 print("finally")
-        """
-    )
+        """)
     assert assert_same(src, close_after=0) == [("called",), ("closed",)]
 
 
 def test_close_on_a_finished_coroutine_does_nothing() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 return wait(ready(1))
             finally:
                 print("finally")
-        """
-    )
+        """)
     events = assert_same(src, close_after=5)
     assert printed(events) == ["finally"]
     assert events[-3:] == [("return", 1), ("repoll", "RuntimeError"), ("closed",)]
 
 
 def test_close_when_except_catches_generator_exit_and_returns() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
@@ -473,50 +418,43 @@ def test_close_when_except_catches_generator_exit_and_returns() -> None:
             except GeneratorExit:
                 print("exiting")
                 return "ignored value"
-        """
-    )
+        """)
     events = assert_same(src, close_after=1)
     assert printed(events) == ["exiting"]
     assert events[-1] == ("closed",)
 
 
 def test_close_when_finally_waits_again_raises_runtime_error() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 wait(pending(3, None))
             finally:
                 wait(ready(None))
-        """
-    )
+        """)
     assert outcome(assert_same(src, close_after=1))[1][0] == "RuntimeError"
 
 
 def test_close_when_finally_raises_propagates_that_exception() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             try:
                 wait(pending(3, None))
             finally:
                 raise KeyError("from finally")
-        """
-    )
+        """)
     kind, (name, args, *_rest) = outcome(assert_same(src, close_after=1))
     assert (kind, name, args) == ("close-raised", "KeyError", ("from finally",))
 
 
 def test_reference_and_machine_agree_on_exception_args_of_leaf() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             return wait(raising(OSError, 2, "No such file"))
-        """
-    )
+        """)
     name, args, *_ = raised(assert_same(src))
     assert (name, args) == ("FileNotFoundError", (2, "No such file"))
     assert execute(src, "reference")[-1] == ("repoll", "RuntimeError")

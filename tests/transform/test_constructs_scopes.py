@@ -7,8 +7,7 @@ from reference import assert_same, load, outcome, program, result
 
 
 def test_global_is_read_and_written_across_waits() -> None:
-    src = program(
-        """
+    src = program("""
         counter = 10
         @coroutine
         def main():
@@ -17,14 +16,12 @@ def test_global_is_read_and_written_across_waits() -> None:
             wait(pending(1, None))
             counter = counter * 2
             return counter
-        """
-    )
+        """)
     assert result(src) == 22
 
 
 def test_coroutine_nested_in_function_reads_and_rebinds_enclosing_variables() -> None:
-    src = program(
-        """
+    src = program("""
         def make():
             count = 0
             @coroutine
@@ -42,14 +39,12 @@ def test_coroutine_nested_in_function_reads_and_rebinds_enclosing_variables() ->
             first = wait(bump(2))
             second = wait(bump(3))
             return first, second, get()
-        """
-    )
+        """)
     assert result(src) == (2, 5, 5)
 
 
 def test_lambda_in_coroutine_sees_current_value_of_a_local() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             x = 1
@@ -59,14 +54,12 @@ def test_lambda_in_coroutine_sees_current_value_of_a_local() -> None:
             wait(pending(1, None))
             x = 3
             return seen, f()
-        """
-    )
+        """)
     assert result(src) == (2, 3)
 
 
 def test_nested_def_in_coroutine_rebinds_local_with_nonlocal() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             x = wait(ready(1))
@@ -78,14 +71,12 @@ def test_nested_def_in_coroutine_rebinds_local_with_nonlocal() -> None:
             after_wait = x
             set_x(wait(ready(7)))
             return after_wait, x
-        """
-    )
+        """)
     assert result(src) == (5, 7)
 
 
 def test_closures_made_in_a_loop_share_the_loop_variable() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             fs = []
@@ -93,21 +84,18 @@ def test_closures_made_in_a_loop_share_the_loop_variable() -> None:
                 fs.append(lambda: i)
                 wait(ready(i))
             return [f() for f in fs]
-        """
-    )
+        """)
     assert result(src) == [2, 2, 2]
 
 
 def test_parameter_captured_by_closure_across_a_wait() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main(n):
             get = lambda: n
             n = wait(ready(n + 1))
             return get()
-        """
-    )
+        """)
     assert result(src, args=(1,)) == 2
 
 
@@ -154,8 +142,7 @@ def test_method_qualname_is_kept() -> None:
 
 
 def test_other_decorators_above_coroutine_apply_to_the_generated_function() -> None:
-    src = program(
-        """
+    src = program("""
         import functools
         def traced(fn):
             @functools.wraps(fn)
@@ -170,8 +157,7 @@ def test_other_decorators_above_coroutine_apply_to_the_generated_function() -> N
         @coroutine
         def main():
             return wait(work(1)), work.__name__
-        """
-    )
+        """)
     events = assert_same(src)
     assert [e[2] for e in events if e[0] == "note"] == [("traced", "work", (1,))]
     assert outcome(events) == ("return", (2, "work"))
@@ -211,10 +197,18 @@ def test_generated_function_keeps_signature_name_qualname_doc_and_annotations() 
         "**kw: object) -> list"
     )
     assert (every.__name__, every.__qualname__, every.__doc__) == (
-        "every", "every", "Every parameter form."
+        "every",
+        "every",
+        "Every parameter form.",
     )
     assert every.__annotations__ == {
-        "a": int, "b": "str", "c": float, "args": int, "e": bool, "kw": object, "return": list
+        "a": int,
+        "b": "str",
+        "c": float,
+        "args": int,
+        "e": bool,
+        "kw": object,
+        "return": list,
     }
     assert machine["outer"]().__qualname__ == "outer.<locals>.inner"
 
@@ -230,8 +224,7 @@ def test_calling_with_wrong_arguments_fails_at_the_call_as_python_does() -> None
 
 
 def test_recursion_through_wait() -> None:
-    src = program(
-        """
+    src = program("""
         @coroutine
         def fact(n):
             if n <= 1:
@@ -240,8 +233,7 @@ def test_recursion_through_wait() -> None:
         @coroutine
         def main():
             return wait(fact(6))
-        """
-    )
+        """)
     assert result(src) == 720
 
 
@@ -284,13 +276,11 @@ def main():
 def test_coroutine_returned_future_is_a_runtime_future() -> None:
     import runtime
 
-    src = program(
-        """
+    src = program("""
         @coroutine
         def main():
             return wait(ready(1))
-        """
-    )
+        """)
     machine = load(src, "machine")
     fut = machine["main"]()
     assert isinstance(fut, runtime.Future)

@@ -138,14 +138,12 @@ def test_column_counts_characters_not_bytes() -> None:
 
 
 def test_refusal_inside_a_method_reports_its_own_line() -> None:
-    source = src(
-        """
+    source = src("""
         class C:
             @coroutine
             def m(self):
                 yield 2
-        """
-    )
+        """)
     # lines: 1 import, 2 blank (dedent keeps the leading newline), 3 class, 4 deco, 5 def, 6 yield
     check(source, 6, 9)
 
@@ -171,7 +169,11 @@ def test_syntax_error_carries_cpythons_message_and_position(source: str) -> None
         compile(source, PATH, "exec", dont_inherit=True)
     expected = info.value
     error = refusal(source)
-    assert (error.line, error.col, error.message) == (expected.lineno, expected.offset, expected.msg)
+    assert (error.line, error.col, error.message) == (
+        expected.lineno,
+        expected.offset,
+        expected.msg,
+    )
     assert str(error) == f"{PATH}:{expected.lineno}:{expected.offset}: error: {expected.msg}"
 
 
