@@ -158,8 +158,9 @@ def describe_chain(future: Any) -> list[str]:
         seen.add(id(future))
         pad = "  " * (depth + 1)
         states = getattr(type(future), "_corofy_states_", None)
-        if states is None:
-            lines.append(f"{pad}{type(future).__qualname__} {_short_repr(future)}")
+        if states is None:  # the leaf: shown by type, plus its repr if it has a telling one
+            detail = _short_repr(future) if type(future).__repr__ is not object.__repr__ else ""
+            lines.append(f"{pad}{type(future).__qualname__} {detail}".rstrip())
             break
         state = getattr(future, "_state", None)
         name, line = states.get(state, ("finished" if state == -1 else f"state {state}", 0))
