@@ -9,6 +9,7 @@ Run: ``corofy run samples/multiple_threads.py [--threads N] [--step MS] [--serve
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from corofy import coroutine, wait
@@ -18,16 +19,25 @@ from runtime.http import Http
 import support
 
 
+def say(text: str) -> None:
+    """Print `text` after the name of the executor thread saying it.
+
+    One write per line: print() writes the text and the newline separately, so lines from
+    several threads could interleave.
+    """
+    sys.stdout.write(f"{threading.current_thread().name}: {text}\n")
+
+
 @coroutine
 def request(base: str, i: int, step: int) -> None:
     path = f"/{i * step}/HelloWorld{i}"
     txt = wait(Http.get(base + path)).text
-    print(f"{threading.current_thread().name}: {txt}")
+    say(txt)
 
 
 @coroutine
 def async_main(base: str, step: int = 1000) -> None:
-    print(f"{threading.current_thread().name}: Program starting")
+    say("Program starting")
     handles = []
     for i in range(5):
         handles.append(spawn(request(base, i, step)))
