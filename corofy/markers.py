@@ -6,14 +6,20 @@ with the same transform the command line uses (so the errors are the same), comp
 result at the original file name and line numbers, and builds it in the function's own
 globals and closure cells — a write through `nonlocal` reaches the enclosing function.
 
-How the function's source is presented to the transform (line numbers stay exact):
+How the function's source is presented to the transform: blank lines, then three lines of
+prelude, then the function on its own original line numbers (so state names, the line table
+and error positions come out original without any arithmetic):
 
-    line 1        from corofy import coroutine as __corofy_coroutine__, wait as …; import corofy as …
-    line 2        def __corofy_cells__(<the function's free variables>):
-    line 3            def __corofy_factory__():
-    line 4…           <the function, re-indented, @coroutine spelled __corofy_coroutine__>
-                      return <name>
-                  return __corofy_factory__
+    (blank lines)
+    from corofy import coroutine as __corofy_coroutine__, wait as …; import corofy as …
+    def __corofy_cells__(<the function's free variables>):
+        def __corofy_factory__():
+            <the function, re-indented, @coroutine spelled __corofy_coroutine__>
+            return <name>
+        return __corofy_factory__
+
+A function starting on lines 1-3 leaves no room for the prelude; it is shifted down and the
+lines corrected afterwards (state names then carry the shifted numbers).
 
 Only the code of `__corofy_factory__` is kept: it is turned into a function whose closure
 is the *original* function's cells (matched by name), so the generated code reads and writes
@@ -61,7 +67,10 @@ def coroutine(fn: F) -> F:
             f"above @coroutine"
         )
     if not inspect.isfunction(fn):
-        raise TypeError(f"@coroutine applies to a def function, not {type(fn).__name__}")
+        raise TypeError(
+            f"@coroutine applies to a def function, not {type(fn).__name__}; "
+            f"put other decorators above @coroutine"
+        )
     return _build(fn)  # type: ignore[return-value]
 
 
@@ -145,7 +154,7 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
         below = funcdef.decorator_list[k + 1]
         raise _fail(filename, start + below.lineno - 1,
                     "decorators below @coroutine are not supported by the untransformed "
-                    "@coroutine; put them above it")
+                    "@coroutine; put other decorators above @coroutine")
     # Blank the decorators above ours and respell ours, keeping every line in its place.
     first_dec_line = funcdef.decorator_list[0].lineno
     ours = funcdef.decorator_list[k]
@@ -157,16 +166,21 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
     edited[ours.lineno - 1] = indent + "@__corofy_coroutine__\n"
     body = _reindent(edited, cont, indent, _INDENT)
     freevars = fn.__code__.co_freevars
+    # Blank lines first, so the function sits on its own line numbers and everything the
+    # transform derives from them (state names, line table, errors) is already original.
+    # A function on lines 1-3 leaves no room: it is shifted, and `offset` corrects lines.
+    padding = max(0, start - (_PRELUDE_LINES + 1))
     snippet = (
-        _marker_imports(fn.__globals__) + "\n"
+        "\n" * padding
+        + _marker_imports(fn.__globals__) + "\n"
         + f"def __corofy_cells__({', '.join(freevars)}):\n"
         + "    def __corofy_factory__():\n"
         + body
         + f"{_INDENT}return {fn.__name__}\n"
         + "    return __corofy_factory__\n"
     )
-    offset = start - (_PRELUDE_LINES + 1)  # snippet line + offset = original line
-    code = _transform(snippet, filename, offset, len(indent))
+    offset = start - (padding + _PRELUDE_LINES + 1)  # snippet line + offset = original line
+    code = _transform(snippet, filename, offset, len(indent), start)
     return _instantiate(fn, code, snippet, filename, start, offset)
 
 
@@ -186,14 +200,15 @@ def _reindent(lines: list[str], cont: set[int], indent: str, new_indent: str) ->
     return text if text.endswith("\n") else text + "\n"
 
 
-def _transform(snippet: str, filename: str, offset: int, indent: int) -> str:
+def _transform(snippet: str, filename: str, offset: int, indent: int, first_line: int) -> str:
     from corofy.transform import CorofyError, transform
 
     try:
         result = transform(snippet, filename)
     except CorofyError as exc:
         line = exc.line + offset
-        col = max(1, exc.col - len(_INDENT) + indent) if exc.line > _PRELUDE_LINES else exc.col
+        in_function = exc.line + offset >= first_line
+        col = max(1, exc.col - len(_INDENT) + indent) if in_function else exc.col
         raise _error_like(type(exc), filename, line, col, exc.message) from None
     return result.code
 

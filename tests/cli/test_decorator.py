@@ -1,0 +1,220 @@
+"""The untransformed `@coroutine` (corofy.markers), with the stand-in transform injected.
+
+These pin down the decorator's own plumbing — finding the source, keeping line numbers,
+closures, methods, errors at original positions. The same behaviour with the real transform
+is covered end to end in tests/debug/test_three_paths.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import textwrap
+import traceback
+from pathlib import Path
+
+import cli_fake_transform
+import pytest
+
+import runtime
+from corofy import markers
+
+
+class Now(runtime.Future):
+    def __init__(self, value):
+        self.value = value
+
+    def poll(self, waker):
+        return runtime.Ready(self.value)
+
+
+def drive(machine):
+    """Poll a machine whose leaves are all ready (no waker needed)."""
+    answer = machine.poll(None)
+    assert answer is not runtime.PENDING
+    return answer.value
+
+
+@pytest.fixture
+def load(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "corofy.transform", cli_fake_transform)
+    loaded = []
+
+    def load(source: str, name: str = "user_mod"):
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        loaded.append(name)
+        spec.loader.exec_module(module)
+        module.Now = Now
+        return module
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(name, None)
+
+
+def test_decorated_function_runs_with_no_build_step(load):
+    mod = load("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def double(fut):
+            value = wait(fut)
+            return value * 2
+    """)
+    assert drive(mod.double(Now(21))) == 42
+    assert mod.double.__qualname__ == "double" and mod.double.__module__ == "user_mod"
+    assert "double" not in [k for k in vars(mod) if k.startswith("_")], "nothing leaks into globals"
+    assert not [k for k in vars(mod) if "machine" in k or "corofy_" in k]
+
+
+def test_closures_read_and_write_the_enclosing_variables(load):
+    mod = load("""
+        from corofy import coroutine, wait
+
+        def make():
+            count = 10
+
+            @coroutine
+            def bump(fut):
+                nonlocal count
+                count += wait(fut)
+                return count
+
+            def current():
+                return count
+
+            return bump, current
+    """)
+    bump, current = mod.make()
+    assert drive(bump(Now(5))) == 15
+    assert current() == 15, "the write reached the enclosing function's own variable"
+    assert drive(bump(Now(1))) == 16
+
+
+def test_methods_keep_their_qualname_and_decorators_above_apply(load):
+    mod = load("""
+        import corofy
+        from corofy import coroutine as co, wait as w
+
+        class Service:
+            factor = 3
+
+            @co
+            def scaled(self, fut):
+                return w(fut) * self.factor
+
+            @classmethod
+            @co
+            def built(cls, fut):
+                return cls.factor + w(fut)
+    """)
+    assert mod.Service.scaled.__qualname__ == "Service.scaled"
+    assert drive(mod.Service().scaled(Now(2))) == 6
+    assert drive(mod.Service.built(Now(1))) == 4
+
+
+def test_multiline_strings_inside_an_indented_coroutine_are_unchanged(load):
+    mod = load('''
+        from corofy import coroutine, wait
+
+        class K:
+            @coroutine
+            def text(self, fut):
+                wait(fut)
+                return """a
+          b
+        c"""
+    ''')
+    assert drive(mod.K().text(Now(None))) == "a\n  b\nc"
+
+
+def test_traceback_names_the_original_file_line_and_source(load):
+    mod = load("""
+        from corofy import coroutine, wait
+
+
+        @coroutine
+        def divide(fut):
+            value = wait(fut)
+            return 10 // value
+    """)
+    with pytest.raises(ZeroDivisionError) as info:
+        drive(mod.divide(Now(0)))
+    text = "".join(traceback.format_exception(info.value))
+    assert f'File "{mod.__file__}", line 8, in _gen_divide' in text
+    assert "    return 10 // value\n" in text
+
+
+def test_machine_states_carry_original_lines(load):
+    mod = load("""
+        from corofy import coroutine, wait
+        import runtime
+
+        class Later(runtime.Future):
+            def poll(self, waker):
+                return runtime.PENDING
+
+        @coroutine
+        def stuck(fut):
+            wait(fut)
+    """)
+    machine = mod.stuck(mod.Later())
+    assert machine.poll(None) is runtime.PENDING
+    assert type(machine)._corofy_states_[machine._state] == ("wait_line_11", 11)
+
+
+def test_refusals_are_reported_at_the_original_line_and_column(load, tmp_path):
+    with pytest.raises(Exception) as info:
+        load("""
+            from corofy import coroutine, wait
+
+            class Deep:
+                @coroutine
+                def bad(self):
+                    x = "SYNTAX ERROR"
+        """)
+    path = tmp_path / "user_mod.py"
+    line = path.read_text().splitlines()[6]
+    col = line.index("SYNTAX ERROR") + 1
+    assert str(info.value) == f"{path}:7:{col}: error: invalid syntax"
+
+
+def test_decorators_below_coroutine_are_refused_with_advice(load):
+    with pytest.raises(Exception, match="put other decorators above @coroutine"):
+        load("""
+            import functools
+            from corofy import coroutine, wait
+
+            @coroutine
+            @functools.lru_cache
+            def f():
+                pass
+        """)
+
+
+def test_classmethod_below_coroutine_is_refused_with_advice():
+    with pytest.raises(TypeError, match="put @classmethod above @coroutine"):
+        markers.coroutine(classmethod(lambda cls: None))
+
+
+def test_function_without_source_gets_a_clear_error():
+    namespace = {"coroutine": markers.coroutine}
+    with pytest.raises(RuntimeError, match="corofy command"):
+        exec("@coroutine\ndef f():\n    pass\n", namespace)
+
+
+def test_wait_outside_a_transformed_coroutine_raises_a_clear_runtime_error():
+    with pytest.raises(RuntimeError, match="outside a transformed coroutine"):
+        markers.wait(Now(1))
+
+
+def test_the_decorator_is_importable_from_corofy():
+    import corofy
+
+    assert corofy.coroutine is markers.coroutine and corofy.wait is markers.wait
+    assert inspect.signature(markers.coroutine).parameters.keys() == {"fn"}
