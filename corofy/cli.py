@@ -260,7 +260,7 @@ def show(file: str, func: str | None, color: bool | None) -> None:
     machines = _machines(file, func)
     if color is None:
         color = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
-    click.echo(render(machines, color), nl=False)
+    click.echo(render(machines, color), nl=False, color=color)
 
 
 @main.command("graph")
