@@ -41,6 +41,8 @@ class Job:
     target_display: str
     out_root: Path | None = None  # the OUT folder whose manifest records the target
     data: bytes | None = None  # stdin's bytes, read up front
+    out_rel: str = ""  # with out_root: the target relative to it, posix
+    manifest_source: str = ""  # with out_root: the source relative to it, posix
 
 
 @dataclass
@@ -275,8 +277,8 @@ def apply(
             errored_targets.setdefault(job.out_root, set())
         if result.error is not None:
             report.errors.append(result.error)
-            if job.out_root is not None and job.target is not None:
-                errored_targets[job.out_root].add(job.target.relative_to(job.out_root).as_posix())
+            if job.out_root is not None:
+                errored_targets[job.out_root].add(job.out_rel)
             continue
         assert result.expected is not None
         if job.target is None:  # standard output
@@ -294,9 +296,7 @@ def apply(
                     report.unchanged += 1
             continue
         if job.out_root is not None:
-            rel_target = job.target.relative_to(job.out_root).as_posix()
-            assert job.source is not None
-            by_root[job.out_root][rel_target] = os.path.relpath(job.source, job.out_root).replace(os.sep, "/")
+            by_root[job.out_root][job.out_rel] = job.manifest_source
         current = _read(job.target)
         if current == result.expected:
             report.unchanged += 1

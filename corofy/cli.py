@@ -62,6 +62,11 @@ def _shown(path: Path) -> str:
     return str(path) if shown.startswith("..") else shown
 
 
+def _prefix(folder: str) -> str:
+    """A posix folder path as a prefix for the names below it ("" for the folder itself)."""
+    return "" if folder == "." else folder.rstrip("/") + "/"
+
+
 def _rel(path: Path, base: Path) -> str:
     return os.path.relpath(path.absolute(), base).replace(os.sep, "/")
 
@@ -164,17 +169,21 @@ def build(
             else:
                 target, out_root = out_path / f.name, out_path
             shown = _shown(target) if target is not None else "<stdout>"
-            job_list.append(Job(f, display, _rel(f, root), target, shown, out_root))
+            job_list.append(Job(
+                f, display, _rel(f, root), target, shown, out_root,
+                out_rel=f.name, manifest_source=_rel(f, out_path) if out_root is not None else "",
+            ))
         for folder in folders:
             assert out_path is not None
-            prefix = _rel(folder, root)
-            prefix = "" if prefix == "." else prefix + "/"
-            for rel in walk(folder, excludes, prefix):
-                source = folder / rel
-                target = out_path / rel
-                job_list.append(
-                    Job(source, _shown(source), _rel(source, root), target, _shown(target), out_path)
-                )
+            # Computed once per folder: per-file path arithmetic dominates a warm --check.
+            name_prefix = _prefix(_rel(folder, root))
+            manifest_prefix = _prefix(_rel(folder, out_path))
+            shown_src, shown_out = _prefix(_shown(folder)), _prefix(_shown(out_path))
+            for rel in walk(folder, excludes, name_prefix):
+                job_list.append(Job(
+                    folder / rel, shown_src + rel, name_prefix + rel, out_path / rel,
+                    shown_out + rel, out_path, out_rel=rel, manifest_source=manifest_prefix + rel,
+                ))
 
     mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))
     cache = Cache(None if no_cache else default_cache_dir(root))
