@@ -1,0 +1,140 @@
+"""A failing coroutine's traceback shows the original file, line and source in all three
+paths: the CLI's output run by python, `corofy run`, and the untransformed `@coroutine`.
+These use the real transform (SPEC §6)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _transform_landed() -> bool:
+    try:
+        module = importlib.import_module("corofy.transform")
+    except Exception:
+        return False
+    return hasattr(module, "transform") and hasattr(module, "CorofyError")
+
+
+pytestmark = pytest.mark.skipif(not _transform_landed(), reason="corofy.transform has not landed yet")
+
+PROGRAM = '''\
+import sys
+
+import runtime
+from corofy import coroutine, wait
+
+
+class Now(runtime.Future):
+    def __init__(self, value):
+        self.value = value
+
+    def poll(self, waker):
+        return runtime.Ready(self.value)
+
+
+@coroutine
+def divide(n):
+    value = wait(Now(n))
+    return 10 // value
+
+
+@coroutine
+def outer(n):
+    total = 1
+    total += wait(divide(n))
+    return total
+
+
+if __name__ == "__main__":
+    print(runtime.run(outer(int(sys.argv[1]))))
+'''
+FAILING_LINE = 18  # return 10 // value
+CALLER_LINE = 24  # total += wait(divide(n))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "prog.py").write_text(PROGRAM)
+    assert PROGRAM.splitlines()[FAILING_LINE - 1].strip() == "return 10 // value"
+    assert PROGRAM.splitlines()[CALLER_LINE - 1].strip() == "total += wait(divide(n))"
+    return tmp_path
+
+
+def run(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COROFY_CACHE_DIR": str(cwd / ".cache")}
+    return subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
+
+
+def assert_original_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    err = proc.stderr
+    assert f'prog.py", line {FAILING_LINE}' in err, err
+    assert "    return 10 // value\n" in err
+    assert f'prog.py", line {CALLER_LINE}' in err
+    assert "    total += wait(divide(n))\n" in err
+    assert err.rstrip().endswith("ZeroDivisionError: integer division or modulo by zero")
+
+
+def test_cli_output_run_by_python(project):
+    assert run(project, str(BIN / "corofy"), "prog.py", "-o", "build/prog.py").returncode == 0
+    assert run(project, sys.executable, "build/prog.py", "5").stdout == "3\n"
+    proc = run(project, sys.executable, "build/prog.py", "0")
+    assert_original_traceback(proc)
+    assert "build/prog.py" not in proc.stderr
+
+
+def test_corofy_run(project):
+    assert run(project, str(BIN / "corofy"), "run", "prog.py", "5").stdout == "3\n"
+    assert_original_traceback(run(project, str(BIN / "corofy"), "run", "prog.py", "0"))
+
+
+def test_untransformed_decorator(project):
+    assert run(project, sys.executable, "prog.py", "5").stdout == "3\n"
+    assert_original_traceback(run(project, sys.executable, "prog.py", "0"))
+
+
+DUMP = PROGRAM.replace('''if __name__ == "__main__":
+    print(runtime.run(outer(int(sys.argv[1]))))''', '''class Never(runtime.Future):
+    def poll(self, waker):
+        return runtime.PENDING
+
+
+@coroutine
+def stuck():
+    wait(Never())
+
+
+@coroutine
+def main():
+    runtime.spawn(stuck())
+    wait(runtime.sleep(0.01))
+    runtime.dump_tasks(file=sys.stdout)
+
+
+if __name__ == "__main__":
+    runtime.run(main())''')
+
+
+@pytest.mark.parametrize("path", ["cli", "run", "decorator"])
+def test_dump_tasks_names_function_state_and_original_line(project, path):
+    (project / "prog.py").write_text(DUMP)
+    wait_line = DUMP.splitlines().index("    wait(Never())") + 1
+    if path == "cli":
+        assert run(project, str(BIN / "corofy"), "prog.py", "-o", "build/prog.py").returncode == 0
+        proc = run(project, sys.executable, "build/prog.py")
+    elif path == "run":
+        proc = run(project, str(BIN / "corofy"), "run", "prog.py")
+    else:
+        proc = run(project, sys.executable, "prog.py")
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [line for line in proc.stdout.splitlines() if "stuck" in line and " in " in line]
+    assert line.rstrip().endswith(f"prog.py:{wait_line}"), proc.stdout
+    assert "wait(Never())" in proc.stdout
