@@ -1,0 +1,391 @@
+"""runtime.net: TCP listener and streams on the shared reactor, through run/spawn."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import struct
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+
+import runtime
+from runtime import PENDING, Future, Ready
+from runtime.net import TcpListener, TcpStream
+
+
+class Gen(Future):
+    """The reference driver of SPEC §2.1 as a future: runs a generator that yields futures.
+
+    Lets these tests write tasks as straight-line code without the transform.
+    """
+
+    __slots__ = ("_gen", "_inner", "_send", "_error")
+
+    def __init__(self, gen: Generator[Any, Any, Any]) -> None:
+        self._gen = gen
+        self._inner: Any = None
+        self._send: Any = None
+        self._error: BaseException | None = None
+
+    def poll(self, waker: Any) -> Any:
+        while True:
+            if self._inner is None:
+                try:
+                    if self._error is not None:
+                        error, self._error = self._error, None
+                        self._inner = self._gen.throw(error)
+                    else:
+                        self._inner = self._gen.send(self._send)
+                except StopIteration as stop:
+                    return Ready(stop.value)
+            try:
+                answer = self._inner.poll(waker)
+            except BaseException as exc:  # thrown into the generator at its yield
+                self._inner, self._error = None, exc
+                continue
+            if answer is PENDING:
+                return PENDING
+            self._inner, self._send = None, answer.value
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+        self._gen.close()
+
+
+def co(fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Gen]:
+    return lambda *args: Gen(fn(*args))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture(autouse=True)
+def enough_fds():
+    """1,000 connections in one process are 2,000 sockets: lift the soft fd limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@co
+def echo_server(listener: TcpListener, connections: int):
+    """Accept ``connections`` clients, echoing each in a task of its own until its EOF."""
+    handles = []
+    for _ in range(connections):
+        stream, _addr = yield listener.accept()
+        handles.append(runtime.spawn(echo(stream)))
+    for handle in handles:
+        yield handle
+
+
+@co
+def echo(stream: TcpStream):
+    try:
+        while data := (yield stream.read(4096)):
+            yield stream.write_all(data)
+    finally:
+        stream.close()
+
+
+class Barrier:
+    """Holds every client until all have arrived, so all connections are open at once."""
+
+    def __init__(self, parties: int) -> None:
+        self.parties = parties
+        self.arrived = 0
+        self.wakers: list[Any] = []
+        self.fds_when_full = 0
+
+    def wait(self) -> Future:
+        return BarrierWait(self)
+
+
+class BarrierWait(Future):
+    __slots__ = ("_barrier", "_counted")
+
+    def __init__(self, barrier: Barrier) -> None:
+        self._barrier = barrier
+        self._counted = False
+
+    def poll(self, waker: Any) -> Any:
+        barrier = self._barrier
+        if not self._counted:
+            self._counted = True
+            barrier.arrived += 1
+            if barrier.arrived == barrier.parties:
+                barrier.fds_when_full = open_fds()
+                for other in barrier.wakers:
+                    other.wake()
+        if barrier.arrived >= barrier.parties:
+            return Ready(None)
+        barrier.wakers.append(waker)
+        return PENDING
+
+
+@co
+def echo_client(port: int, message: bytes, barrier: Barrier):
+    stream = yield TcpStream.connect("127.0.0.1", port)
+    try:
+        yield stream.write_all(message)
+        got = b""
+        while len(got) < len(message):
+            data = yield stream.read(4096)
+            assert data, "server closed early"
+            got += data
+        yield barrier.wait()
+        return got
+    finally:
+        stream.close()
+
+
+@co
+def echo_session(clients: int, barrier: Barrier):
+    listener = TcpListener.bind("127.0.0.1", 0)
+    try:
+        port = listener.local_addr[1]
+        server = runtime.spawn(echo_server(listener, clients))
+        handles = [
+            runtime.spawn(echo_client(port, b"hello %d " % i * (1 + i % 7), barrier))
+            for i in range(clients)
+        ]
+        replies = []
+        for handle in handles:
+            replies.append((yield handle))
+        yield server
+        return replies
+    finally:
+        listener.close()
+
+
+def test_thousand_concurrent_connections_echo_and_leave_no_fds_behind():
+    runtime.run(echo_session(3, Barrier(3)))  # warm up: the shared reactor opens its fds once
+    before = open_fds()
+    barrier = Barrier(1000)
+    replies = runtime.run(echo_session(1000, barrier))
+    assert replies == [b"hello %d " % i * (1 + i % 7) for i in range(1000)]
+    # Every client held its connection until all had their echo: 2,000 sockets at once.
+    assert barrier.fds_when_full >= before + 2000
+    assert open_fds() <= before
+
+
+def test_listener_binds_port_zero_and_reports_its_address():
+    with TcpListener.bind("127.0.0.1", 0) as listener:
+        host, port = listener.local_addr
+        assert host == "127.0.0.1" and port > 0
+        probe = socket.create_connection(("127.0.0.1", port), timeout=5)
+        probe.close()
+
+
+def test_connect_to_a_closed_port_raises_connection_refused():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    before = open_fds()
+    with pytest.raises(ConnectionRefusedError):
+        runtime.run(TcpStream.connect("127.0.0.1", port))
+    assert open_fds() <= before
+
+
+def test_connection_refused_can_be_caught_inside_a_task():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+
+    @co
+    def attempt():
+        try:
+            yield TcpStream.connect("127.0.0.1", port)
+        except ConnectionRefusedError as exc:
+            return type(exc)
+
+    assert runtime.run(attempt()) is ConnectionRefusedError
+
+
+def _reset_after(server: socket.socket, wait_for: bytes) -> threading.Thread:
+    """Accept one client, read ``wait_for`` from it, then close with SO_LINGER 0: an RST."""
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.settimeout(10)
+            got = b""
+            while len(got) < len(wait_for):
+                got += conn.recv(100)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_peer_reset_while_reading_is_an_oserror_not_a_hang():
+    server = socket.create_server(("127.0.0.1", 0))
+    thread = _reset_after(server, b"go")
+
+    @co
+    def client():
+        stream = yield TcpStream.connect("127.0.0.1", server.getsockname()[1])
+        try:
+            yield stream.write_all(b"go")
+            # The RST arrives while this read is pending: the reactor must wake it.
+            while True:
+                data = yield stream.read(100)
+                if not data:
+                    return "eof"
+        finally:
+            stream.close()
+
+    try:
+        with pytest.raises(OSError) as info:
+            runtime.run(client())
+        assert isinstance(info.value, ConnectionResetError)
+    finally:
+        thread.join(10)
+        server.close()
+
+
+def test_writing_to_a_reset_connection_is_an_oserror():
+    server = socket.create_server(("127.0.0.1", 0))
+    thread = _reset_after(server, b"go")
+
+    @co
+    def client():
+        stream = yield TcpStream.connect("127.0.0.1", server.getsockname()[1])
+        try:
+            yield stream.write_all(b"go")
+            try:
+                yield stream.read(100)  # the RST shows up here, or as EOF
+            except ConnectionResetError:
+                pass
+            while True:  # now every write must fail, not wait
+                yield stream.write_all(b"x" * 65536)
+        finally:
+            stream.close()
+
+    try:
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            runtime.run(client())
+    finally:
+        thread.join(10)
+        server.close()
+
+
+def test_read_returns_empty_bytes_at_eof():
+    @co
+    def session():
+        with TcpListener.bind() as listener:
+            client = yield TcpStream.connect(*listener.local_addr)
+            served, _ = yield listener.accept()
+            yield served.write_all(b"bye")
+            served.shutdown_write()
+            chunks = []
+            while data := (yield client.read(10)):
+                chunks.append(data)
+            client.close()
+            served.close()
+            return b"".join(chunks)
+
+    assert runtime.run(session()) == b"bye"
+
+
+def test_write_all_waits_for_a_slow_reader_and_sends_every_byte():
+    payload = os.urandom(8 * 1024 * 1024)  # far beyond the socket buffers
+
+    @co
+    def reader(stream: TcpStream):
+        got = bytearray()
+        while data := (yield stream.read(65536)):
+            got += data
+        stream.close()
+        return bytes(got)
+
+    @co
+    def session():
+        with TcpListener.bind() as listener:
+            client = yield TcpStream.connect(*listener.local_addr)
+            served, _ = yield listener.accept()
+            handle = runtime.spawn(reader(served))
+            yield client.write_all(payload)
+            client.close()
+            return (yield handle)
+
+    assert runtime.run(session()) == payload
+
+
+class PollOnce(Future):
+    """Polls ``inner`` once, then closes it; answers what that first poll answered."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Future) -> None:
+        self._inner = inner
+
+    def poll(self, waker: Any) -> Ready:
+        answer = self._inner.poll(waker)
+        self._inner.close()
+        return Ready(answer)
+
+
+def test_closing_a_connect_future_mid_connect_releases_its_socket():
+    # A listener with a full accept queue that never accepts drops new SYNs, so a
+    # connect to it stays in progress.
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(0)
+    port = blocker.getsockname()[1]
+    queued = []
+    try:
+        for _ in range(4):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            queued.append(s)
+        runtime.run(PollOnce(TcpStream.connect("127.0.0.1", port)))  # warm up the reactor
+        before = open_fds()
+        assert runtime.run(PollOnce(TcpStream.connect("127.0.0.1", port))) is PENDING
+        assert open_fds() == before
+    finally:
+        for s in queued:
+            s.close()
+        blocker.close()
+
+
+def test_close_deregisters_and_closes_the_fd_and_later_reads_fail():
+    @co
+    def session():
+        with TcpListener.bind() as listener:
+            client = yield TcpStream.connect(*listener.local_addr)
+            served, _ = yield listener.accept()
+            client.close()
+            client.close()  # idempotent
+            served.close()
+            assert client.fileno() == -1
+            try:
+                yield client.read(10)
+            except OSError as exc:
+                return type(exc)
+
+    assert issubclass(runtime.run(session()), OSError)
+
+
+def test_read_rejects_a_size_that_is_not_positive():
+    @co
+    def session():
+        with TcpListener.bind() as listener:
+            client = yield TcpStream.connect(*listener.local_addr)
+            with client:
+                with pytest.raises(ValueError):
+                    client.read(0)
+
+    runtime.run(session())
