@@ -28,6 +28,11 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from runtime.future import PENDING, Future, Ready
+from runtime.net import TcpStream
 
 # How much of a response head (status line + fields) we buffer before refusing it; the
 # same order of magnitude as http.client's and browsers' limits.
@@ -374,3 +379,115 @@ class ResponseParser:
         if state == _FIXED_BODY:
             return f"{self._remaining} bytes of the body missing"
         return "in its chunked body"
+
+
+# --- the client ------------------------------------------------------------------------
+
+# HttpGet's states, named for what it is waiting on.
+_CONNECTING = 0
+_SENDING = 1
+_RECEIVING = 2
+_FINISHED = 3
+
+# RFC 3986's reserved and unreserved characters, plus "%" so an already-encoded target
+# passes through unchanged; anything else (spaces, non-ASCII) is percent-encoded.
+_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~-._"
+
+
+class Http:
+    """The book's ``Http::get``, for the delay server and any other HTTP/1.1 server."""
+
+    @staticmethod
+    def get(path_or_url: str, host: str = "127.0.0.1", port: int = 8080) -> HttpGet:
+        """A future of the ``Response`` to ``GET path`` at ``host:port``.
+
+        A full ``http://host[:port]/path`` URL overrides ``host`` and ``port``. The request
+        says ``Connection: close``, so the body may also be delimited by the server closing.
+        """
+        if "://" in path_or_url:
+            url = urlsplit(path_or_url)
+            if url.scheme.lower() != "http":
+                raise ValueError(f"only http:// URLs are supported, not {path_or_url!r}")
+            if not url.hostname:
+                raise ValueError(f"no host in URL {path_or_url!r}")
+            host, port = url.hostname, url.port or 80
+            target = url.path or "/"
+            if url.query:
+                target += "?" + url.query
+        else:
+            target = path_or_url if path_or_url.startswith("/") else "/" + path_or_url
+        return HttpGet(host, port, quote(target, safe=_TARGET_SAFE))
+
+
+class HttpGet(Future):
+    """``Http.get``'s future, by hand in the shape corofy generates: connect, send, receive.
+
+    ``close()`` in any state closes the inner future and the connection.
+    """
+
+    __slots__ = ("_host", "_port", "_target", "_state", "_awaiting", "_stream", "_parser")
+
+    def __init__(self, host: str, port: int, target: str) -> None:
+        self._host = host
+        self._port = port
+        self._target = target
+        self._state = _CONNECTING
+        self._awaiting: Future | None = None
+        self._stream: TcpStream | None = None
+        self._parser = ResponseParser()
+
+    def request_bytes(self) -> bytes:
+        """The request this future sends, byte for byte."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return (
+            f"GET {self._target} HTTP/1.1\r\n"
+            f"Host: {host}:{self._port}\r\n"
+            "User-Agent: corofy-runtime\r\n"
+            "Accept: */*\r\n"
+            "Connection: close\r\n"
+            "\r\n"
+        ).encode("latin-1")
+
+    def poll(self, waker: Any) -> Ready | Any:
+        try:
+            return self._advance(waker)
+        except BaseException:
+            self.close()
+            raise
+
+    def _advance(self, waker: Any) -> Ready | Any:
+        if self._state == _FINISHED:
+            raise RuntimeError("HttpGet polled after it finished")
+        if self._awaiting is None:  # first poll: start connecting
+            self._awaiting = TcpStream.connect(self._host, self._port)
+        while True:
+            answer = self._awaiting.poll(waker)
+            if answer is PENDING:
+                return PENDING
+            if self._state == _CONNECTING:
+                self._stream = answer.value
+                self._awaiting = self._stream.write_all(self.request_bytes())
+                self._state = _SENDING
+                continue
+            if self._state == _RECEIVING:
+                data = answer.value
+                if data:
+                    self._parser.feed(data)
+                else:
+                    self._parser.feed_eof()
+                if self._parser.done:
+                    self.close()
+                    self._state = _FINISHED
+                    return Ready(self._parser.response())
+            # sent the request, or read a piece of the response: read (more)
+            self._state = _RECEIVING
+            self._awaiting = self._stream.read()
+
+    def close(self) -> None:
+        awaiting, stream = self._awaiting, self._stream
+        self._awaiting = self._stream = None
+        self._state = _FINISHED
+        if awaiting is not None:
+            awaiting.close()
+        if stream is not None:
+            stream.close()

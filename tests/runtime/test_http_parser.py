@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from runtime.http import Headers, ProtocolError, Response, ResponseParser
-
-settings.register_profile("http-parser", max_examples=150, deadline=None)
 
 
 def parse(*pieces: bytes, eof: bool = True) -> Response:
@@ -211,7 +209,6 @@ def test_headers_keep_the_fields_as_received():
     assert headers["a"] == "1, 3"
 
 
-@settings.get_profile("http-parser")
 @given(
     raw=st.sampled_from([CONTENT_LENGTH, CHUNKED]),
     cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
@@ -229,7 +226,6 @@ def test_any_split_of_the_input_parses_the_same(raw, cuts):
     )
 
 
-@settings.get_profile("http-parser")
 @given(
     body=st.binary(max_size=300),
     chunk_sizes=st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=20),
