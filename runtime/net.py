@@ -10,17 +10,16 @@ one syscall per operation and never an ``epoll_ctl``.
 Facts this module depends on:
 
 - Edge-triggered epoll reports a *change* to ready. Readiness is only known to be gone
-  once a syscall has returned EAGAIN, or (below) a short read or write proved it; those
-  are the only places it is cleared.
+  once a syscall has returned EAGAIN, or a short ``send`` proved the send buffer full;
+  those are the only places it is cleared.
 - ``clear_ready`` clears up to the edge that the last ``poll_ready`` saw; an edge the
   driver delivers later (another thread may drive the reactor meanwhile) stays set. That
   is why ``poll_ready`` comes *before* the syscall: calling it only after EAGAIN could
   count an edge that arrived after the syscall as seen, and clear it.
-- A ``recv`` on a TCP socket that returns fewer bytes than asked has emptied the receive
-  queue (``tcp_recvmsg`` only stops short when no segment is left), and a ``send`` that
-  sends fewer bytes than given has filled the send buffer. Either clears readiness at
-  once, as tokio does, so the next read of a request/response connection waits for its
-  edge without first paying for an EAGAIN (an exception, in Python).
+- A short ``recv`` does *not* prove the socket drained: a FIN or an RST may already be
+  queued behind the data, and its edge has been delivered, so clearing readiness there
+  would leave the next read waiting for an edge that never comes. (tokio can clear on a
+  short read because its "read closed" readiness is sticky; ours is not.)
 - A non-blocking ``connect`` returns EINPROGRESS; the socket turns writable when the
   handshake ends either way, and ``SO_ERROR`` says which. On loopback the refusal can
   also come back from ``connect`` itself. ``OSError(errno, text)`` builds the matching
@@ -253,8 +252,8 @@ class WriteAll(Future):
             if sent == len(data):
                 self._data = b""
                 return Ready(None)
-            # A short write filled the send buffer: wait for the next edge, then send the
-            # rest, without copying it.
+            # A short send means the send buffer is full; errors still come as new edges
+            # (EPOLLERR), so wait for the next edge, then send the rest without copying it.
             io.clear_ready(_WRITABLE)
             data = self._data = memoryview(data)[sent:]
         return PENDING

@@ -57,6 +57,11 @@ def co(fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Gen]:
     return lambda *args: Gen(fn(*args))
 
 
+def run(future: Future) -> Any:
+    """runtime.run with a deadline, so a lost wake fails the test in seconds, not a hang."""
+    return runtime.run(runtime.timeout(future, 20))
+
+
 class Handler(BaseHTTPRequestHandler):
     """Routes by path; each route answers with one kind of framing or status."""
 
@@ -141,6 +146,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops SYNs of concurrent clients: 1 s retries
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
@@ -169,7 +175,7 @@ def server() -> Iterator[tuple[str, int]]:
 
 def get(server: tuple[str, int], path: str) -> Response:
     host, port = server
-    return runtime.run(Http.get(path, host=host, port=port))
+    return run(Http.get(path, host=host, port=port))
 
 
 def test_content_length_body(server):
@@ -230,7 +236,7 @@ def test_request_says_connection_close_and_names_the_host(server):
 
 def test_a_full_url_overrides_host_and_port(server):
     host, port = server
-    response = runtime.run(Http.get(f"http://{host}:{port}/length/u?q=1", port=1))
+    response = run(Http.get(f"http://{host}:{port}/length/u?q=1", port=1))
     assert response.body == b"path=/length/u?q=1"
 
 
@@ -259,7 +265,7 @@ def test_refused_connection_surfaces_from_wait():
     port = sock.getsockname()[1]
     sock.close()
     with pytest.raises(ConnectionRefusedError):
-        runtime.run(Http.get("/", port=port))
+        run(Http.get("/", port=port))
 
 
 def test_many_concurrent_gets_each_get_their_own_answer(server):
@@ -273,7 +279,7 @@ def test_many_concurrent_gets_each_get_their_own_answer(server):
             bodies.append((yield handle).body)
         return bodies
 
-    assert runtime.run(main()) == [f"path=/length/{i}".encode() for i in range(40)]
+    assert run(main()) == [f"path=/length/{i}".encode() for i in range(40)]
 
 
 def test_polling_a_finished_get_raises(server):
@@ -291,4 +297,4 @@ def test_polling_a_finished_get_raises(server):
                 self.inner.poll(waker)
             return answer
 
-    assert runtime.run(Twice()).status == 200
+    assert run(Twice()).status == 200

@@ -61,6 +61,11 @@ def co(fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Gen]:
     return lambda *args: Gen(fn(*args))
 
 
+def run(future: Future) -> Any:
+    """runtime.run with a deadline, so a lost wake fails the test in seconds, not a hang."""
+    return runtime.run(runtime.timeout(future, 20))
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -167,10 +172,10 @@ def echo_session(clients: int, barrier: Barrier):
 
 
 def test_thousand_concurrent_connections_echo_and_leave_no_fds_behind():
-    runtime.run(echo_session(3, Barrier(3)))  # warm up: the shared reactor opens its fds once
+    run(echo_session(3, Barrier(3)))  # warm up: the shared reactor opens its fds once
     before = open_fds()
     barrier = Barrier(1000)
-    replies = runtime.run(echo_session(1000, barrier))
+    replies = run(echo_session(1000, barrier))
     assert replies == [b"hello %d " % i * (1 + i % 7) for i in range(1000)]
     # Every client held its connection until all had their echo: 2,000 sockets at once.
     assert barrier.fds_when_full >= before + 2000
@@ -192,7 +197,7 @@ def test_connect_to_a_closed_port_raises_connection_refused():
     sock.close()
     before = open_fds()
     with pytest.raises(ConnectionRefusedError):
-        runtime.run(TcpStream.connect("127.0.0.1", port))
+        run(TcpStream.connect("127.0.0.1", port))
     assert open_fds() <= before
 
 
@@ -209,7 +214,7 @@ def test_connection_refused_can_be_caught_inside_a_task():
         except ConnectionRefusedError as exc:
             return type(exc)
 
-    assert runtime.run(attempt()) is ConnectionRefusedError
+    assert run(attempt()) is ConnectionRefusedError
 
 
 def _reset_after(server: socket.socket, wait_for: bytes) -> threading.Thread:
@@ -248,7 +253,7 @@ def test_peer_reset_while_reading_is_an_oserror_not_a_hang():
 
     try:
         with pytest.raises(OSError) as info:
-            runtime.run(client())
+            run(client())
         assert isinstance(info.value, ConnectionResetError)
     finally:
         thread.join(10)
@@ -275,7 +280,7 @@ def test_writing_to_a_reset_connection_is_an_oserror():
 
     try:
         with pytest.raises((BrokenPipeError, ConnectionResetError)):
-            runtime.run(client())
+            run(client())
     finally:
         thread.join(10)
         server.close()
@@ -296,7 +301,7 @@ def test_read_returns_empty_bytes_at_eof():
             served.close()
             return b"".join(chunks)
 
-    assert runtime.run(session()) == b"bye"
+    assert run(session()) == b"bye"
 
 
 def test_write_all_waits_for_a_slow_reader_and_sends_every_byte():
@@ -320,7 +325,7 @@ def test_write_all_waits_for_a_slow_reader_and_sends_every_byte():
             client.close()
             return (yield handle)
 
-    assert runtime.run(session()) == payload
+    assert run(session()) == payload
 
 
 class PollOnce(Future):
@@ -351,9 +356,9 @@ def test_closing_a_connect_future_mid_connect_releases_its_socket():
             s.setblocking(False)
             s.connect_ex(("127.0.0.1", port))
             queued.append(s)
-        runtime.run(PollOnce(TcpStream.connect("127.0.0.1", port)))  # warm up the reactor
+        run(PollOnce(TcpStream.connect("127.0.0.1", port)))  # warm up the reactor
         before = open_fds()
-        assert runtime.run(PollOnce(TcpStream.connect("127.0.0.1", port))) is PENDING
+        assert run(PollOnce(TcpStream.connect("127.0.0.1", port))) is PENDING
         assert open_fds() == before
     finally:
         for s in queued:
@@ -376,7 +381,7 @@ def test_close_deregisters_and_closes_the_fd_and_later_reads_fail():
             except OSError as exc:
                 return type(exc)
 
-    assert issubclass(runtime.run(session()), OSError)
+    assert issubclass(run(session()), OSError)
 
 
 def test_read_rejects_a_size_that_is_not_positive():
@@ -388,4 +393,4 @@ def test_read_rejects_a_size_that_is_not_positive():
                 with pytest.raises(ValueError):
                     client.read(0)
 
-    runtime.run(session())
+    run(session())
