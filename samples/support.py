@@ -53,10 +53,9 @@ def with_delay_server(server: tuple[str, int] | None, body: Callable[[str], Futu
     listener = TcpListener.bind("127.0.0.1", 0)
     host, port = listener.local_addr[:2]
     serving = spawn(serve(listener, log=_log_to_stderr))
-    try:
-        return wait(body(f"http://{host}:{port}"))
-    finally:
-        serving.abort()
+    result = wait(body(f"http://{host}:{port}"))
+    serving.abort()  # on an exception, run() closes the server task along with the others
+    return result
 
 
 def run_sample(server: tuple[str, int] | None, body: Callable[[str], Future]) -> Any:
