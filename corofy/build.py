@@ -119,14 +119,18 @@ def transform_payload(data: bytes, source_name: str, display: str) -> tuple[byte
         text, encoding = decode_source(data, display)
     except ValueError as exc:
         return None, str(exc)
-    from corofy.transform import CorofyError, transform
-
+    try:
+        from corofy.transform import CorofyError, transform
+    except Exception as exc:  # a broken installation: say so once per file, not a traceback
+        return None, f"{display}:1:1: error: cannot load corofy's transform: {exc}"
     try:
         result = transform(text, source_name)
     except CorofyError as exc:
         return None, f"{display}:{exc.line}:{exc.col}: error: {exc.message}"
     except RecursionError:
         return None, f"{display}:1:1: error: the source nests too deeply to transform"
+    except Exception as exc:  # a bug in corofy: report it against the file that triggered it
+        return None, f"{display}:1:1: error: internal error in corofy ({type(exc).__name__}: {exc}); please report it"
     if not result.machines:
         return COPY, None
     try:

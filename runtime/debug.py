@@ -44,20 +44,88 @@ def _resolve_source(name: str, generated_file: str) -> str:
         folder = parent
 
 
-def _machine_name(frame: types.FrameType) -> str | None:
-    """The coroutine a generated `poll` frame belongs to (its machine class's name)."""
-    owner = frame.f_locals.get("self")
-    if owner is not None and hasattr(type(owner), "_corofy_states_"):
-        return type(owner).__qualname__
-    return None
+def _defined_in(cls: type, code: types.CodeType) -> bool:
+    """Whether `code` is one of the class's methods (or state steps kept in a tuple)."""
+    for value in vars(cls).values():
+        for item in value if isinstance(value, tuple | list) else (value,):
+            item = getattr(item, "__func__", item)
+            if getattr(item, "__code__", None) is code:
+                return True
+    return False
+
+
+def _machine_of(frame: types.FrameType) -> Any:
+    """The state machine whose method `frame` runs, else None.
+
+    Generated methods take the machine as their first argument, whatever it is called.
+    """
+    code = frame.f_code
+    if code.co_argcount == 0:
+        return None
+    owner = frame.f_locals.get(code.co_varnames[0])
+    cls = type(owner)
+    if not hasattr(cls, "_corofy_states_") or not _defined_in(cls, code):
+        return None  # e.g. runtime.run(machine): a machine handed to someone else's function
+    return owner
+
+
+def _machine_name(machine: Any) -> str:
+    """A machine named after its coroutine, as Python would name the function's frame."""
+    name = type(machine).__qualname__
+    return name.removesuffix("_machine") if name.endswith("_machine") else name
+
+
+_trailer_cache: dict[str, tuple[str, dict[int, int]] | None] = {}
+
+
+def _trailer_of(filename: str) -> tuple[str, dict[int, int]] | None:
+    """(`__corofy_source__`, `__corofy_lines__`) read from a generated file's text.
+
+    Facts: the names are assigned at the very end of the module, so while the module's own
+    top-level code runs — a script's `if __name__ == "__main__":` block — they are not yet
+    in its globals. The file on disk has them, so they are read from there instead.
+    """
+    if filename in _trailer_cache:
+        return _trailer_cache[filename]
+    import ast
+
+    found = None
+    lines = linecache.getlines(filename)
+    starts = [i for i, line in enumerate(lines) if line.startswith("__corofy_source__ =")]
+    if starts:
+        try:
+            tail = ast.parse("".join(lines[starts[-1]:]))
+            names = {
+                stmt.targets[0].id: ast.literal_eval(stmt.value)
+                for stmt in tail.body
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+            }
+            source, table = names.get("__corofy_source__"), names.get("__corofy_lines__")
+            if isinstance(source, str) and isinstance(table, dict):
+                found = (source, table)
+        except (SyntaxError, ValueError):
+            pass
+    _trailer_cache[filename] = found
+    return found
+
+
+def generated_info(module_globals: dict[str, Any], filename: str) -> tuple[str, dict[int, int]] | None:
+    """The original source name and line table of generated code, or None for other code."""
+    table = module_globals.get("__corofy_lines__")
+    source = module_globals.get("__corofy_source__")
+    if isinstance(table, dict) and isinstance(source, str):
+        return source, table
+    if "__corofy_lines__" in module_globals or not filename.endswith(".py"):
+        return None
+    return _trailer_of(filename)
 
 
 def original_location(frame: types.FrameType, lineno: int) -> tuple[str, int] | None:
     """(original file, original line) of a frame in a corofy-generated module, else None."""
-    table = frame.f_globals.get("__corofy_lines__")
-    source = frame.f_globals.get("__corofy_source__")
-    if not isinstance(table, dict) or not isinstance(source, str):
+    info = generated_info(frame.f_globals, frame.f_code.co_filename)
+    if info is None:
         return None
+    source, table = info
     line = table.get(lineno)
     if line is None:
         return None
@@ -65,17 +133,29 @@ def original_location(frame: types.FrameType, lineno: int) -> tuple[str, int] | 
 
 
 def remapped_stack(tb: types.TracebackType | None) -> traceback.StackSummary:
-    """The traceback's frames, each generated frame moved to its original file and line."""
+    """The traceback's frames, each generated frame moved to its original file and line.
+
+    A machine's frame followed by another frame of the same machine merely dispatched
+    (`poll` -> the current state's step) and is left out, so each coroutine shows as one
+    frame, as a function does. Plumbing where the error itself arose is kept, at its
+    generated location (no table entry) or at the `def` line (compiled in memory).
+    """
     frames = list(traceback.walk_tb(tb))
     summaries = traceback.extract_tb(tb)
+    machines = [_machine_of(frame) for frame, _ in frames]
     out = []
-    for (frame, lineno), summary in zip(frames, summaries):
+    for index, ((frame, lineno), summary) in enumerate(zip(frames, summaries)):
+        machine = machines[index]
+        if machine is not None and index + 1 < len(frames) and machines[index + 1] is machine:
+            continue  # the machine dispatching to its current state's step
         location = original_location(frame, lineno)
-        name = _machine_name(frame) or summary.name
+        name = _machine_name(machine) if machine is not None else summary.name
         if location is None:
             if name != summary.name:
+                # The unstripped line: 3.11 places carets by column on it.
+                line = getattr(summary, "_original_line", None) or summary.line
                 summary = traceback.FrameSummary(
-                    summary.filename, summary.lineno, name, line=summary.line,
+                    summary.filename, summary.lineno, name, line=line,
                     end_lineno=summary.end_lineno, colno=summary.colno, end_colno=summary.end_colno,
                 )
             out.append(summary)
@@ -141,12 +221,12 @@ def report_task_failure(task_name: str, exc: BaseException) -> None:
 def _machine_source_file(machine: Any) -> str:
     cls = type(machine)
     module = sys.modules.get(cls.__module__)
-    source = getattr(module, "__corofy_source__", None)
     poll = getattr(cls, "poll", None)
     code_file = getattr(getattr(poll, "__code__", None), "co_filename", None) or "?"
-    if isinstance(source, str):
-        return _resolve_source(source, getattr(module, "__file__", None) or code_file)
-    return code_file
+    info = generated_info(vars(module) if module is not None else {}, code_file)
+    if info is not None:
+        return _resolve_source(info[0], code_file)
+    return code_file  # compiled in memory at the original file and lines
 
 
 def describe_chain(future: Any) -> list[str]:
@@ -163,7 +243,9 @@ def describe_chain(future: Any) -> list[str]:
             lines.append(f"{pad}{type(future).__qualname__} {detail}".rstrip())
             break
         state = getattr(future, "_state", None)
-        name, line = states.get(state, ("finished" if state == -1 else f"state {state}", 0))
+        # A machine marks itself -1 while its poll runs (re-entry guard) and once finished;
+        # a finished machine is no longer anyone's `_awaiting`, so -1 here means running.
+        name, line = states.get(state, ("running" if state == -1 else f"state {state}", 0))
         filename = _machine_source_file(future)
         where = f"{filename}:{line}" if line else filename
         lines.append(f"{pad}{type(future).__qualname__} in {name} at {where}")

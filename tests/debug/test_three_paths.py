@@ -81,6 +81,9 @@ def assert_original_traceback(proc: subprocess.CompletedProcess[str]) -> None:
     assert f'prog.py", line {CALLER_LINE}' in err
     assert "    total += wait(divide(n))\n" in err
     assert err.rstrip().endswith("ZeroDivisionError: integer division or modulo by zero")
+    # One frame per coroutine, named after it, and none of the machines' dispatch plumbing.
+    assert f"line {FAILING_LINE}, in divide\n" in err and f"line {CALLER_LINE}, in outer\n" in err
+    assert "@coroutine" not in err and "_steps" not in err and "poll(waker)" not in err
 
 
 def test_cli_output_run_by_python(project):
