@@ -132,7 +132,7 @@ class _Writer:
         var = self.fresh("q")
         inner = replace(scope, names=[*scope.names, var], in_comprehension=True)
         elt, cond = self.expr(inner, sub), self.expr(inner, sub)
-        source = self.expr(scope, sub)
+        source = self.expr(replace(scope, in_comprehension=True), sub)
         return f"len([{elt} for {var} in range({source} % 3) if {cond}])"
 
     def future(self, scope: _Scope, depth: int) -> str:
@@ -166,7 +166,7 @@ class _Writer:
             self.budget -= 1
             lines = self.statement(scope, depth, indent)
             out.extend(lines)
-            if lines[-1].split()[0] in ("return", "raise", "break", "continue"):
+            if len(lines) == 1 and lines[0].split()[0] in ("return", "raise", "break", "continue"):
                 break  # code after it would never run
         return out or [" " * indent + "pass"]
 
@@ -174,7 +174,7 @@ class _Writer:
         pad = " " * indent
         kinds = ["assign", "print", "wait", "augassign", "return"]
         if depth < MAX_DEPTH:
-            kinds += ["if", "while", "for", "try", "with", "raise"]
+            kinds += ["if", "while", "for", "try", "with", "raise", "match", "assert"]
         if scope.in_loop:
             kinds += ["break", "continue"]
         if scope.handled:
@@ -206,6 +206,21 @@ class _Writer:
                 cause = f" from {scope.handled}" if scope.handled else " from None"
             return [f"{pad}raise {exc}({self.expr(scope, 1)}){cause}"]
         inner = indent + 4
+        if kind == "assert":
+            return [f"{pad}assert {self.expr(scope, 1)}, {self.expr(scope, 1)}"]
+        if kind == "match":
+            capture = self.fresh("m")
+            capture_scope = replace(scope, names=[*scope.names, capture])
+            lines = [
+                f"{pad}match {self.expr(scope, e)}:",
+                f"{pad}    case {self.small(0, 3)}:",
+                *self.block(scope, depth + 1, inner + 4),
+                f"{pad}    case int({capture}) if {self.expr(capture_scope, 1)}:",
+                *self.block(capture_scope, depth + 1, inner + 4),
+            ]
+            if self.flip():
+                lines += [f"{pad}    case _:", *self.block(scope, depth + 1, inner + 4)]
+            return lines
         if kind == "if":
             lines = [f"{pad}if {self.expr(scope, e)}:", *self.block(scope, depth + 1, inner)]
             for _ in range(self.small(0, 1)):
