@@ -247,8 +247,12 @@ def describe_chain(future: Any) -> list[str]:
         # a finished machine is no longer anyone's `_awaiting`, so -1 here means running.
         name, line = states.get(state, ("running" if state == -1 else f"state {state}", 0))
         filename = _machine_source_file(future)
-        where = f"{filename}:{line}" if line else filename
-        lines.append(f"{pad}{type(future).__qualname__} in {name} at {where}")
+        func = _machine_name(future)
+        if state == -1:
+            lines.append(f"{pad}{func} (running) in {filename}")
+        else:
+            where = f"{filename}:{line}" if line else filename
+            lines.append(f"{pad}{func} in state {name} at {where}")
         text = linecache.getline(filename, line).strip() if line else ""
         if text:
             lines.append(f"{pad}    {text}")

@@ -138,6 +138,7 @@ def test_dump_tasks_names_function_state_and_original_line(project, path):
     else:
         proc = run(project, sys.executable, "prog.py")
     assert proc.returncode == 0, proc.stderr
-    (line,) = [line for line in proc.stdout.splitlines() if "stuck" in line and " in " in line]
+    (line,) = [line for line in proc.stdout.splitlines() if line.strip().startswith("stuck in state ")]
     assert line.rstrip().endswith(f"prog.py:{wait_line}"), proc.stdout
+    assert "main (running) in " in proc.stdout
     assert "wait(Never())" in proc.stdout

@@ -130,9 +130,9 @@ def test_dump_tasks_lists_each_task_as_its_chain_of_waiting_coroutines(project, 
     (text,) = dumped
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("task _outer")) + 1
-    assert lines[start].strip() == "_outer in wait_line_12 at src/orig.py:12"
+    assert lines[start].strip() == "_outer in state wait_line_12 at src/orig.py:12"
     assert lines[start + 1].strip() == "result = wait(inner(fut))"
-    assert lines[start + 2].strip() == "_inner in wait_line_6 at src/orig.py:6"
+    assert lines[start + 2].strip() == "_inner in state wait_line_6 at src/orig.py:6"
     assert lines[start + 3].strip() == "value = wait(fut)"
     assert lines[start + 4].strip() == "Never"
     assert lines[start - 1].startswith("task ")
