@@ -45,6 +45,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _PRELUDE_LINES = 3
 _INDENT = " " * 8
+_WRAPPER_QUALNAME = "__corofy_cells__.<locals>.__corofy_factory__.<locals>."
 
 
 def wait(future: Any) -> Any:
@@ -256,6 +257,8 @@ def _adopt(built: types.FunctionType, fn: types.FunctionType, offset: int) -> No
             continue
         if isinstance(value, type) and hasattr(value, "_corofy_states_"):
             value.__qualname__ = f"{prefix}.{value.__name__}" if prefix else value.__name__
+            if value.__doc__:  # the transform names the coroutine by the qualname it saw
+                value.__doc__ = value.__doc__.replace(_WRAPPER_QUALNAME, f"{prefix}." if prefix else "")
             value.__module__ = fn.__module__
             if offset:
                 value._corofy_states_ = {
