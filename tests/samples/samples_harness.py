@@ -8,6 +8,7 @@ has a short timeout, so a broken part fails a test instead of hanging it.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -77,8 +78,9 @@ class DelayServer:
         return self.process.poll() is None
 
     def stop(self) -> None:
+        """Ctrl-C, as a user would: run() returns, so failed tasks get reported on stderr."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:

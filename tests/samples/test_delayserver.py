@@ -145,6 +145,7 @@ def test_clients_leaving_early_do_not_disturb_the_others(delay_server: DelayServ
     assert answers == {i: f"patient{i}" for i in range(20)}
     time.sleep(0.4)  # the leavers' delays end and the server writes into closed sockets
     assert get(delay_server, "/0/still-here")[2] == "still-here"
+    delay_server.stop()
     assert "Traceback" not in delay_server.errors.read_text()
 
 
