@@ -106,7 +106,9 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] =
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=600)
     elapsed = time.perf_counter() - start
     if proc.returncode not in ok:
-        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr.decode()[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr.decode()[-2000:]}"
+        )
     return elapsed
 
 
@@ -138,7 +140,10 @@ def main() -> None:
             return timed([BLACK, "-q", "--check", "src"], root, env)
 
         cold = median_of(max(1, args.repeat // 2), corofy_cold)
-        warm = median_of(args.repeat, lambda: timed([COROFY, "-q", "src", "-o", "build", "--check"], root, corofy_env))
+        warm = median_of(
+            args.repeat,
+            lambda: timed([COROFY, "-q", "src", "-o", "build", "--check"], root, corofy_env),
+        )
 
         edited = coroutine_files[len(coroutine_files) // 2]
         original = edited.read_text()
@@ -155,11 +160,19 @@ def main() -> None:
         b_cold = median_of(max(1, args.repeat // 2), black_cold)
         b_warm = median_of(args.repeat, lambda: timed([BLACK, "-q", "--check", "src"], root, env))
         # corofy once more, interleaved, so a burst of load on the shared machine shows up
-        warm_again = median_of(args.repeat, lambda: timed([COROFY, "-q", "src", "-o", "build", "--check"], root, corofy_env))
+        warm_again = median_of(
+            args.repeat,
+            lambda: timed([COROFY, "-q", "src", "-o", "build", "--check"], root, corofy_env),
+        )
 
-    print(f"tree: {args.files} files, {len(coroutine_files)} with coroutines; median of {args.repeat}")
+    print(
+        f"tree: {args.files} files, {len(coroutine_files)} with coroutines; median of {args.repeat}"
+    )
     print(f"corofy cold build        {cold * 1000:8.1f} ms")
-    print(f"corofy warm --check      {warm * 1000:8.1f} ms   (again after black: {warm_again * 1000:.1f} ms)")
+    print(
+        f"corofy warm --check      {warm * 1000:8.1f} ms"
+        f"   (again after black: {warm_again * 1000:.1f} ms)"
+    )
     print(f"corofy after one edit    {edit * 1000:8.1f} ms")
     print(f"black  cold --check      {b_cold * 1000:8.1f} ms")
     print(f"black  warm --check      {b_warm * 1000:8.1f} ms")

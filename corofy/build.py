@@ -113,7 +113,9 @@ def might_hold_coroutines(name: str, data: bytes) -> bool:
     return name.endswith(".py") and b"corofy" in data
 
 
-def transform_payload(data: bytes, source_name: str, display: str) -> tuple[bytes | None, str | None]:
+def transform_payload(
+    data: bytes, source_name: str, display: str
+) -> tuple[bytes | None, str | None]:
     """(cache payload, None) or (None, error line) for one source file's bytes."""
     try:
         text, encoding = decode_source(data, display)
@@ -130,7 +132,11 @@ def transform_payload(data: bytes, source_name: str, display: str) -> tuple[byte
     except RecursionError:
         return None, f"{display}:1:1: error: the source nests too deeply to transform"
     except Exception as exc:  # a bug in corofy: report it against the file that triggered it
-        return None, f"{display}:1:1: error: internal error in corofy ({type(exc).__name__}: {exc}); please report it"
+        return (
+            None,
+            f"{display}:1:1: error: internal error in corofy "
+            f"({type(exc).__name__}: {exc}); please report it",
+        )
     if not result.machines:
         return COPY, None
     try:
@@ -139,7 +145,9 @@ def transform_payload(data: bytes, source_name: str, display: str) -> tuple[byte
         return None, f"{display}:1:1: error: {exc}"
 
 
-def _transform_many(items: list[tuple[bytes, str, str]], jobs: int) -> list[tuple[bytes | None, str | None]]:
+def _transform_many(
+    items: list[tuple[bytes, str, str]], jobs: int
+) -> list[tuple[bytes | None, str | None]]:
     if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -175,7 +183,9 @@ def compute(jobs: list[Job], cache: Cache, workers: int) -> list[Result]:
             misses.append((i, key, data))
             continue
         _settle(result, data, payload)
-    answers = _transform_many([(data, jobs[i].source_name, jobs[i].display) for i, _, data in misses], workers)
+    answers = _transform_many(
+        [(data, jobs[i].source_name, jobs[i].display) for i, _, data in misses], workers
+    )
     for (i, key, data), (payload, error) in zip(misses, answers):
         if payload is None:
             results[i].error = error
@@ -319,13 +329,18 @@ def apply(
                 write_atomic(job.target, result.expected, mode_bits)
             except OSError as exc:
                 report.written.pop()
-                report.errors.append(f"{job.target_display}:1:1: error: cannot write: {exc.strerror or exc}")
+                report.errors.append(
+                    f"{job.target_display}:1:1: error: cannot write: {exc.strerror or exc}"
+                )
                 continue
             if mode.verbose > 0:
                 verb = "transformed" if result.transformed else "copied"
                 print(f"{verb} {job.display} -> {job.target_display}", file=log)
         elif mode.check and mode.verbose >= 0:
-            print(f"would {'rewrite' if current is not None else 'write'} {job.target_display}", file=log)
+            print(
+                f"would {'rewrite' if current is not None else 'write'} {job.target_display}",
+                file=log,
+            )
     resolved_folders = [f.resolve() for f in src_folders]
     resolved_files = {f.resolve() for f in src_files}
     for out_root, produced in by_root.items():
@@ -336,7 +351,9 @@ def apply(
                 continue
             source = Path(os.path.normpath(out_root / rel_source))
             stale = rel_target not in errored_targets[out_root] and (
-                not source.exists() or source.resolve() in resolved_files or _inside(source.resolve(), resolved_folders)
+                not source.exists()
+                or source.resolve() in resolved_files
+                or _inside(source.resolve(), resolved_folders)
             )
             if not stale:
                 keep[rel_target] = rel_source
@@ -352,7 +369,9 @@ def apply(
                 try:
                     target.unlink()
                 except OSError as exc:
-                    report.errors.append(f"{shown}:1:1: error: cannot remove: {exc.strerror or exc}")
+                    report.errors.append(
+                        f"{shown}:1:1: error: cannot remove: {exc.strerror or exc}"
+                    )
                     keep[rel_target] = rel_source
                     continue
                 _prune_empty(target.parent, out_root)

@@ -30,7 +30,9 @@ class _DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage("corofy", "[OPTIONS] [SRC]... [-o OUT]\n       corofy show|graph|run ...")
+        formatter.write_usage(
+            "corofy", "[OPTIONS] [SRC]... [-o OUT]\n       corofy show|graph|run ..."
+        )
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,16 +75,39 @@ def _rel(path: Path, base: Path) -> str:
 
 @main.command("build")
 @click.argument("src", nargs=-1, type=click.Path(path_type=str))
-@click.option("-o", "--out", metavar="OUT", help="Output folder (or file for one FILE; - for stdout).")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything would change, listing it.")
-@click.option("--diff", is_flag=True, help="Write nothing; print a unified diff; exit 1 if anything would change.")
+@click.option(
+    "-o", "--out", metavar="OUT", help="Output folder (or file for one FILE; - for stdout)."
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 if anything would change, listing it."
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Write nothing; print a unified diff; exit 1 if anything would change.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Name every file written or removed.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
-@click.option("--exclude", multiple=True, metavar="PATTERN", help="gitignore-style pattern to skip (repeatable).")
-@click.option("--stdin-filename", metavar="NAME", help="The name stdin's source is reported and recorded as.")
 @click.option(
-    "--exit-non-zero-on-change", is_flag=True, help="Exit 1 when files were written or removed (for hooks)."
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: CPUs].",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="gitignore-style pattern to skip (repeatable).",
+)
+@click.option(
+    "--stdin-filename", metavar="NAME", help="The name stdin's source is reported and recorded as."
+)
+@click.option(
+    "--exit-non-zero-on-change",
+    is_flag=True,
+    help="Exit 1 when files were written or removed (for hooks).",
 )
 @click.option("--no-cache", is_flag=True, help="Transform everything, ignoring the cache.")
 @click.version_option(__version__, "--version", prog_name="corofy", message="%(prog)s %(version)s")
@@ -153,10 +178,16 @@ def build(
             for folder in folders:
                 f = folder.resolve()
                 if out_resolved == f or f in out_resolved.parents:
-                    _fail(f"OUT {out} lies inside SRC {folder}; choose an output folder outside the sources")
+                    _fail(
+                        f"OUT {out} lies inside SRC {folder}; "
+                        "choose an output folder outside the sources"
+                    )
         single_file_target = (
-            out_path is not None and not folders and len(files) == 1
-            and out.endswith(".py") and not out_path.is_dir()
+            out_path is not None
+            and not folders
+            and len(files) == 1
+            and out.endswith(".py")
+            and not out_path.is_dir()
         )
         for f in files:
             display = _shown(f)
@@ -169,10 +200,18 @@ def build(
             else:
                 target, out_root = out_path / f.name, out_path
             shown = _shown(target) if target is not None else "<stdout>"
-            job_list.append(Job(
-                f, display, _rel(f, root), target, shown, out_root,
-                out_rel=f.name, manifest_source=_rel(f, out_path) if out_root is not None else "",
-            ))
+            job_list.append(
+                Job(
+                    f,
+                    display,
+                    _rel(f, root),
+                    target,
+                    shown,
+                    out_root,
+                    out_rel=f.name,
+                    manifest_source=_rel(f, out_path) if out_root is not None else "",
+                )
+            )
         for folder in folders:
             assert out_path is not None
             # Computed once per folder: per-file path arithmetic dominates a warm --check.
@@ -180,10 +219,18 @@ def build(
             manifest_prefix = _prefix(_rel(folder, out_path))
             shown_src, shown_out = _prefix(_shown(folder)), _prefix(_shown(out_path))
             for rel in walk(folder, excludes, name_prefix):
-                job_list.append(Job(
-                    folder / rel, shown_src + rel, name_prefix + rel, out_path / rel,
-                    shown_out + rel, out_path, out_rel=rel, manifest_source=manifest_prefix + rel,
-                ))
+                job_list.append(
+                    Job(
+                        folder / rel,
+                        shown_src + rel,
+                        name_prefix + rel,
+                        out_path / rel,
+                        shown_out + rel,
+                        out_path,
+                        out_rel=rel,
+                        manifest_source=manifest_prefix + rel,
+                    )
+                )
 
     mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))
     cache = Cache(None if no_cache else default_cache_dir(root))
@@ -275,7 +322,9 @@ def show(file: str, func: str | None, color: bool | None) -> None:
 @main.command("graph")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("func")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
 def graph(file: str, func: str, fmt: str) -> None:
     """Print FUNC's state graph: states with their source lines, normal and exception edges."""
     from corofy.graph import to_dot, to_mermaid
@@ -284,7 +333,9 @@ def graph(file: str, func: str, fmt: str) -> None:
     click.echo((to_dot if fmt == "dot" else to_mermaid)(machine), nl=False)
 
 
-@main.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@main.command(
+    "run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(file: str, args: tuple[str, ...]) -> None:

@@ -49,7 +49,7 @@ def to_dot(machine: Any) -> str:
     lines = [
         f"digraph {quote(machine.qualname)} {{",
         '    node [shape=box, fontname="monospace"];',
-        '    start [shape=point];',
+        "    start [shape=point];",
     ]
     for state in machine.states:
         label = _label(state)

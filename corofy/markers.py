@@ -80,7 +80,10 @@ def _continuation_lines(source: str) -> set[int]:
     inside: set[int] = set()
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.start[0] != tok.end[0] and tok.type in (tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", -1)):
+            if tok.start[0] != tok.end[0] and tok.type in (
+                tokenize.STRING,
+                getattr(tokenize, "FSTRING_MIDDLE", -1),
+            ):
                 inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
     except (tokenize.TokenError, SyntaxError):
         pass  # the transform reports the syntax error with its position
@@ -144,18 +147,27 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
     tree = ast.parse(_reindent(lines, cont, indent, ""), filename)
     funcdef = tree.body[0]
     assert isinstance(funcdef, ast.FunctionDef | ast.AsyncFunctionDef)
-    mine = [i for i, d in enumerate(funcdef.decorator_list) if _resolve(d, fn.__globals__) is coroutine]
+    mine = [
+        i for i, d in enumerate(funcdef.decorator_list) if _resolve(d, fn.__globals__) is coroutine
+    ]
     if not mine and len(funcdef.decorator_list) == 1:
         mine = [0]
     if len(mine) != 1:
-        raise _fail(filename, start, f"cannot tell which decorator of {fn.__name__} is @coroutine; "
-                    "import it with `from corofy import coroutine` and write @coroutine")
+        raise _fail(
+            filename,
+            start,
+            f"cannot tell which decorator of {fn.__name__} is @coroutine; "
+            "import it with `from corofy import coroutine` and write @coroutine",
+        )
     k = mine[0]
     if k != len(funcdef.decorator_list) - 1:
         below = funcdef.decorator_list[k + 1]
-        raise _fail(filename, start + below.lineno - 1,
-                    "decorators below @coroutine are not supported by the untransformed "
-                    "@coroutine; put other decorators above @coroutine")
+        raise _fail(
+            filename,
+            start + below.lineno - 1,
+            "decorators below @coroutine are not supported by the untransformed "
+            "@coroutine; put other decorators above @coroutine",
+        )
     # Blank the decorators above ours and respell ours, keeping every line in its place.
     first_dec_line = funcdef.decorator_list[0].lineno
     ours = funcdef.decorator_list[k]
@@ -173,7 +185,8 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
     padding = max(0, start - (_PRELUDE_LINES + 1))
     snippet = (
         "\n" * padding
-        + _marker_imports(fn.__globals__) + "\n"
+        + _marker_imports(fn.__globals__)
+        + "\n"
         + f"def __corofy_cells__({', '.join(freevars)}):\n"
         + "    def __corofy_factory__():\n"
         + body
@@ -230,12 +243,18 @@ def _instantiate(
     table = pop_line_table(tree)
     # Module-level statements the transform adds (imports of runtime, helpers) run inside the
     # factory, so they stay out of the user's globals.
-    cells = next(s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "__corofy_cells__")
-    factory = next(s for s in cells.body if isinstance(s, ast.FunctionDef) and s.name == "__corofy_factory__")
+    cells = next(
+        s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "__corofy_cells__"
+    )
+    factory = next(
+        s for s in cells.body if isinstance(s, ast.FunctionDef) and s.name == "__corofy_factory__"
+    )
     factory.body[:0] = [s for s in tree.body if s is not cells]
     tree.body = [cells]
     original = linecache.getlines(filename) or snippet.splitlines()
-    move_to_original_lines(tree, table, generated.splitlines(), original, fallback=start, offset=offset)
+    move_to_original_lines(
+        tree, table, generated.splitlines(), original, fallback=start, offset=offset
+    )
     module_code = compile(tree, filename, "exec", dont_inherit=True)
     factory_code = _find_code(_find_code(module_code, "__corofy_cells__"), "__corofy_factory__")
     cells_by_name = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
@@ -258,10 +277,12 @@ def _adopt(built: types.FunctionType, fn: types.FunctionType, offset: int) -> No
         if isinstance(value, type) and hasattr(value, "_corofy_states_"):
             value.__qualname__ = f"{prefix}.{value.__name__}" if prefix else value.__name__
             if value.__doc__:  # the transform names the coroutine by the qualname it saw
-                value.__doc__ = value.__doc__.replace(_WRAPPER_QUALNAME, f"{prefix}." if prefix else "")
+                value.__doc__ = value.__doc__.replace(
+                    _WRAPPER_QUALNAME, f"{prefix}." if prefix else ""
+                )
             value.__module__ = fn.__module__
             if offset:
                 value._corofy_states_ = {
-                    state: (name, line + offset) for state, (name, line) in value._corofy_states_.items()
+                    state: (name, line + offset)
+                    for state, (name, line) in value._corofy_states_.items()
                 }
-

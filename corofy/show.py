@@ -71,7 +71,9 @@ def select_machines(machines: Sequence[Any], func: str | None, filename: str) ->
     if not chosen:
         raise ValueError(f"{filename}: no coroutine named {func!r}; coroutines here: {names}")
     if len(chosen) > 1:
-        raise ValueError(f"{filename}: {func!r} names several coroutines ({names}); give the qualname")
+        raise ValueError(
+            f"{filename}: {func!r} names several coroutines ({names}); give the qualname"
+        )
     return chosen
 
 

@@ -94,7 +94,7 @@ def _trailer_of(filename: str) -> tuple[str, dict[int, int]] | None:
     starts = [i for i, line in enumerate(lines) if line.startswith("__corofy_source__ =")]
     if starts:
         try:
-            tail = ast.parse("".join(lines[starts[-1]:]))
+            tail = ast.parse("".join(lines[starts[-1] :]))
             names = {
                 stmt.targets[0].id: ast.literal_eval(stmt.value)
                 for stmt in tail.body
@@ -109,7 +109,9 @@ def _trailer_of(filename: str) -> tuple[str, dict[int, int]] | None:
     return found
 
 
-def generated_info(module_globals: dict[str, Any], filename: str) -> tuple[str, dict[int, int]] | None:
+def generated_info(
+    module_globals: dict[str, Any], filename: str
+) -> tuple[str, dict[int, int]] | None:
     """The original source name and line table of generated code, or None for other code."""
     table = module_globals.get("__corofy_lines__")
     source = module_globals.get("__corofy_source__")
@@ -155,8 +157,13 @@ def remapped_stack(tb: types.TracebackType | None) -> traceback.StackSummary:
                 # The unstripped line: 3.11 places carets by column on it.
                 line = getattr(summary, "_original_line", None) or summary.line
                 summary = traceback.FrameSummary(
-                    summary.filename, summary.lineno, name, line=line,
-                    end_lineno=summary.end_lineno, colno=summary.colno, end_colno=summary.end_colno,
+                    summary.filename,
+                    summary.lineno,
+                    name,
+                    line=line,
+                    end_lineno=summary.end_lineno,
+                    colno=summary.colno,
+                    end_colno=summary.end_colno,
                 )
             out.append(summary)
             continue
@@ -173,11 +180,15 @@ def _remap(te: traceback.TracebackException, exc: BaseException | None, seen: se
     te.stack = remapped_stack(exc.__traceback__)
     _remap_opt(te.__cause__, exc.__cause__, seen)
     _remap_opt(te.__context__, exc.__context__, seen)
-    for sub_te, sub_exc in zip(getattr(te, "exceptions", None) or (), getattr(exc, "exceptions", ())):
+    for sub_te, sub_exc in zip(
+        getattr(te, "exceptions", None) or (), getattr(exc, "exceptions", ())
+    ):
         _remap(sub_te, sub_exc, seen)
 
 
-def _remap_opt(te: traceback.TracebackException | None, exc: BaseException | None, seen: set[int]) -> None:
+def _remap_opt(
+    te: traceback.TracebackException | None, exc: BaseException | None, seen: set[int]
+) -> None:
     if te is not None:
         _remap(te, exc, seen)
 
@@ -193,7 +204,9 @@ def print_exception(exc: BaseException, file: TextIO | None = None) -> None:
     print("".join(format_exception(exc)), end="", file=file if file is not None else sys.stderr)
 
 
-def excepthook(exc_type: type[BaseException], exc: BaseException, tb: types.TracebackType | None) -> None:
+def excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: types.TracebackType | None
+) -> None:
     """A `sys.excepthook` printing tracebacks through generated code in the user's lines."""
     try:
         if exc.__traceback__ is None:

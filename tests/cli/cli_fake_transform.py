@@ -55,7 +55,7 @@ class TransformResult:
     machines: list[MachineInfo]
 
 
-_MACHINE = '''\
+_MACHINE = """\
 def {name}(*args, **kwargs):
     return _{name}_machine(_gen_{name}(*args, **kwargs))
 class _{name}_machine(runtime.Future):
@@ -81,7 +81,7 @@ class _{name}_machine(runtime.Future):
         except StopIteration as stop:
             self._state, self._awaiting = -1, None
             return runtime.Ready(stop.value)
-'''
+"""
 
 
 def transform(source: str, filename: str = "<string>") -> TransformResult:
@@ -101,9 +101,12 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
                 if alias.name in markers:
                     markers[alias.name].add(alias.asname or alias.name)
     functions = [
-        node for node in ast.walk(tree)
+        node
+        for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef)
-        and any(isinstance(d, ast.Name) and d.id in markers["coroutine"] for d in node.decorator_list)
+        and any(
+            isinstance(d, ast.Name) and d.id in markers["coroutine"] for d in node.decorator_list
+        )
     ]
     out = list(lines)  # edited in place; insertions recorded per original line
     after: dict[int, list[str]] = {}
@@ -126,12 +129,20 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
         states.update({i: (f"wait_line_{line}", line) for i, (line, _) in enumerate(waits, 1)})
         code = _MACHINE.format(name=fn.name, states=states)
         after[fn.end_lineno] = [indent + line for line in code.splitlines()]
-        machines.append(MachineInfo(
-            fn.name, fn.name, fn.lineno, code,
-            [StateInfo(i, n, ln, waits[i - 1][1] if i else "") for i, (n, ln) in states.items()],
-            [Edge(i, i + 1 if i < len(waits) else -1, "normal") for i in states]
-            + [Edge(i, -1, "exception") for i in states if i],
-        ))
+        machines.append(
+            MachineInfo(
+                fn.name,
+                fn.name,
+                fn.lineno,
+                code,
+                [
+                    StateInfo(i, n, ln, waits[i - 1][1] if i else "")
+                    for i, (n, ln) in states.items()
+                ],
+                [Edge(i, i + 1 if i < len(waits) else -1, "normal") for i in states]
+                + [Edge(i, -1, "exception") for i in states if i],
+            )
+        )
     if not machines:
         return TransformResult(source, [])
     for number in import_lines:

@@ -15,7 +15,6 @@ _BESIDE_PYTHON = Path(sys.executable).parent / "corofy"
 COROFY = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else shutil.which("corofy")
 
 
-
 def _transform_landed() -> bool:
     try:
         module = importlib.import_module("corofy.transform")
@@ -24,9 +23,11 @@ def _transform_landed() -> bool:
     return hasattr(module, "transform") and hasattr(module, "CorofyError")
 
 
-requires_transform = pytest.mark.skipif(not _transform_landed(), reason="corofy.transform has not landed yet")
+requires_transform = pytest.mark.skipif(
+    not _transform_landed(), reason="corofy.transform has not landed yet"
+)
 
-COROUTINE_FILE = '''\
+COROUTINE_FILE = """\
 from corofy import coroutine, wait
 
 
@@ -34,7 +35,7 @@ from corofy import coroutine, wait
 def double(fut):
     value = wait(fut)
     return value * 2
-'''
+"""
 
 
 class Corofy:
@@ -44,8 +45,13 @@ class Corofy:
         self.cwd = cwd
         self.env = {**os.environ, "COROFY_CACHE_DIR": str(cache), "NO_COLOR": "1"}
 
-    def __call__(self, *args: str, input: bytes | None = None, cwd: Path | None = None,
-                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         assert COROFY, "the corofy executable is not installed (pip install -e .)"
         proc = subprocess.run(
             [COROFY, *args],
@@ -56,14 +62,22 @@ class Corofy:
             env={**self.env, **(env or {})},
         )
         return subprocess.CompletedProcess(
-            proc.args, proc.returncode,
-            proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"),
+            proc.args,
+            proc.returncode,
+            proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"),
         )
 
     def raw(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         assert COROFY
-        return subprocess.run([COROFY, *args], cwd=self.cwd, input=input, capture_output=True,
-                              timeout=60, env=self.env)
+        return subprocess.run(
+            [COROFY, *args],
+            cwd=self.cwd,
+            input=input,
+            capture_output=True,
+            timeout=60,
+            env=self.env,
+        )
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> None:
@@ -78,4 +92,8 @@ def write(root: Path, files: dict[str, str | bytes]) -> None:
 
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under root (hidden ones too) by posix relative path."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 from cli_helpers import COROUTINE_FILE, requires_transform, tree, write
@@ -14,38 +13,47 @@ PLAIN = "def add(a, b):\n    return a + b\n"
 
 
 def test_folder_is_mirrored_copying_data_and_skipping_hidden_ignored_and_pycache(corofy):
-    write(corofy.cwd / "src", {
-        "pkg/__init__.py": "",
-        "pkg/plain.py": PLAIN,
-        "pkg/data/table.csv": "a,b\n1,2\n",
-        "script.sh": "#!/bin/sh\necho hi\n",
-        ".hidden/x.py": PLAIN,
-        ".env": "SECRET=1\n",
-        "pkg/__pycache__/plain.cpython-311.pyc": b"\0\0",
-        ".gitignore": "*.log\nscratch/\n",
-        "debug.log": "noise\n",
-        "scratch/notes.py": PLAIN,
-    })
+    write(
+        corofy.cwd / "src",
+        {
+            "pkg/__init__.py": "",
+            "pkg/plain.py": PLAIN,
+            "pkg/data/table.csv": "a,b\n1,2\n",
+            "script.sh": "#!/bin/sh\necho hi\n",
+            ".hidden/x.py": PLAIN,
+            ".env": "SECRET=1\n",
+            "pkg/__pycache__/plain.cpython-311.pyc": b"\0\0",
+            ".gitignore": "*.log\nscratch/\n",
+            "debug.log": "noise\n",
+            "scratch/notes.py": PLAIN,
+        },
+    )
     os.chmod(corofy.cwd / "src/script.sh", 0o755)
     result = corofy("src", "-o", "build")
     assert result.returncode == 0, result.stderr
     out = tree(corofy.cwd / "build")
     assert sorted(k for k in out if not k.startswith(".corofy")) == [
-        "pkg/__init__.py", "pkg/data/table.csv", "pkg/plain.py", "script.sh",
+        "pkg/__init__.py",
+        "pkg/data/table.csv",
+        "pkg/plain.py",
+        "script.sh",
     ]
     assert out["pkg/data/table.csv"] == b"a,b\n1,2\n"
     assert os.stat(corofy.cwd / "build/script.sh").st_mode & 0o111, "copies keep the exec bit"
 
 
 def test_gitignore_is_asked_of_git_inside_a_work_tree(corofy):
-    write(corofy.cwd, {
-        "src/keep.py": PLAIN,
-        "src/gen/made.py": PLAIN,
-        "src/sub/.gitignore": "local_only.txt\n",
-        "src/sub/local_only.txt": "x\n",
-        "src/sub/kept.txt": "y\n",
-        ".gitignore": "gen/\n",
-    })
+    write(
+        corofy.cwd,
+        {
+            "src/keep.py": PLAIN,
+            "src/gen/made.py": PLAIN,
+            "src/sub/.gitignore": "local_only.txt\n",
+            "src/sub/local_only.txt": "x\n",
+            "src/sub/kept.txt": "y\n",
+            ".gitignore": "gen/\n",
+        },
+    )
     subprocess.run(["git", "init", "-q"], cwd=corofy.cwd, check=True, timeout=30)
     (corofy.cwd / ".git/info").mkdir(exist_ok=True)
     (corofy.cwd / ".git/info/exclude").write_text("keep_not.py\n")
@@ -53,19 +61,29 @@ def test_gitignore_is_asked_of_git_inside_a_work_tree(corofy):
     result = corofy("src", "-o", "build")
     assert result.returncode == 0, result.stderr
     assert sorted(k for k in tree(corofy.cwd / "build") if not k.startswith(".")) == [
-        "keep.py", "sub/kept.txt",
+        "keep.py",
+        "sub/kept.txt",
     ]
 
 
 def test_gitignore_negation_and_anchoring_outside_git(corofy):
-    write(corofy.cwd / "src", {
-        ".gitignore": "*.txt\n!important.txt\n/top.py\ndeep/**/skip.py\n",
-        "a.txt": "", "important.txt": "", "top.py": PLAIN, "sub/top.py": PLAIN,
-        "deep/x/y/skip.py": PLAIN, "deep/x/keep.py": PLAIN,
-    })
+    write(
+        corofy.cwd / "src",
+        {
+            ".gitignore": "*.txt\n!important.txt\n/top.py\ndeep/**/skip.py\n",
+            "a.txt": "",
+            "important.txt": "",
+            "top.py": PLAIN,
+            "sub/top.py": PLAIN,
+            "deep/x/y/skip.py": PLAIN,
+            "deep/x/keep.py": PLAIN,
+        },
+    )
     assert corofy("src", "-o", "build").returncode == 0
     assert sorted(k for k in tree(corofy.cwd / "build") if not k.startswith(".")) == [
-        "deep/x/keep.py", "important.txt", "sub/top.py",
+        "deep/x/keep.py",
+        "important.txt",
+        "sub/top.py",
     ]
 
 
@@ -122,21 +140,33 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(corofy):
     result = corofy("src", "-o", "build", "--diff")
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "--- build/a.py", "+++ build/a.py", "@@ -1,2 +1,2 @@",
-        " def add(a, b):", "-    return a + b", "+    return b + a",
+        "--- build/a.py",
+        "+++ build/a.py",
+        "@@ -1,2 +1,2 @@",
+        " def add(a, b):",
+        "-    return a + b",
+        "+    return b + a",
     ]
     assert (corofy.cwd / "build/a.py").read_text() == PLAIN
 
 
 def test_no_src_reads_tool_corofy_from_the_nearest_pyproject(corofy):
-    write(corofy.cwd, {
-        "pyproject.toml": '[tool.corofy]\nsrc = ["lib"]\nout = "build/lib"\nexclude = ["lib/skip_*.py"]\n',
-        "lib/m.py": PLAIN, "lib/skip_me.py": PLAIN, "lib/deeper/n.py": PLAIN,
-    })
+    write(
+        corofy.cwd,
+        {
+            "pyproject.toml": (
+                '[tool.corofy]\nsrc = ["lib"]\nout = "build/lib"\nexclude = ["lib/skip_*.py"]\n'
+            ),
+            "lib/m.py": PLAIN,
+            "lib/skip_me.py": PLAIN,
+            "lib/deeper/n.py": PLAIN,
+        },
+    )
     result = corofy(cwd=corofy.cwd / "lib/deeper")
     assert result.returncode == 0, result.stderr
     assert sorted(k for k in tree(corofy.cwd / "build/lib") if not k.startswith(".")) == [
-        "deeper/n.py", "m.py",
+        "deeper/n.py",
+        "m.py",
     ]
     assert corofy("--check", cwd=corofy.cwd / "lib").returncode == 0
 
@@ -178,7 +208,10 @@ def test_missing_src_is_a_usage_error(corofy):
 
 
 def test_undecodable_coroutine_file_reports_the_position_of_the_bad_byte(corofy):
-    write(corofy.cwd / "src", {"ok.py": PLAIN, "bad.py": b"from corofy import wait\nx = '\xe9t\xe9'\n"})
+    write(
+        corofy.cwd / "src",
+        {"ok.py": PLAIN, "bad.py": b"from corofy import wait\nx = '\xe9t\xe9'\n"},
+    )
     result = corofy("src", "-o", "build")
     assert result.returncode == 2
     assert result.stderr.startswith("src/bad.py:2:6: error: byte 0xe9 is not valid utf-8")
@@ -232,7 +265,11 @@ def test_version_and_exit_code_for_bad_options(corofy):
 def test_sources_are_never_modified(corofy):
     write(corofy.cwd / "src", {"a.py": PLAIN, "d.txt": "x"})
     before = tree(corofy.cwd / "src")
-    for args in (("src", "-o", "build"), ("src", "-o", "build", "--check"), ("src", "-o", "build", "--diff")):
+    for args in (
+        ("src", "-o", "build"),
+        ("src", "-o", "build", "--check"),
+        ("src", "-o", "build", "--diff"),
+    ):
         corofy(*args)
     assert tree(corofy.cwd / "src") == before
 
@@ -248,27 +285,39 @@ def test_no_temporary_files_are_left_in_out(corofy):
 
 @requires_transform
 def test_coroutine_files_are_transformed_and_run_on_the_runtime(corofy):
-    write(corofy.cwd / "src", {
-        "job.py": COROUTINE_FILE,
-        "main.py": "import runtime\nfrom job import double\n\n\nclass Now(runtime.Future):\n"
-                   "    def poll(self, waker):\n        return runtime.Ready(21)\n\n\n"
-                   "print(runtime.run(double(Now())))\n",
-    })
+    write(
+        corofy.cwd / "src",
+        {
+            "job.py": COROUTINE_FILE,
+            "main.py": "import runtime\nfrom job import double\n\n\nclass Now(runtime.Future):\n"
+            "    def poll(self, waker):\n        return runtime.Ready(21)\n\n\n"
+            "print(runtime.run(double(Now())))\n",
+        },
+    )
     assert corofy("src", "-o", "build").returncode == 0
     out = (corofy.cwd / "build/job.py").read_text()
     assert "from corofy" not in out and "poll" in out
     assert (corofy.cwd / "build/main.py").read_text() == (corofy.cwd / "src/main.py").read_text()
-    ran = subprocess.run([os.sys.executable, "main.py"], cwd=corofy.cwd / "build",
-                         capture_output=True, text=True, timeout=60)
+    ran = subprocess.run(
+        [os.sys.executable, "main.py"],
+        cwd=corofy.cwd / "build",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ran.stdout == "42\n", ran.stderr
 
 
 @requires_transform
 def test_syntax_error_in_one_file_among_many_others_still_written_exit_2(corofy):
-    write(corofy.cwd / "src", {
-        "a.py": COROUTINE_FILE, "b.py": COROUTINE_FILE,
-        "broken.py": "from corofy import coroutine\n\n@coroutine\ndef f(:\n    pass\n",
-    })
+    write(
+        corofy.cwd / "src",
+        {
+            "a.py": COROUTINE_FILE,
+            "b.py": COROUTINE_FILE,
+            "broken.py": "from corofy import coroutine\n\n@coroutine\ndef f(:\n    pass\n",
+        },
+    )
     result = corofy("src", "-o", "build", "-j", "2")
     assert result.returncode == 2
     first = result.stderr.splitlines()[0]
@@ -283,7 +332,10 @@ def test_syntax_error_in_one_file_among_many_others_still_written_exit_2(corofy)
 
 @requires_transform
 def test_refusal_is_reported_with_position_and_nothing_written_for_that_file(corofy):
-    write(corofy.cwd / "src", {"r.py": "from corofy import coroutine, wait\n\n@coroutine\ndef f(x):\n    yield x\n"})
+    write(
+        corofy.cwd / "src",
+        {"r.py": "from corofy import coroutine, wait\n\n@coroutine\ndef f(x):\n    yield x\n"},
+    )
     result = corofy("src", "-o", "build")
     assert result.returncode == 2
     assert result.stderr.startswith("src/r.py:5:5: error: ")
@@ -315,7 +367,10 @@ def test_stdin_coroutine_source_is_transformed_to_stdout(corofy):
 
 @requires_transform
 def test_warm_run_reuses_the_cache_without_importing_libcst(corofy, tmp_path):
-    write(corofy.cwd / "src", {f"c{i}.py": COROUTINE_FILE.replace("double", f"double{i}") for i in range(3)})
+    write(
+        corofy.cwd / "src",
+        {f"c{i}.py": COROUTINE_FILE.replace("double", f"double{i}") for i in range(3)},
+    )
     assert corofy("src", "-o", "build").returncode == 0
     expected = tree(corofy.cwd / "build")
     # A libcst that cannot be imported: any transform now fails, so success means none ran.

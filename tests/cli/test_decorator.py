@@ -12,7 +12,6 @@ import inspect
 import sys
 import textwrap
 import traceback
-from pathlib import Path
 
 import cli_fake_transform
 import pytest

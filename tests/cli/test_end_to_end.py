@@ -10,7 +10,7 @@ from cli_helpers import requires_transform
 
 pytestmark = requires_transform
 
-PROGRAM = '''\
+PROGRAM = """\
 import sys
 
 import runtime
@@ -43,7 +43,7 @@ def main(n):
 
 if __name__ == "__main__":
     print(sys.argv[1:], runtime.run(main(int(sys.argv[1]))))
-'''
+"""
 
 
 @pytest.fixture
@@ -62,7 +62,9 @@ def states_of(func: str):
 def test_show_prints_the_machine_of_func(program):
     result = program("show", "prog.py", "steps")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == states_of("steps").code + ("" if states_of("steps").code.endswith("\n") else "\n")
+    assert result.stdout == states_of("steps").code + (
+        "" if states_of("steps").code.endswith("\n") else "\n"
+    )
     assert "\x1b[" not in result.stdout
 
 
@@ -77,11 +79,15 @@ def test_mermaid_has_one_node_per_state(program):
             assert f"(line {state.line})" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed (scripts/install-test-tools)")
+@pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz dot is not installed (scripts/install-test-tools)"
+)
 def test_dot_is_accepted_by_graphviz(program):
     result = program("graph", "prog.py", "steps", "--format", "dot")
     assert result.returncode == 0, result.stderr
-    svg = subprocess.run(["dot", "-Tsvg"], input=result.stdout, capture_output=True, text=True, timeout=60)
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=result.stdout, capture_output=True, text=True, timeout=60
+    )
     assert svg.returncode == 0, svg.stderr
     assert "<svg" in svg.stdout
 
@@ -92,7 +98,9 @@ def test_run_passes_arguments_and_runs_as_main(program):
 
 
 def test_run_reports_a_refusal_with_its_position(program):
-    (program.cwd / "bad.py").write_text("from corofy import coroutine, wait\n\n@coroutine\ndef f():\n    yield 1\n")
+    (program.cwd / "bad.py").write_text(
+        "from corofy import coroutine, wait\n\n@coroutine\ndef f():\n    yield 1\n"
+    )
     result = program("run", "bad.py")
     assert result.returncode == 2
     assert result.stderr.startswith("bad.py:5:5: error: ")

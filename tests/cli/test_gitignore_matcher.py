@@ -39,14 +39,20 @@ def git_kept(root: Path) -> list[str]:
     subprocess.run(["git", "init", "-q"], cwd=root, check=True, timeout=30)
     listed = subprocess.run(
         ["git", "ls-files", "--others", "--exclude-standard", "-z"],
-        cwd=root, capture_output=True, check=True, timeout=30,
+        cwd=root,
+        capture_output=True,
+        check=True,
+        timeout=30,
     ).stdout
     return sorted(p for p in listed.decode().split("\0") if p and p != ".gitignore")
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(patterns(), min_size=1, max_size=4), st.lists(paths, min_size=1, max_size=6),
-       st.lists(st.tuples(paths, patterns()), max_size=2))
+@given(
+    st.lists(patterns(), min_size=1, max_size=4),
+    st.lists(paths, min_size=1, max_size=6),
+    st.lists(st.tuples(paths, patterns()), max_size=2),
+)
 def test_matcher_keeps_exactly_what_git_keeps(root_rules, files, nested_rules):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

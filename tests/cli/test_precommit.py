@@ -33,31 +33,44 @@ def _local_config() -> str:
 @pytest.fixture
 def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     root = tmp_path / "proj"
-    write(root, {
-        "pyproject.toml": '[tool.corofy]\nsrc = "src"\nout = "build"\n',
-        "src/app.py": "def main():\n    return 1\n",
-        "src/data.json": "{}\n",
-        ".pre-commit-config.yaml": _local_config(),
-    })
+    write(
+        root,
+        {
+            "pyproject.toml": '[tool.corofy]\nsrc = "src"\nout = "build"\n',
+            "src/app.py": "def main():\n    return 1\n",
+            "src/data.json": "{}\n",
+            ".pre-commit-config.yaml": _local_config(),
+        },
+    )
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
         "COROFY_CACHE_DIR": str(tmp_path / "cache"),
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
     }
     git(root, env, "init", "-q")
     return root, env
 
 
 def git(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["git", *args], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def hook(root: Path, env: dict[str, str], hook_id: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PRE_COMMIT, "run", hook_id, "--all-files"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [PRE_COMMIT, "run", hook_id, "--all-files"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_corofy_check_fails_on_stale_build_and_passes_after_corofy_regenerates(repo):
@@ -82,8 +95,9 @@ def test_corofy_check_fails_on_stale_build_and_passes_after_corofy_regenerates(r
 
 def test_installed_hook_blocks_a_commit_with_stale_generated_code(repo):
     root, env = repo
-    installed = subprocess.run([PRE_COMMIT, "install"], cwd=root, env=env, capture_output=True,
-                               text=True, timeout=60)
+    installed = subprocess.run(
+        [PRE_COMMIT, "install"], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
     assert installed.returncode == 0, installed.stderr
     git(root, env, "add", "-A")
     blocked = git(root, env, "commit", "-qm", "no build/ yet")

@@ -84,7 +84,9 @@ def test_highlight_keeps_the_text_and_resets_every_colour():
     code = 'def f(x):\n    """doc\n    more"""\n    return x + 1  # note\n'
     coloured = highlight(code)
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == code
-    assert coloured.count("\x1b[0m") == len(re.findall(r"\x1b\[[0-9;]+m", coloured)) - coloured.count("\x1b[0m")
+    assert coloured.count("\x1b[0m") == len(
+        re.findall(r"\x1b\[[0-9;]+m", coloured)
+    ) - coloured.count("\x1b[0m")
 
 
 def test_mermaid_graph_has_one_node_per_state_and_marks_exception_edges(fake, source):
@@ -99,11 +101,15 @@ def test_mermaid_graph_has_one_node_per_state_and_marks_exception_edges(fake, so
     assert "    s2 --> [*]" in lines
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed (scripts/install-test-tools)")
+@pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz dot is not installed (scripts/install-test-tools)"
+)
 def test_dot_graph_is_accepted_by_graphviz(fake, source):
     result = invoke("graph", str(source), "fetch", "--format", "dot")
     assert result.exit_code == 0
-    rendered = subprocess.run(["dot", "-Tsvg"], input=result.stdout, capture_output=True, text=True, timeout=60)
+    rendered = subprocess.run(
+        ["dot", "-Tsvg"], input=result.stdout, capture_output=True, text=True, timeout=60
+    )
     assert rendered.returncode == 0, rendered.stderr
     assert rendered.stdout.count('class="node"') == 3 + 2  # states, start point, done
     assert "style=dashed" in result.stdout
@@ -119,7 +125,9 @@ def isolated_main():
         sys.modules.pop(name, None)
 
 
-def test_run_transforms_the_file_and_its_corofy_imports_in_memory(fake, tmp_path, isolated_main, capsys):
+def test_run_transforms_the_file_and_its_corofy_imports_in_memory(
+    fake, tmp_path, isolated_main, capsys
+):
     (tmp_path / "helper_mod.py").write_text(SOURCE)
     main_file = tmp_path / "main_prog.py"
     main_file.write_text(textwrap.dedent("""\
@@ -143,6 +151,8 @@ def test_run_transforms_the_file_and_its_corofy_imports_in_memory(fake, tmp_path
     cli_fake_transform.CALLS.clear()
     run_file(str(main_file), ["20", "--flag"])
     assert capsys.readouterr().out == "__main__ ['20', '--flag'] 40\n"
-    assert sorted(cli_fake_transform.CALLS) == sorted([str(main_file), str(tmp_path / "helper_mod.py")])
+    assert sorted(cli_fake_transform.CALLS) == sorted(
+        [str(main_file), str(tmp_path / "helper_mod.py")]
+    )
     assert isinstance(sys.modules["helper_mod"].__loader__, CorofyLoader)
     assert not list(tmp_path.glob("__pycache__/helper_mod*")), "no bytecode of transformed code"

@@ -7,7 +7,7 @@ It stands for the transform's output so runtime.debug is tested on its own: two 
 
 from __future__ import annotations
 
-ORIGINAL = '''\
+ORIGINAL = """\
 from corofy import coroutine, wait
 
 
@@ -21,9 +21,9 @@ def inner(fut):
 def outer(fut):
     result = wait(inner(fut))
     return result + 1
-'''
+"""
 
-GENERATED = '''\
+GENERATED = """\
 import runtime
 
 
@@ -82,15 +82,17 @@ class _outer(runtime.Future):
             return runtime.Ready(result + 1)
         raise RuntimeError("polled after it finished")
 
-'''
+"""
 
 
 def _table(generated: str) -> dict[int, int]:
     """Generated line -> original line for the lines that run user code."""
     origin = {
-        "self._awaiting = self.fut": 6, "value = answer.value": 6,
+        "self._awaiting = self.fut": 6,
+        "value = answer.value": 6,
         "return runtime.Ready(10 // value)": 7,
-        "self._awaiting = inner(self.fut)": 12, "result = answer.value": 12,
+        "self._awaiting = inner(self.fut)": 12,
+        "result = answer.value": 12,
         "return runtime.Ready(result + 1)": 13,
     }
     table = {}
@@ -104,10 +106,10 @@ def _table(generated: str) -> dict[int, int]:
 
 GENERATED += (
     "\n\n# Where each generated line came from, for tracebacks (runtime.debug).\n"
-    f"__corofy_source__ = \"src/orig.py\"\n__corofy_lines__ = {_table(GENERATED)!r}\n"
+    f'__corofy_source__ = "src/orig.py"\n__corofy_lines__ = {_table(GENERATED)!r}\n'
 )
 
-LEAVES = '''\
+LEAVES = """\
 import runtime
 
 
@@ -122,7 +124,7 @@ class Now(runtime.Future):
 class Never(runtime.Future):
     def poll(self, waker):
         return runtime.PENDING
-'''
+"""
 
 
 def line_of(text: str, needle: str) -> int:

@@ -23,9 +23,11 @@ def _transform_landed() -> bool:
     return hasattr(module, "transform") and hasattr(module, "CorofyError")
 
 
-pytestmark = pytest.mark.skipif(not _transform_landed(), reason="corofy.transform has not landed yet")
+pytestmark = pytest.mark.skipif(
+    not _transform_landed(), reason="corofy.transform has not landed yet"
+)
 
-PROGRAM = '''\
+PROGRAM = """\
 import sys
 
 import runtime
@@ -55,7 +57,7 @@ def outer(n):
 
 if __name__ == "__main__":
     print(runtime.run(outer(int(sys.argv[1]))))
-'''
+"""
 FAILING_LINE = 18  # return 10 // value
 CALLER_LINE = 24  # total += wait(divide(n))
 
@@ -104,8 +106,10 @@ def test_untransformed_decorator(project):
     assert_original_traceback(run(project, sys.executable, "prog.py", "0"))
 
 
-DUMP = PROGRAM.replace('''if __name__ == "__main__":
-    print(runtime.run(outer(int(sys.argv[1]))))''', '''class Never(runtime.Future):
+DUMP = PROGRAM.replace(
+    """if __name__ == "__main__":
+    print(runtime.run(outer(int(sys.argv[1]))))""",
+    """class Never(runtime.Future):
     def poll(self, waker):
         return runtime.PENDING
 
@@ -123,7 +127,8 @@ def main():
 
 
 if __name__ == "__main__":
-    runtime.run(main())''')
+    runtime.run(main())""",
+)
 
 
 @pytest.mark.parametrize("path", ["cli", "run", "decorator"])
@@ -138,7 +143,9 @@ def test_dump_tasks_names_function_state_and_original_line(project, path):
     else:
         proc = run(project, sys.executable, "prog.py")
     assert proc.returncode == 0, proc.stderr
-    (line,) = [line for line in proc.stdout.splitlines() if line.strip().startswith("stuck in state ")]
+    (line,) = [
+        line for line in proc.stdout.splitlines() if line.strip().startswith("stuck in state ")
+    ]
     assert line.rstrip().endswith(f"prog.py:{wait_line}"), proc.stdout
     assert "main (running) in " in proc.stdout
     assert "wait(Never())" in proc.stdout

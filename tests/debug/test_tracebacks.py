@@ -29,13 +29,22 @@ def project(tmp_path: Path) -> Path:
 
 def run_python(cwd: Path, code: str, build: Path | None = None) -> subprocess.CompletedProcess[str]:
     build = build or cwd / "build"
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, env={"PYTHONPATH": f"{build}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": f"{build}:{ROOT}", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_uncaught_error_names_the_original_file_line_and_source(project):
-    proc = run_python(project, "import runtime\nfrom orig import outer\nfrom leaves import Now\n"
-                               "runtime.run(outer(Now(0)))\n")
+    proc = run_python(
+        project,
+        "import runtime\nfrom orig import outer\nfrom leaves import Now\n"
+        "runtime.run(outer(Now(0)))\n",
+    )
     assert proc.returncode == 1
     err = proc.stderr
     assert 'File "src/orig.py", line 7, in _inner' in err
@@ -49,33 +58,43 @@ def test_uncaught_error_names_the_original_file_line_and_source(project):
 def test_original_is_found_relative_to_the_generated_file_from_another_cwd(project):
     elsewhere = project / "elsewhere"
     elsewhere.mkdir()
-    proc = run_python(elsewhere, "import runtime\nfrom orig import outer\nfrom leaves import Now\n"
-                                 "runtime.run(outer(Now(0)))\n", build=project / "build")
+    proc = run_python(
+        elsewhere,
+        "import runtime\nfrom orig import outer\nfrom leaves import Now\n"
+        "runtime.run(outer(Now(0)))\n",
+        build=project / "build",
+    )
     assert f'File "{project / "src/orig.py"}", line 7, in _inner' in proc.stderr
 
 
 def test_unjoined_failed_task_is_reported_in_original_lines(project):
-    proc = run_python(project, (
-        "import runtime\nfrom orig import outer\nfrom leaves import Now\n"
-        "class Main(runtime.Future):\n"
-        "    started = False\n"
-        "    def poll(self, waker):\n"
-        "        if not self.started:\n"
-        "            self.started = True\n"
-        "            runtime.spawn(outer(Now(0)))\n"
-        "            waker.wake()\n"
-        "            return runtime.PENDING\n"
-        "        return runtime.Ready('main done')\n"
-        "print(runtime.run(Main()))\n"
-    ))
+    proc = run_python(
+        project,
+        (
+            "import runtime\nfrom orig import outer\nfrom leaves import Now\n"
+            "class Main(runtime.Future):\n"
+            "    started = False\n"
+            "    def poll(self, waker):\n"
+            "        if not self.started:\n"
+            "            self.started = True\n"
+            "            runtime.spawn(outer(Now(0)))\n"
+            "            waker.wake()\n"
+            "            return runtime.PENDING\n"
+            "        return runtime.Ready('main done')\n"
+            "print(runtime.run(Main()))\n"
+        ),
+    )
     assert "main done" in proc.stdout, proc.stderr
     assert "failed and was never joined" in proc.stderr
     assert 'File "src/orig.py", line 7, in _inner' in proc.stderr
 
 
 def test_a_program_hook_is_not_replaced(project):
-    proc = run_python(project, "import sys\nsys.excepthook = lambda *a: print('mine', file=sys.stderr)\n"
-                               "import runtime\nraise ValueError\n")
+    proc = run_python(
+        project,
+        "import sys\nsys.excepthook = lambda *a: print('mine', file=sys.stderr)\n"
+        "import runtime\nraise ValueError\n",
+    )
     assert proc.stderr == "mine\n"
 
 
