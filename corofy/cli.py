@@ -52,27 +52,6 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-def _corofied_name(path: Path) -> Path:
-    return path.with_name(f"{path.stem}_corofied.py")
-
-
-def _shown(path: Path) -> str:
-    """A path as messages show it: as given, or relative to the cwd when it lies below."""
-    if not path.is_absolute():
-        return str(path)
-    shown = os.path.relpath(path)
-    return str(path) if shown.startswith("..") else shown
-
-
-def _prefix(folder: str) -> str:
-    """A posix folder path as a prefix for the names below it ("" for the folder itself)."""
-    return "" if folder == "." else folder.rstrip("/") + "/"
-
-
-def _rel(path: Path, base: Path) -> str:
-    return os.path.relpath(path.absolute(), base).replace(os.sep, "/")
-
-
 @main.command("build")
 @click.argument("src", nargs=-1, type=click.Path(path_type=str))
 @click.option(
@@ -125,10 +104,10 @@ def build(
     no_cache: bool,
 ) -> None:
     """Transform SRC files and folders (default: [tool.corofy] in pyproject.toml)."""
-    from corofy.build import Job, Mode, apply, compute
+    from corofy.build import Mode, apply, compute
     from corofy.cache import Cache, default_cache_dir
     from corofy.config import ConfigError, find_project_root, load_config
-    from corofy.tree import Matcher, walk
+    from corofy.plan import UsageError, plan
 
     cwd = Path.cwd()
     patterns = list(exclude)
@@ -147,90 +126,11 @@ def build(
             if config.out is None:
                 _fail(f"{config.path}: [tool.corofy] needs out (the folder to write)")
             out = str(config.out)
-    excludes = [Matcher.from_lines("", patterns)] if patterns else []
-
-    job_list: list[Job] = []
-    folders: list[Path] = []
-    files: list[Path] = []
-    if any(str(s) == "-" for s in sources):
-        if len(sources) != 1:
-            _fail("- (stdin) cannot be mixed with other SRC")
-        name = stdin_filename or "<stdin>"
-        target = None if out in (None, "-") else Path(out)
-        job_list.append(
-            Job(None, name, name, target, out or "<stdout>", data=sys.stdin.buffer.read())
-        )
-    else:
-        out_path = None if out in (None, "-") else Path(out)
-        for s in sources:
-            if not s.exists():
-                _fail(f"{s}: no such file or folder")
-            if s.is_dir():
-                folders.append(s)
-            else:
-                files.append(s)
-        if folders and out is None:
-            _fail(f"{folders[0]} is a folder: give the output folder with -o OUT")
-        if folders and out == "-":
-            _fail("-o - (stdout) takes files, not folders")
-        if out_path is not None:
-            out_resolved = out_path.resolve()
-            for folder in folders:
-                f = folder.resolve()
-                if out_resolved == f or f in out_resolved.parents:
-                    _fail(
-                        f"OUT {out} lies inside SRC {folder}; "
-                        "choose an output folder outside the sources"
-                    )
-        single_file_target = (
-            out_path is not None
-            and not folders
-            and len(files) == 1
-            and out.endswith(".py")
-            and not out_path.is_dir()
-        )
-        for f in files:
-            display = _shown(f)
-            if out is None:
-                target, out_root = _corofied_name(f), None
-            elif out_path is None:
-                target, out_root = None, None
-            elif single_file_target:
-                target, out_root = out_path, None
-            else:
-                target, out_root = out_path / f.name, out_path
-            shown = _shown(target) if target is not None else "<stdout>"
-            job_list.append(
-                Job(
-                    f,
-                    display,
-                    _rel(f, root),
-                    target,
-                    shown,
-                    out_root,
-                    out_rel=f.name,
-                    manifest_source=_rel(f, out_path) if out_root is not None else "",
-                )
-            )
-        for folder in folders:
-            assert out_path is not None
-            # Computed once per folder: per-file path arithmetic dominates a warm --check.
-            name_prefix = _prefix(_rel(folder, root))
-            manifest_prefix = _prefix(_rel(folder, out_path))
-            shown_src, shown_out = _prefix(_shown(folder)), _prefix(_shown(out_path))
-            for rel in walk(folder, excludes, name_prefix):
-                job_list.append(
-                    Job(
-                        folder / rel,
-                        shown_src + rel,
-                        name_prefix + rel,
-                        out_path / rel,
-                        shown_out + rel,
-                        out_path,
-                        out_rel=rel,
-                        manifest_source=manifest_prefix + rel,
-                    )
-                )
+    try:
+        the_plan = plan(sources, out, root, patterns, stdin_filename)
+    except UsageError as exc:
+        _fail(str(exc))
+    job_list, folders, files = the_plan.jobs, the_plan.folders, the_plan.files
 
     mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))
     cache = Cache(None if no_cache else default_cache_dir(root))

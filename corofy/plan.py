@@ -1,0 +1,129 @@
+"""From the command line's SRC and OUT to the list of jobs: which file goes where.
+
+Names are worked out once per folder, not per file: on a warm `--check` of a large tree,
+per-file path arithmetic (`relpath`, `Path.absolute`) would cost more than the check itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from corofy.build import Job
+from corofy.tree import Matcher, walk
+
+
+class UsageError(Exception):
+    """SRC/OUT that cannot work together; the message says what to give instead."""
+
+
+@dataclass
+class Plan:
+    jobs: list[Job]
+    folders: list[Path]  # SRC folders: their stale outputs may be removed
+    files: list[Path]  # SRC files
+
+
+def corofied_name(path: Path) -> Path:
+    """`FILE_corofied.py` beside FILE: the book's corofy default."""
+    return path.with_name(f"{path.stem}_corofied.py")
+
+
+def shown(path: Path) -> str:
+    """A path as messages show it: as given, or relative to the cwd when it lies below."""
+    if not path.is_absolute():
+        return str(path)
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _prefix(folder: str) -> str:
+    """A posix folder path as a prefix for the names below it ("" for the folder itself)."""
+    return "" if folder == "." else folder.rstrip("/") + "/"
+
+
+def _rel(path: Path, base: Path) -> str:
+    return os.path.relpath(path.absolute(), base).replace(os.sep, "/")
+
+
+def plan(
+    sources: Sequence[Path],
+    out: str | None,
+    root: Path,
+    exclude: Sequence[str] = (),
+    stdin_filename: str | None = None,
+) -> Plan:
+    """The jobs for `corofy SRC... [-o OUT]`; source names are recorded relative to `root`."""
+    if any(str(s) == "-" for s in sources):
+        if len(sources) != 1:
+            raise UsageError("- (stdin) cannot be mixed with other SRC")
+        name = stdin_filename or "<stdin>"
+        target = None if out in (None, "-") else Path(out)
+        data = sys.stdin.buffer.read()
+        return Plan([Job(None, name, name, target, out or "<stdout>", data=data)], [], [])
+
+    folders = [s for s in sources if s.is_dir()]
+    files = [s for s in sources if not s.is_dir()]
+    for missing in (s for s in files if not s.exists()):
+        raise UsageError(f"{missing}: no such file or folder")
+    if folders and out is None:
+        raise UsageError(f"{folders[0]} is a folder: give the output folder with -o OUT")
+    if folders and out == "-":
+        raise UsageError("-o - (stdout) takes files, not folders")
+    out_path = None if out in (None, "-") else Path(out)
+    if out_path is not None:
+        out_resolved = out_path.resolve()
+        for folder in folders:
+            resolved = folder.resolve()
+            if out_resolved == resolved or resolved in out_resolved.parents:
+                raise UsageError(
+                    f"OUT {out} lies inside SRC {folder}; "
+                    "choose an output folder outside the sources"
+                )
+
+    jobs = [_file_job(f, out, out_path, root, len(files) == 1 and not folders) for f in files]
+    excludes = [Matcher.from_lines("", exclude)] if exclude else []
+    for folder in folders:
+        assert out_path is not None
+        name_prefix = _prefix(_rel(folder, root))
+        manifest_prefix = _prefix(_rel(folder, out_path))
+        shown_src, shown_out = _prefix(shown(folder)), _prefix(shown(out_path))
+        for rel in walk(folder, excludes, name_prefix):
+            jobs.append(
+                Job(
+                    folder / rel,
+                    shown_src + rel,
+                    name_prefix + rel,
+                    out_path / rel,
+                    shown_out + rel,
+                    out_path,
+                    out_rel=rel,
+                    manifest_source=manifest_prefix + rel,
+                )
+            )
+    return Plan(jobs, folders, files)
+
+
+def _file_job(f: Path, out: str | None, out_path: Path | None, root: Path, alone: bool) -> Job:
+    """One SRC file: beside it (no OUT), to stdout (-o -), to OUT.py, or into folder OUT."""
+    if out is None:
+        target, out_root = corofied_name(f), None
+    elif out_path is None:
+        target, out_root = None, None
+    elif alone and out.endswith(".py") and not out_path.is_dir():
+        target, out_root = out_path, None
+    else:
+        target, out_root = out_path / f.name, out_path
+    return Job(
+        f,
+        shown(f),
+        _rel(f, root),
+        target,
+        shown(target) if target is not None else "<stdout>",
+        out_root,
+        out_rel=f.name,
+        manifest_source=_rel(f, out_path) if out_root is not None and out_path else "",
+    )
