@@ -281,107 +281,129 @@ def apply(
 ) -> Report:
     """Write (or compare) every target; remove stale files corofy wrote earlier."""
     report = Report()
-    log = sys.stderr
-    by_root: dict[Path, dict[str, str]] = {}
-    errored_targets: dict[Path, set[str]] = {}
+    produced: dict[Path, dict[str, str]] = {}  # per OUT folder: target -> source
+    failed: dict[Path, set[str]] = {}  # per OUT folder: targets whose source had an error
     for result in results:
         job = result.job
         if job.out_root is not None:
-            by_root.setdefault(job.out_root, {})
-            errored_targets.setdefault(job.out_root, set())
+            produced.setdefault(job.out_root, {})
+            failed.setdefault(job.out_root, set())
         if result.error is not None:
             report.errors.append(result.error)
             if job.out_root is not None:
-                errored_targets[job.out_root].add(job.out_rel)
-            continue
-        assert result.expected is not None
-        if job.target is None:  # standard output
-            if mode.writes:
-                out = stdout or sys.stdout.buffer
-                out.write(result.expected)
-                out.flush()
-            else:
-                old = job.data
-                if old != result.expected:
-                    report.written.append(job.target_display)
-                    if mode.diff:
-                        _diff(old, result.expected, job.display, sys.stdout)
-                else:
-                    report.unchanged += 1
-            continue
-        if job.out_root is not None:
-            by_root[job.out_root][job.out_rel] = job.manifest_source
-        current = _read(job.target)
-        if current == result.expected:
-            report.unchanged += 1
-            continue
-        report.written.append(job.target_display)
-        if mode.diff:
-            _diff(current, result.expected, job.target_display, sys.stdout)
-        if mode.writes:
-            mode_bits = None
-            if job.source is not None:
-                try:
-                    mode_bits = os.stat(job.source).st_mode & 0o777
-                except OSError:
-                    pass
-            try:
-                write_atomic(job.target, result.expected, mode_bits)
-            except OSError as exc:
-                report.written.pop()
-                report.errors.append(
-                    f"{job.target_display}:1:1: error: cannot write: {exc.strerror or exc}"
-                )
-                continue
-            if mode.verbose > 0:
-                verb = "transformed" if result.transformed else "copied"
-                print(f"{verb} {job.display} -> {job.target_display}", file=log)
-        elif mode.check and mode.verbose >= 0:
-            print(
-                f"would {'rewrite' if current is not None else 'write'} {job.target_display}",
-                file=log,
-            )
-    resolved_folders = [f.resolve() for f in src_folders]
-    resolved_files = {f.resolve() for f in src_files}
-    for out_root, produced in by_root.items():
-        old = read_manifest(out_root)
-        keep = dict(produced)
-        for rel_target, rel_source in old.items():
-            if rel_target in produced:
-                continue
-            source = Path(os.path.normpath(out_root / rel_source))
-            stale = rel_target not in errored_targets[out_root] and (
-                not source.exists()
-                or source.resolve() in resolved_files
-                or _inside(source.resolve(), resolved_folders)
-            )
-            if not stale:
-                keep[rel_target] = rel_source
-                continue
-            target = out_root / rel_target
-            if not target.exists():
-                continue
-            shown = _display(target)
-            report.removed.append(shown)
-            if mode.diff:
-                _diff(_read(target), None, shown, sys.stdout)
-            if mode.writes:
-                try:
-                    target.unlink()
-                except OSError as exc:
-                    report.errors.append(
-                        f"{shown}:1:1: error: cannot remove: {exc.strerror or exc}"
-                    )
-                    keep[rel_target] = rel_source
-                    continue
-                _prune_empty(target.parent, out_root)
-                if mode.verbose > 0:
-                    print(f"removed {shown}", file=log)
-            elif mode.check and mode.verbose >= 0:
-                print(f"would remove {shown}", file=log)
-        if mode.writes and keep != old:
-            write_manifest(out_root, keep)
+                failed[job.out_root].add(job.out_rel)  # its old output stays, untouched
+        elif job.target is None:
+            _to_stdout(result, mode, report, stdout or sys.stdout.buffer)
+        else:
+            if job.out_root is not None:
+                produced[job.out_root][job.out_rel] = job.manifest_source
+            _to_target(result, mode, report)
+    sources = _SourceSet(src_folders, src_files)
+    for out_root, targets in produced.items():
+        _remove_stale(out_root, targets, failed[out_root], sources, mode, report)
     return report
+
+
+def _to_stdout(result: Result, mode: Mode, report: Report, out: io.BufferedIOBase) -> None:
+    assert result.expected is not None
+    if mode.writes:
+        out.write(result.expected)
+        out.flush()
+    elif result.job.data != result.expected:
+        report.written.append(result.job.target_display)
+        if mode.diff:
+            _diff(result.job.data, result.expected, result.job.display, sys.stdout)
+    else:
+        report.unchanged += 1
+
+
+def _to_target(result: Result, mode: Mode, report: Report) -> None:
+    job, expected = result.job, result.expected
+    assert job.target is not None and expected is not None
+    current = _read(job.target)
+    if current == expected:
+        report.unchanged += 1
+        return
+    if mode.diff:
+        _diff(current, expected, job.target_display, sys.stdout)
+    if not mode.writes:
+        report.written.append(job.target_display)
+        if mode.check and mode.verbose >= 0:
+            verb = "rewrite" if current is not None else "write"
+            print(f"would {verb} {job.target_display}", file=sys.stderr)
+        return
+    try:
+        mode_bits = os.stat(job.source).st_mode & 0o777 if job.source is not None else None
+        write_atomic(job.target, expected, mode_bits)
+    except OSError as exc:
+        report.errors.append(
+            f"{job.target_display}:1:1: error: cannot write: {exc.strerror or exc}"
+        )
+        return
+    report.written.append(job.target_display)
+    if mode.verbose > 0:
+        verb = "transformed" if result.transformed else "copied"
+        print(f"{verb} {job.display} -> {job.target_display}", file=sys.stderr)
+
+
+class _SourceSet:
+    """This run's SRC folders and files, to tell a vanished output from another run's."""
+
+    def __init__(self, folders: list[Path], files: list[Path]) -> None:
+        self.folders = [f.resolve() for f in folders]
+        self.files = {f.resolve() for f in files}
+
+    def covers(self, source: Path) -> bool:
+        resolved = source.resolve()
+        return resolved in self.files or _inside(resolved, self.folders)
+
+
+def _remove_stale(
+    out_root: Path,
+    produced: dict[str, str],
+    failed: set[str],
+    sources: _SourceSet,
+    mode: Mode,
+    report: Report,
+) -> None:
+    """Remove what the manifest says corofy wrote and this run no longer produces.
+
+    An entry is stale when its source is gone, or when the source lies in this run's SRC
+    yet produced nothing (deleted, now ignored or excluded). Outputs of other runs into the
+    same OUT, and outputs whose source failed this time, are kept.
+    """
+    old = read_manifest(out_root)
+    keep = dict(produced)
+    for rel_target, rel_source in old.items():
+        if rel_target in produced:
+            continue
+        source = Path(os.path.normpath(out_root / rel_source))
+        if rel_target in failed or (source.exists() and not sources.covers(source)):
+            keep[rel_target] = rel_source
+            continue
+        target = out_root / rel_target
+        if not target.exists():
+            continue
+        shown = _display(target)
+        if mode.diff:
+            _diff(_read(target), None, shown, sys.stdout)
+        if not mode.writes:
+            report.removed.append(shown)
+            if mode.check and mode.verbose >= 0:
+                print(f"would remove {shown}", file=sys.stderr)
+            continue
+        try:
+            target.unlink()
+        except OSError as exc:
+            report.errors.append(f"{shown}:1:1: error: cannot remove: {exc.strerror or exc}")
+            keep[rel_target] = rel_source
+            continue
+        report.removed.append(shown)
+        _prune_empty(target.parent, out_root)
+        if mode.verbose > 0:
+            print(f"removed {shown}", file=sys.stderr)
+    if mode.writes and keep != old:
+        write_manifest(out_root, keep)
 
 
 def _display(path: Path) -> str:
