@@ -264,6 +264,13 @@ def _instantiate(
     return built
 
 
+def _shift_line_numbers(name: str, offset: int) -> str:
+    """`s1_line6` -> `s1_line4` for offset -2: state names quote their wait's line."""
+    import re
+
+    return re.sub(r"(line_?)(\d+)", lambda m: f"{m.group(1)}{int(m.group(2)) + offset}", name)
+
+
 def _adopt(built: types.FunctionType, fn: types.FunctionType, offset: int) -> None:
     """Give the built function and its machine class the names and lines of the original."""
     built.__qualname__ = fn.__qualname__
@@ -281,8 +288,8 @@ def _adopt(built: types.FunctionType, fn: types.FunctionType, offset: int) -> No
                     _WRAPPER_QUALNAME, f"{prefix}." if prefix else ""
                 )
             value.__module__ = fn.__module__
-            if offset:
+            if offset:  # the function was shifted down: lines, and names made of them
                 value._corofy_states_ = {
-                    state: (name, line + offset)
+                    state: (_shift_line_numbers(name, offset), line + offset)
                     for state, (name, line) in value._corofy_states_.items()
                 }

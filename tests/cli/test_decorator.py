@@ -28,6 +28,11 @@ class Now(runtime.Future):
         return runtime.Ready(self.value)
 
 
+class Later(runtime.Future):
+    def poll(self, waker):
+        return runtime.PENDING
+
+
 def drive(machine):
     """Poll a machine whose leaves are all ready (no waker needed)."""
     answer = machine.poll(None)
@@ -165,6 +170,13 @@ def test_machine_states_carry_original_lines(load):
     machine = mod.stuck(mod.Later())
     assert machine.poll(None) is runtime.PENDING
     assert type(machine)._corofy_states_[machine._state] == ("wait_line_11", 11)
+
+
+def test_a_function_on_the_first_lines_still_gets_original_lines(load):
+    mod = load("from corofy import coroutine, wait\n@coroutine\ndef f(fut):\n    wait(fut)\n")
+    machine = mod.f(Later())
+    assert machine.poll(None) is runtime.PENDING
+    assert type(machine)._corofy_states_[machine._state] == ("wait_line_4", 4)
 
 
 def test_refusals_are_reported_at_the_original_line_and_column(load, tmp_path):
