@@ -1,0 +1,218 @@
+"""The corofy transform: ``@coroutine`` functions with ``wait()`` become state machines.
+
+The pipeline, one module per job: ``markers`` finds the coroutines and checks them
+(``check`` holds the refusals), ``lower`` turns each body into the IR of ``ir`` (with
+``expressions`` taking waits out of expressions), ``analyse`` decides where each local
+lives, and ``emit`` prints the wrapper function and the class. This module splices the
+generated text into the source: everything outside coroutines is kept byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from corofy.transform import analyse, check, emit, lower, markers
+from corofy.transform.errors import CorofyError
+
+__all__ = ["CorofyError", "Edge", "MachineInfo", "StateInfo", "TransformResult", "transform",
+           "transform_source"]
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    id: int
+    name: str
+    line: int  # original line of its wait (of the def for the start state)
+    wait_source: str  # the wait(...) expression as written ("" for the start state)
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: int
+    dst: int  # a state id, or -1: the machine is done
+    kind: str  # "normal" or "exception"
+
+
+@dataclass
+class MachineInfo:
+    qualname: str
+    name: str
+    line: int
+    code: str  # the generated function and class, as they appear in the output
+    states: list[StateInfo] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+
+@dataclass
+class TransformResult:
+    code: str
+    machines: list[MachineInfo] = field(default_factory=list)
+
+
+def transform_source(source: str, filename: str = "<string>") -> str:
+    """The generated module for corofy ``source`` (raises ``CorofyError``)."""
+    return transform(source, filename).code
+
+
+def transform(source: str, filename: str = "<string>") -> TransformResult:
+    """Rewrite every ``@coroutine`` in ``source``; see SPEC §2 and docs/internals.md."""
+    error = check.syntax_error(source, filename)
+    if error is not None:
+        raise error
+    if "corofy" not in source:  # no marker can be imported: nothing to do
+        return TransformResult(source)
+    module = cst.parse_module(source)
+    scan = markers.scan(module, filename)
+    if not scan.coroutines and not scan.import_edits:
+        return TransformResult(source)
+    try:
+        return _Splice(source, scan).run()
+    finally:
+        analyse.clear_cache()
+
+
+class _Splice:
+    def __init__(self, source: str, scan: markers.Scan) -> None:
+        self.source = source
+        self.scan = scan
+        self.starts = [0]
+        for match in re.finditer("\n", source):
+            self.starts.append(match.end())
+        taken = set(_IDENT.findall(source))
+        self.names = emit.Names(**{
+            key: _free(value, taken)
+            for key, value in (("PENDING", "_PENDING"), ("Ready", "_Ready"),
+                               ("Future", "_Future"), ("CLOSING", "_CLOSING"))})
+
+    def offset(self, line: int, col: int = 0) -> int:
+        return self.starts[line - 1] + col
+
+    def line_end(self, line: int) -> int:
+        return self.starts[line] if line < len(self.starts) else len(self.source)
+
+    def run(self) -> TransformResult:
+        scan, source = self.scan, self.source
+        edits: list[tuple[int, int, str, list[int]]] = []  # start, end, text, origin per line
+        import_line = (f"from runtime import Future as {self.names.Future}, "
+                       f"PENDING as {self.names.PENDING}, Ready as {self.names.Ready}\n"
+                       f"{self.names.CLOSING} = object()  # the waker close() passes: "
+                       "see the generated close() methods\n")
+        runtime_placed = not scan.coroutines
+        for node, kept in scan.import_edits:
+            where = scan.positions[node]
+            start, end = self.offset(where.start.line, where.start.column), \
+                self.offset(where.end.line, where.end.column)
+            line_start, line_stop = self.offset(where.start.line), self.line_end(where.end.line)
+            whole = source[line_start:start].strip() == "" and source[end:line_stop].strip() == ""
+            if kept is not None:
+                edits.append((start, end, kept, [where.start.line]))
+            elif whole:
+                text = ""
+                origin: list[int] = []
+                if not runtime_placed and where.start.column == 0:
+                    text, origin, runtime_placed = import_line, [0, 0], True
+                edits.append((line_start, line_stop, text, origin))
+            else:
+                edits.append((start, end, "pass", [where.start.line]))
+        if not runtime_placed:
+            at = self._import_point()
+            edits.append((at, at, import_line, [0, 0]))
+
+        machines: list[MachineInfo] = []
+        indent = scan.module.default_indent
+        for coroutine in scan.coroutines:
+            text, origin, info = self._machine(coroutine, indent)
+            node = coroutine.node
+            first = coroutine.node.decorators[0] if node.decorators else node
+            start = self.offset(scan.positions[first].start.line)
+            end = self.line_end(scan.positions[node].end.line)
+            edits.append((start, end, text, origin))
+            machines.append(info)
+
+        edits.sort(key=lambda e: (e[0], e[1]))
+        out: list[str] = []
+        origins: list[int] = []
+        pos = 0
+        for start, end, text, origin in edits:
+            self._copy(out, origins, pos, start)
+            out.append(text)
+            origins.extend(origin)
+            pos = end
+        self._copy(out, origins, pos, len(source))
+        code = "".join(out)
+        if code and not code.endswith("\n"):
+            code += "\n"
+        code += self._trailer(code, origins)
+        return TransformResult(code, machines)
+
+    def _copy(self, out: list[str], origins: list[int], start: int, end: int) -> None:
+        if start >= end:
+            return
+        text = self.source[start:end]
+        out.append(text)
+        first = self.source.count("\n", 0, start) + 1
+        origins.extend(range(first, first + text.count("\n")))
+
+    def _import_point(self) -> int:
+        """Where the runtime import goes: after the docstring and __future__ imports."""
+        body = self.scan.module.body
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine) and stmt.body and (
+                (isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString)
+                 and stmt is body[0])
+                or (isinstance(stmt.body[0], cst.ImportFrom) and stmt.body[0].module is not None
+                    and cst.helpers.get_full_name_for_node(stmt.body[0].module) == "__future__")
+            ):
+                continue
+            return self.offset(self.scan.positions[stmt].start.line)
+        return len(self.source)
+
+    def _trailer(self, code: str, origins: list[int]) -> str:
+        pairs = [f"{i}: {o}" for i, o in enumerate(origins, 1) if o]
+        rows = [", ".join(pairs[k:k + 10]) for k in range(0, len(pairs), 10)]
+        body = "".join(f"    {row},\n" for row in rows)
+        return ("\n# corofy: the original file, and generated line -> original line for every line\n"
+                "# of user code, so tracebacks (runtime.debug) and the CLI can point at the source.\n"
+                f"__corofy_source__ = {self.scan.filename!r}\n"
+                f"__corofy_lines__ = {{\n{body}}}\n")
+
+    def _machine(self, coroutine: markers.Coroutine, indent: str):
+        scan = self.scan
+        ctx = lower.Context(scan, coroutine)
+        names = emit.Names(self.names.PENDING, self.names.Ready, self.names.Future, self.names.CLOSING,
+                           *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x")))
+        unit, declarations, docstring = lower.lower(ctx)
+        declared = {n.name.value for d in declarations for n in d.names}
+        params = node_params(coroutine.node)
+        local_names = {a.name for a in coroutine.scope.assignments} - declared
+        captured, refs = analyse.captured(coroutine.scope, scan.scopes)
+        plan = emit.plan(unit, params, local_names, captured - declared, refs)
+        render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)
+        where = scan.positions[coroutine.node]
+        base = self.source[self.offset(where.start.line):self.offset(where.start.line, where.start.column)]
+        text = emit.machine(render, plan.blocks, base, scan.filename)
+        code = "\n".join(text.lines) + "\n"
+        info = MachineInfo(
+            coroutine.qualname, coroutine.node.name.value, ctx.line(coroutine.node), code,
+            [StateInfo(*s) for s in text.states], [Edge(*e) for e in text.edges])
+        return code, text.origin, info
+
+
+def node_params(node: cst.FunctionDef) -> list[str]:
+    p = node.params
+    names = [x.name.value for x in (*p.posonly_params, *p.params, *p.kwonly_params)]
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.append(star.name.value)
+    return names
+
+
+def _free(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name

@@ -1,0 +1,378 @@
+"""Which locals live across a wait, and which may be unbound there.
+
+A resume function keeps the coroutine's locals as Python locals while it runs, loads those
+it needs when it starts, and stores them on the machine only when it suspends. Facts:
+
+- A local is *needed* at wait ``j`` when the resume function for ``j`` may read it before
+  assigning it (the upward-exposed reads of that function: liveness on entry).
+- Storing ``self.x = x`` at a suspension is itself a read of ``x``: it fails when ``x`` is
+  unbound. So a needed local must be *definitely assigned* at the wait (on every path from
+  the start, as CPython's compiler reasons). Locals that are needed somewhere without
+  being definitely assigned there, and locals a nested function, lambda, class or
+  generator expression captures (late binding: they must see later assignments), live on
+  the machine instead — "cold" locals, read and written as ``self.x`` everywhere; an unset
+  slot then raises ``UnboundLocalError`` as Python does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import libcst as cst
+from libcst.metadata import ClassScope, ComprehensionScope, FunctionScope
+
+from corofy.transform.ir import (
+    Assign,
+    Block,
+    Break,
+    Continue,
+    Gen,
+    If,
+    Loop,
+    Match,
+    Node,
+    Raw,
+    Reenter,
+    Resume,
+    Return,
+    Try,
+    Wait,
+    With,
+)
+
+DA = "frozenset[str] | None"  # None: unreachable (every name counts as assigned)
+
+
+class _Uses(cst.CSTVisitor):
+    """Names a statement or expression reads, binds and deletes (reads may over-count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+        self.dels: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.reads.add(node.value)
+
+    def store(self, t: cst.CSTNode) -> None:
+        if isinstance(t, cst.Name):
+            self.writes.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for el in t.elements:
+                self.store(el.value)
+        elif isinstance(t, cst.StarredElement):
+            self.store(t.value)
+        else:
+            t.visit(self)
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        node.value.visit(self)
+        for t in node.targets:
+            self.store(t.target)
+        return False
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        node.target.visit(self)
+        node.value.visit(self)
+        self.store(node.target)
+        return False
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        if node.value is not None:
+            node.value.visit(self)
+            self.store(node.target)
+        return False
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+        node.value.visit(self)
+        self.store(node.target)
+        return False
+
+    def visit_Del(self, node: cst.Del) -> bool:
+        self._delete(node.target)
+        return False
+
+    def _delete(self, t: cst.CSTNode) -> None:
+        if isinstance(t, cst.Name):
+            self.dels.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for el in t.elements:
+                self._delete(el.value)
+        else:
+            t.visit(self)
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            self.writes.add(alias.evaluated_alias or alias.evaluated_name.split(".")[0])
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                self.writes.add(alias.evaluated_alias or alias.evaluated_name)
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        for part in (*node.decorators, node.params):
+            part.visit(self)
+        node.body.visit(self)
+        self.writes.add(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        for part in (*node.decorators, *node.bases, *node.keywords):
+            part.visit(self)
+        node.body.visit(self)
+        self.writes.add(node.name.value)
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+_cache: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
+
+
+def uses(node: cst.CSTNode | None) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    if node is None:
+        return frozenset(), frozenset(), frozenset()
+    found = _cache.get(id(node))
+    if found is None or found[3] is not node:  # type: ignore[misc]
+        v = _Uses()
+        node.visit(v)
+        found = (frozenset(v.reads), frozenset(v.writes), frozenset(v.dels), node)  # type: ignore[assignment]
+        _cache[id(node)] = found  # type: ignore[assignment]
+    return found[0], found[1], found[2]
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def _meet(values: Iterable) -> frozenset[str] | None:
+    result = None
+    for v in values:
+        if v is None:
+            continue
+        result = v if result is None else result & v
+    return result
+
+
+def pattern_names(pattern: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_MatchAs(self, node: cst.MatchAs) -> None:
+            if node.name is not None:
+                found.add(node.name.value)
+
+        def visit_MatchStar(self, node: cst.MatchStar) -> None:
+            if node.name is not None:
+                found.add(node.name.value)
+
+        def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+            if node.rest is not None:
+                found.add(node.rest.value)
+
+    pattern.visit(_V())
+    return found
+
+
+def deleted(block: Block) -> set[str]:
+    out: set[str] = set()
+    for node in walk(block):
+        if isinstance(node, Raw):
+            out |= uses(node.stmt)[2]
+        elif isinstance(node, Gen):
+            out |= node.dels
+        elif isinstance(node, Try):
+            out |= {h.name for h in node.handlers if h.name}
+    return out
+
+
+def walk(block: Block) -> Iterable[Node]:
+    for node in block:
+        yield node
+        for child in children(node):
+            yield from walk(child)
+
+
+def children(node: Node) -> list[Block]:
+    if isinstance(node, If):
+        return [node.body, node.orelse]
+    if isinstance(node, Loop):
+        return [node.body, node.orelse]
+    if isinstance(node, Try):
+        return [node.body, *[h.body for h in node.handlers], node.orelse, node.finalbody]
+    if isinstance(node, With):
+        return [node.body]
+    if isinstance(node, Match):
+        return [c.body for c in node.cases]
+    if isinstance(node, Reenter):
+        return [node.rest, [node.loop]]
+    return []
+
+
+@dataclass
+class Flow:
+    """One pass of definite assignment over a block, noting exposed reads and the
+    assignments in force at each wait."""
+
+    locals: frozenset[str]
+    stores: dict[int, frozenset[str]]  # what each suspension writes back (a read)
+    exposed: set[str] = field(default_factory=set)
+    at_wait: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    loops: list[tuple[list, list]] = field(default_factory=list)
+
+    def read(self, names: Iterable[str], da) -> None:
+        if da is not None:
+            self.exposed.update(n for n in names if n in self.locals and n not in da)
+
+    def expr(self, e: cst.CSTNode | None, da) -> None:
+        if e is not None:
+            self.read(uses(e)[0], da)
+
+    def target(self, t: cst.CSTNode | None, da):
+        if t is None or da is None:
+            return da
+        v = _Uses()
+        v.store(t)
+        self.read(v.reads, da)
+        return da | (v.writes & self.locals)
+
+    def block(self, block: Block, da):
+        for node in block:
+            da = self.node(node, da)
+        return da
+
+    def node(self, n: Node, da):  # noqa: C901 - one case per IR node
+        if isinstance(n, Raw):
+            reads, writes, dels = uses(n.stmt)
+            self.read(reads, da)
+            if isinstance(n.stmt, cst.Raise) or da is None:
+                return None
+            return (da | (writes & self.locals)) - dels
+        if isinstance(n, Gen):
+            self.read(n.reads, da)
+            if n.ends or da is None:
+                return None
+            return (da | n.writes) - n.dels
+        if isinstance(n, Assign):
+            self.expr(n.value, da)
+            return None if da is None else da | {n.name}
+        if isinstance(n, Wait):
+            self.expr(n.future, da)
+            self.at_wait[n.id] = da
+            self.read(self.stores.get(n.id, ()), da)
+            return self.target(n.target, da)
+        if isinstance(n, Resume):
+            return self.target(n.wait.target, da)
+        if isinstance(n, If):
+            self.expr(n.test, da)
+            return _meet([self.block(n.body, da), self.block(n.orelse, da)])
+        if isinstance(n, Loop):
+            return self.loop(n, da)
+        if isinstance(n, Reenter):
+            self.loops.append(([], []))
+            end = self.block(n.rest, da)
+            breaks, conts = self.loops.pop()
+            after = self.loop(n.loop, _meet([end, *conts]) if (end is not None or conts) else None)
+            return _meet([after, *breaks])
+        if isinstance(n, Try):
+            end = self.block(n.body, da)
+            inside = None if da is None else da - deleted(n.body)
+            ends = [self.block(n.orelse, end)]
+            for h in n.handlers:
+                self.expr(h.type, inside)
+                hin = inside if inside is None or not h.name else inside | {h.name}
+                hend = self.block(h.body, hin)
+                ends.append(hend if hend is None or not h.name else hend - {h.name})
+            after = _meet(ends)
+            if n.finalbody:
+                fin_in = None
+                if inside is not None:
+                    fin_in = inside - deleted([*(x for h in n.handlers for x in h.body), *n.orelse])
+                fin_end = self.block(n.finalbody, fin_in)
+                after = None if after is None or fin_end is None else after | fin_end
+            return after
+        if isinstance(n, With):
+            for item in n.items:
+                self.expr(item.item, da)
+                if item.asname is not None:
+                    da = self.target(item.asname.name, da)
+            return self.block(n.body, da)
+        if isinstance(n, Match):
+            self.expr(n.subject, da)
+            ends = [da]
+            for case in n.cases:
+                cin = None if da is None else da | (pattern_names(case.pattern) & self.locals)
+                self.expr(case.guard, cin)
+                ends.append(self.block(case.body, cin))
+            return _meet(ends)
+        if isinstance(n, Return):
+            self.expr(n.value, da)
+            return None
+        if isinstance(n, Break):
+            self.loops[-1][0].append(da)
+            return None
+        if isinstance(n, Continue):
+            self.loops[-1][1].append(da)
+            return None
+        raise TypeError(n)
+
+    def loop(self, n: Loop, da):
+        self.expr(n.test if n.test is not None else n.iter, da)
+        head = da
+        for _ in range(20):
+            self.loops.append(([], []))
+            end = self.block(n.body, self.target(n.target, head))
+            breaks, conts = self.loops.pop()
+            new_head = _meet([da, end, *conts]) if da is not None else None
+            if new_head == head:
+                break
+            head = new_head
+        endless = n.test is None and n.iter is None
+        normal = None if endless else self.block(n.orelse, head)
+        return _meet([normal, *breaks])
+
+
+@dataclass
+class Storage:
+    """Where each local lives: ``cold`` on the machine; the rest in resume-function locals,
+    loaded (``needed[j]``) when state ``j`` resumes and stored when it suspends."""
+
+    locals: frozenset[str]
+    cold: frozenset[str]
+    needed: dict[int, frozenset[str]]  # state -> hot locals loaded on resume / stored at suspend
+    nested_refs: dict[int, str]  # id(Name) in a nested scope -> the coroutine local it names
+
+
+def captured(scope: FunctionScope, scopes) -> tuple[set[str], dict[int, str]]:
+    """Locals a nested function, lambda, class or generator expression refers to."""
+    names: set[str] = set()
+    refs: dict[int, str] = {}
+    for assignment in scope.assignments:
+        node = getattr(assignment, "node", None)
+        if isinstance(node, cst.Name) and scopes.get(node) is not scope:
+            names.add(assignment.name)
+            refs[id(node)] = assignment.name
+        for access in assignment.references:
+            s = access.scope
+            if s is scope:
+                continue
+            refs[id(access.node)] = assignment.name
+            while s is not None and s is not scope:
+                if isinstance(s, (FunctionScope, ClassScope)) or (
+                    isinstance(s, ComprehensionScope) and isinstance(getattr(s, "node", None), cst.GeneratorExp)
+                ):
+                    names.add(assignment.name)
+                    break
+                s = s.parent
+    return names, refs

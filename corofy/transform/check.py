@@ -1,0 +1,66 @@
+"""The refusals of SPEC §2.3: what corofy will not rewrite, and the message that says why.
+
+Each rule is a function raising ``CorofyError`` at the offending node's first character
+(1-based line and column, counted in characters as CPython and ruff do). The scan in
+``markers.py`` calls them while it walks the module once.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from corofy.transform.errors import CorofyError
+
+
+def refuse(filename: str, where: CodeRange, message: str) -> NoReturn:
+    raise CorofyError(filename, where.start.line, where.start.column + 1, message)
+
+
+def syntax_error(source: str, filename: str) -> CorofyError | None:
+    """CPython's own verdict on ``source``: its message and position, or None if it compiles.
+
+    Facts: ``ast.parse`` misses errors found later by the compiler (``return`` outside a
+    function, ``nonlocal`` at module level), so the whole module is compiled.
+    """
+    try:
+        compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return CorofyError(filename, exc.lineno or 1, exc.offset or 1, exc.msg)
+    except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
+        return CorofyError(filename, 1, 1, str(exc))
+    return None
+
+
+def check_coroutine_def(filename: str, node: cst.FunctionDef, where: CodeRange) -> None:
+    if node.asynchronous is not None:
+        refuse(filename, where, "@coroutine cannot decorate an async def: use a plain def "
+               "and wait() instead of await")
+
+
+def check_wait_call(filename: str, node: cst.Call, where: CodeRange) -> None:
+    args = node.args
+    if len(args) != 1 or args[0].keyword is not None or args[0].star:
+        refuse(filename, where, "wait() takes exactly one positional argument: the future "
+               "to wait for")
+
+
+WAIT_OUTSIDE = "wait() outside a @coroutine function: decorate the function with @coroutine"
+WAIT_NESTED = {
+    "lambda": "wait() inside a lambda within a @coroutine: a lambda cannot suspend; "
+              "compute the value with wait() before the lambda",
+    "def": "wait() inside a nested function within a @coroutine: the nested function cannot "
+           "suspend the coroutine; make it a @coroutine of its own and wait() on it",
+    "class": "wait() inside a class body within a @coroutine is not supported",
+    "genexp": "wait() inside a generator expression is not supported: use a list "
+              "comprehension or an explicit loop",
+}
+YIELD = "yield inside a @coroutine: a coroutine suspends only with wait()"
+AWAIT = "await inside a @coroutine: use wait(future) instead"
+ASYNC_FOR = "async for inside a @coroutine: iterate with a plain for and wait() inside"
+ASYNC_WITH = "async with inside a @coroutine: use a plain with"
+REBIND = "rebinding the corofy marker name {name!r}: choose another name"
+NESTED_COROUTINE = ("a @coroutine nested inside another @coroutine is not supported: "
+                    "define it outside the coroutine")

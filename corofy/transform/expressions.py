@@ -1,0 +1,323 @@
+"""Take waits out of expressions without changing Python's evaluation order.
+
+Facts the spilling depends on (the Python reference, 3.11):
+
+- Operands are evaluated left to right; a call evaluates its callee, then positional and
+  keyword arguments in the order written; a subscript its value, then its index; a dict
+  display each key before its value.
+- An operand evaluated before a later ``wait`` keeps the value it had then: ``x * wait(f)``
+  uses the old ``x`` even if ``f`` rebinds it. So every operand left of a wait is first
+  stored in a temporary (constants excepted: they cannot change).
+- ``and``/``or`` and ``a if c else b`` skip operands: a skipped ``wait`` must never create
+  its future, so the operand after the test is lowered into an ``if``.
+- In ``a < b < c`` the middle operand is evaluated once and ``c`` only if ``a < b``.
+- A comprehension is a scope of its own: its loop variables are renamed to temporaries
+  so they never leak into (or clobber) the coroutine's locals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import libcst as cst
+
+from corofy.transform.ir import Assign, Block, If, Loop, Raw, Wait
+
+if TYPE_CHECKING:
+    from corofy.transform.lower import Context
+
+_CONSTANTS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
+
+
+def name(value: str) -> cst.Name:
+    return cst.Name(value)
+
+
+def is_constant(node: cst.CSTNode | None) -> bool:
+    if isinstance(node, _CONSTANTS):
+        return True
+    return isinstance(node, cst.Name) and node.value in ("None", "True", "False")
+
+
+class Spill:
+    """Lowers one expression: statements evaluating its waits go to ``out``; what is left
+    is an equivalent expression without waits."""
+
+    def __init__(self, ctx: Context, line: int) -> None:
+        self.ctx = ctx
+        self.line = line
+
+    def has(self, node: cst.CSTNode | None) -> bool:
+        return node is not None and id(node) in self.ctx.has_wait
+
+    def freeze(self, value: cst.BaseExpression, out: Block) -> cst.BaseExpression:
+        if is_constant(value):
+            return value
+        temp = self.ctx.temp("_t")
+        out.append(Assign(self.line, temp, value))
+        return name(temp)
+
+    def wait(self, call: cst.Call, out: Block, target: cst.BaseExpression | None) -> None:
+        future = self.expr(call.args[0].value, out)
+        out.append(self.ctx.new_wait(self.line, target, future, call))
+
+    def expr(self, e: cst.BaseExpression, out: Block) -> cst.BaseExpression:
+        if not self.has(e):
+            return e
+        if id(e) in self.ctx.wait_calls:
+            temp = self.ctx.temp("_t")
+            self.wait(e, out, name(temp))  # type: ignore[arg-type]
+            return name(temp)
+        method = getattr(self, "_" + type(e).__name__, None)
+        if method is None:
+            self.ctx.refuse(e, f"wait() inside {type(e).__name__} is not supported here")
+        return method(e, out)
+
+    def ordered(self, items: Sequence[cst.BaseExpression | None], out: Block) -> list:
+        """Evaluate ``items`` in order; freeze each one that a later wait could outlive."""
+        last = max((i for i, item in enumerate(items) if self.has(item)), default=-1)
+        done: list = []
+        for i, item in enumerate(items):
+            if item is None:
+                done.append(None)
+                continue
+            value = self.expr(item, out)
+            if i < last:
+                value = self.freeze(value, out)
+            done.append(value)
+        return done
+
+    # -- one method per expression type that can hold a wait ------------------------------
+    def _BinaryOperation(self, e: cst.BinaryOperation, out: Block) -> cst.BaseExpression:
+        left, right = self.ordered([e.left, e.right], out)
+        return e.with_changes(left=left, right=right)
+
+    def _UnaryOperation(self, e: cst.UnaryOperation, out: Block) -> cst.BaseExpression:
+        return e.with_changes(expression=self.expr(e.expression, out))
+
+    def _Attribute(self, e: cst.Attribute, out: Block) -> cst.BaseExpression:
+        return e.with_changes(value=self.expr(e.value, out))
+
+    def _Parenthesized(self, e, out):  # pragma: no cover - libcst keeps parens on nodes
+        return self.expr(e.value, out)
+
+    def _NamedExpr(self, e: cst.NamedExpr, out: Block) -> cst.BaseExpression:
+        return e.with_changes(value=self.expr(e.value, out))
+
+    def _StarredElement(self, e: cst.StarredElement, out: Block) -> cst.BaseElement:
+        return e.with_changes(value=self.expr(e.value, out))
+
+    def _Call(self, e: cst.Call, out: Block) -> cst.BaseExpression:
+        values = self.ordered([e.func] + [a.value for a in e.args], out)
+        args = [a.with_changes(value=v) for a, v in zip(e.args, values[1:])]
+        return e.with_changes(func=values[0], args=args)
+
+    def _Subscript(self, e: cst.Subscript, out: Block) -> cst.BaseExpression:
+        items: list = [e.value]
+        for element in e.slice:
+            s = element.slice
+            if isinstance(s, cst.Index):
+                items.append(s.value)
+            else:
+                items.extend([s.lower, s.upper, s.step])
+        values = iter(self.ordered(items, out))
+        value = next(values)
+        elements = []
+        for element in e.slice:
+            s = element.slice
+            if isinstance(s, cst.Index):
+                s = s.with_changes(value=next(values))
+            else:
+                s = s.with_changes(lower=next(values), upper=next(values), step=next(values))
+            elements.append(element.with_changes(slice=s))
+        return e.with_changes(value=value, slice=elements)
+
+    def _elements(self, e, out: Block) -> cst.BaseExpression:
+        values = self.ordered([el.value for el in e.elements], out)
+        return e.with_changes(elements=[el.with_changes(value=v) for el, v in zip(e.elements, values)])
+
+    _Tuple = _List = _Set = _elements
+
+    def _Dict(self, e: cst.Dict, out: Block) -> cst.BaseExpression:
+        items: list = []
+        for el in e.elements:
+            if isinstance(el, cst.DictElement):
+                items.extend([el.key, el.value])
+            else:
+                items.append(el.value)
+        values = iter(self.ordered(items, out))
+        elements = []
+        for el in e.elements:
+            if isinstance(el, cst.DictElement):
+                elements.append(el.with_changes(key=next(values), value=next(values)))
+            else:
+                elements.append(el.with_changes(value=next(values)))
+        return e.with_changes(elements=elements)
+
+    def _FormattedString(self, e: cst.FormattedString, out: Block) -> cst.BaseExpression:
+        parts = [p for p in e.parts if isinstance(p, cst.FormattedStringExpression)]
+        for p in parts:
+            if p.format_spec and any(self.has(s) for s in p.format_spec):
+                self.ctx.refuse(p, "wait() inside an f-string format spec is not supported: "
+                                "compute it into a variable first")
+        values = iter(self.ordered([p.expression for p in parts], out))
+        new = [p.with_changes(expression=next(values)) if isinstance(p, cst.FormattedStringExpression)
+               else p for p in e.parts]
+        return e.with_changes(parts=new)
+
+    def _ConcatenatedString(self, e: cst.ConcatenatedString, out: Block) -> cst.BaseExpression:
+        left, right = self.ordered([e.left, e.right], out)
+        return e.with_changes(left=left, right=right)
+
+    def _BooleanOperation(self, e: cst.BooleanOperation, out: Block) -> cst.BaseExpression:
+        if not self.has(e.right):
+            return e.with_changes(left=self.expr(e.left, out))
+        result = self.ctx.temp("_t")
+        out.append(Assign(self.line, result, self.expr(e.left, out)))
+        body: Block = []
+        body.append(Assign(self.line, result, self.expr(e.right, body)))
+        test: cst.BaseExpression = name(result)
+        if isinstance(e.operator, cst.Or):
+            test = cst.UnaryOperation(operator=cst.Not(), expression=test)
+        out.append(If(self.line, test, body, []))
+        return _parens(name(result), e)
+
+    def _IfExp(self, e: cst.IfExp, out: Block) -> cst.BaseExpression:
+        test = self.expr(e.test, out)
+        if not (self.has(e.body) or self.has(e.orelse)):
+            return e.with_changes(test=test)
+        result = self.ctx.temp("_t")
+        body: Block = []
+        body.append(Assign(self.line, result, self.expr(e.body, body)))
+        orelse: Block = []
+        orelse.append(Assign(self.line, result, self.expr(e.orelse, orelse)))
+        out.append(If(self.line, test, body, orelse))
+        return name(result)
+
+    def _Comparison(self, e: cst.Comparison, out: Block) -> cst.BaseExpression:
+        if len(e.comparisons) == 1:
+            left, right = self.ordered([e.left, e.comparisons[0].comparator], out)
+            return e.with_changes(left=left, comparisons=[e.comparisons[0].with_changes(comparator=right)])
+        result = self.ctx.temp("_t")
+        current = self.freeze(self.expr(e.left, out), out)
+        block = out
+        for i, target in enumerate(e.comparisons):
+            comparator = self.expr(target.comparator, block)
+            if i < len(e.comparisons) - 1:
+                comparator = self.freeze(comparator, block)
+            block.append(Assign(self.line, result, cst.Comparison(
+                left=current, comparisons=[cst.ComparisonTarget(operator=target.operator,
+                                                                 comparator=comparator)])))
+            if i < len(e.comparisons) - 1:
+                inner: Block = []
+                block.append(If(self.line, name(result), inner, []))
+                block = inner
+            current = comparator
+        return name(result)
+
+    # -- comprehensions: an explicit loop in a scope of its own ----------------------------
+    def _comprehension(self, e, out: Block, kind: str) -> cst.BaseExpression:
+        renames: dict[str, str] = {}
+        for clause in _clauses(e.for_in):
+            for bound in _target_names(clause.target):
+                renames.setdefault(bound, self.ctx.temp("_c"))
+        result = self.ctx.temp("_t")
+        first = True
+        out.append(Assign(self.line, result, cst.parse_expression(
+            {"list": "[]", "set": "set()", "dict": "{}"}[kind])))
+        block = out
+        for clause in _clauses(e.for_in):
+            iterable = clause.iter if first else _rename(clause.iter, renames, self.ctx)
+            iterable = self.expr(iterable, block) if first else self._in_scope(iterable, block)
+            first = False
+            body: Block = []
+            block.append(Loop(self.line, None, _rename(clause.target, renames, self.ctx), iterable, body, []))
+            block = body
+            for cond in clause.ifs:
+                test = self._in_scope(_rename(cond.test, renames, self.ctx), block)
+                inner: Block = []
+                block.append(If(self.line, test, inner, []))
+                block = inner
+        if kind == "dict":
+            key = self._in_scope(_rename(e.key, renames, self.ctx), block)
+            key = self.freeze(key, block) if self.has(e.value) else key
+            value = self._in_scope(_rename(e.value, renames, self.ctx), block)
+            stmt = cst.Assign(targets=[cst.AssignTarget(cst.Subscript(
+                value=name(result), slice=[cst.SubscriptElement(cst.Index(key))]))], value=value)
+        else:
+            element = self._in_scope(_rename(e.elt, renames, self.ctx), block)
+            method = "append" if kind == "list" else "add"
+            stmt = cst.Expr(cst.Call(func=cst.Attribute(name(result), name(method)),
+                                     args=[cst.Arg(element)]))
+        block.append(Raw(self.line, stmt))
+        return name(result)
+
+    def _in_scope(self, e: cst.BaseExpression, out: Block) -> cst.BaseExpression:
+        return self.expr(e, out)
+
+    def _ListComp(self, e, out):
+        return self._comprehension(e, out, "list")
+
+    def _SetComp(self, e, out):
+        return self._comprehension(e, out, "set")
+
+    def _DictComp(self, e, out):
+        return self._comprehension(e, out, "dict")
+
+
+def _parens(node: cst.BaseExpression, like: cst.BaseExpression) -> cst.BaseExpression:
+    return node
+
+
+def _clauses(for_in: cst.CompFor):
+    clause: cst.CompFor | None = for_in
+    while clause is not None:
+        if clause.asynchronous is not None:
+            raise ValueError("async comprehension")
+        yield clause
+        clause = clause.inner_for_in
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _target_names(el.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+class _Renamer(cst.CSTTransformer):
+    """Renames a comprehension's loop variables; keeps wait-call identity for the spill."""
+
+    def __init__(self, renames: dict[str, str], ctx: Context) -> None:
+        super().__init__()
+        self.renames = renames
+        self.ctx = ctx
+
+    def on_leave(self, original_node, updated_node):
+        result = super().on_leave(original_node, updated_node)
+        if result is not original_node and id(original_node) in self.ctx.has_wait:
+            self.ctx.keep.append(result)
+            self.ctx.has_wait.add(id(result))
+            if id(original_node) in self.ctx.wait_calls:
+                self.ctx.wait_calls.add(id(result))
+                self.ctx.wait_origin[id(result)] = self.ctx.wait_origin.get(id(original_node), original_node)
+        return result
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        new = self.renames.get(original_node.value)
+        return updated_node.with_changes(value=new) if new else updated_node
+
+    def leave_Attribute(self, original_node, updated_node):
+        return updated_node.with_changes(attr=original_node.attr)
+
+    def leave_Arg(self, original_node, updated_node):
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+
+def _rename(node, renames: dict[str, str], ctx: Context):
+    if not renames or node is None:
+        return node
+    return node.visit(_Renamer(renames, ctx))

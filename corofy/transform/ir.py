@@ -1,0 +1,165 @@
+"""The lowered form of a coroutine body: control flow as nodes, user code as libcst nodes.
+
+``lower.py`` builds it, ``analyse.py`` reads it (what is assigned and read where), and
+``emit.py`` prints it as the resume functions of the state machine. Every ``wait`` has
+become a ``Wait`` statement whose future expression holds no wait; every other expression
+and simple statement is plain Python kept as a libcst node and printed as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+
+@dataclass(eq=False)
+class Node:
+    line: int
+
+
+Block = list[Node]
+
+
+@dataclass(eq=False)
+class Raw(Node):
+    """A user statement without waits: a small statement, or a nested def/class."""
+
+    stmt: cst.CSTNode
+    comments: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class Gen(Node):
+    """Generated code with no user expressions in it, and the names it reads and binds."""
+
+    text: str
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    dels: frozenset[str] = frozenset()
+    ends: bool = False  # control never falls through (a raise)
+
+
+@dataclass(eq=False)
+class Assign(Node):
+    """``name = value``: a temporary holding an evaluated operand or a lowered result."""
+
+    name: str
+    value: cst.BaseExpression
+
+
+@dataclass(eq=False)
+class Wait(Node):
+    """``target = wait(future)``: suspension point number ``id`` (its state)."""
+
+    id: int
+    target: cst.BaseExpression | None
+    future: cst.BaseExpression
+    source: str
+
+
+@dataclass(eq=False)
+class If(Node):
+    test: cst.BaseExpression
+    body: Block
+    orelse: Block
+
+
+@dataclass(eq=False)
+class Loop(Node):
+    """``while test`` (``test`` None: ``while True``) or ``for target in iter``."""
+
+    test: cst.BaseExpression | None
+    target: cst.BaseExpression | None
+    iter: cst.BaseExpression | None
+    body: Block
+    orelse: Block
+
+
+@dataclass(eq=False)
+class Handler:
+    line: int
+    type: cst.BaseExpression | None
+    name: str | None
+    body: Block
+
+
+@dataclass(eq=False)
+class Try(Node):
+    """A native try. ``fin`` names the pending-completion pair when the finally waits."""
+
+    body: Block
+    handlers: list[Handler]
+    orelse: Block
+    finalbody: Block
+    fin: tuple[str, str] | None = None  # (kind variable, value variable)
+    star: bool = False
+
+
+@dataclass(eq=False)
+class With(Node):
+    """A native with: no wait in its items or body (those are lowered to try)."""
+
+    items: list[cst.WithItem]
+    body: Block
+
+
+@dataclass(eq=False)
+class Case:
+    line: int
+    pattern: cst.MatchPattern
+    guard: cst.BaseExpression | None
+    body: Block
+
+
+@dataclass(eq=False)
+class Match(Node):
+    subject: cst.BaseExpression
+    cases: list[Case]
+
+
+@dataclass(eq=False)
+class Return(Node):
+    value: cst.BaseExpression | None
+
+
+@dataclass(eq=False)
+class Break(Node):
+    pass
+
+
+@dataclass(eq=False)
+class Continue(Node):
+    pass
+
+
+# -- what resume functions are made of -----------------------------------------------------
+
+
+@dataclass(eq=False)
+class Resume(Node):
+    """Where a resume function re-enters: poll the awaited future again (or raise the
+    GeneratorExit of ``close()``), then go on as after the wait."""
+
+    wait: Wait
+
+
+@dataclass(eq=False)
+class Reenter(Node):
+    """The rest of an interrupted loop iteration, then the loop itself, still native.
+
+    ``go`` names a flag when the rest breaks out of the loop (then the loop is skipped)."""
+
+    loop: Loop
+    rest: Block
+    go: str | None = None
+
+
+@dataclass(eq=False)
+class Unit:
+    """One lowered coroutine: the body, every wait in order, the temporaries it made."""
+
+    body: Block
+    waits: list[Wait] = field(default_factory=list)
+    temps: set[str] = field(default_factory=set)
+    fins: list[Try] = field(default_factory=list)

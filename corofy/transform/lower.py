@@ -1,0 +1,366 @@
+"""Lower a coroutine's statements to the IR of ``ir.py``: control flow made explicit.
+
+What changes shape here (the rest is kept as the user wrote it):
+
+- every ``wait`` becomes a ``Wait`` statement, its operands spilled (``expressions.py``);
+- a ``for`` whose body waits iterates an explicit ``iter()`` kept in a temporary, so the
+  iterator outlives a suspension (and ``break`` does not close it, as in Python);
+- a ``while`` whose condition waits becomes ``while True`` with the test inside;
+- a ``with`` that waits becomes the try/except/finally of PEP 343, calling ``__enter__``
+  and ``__exit__`` explicitly, so ``__exit__`` sees (and may suppress) the exception;
+- an ``except ... as name`` whose body waits keeps the exception in a temporary, so a
+  resume function can raise it again to be "inside" that handler (bare ``raise``,
+  ``sys.exc_info()`` and ``__context__`` after the wait depend on it);
+- a ``try`` whose ``finally`` waits records the pending completion (see ``emit.py``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from corofy.transform.errors import CorofyError
+from corofy.transform.expressions import Spill, name
+from corofy.transform.ir import (
+    Assign,
+    Block,
+    Break,
+    Case,
+    Continue,
+    Gen,
+    Handler,
+    If,
+    Loop,
+    Match,
+    Raw,
+    Return,
+    Try,
+    Unit,
+    Wait,
+    With,
+)
+from corofy.transform.markers import Coroutine, Scan
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Context:
+    """What lowering one coroutine needs: positions, wait marks, fresh names."""
+
+    def __init__(self, scan: Scan, coroutine: Coroutine) -> None:
+        self.scan = scan
+        self.module = scan.module
+        self.filename = scan.filename
+        self.positions = scan.positions
+        self.has_wait = scan.has_wait
+        self.wait_calls = scan.wait_calls
+        self.wait_origin: dict[int, cst.Call] = {}
+        self.keep: list[cst.CSTNode] = []  # nodes whose id() is in has_wait must stay alive
+        self.coroutine = coroutine
+        self.taken = set(_IDENT.findall(self.module.code_for_node(coroutine.node)))
+        self.counters: dict[str, int] = {}
+        self.unit = Unit([])
+
+    def temp(self, base: str) -> str:
+        """A fresh name no user identifier in the coroutine uses."""
+        while True:
+            n = self.counters.get(base, 0) + 1
+            self.counters[base] = n
+            candidate = f"{base}{n}"
+            if candidate not in self.taken:
+                self.unit.temps.add(candidate)
+                return candidate
+
+    def fixed(self, base: str) -> str:
+        """A generated name used as is (``_m``, ``_w``), suffixed only if the user took it."""
+        candidate = base
+        while candidate in self.taken:
+            candidate += "_"
+        return candidate
+
+    def line(self, node: cst.CSTNode) -> int:
+        where = self.positions.get(node)
+        return where.start.line if where is not None else 0
+
+    def refuse(self, node: cst.CSTNode, message: str):
+        where = self.positions.get(node)
+        line, col = (where.start.line, where.start.column + 1) if where else (self.line(self.coroutine.node), 1)
+        raise CorofyError(self.filename, line, col, message)
+
+    def new_wait(self, line: int, target, future, call: cst.Call) -> Wait:
+        origin = self.wait_origin.get(id(call), call)
+        wait = Wait(self.line(origin) or line, len(self.unit.waits) + 1, target, future,
+                    self.module.code_for_node(origin))
+        self.unit.waits.append(wait)
+        return wait
+
+
+def _not(test: cst.BaseExpression) -> cst.BaseExpression:
+    if not isinstance(test, cst.Name) and not test.lpar:
+        test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.UnaryOperation(operator=cst.Not(), expression=test)
+
+
+class Lower:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.declarations: list[cst.CSTNode] = []  # global / nonlocal statements
+
+    def has(self, node: cst.CSTNode | None) -> bool:
+        return node is not None and id(node) in self.ctx.has_wait
+
+    def block(self, stmts) -> Block:
+        out: Block = []
+        for stmt in stmts:
+            self.stmt(stmt, out)
+        return out
+
+    def stmt(self, s: cst.CSTNode, out: Block) -> None:
+        line = self.ctx.line(s)
+        if isinstance(s, cst.SimpleStatementLine):
+            comments = tuple(ll.comment.value for ll in s.leading_lines if ll.comment)
+            for i, small in enumerate(s.body):
+                self.small(small, line, out, comments if i == 0 else ())
+            return
+        method = getattr(self, "_" + type(s).__name__, None)
+        if method is not None:
+            method(s, line, out)
+        elif self.has(s):
+            self.ctx.refuse(s, f"wait() inside {type(s).__name__} is not supported")
+        else:
+            out.append(Raw(line, s))
+
+    # -- simple statements ---------------------------------------------------------------
+    def small(self, s: cst.BaseSmallStatement, line: int, out: Block, comments=()) -> None:
+        spill = Spill(self.ctx, line)
+        if isinstance(s, (cst.Global, cst.Nonlocal)):
+            self.declarations.append(s)
+        elif isinstance(s, cst.Return):
+            out.append(Return(line, spill.expr(s.value, out) if s.value is not None else None))
+        elif isinstance(s, cst.Break):
+            out.append(Break(line))
+        elif isinstance(s, cst.Continue):
+            out.append(Continue(line))
+        elif not self.has(s):
+            out.append(Raw(line, s, comments))
+        elif isinstance(s, cst.Expr):
+            if id(s.value) in self.ctx.wait_calls:
+                spill.wait(s.value, out, None)  # type: ignore[arg-type]
+            else:
+                out.append(Raw(line, s.with_changes(value=spill.expr(s.value, out)), comments))
+        elif isinstance(s, cst.Assign):
+            self._assign(s, line, out, spill, comments)
+        elif isinstance(s, cst.AnnAssign):
+            if s.value is None or self.has(s.target):
+                self.ctx.refuse(s, "wait() inside an annotation target is not supported")
+            if id(s.value) in self.ctx.wait_calls:
+                spill.wait(s.value, out, s.target)  # type: ignore[arg-type]
+            else:
+                out.append(Raw(line, s.with_changes(value=spill.expr(s.value, out)), comments))
+        elif isinstance(s, cst.AugAssign):
+            self._augassign(s, line, out, spill)
+        elif isinstance(s, cst.Raise):
+            exc, cause = spill.ordered([s.exc, s.cause.item if s.cause else None], out)
+            new = s.with_changes(exc=exc)
+            if s.cause is not None:
+                new = new.with_changes(cause=s.cause.with_changes(item=cause))
+            out.append(Raw(line, new, comments))
+        elif isinstance(s, cst.Assert):
+            self._assert(s, line, out, spill)
+        elif isinstance(s, cst.Del):
+            target = self._target(s.target, out, spill)
+            out.append(Raw(line, s.with_changes(target=target), comments))
+        else:
+            self.ctx.refuse(s, f"wait() inside {type(s).__name__} is not supported")
+
+    def _target(self, t: cst.BaseExpression, out: Block, spill: Spill) -> cst.BaseExpression:
+        """Evaluate the waits inside an assignment or del target, in order."""
+        if not self.has(t):
+            return t
+        if isinstance(t, cst.Subscript):
+            return spill._Subscript(t, out)
+        if isinstance(t, cst.Attribute):
+            return t.with_changes(value=spill.expr(t.value, out))
+        if isinstance(t, (cst.Tuple, cst.List)) and isinstance(out, list):
+            self.ctx.refuse(t, "wait() inside an unpacking target is not supported: "
+                               "unpack into names first")
+        self.ctx.refuse(t, "wait() inside this target is not supported")
+
+    def _assign(self, s: cst.Assign, line: int, out: Block, spill: Spill, comments) -> None:
+        targets_wait = any(self.has(t.target) for t in s.targets)
+        if len(s.targets) == 1 and not targets_wait and id(s.value) in self.ctx.wait_calls:
+            spill.wait(s.value, out, s.targets[0].target)  # type: ignore[arg-type]
+            return
+        value = spill.expr(s.value, out)
+        if targets_wait:
+            value = spill.freeze(value, out)
+            targets = [t.with_changes(target=self._target(t.target, out, spill)) for t in s.targets]
+            out.append(Raw(line, s.with_changes(targets=targets, value=value), comments))
+        else:
+            out.append(Raw(line, s.with_changes(value=value), comments))
+
+    def _augassign(self, s: cst.AugAssign, line: int, out: Block, spill: Spill) -> None:
+        # Python reads the target (and evaluates its parts) before the value.
+        t = s.target
+        if isinstance(t, cst.Name):
+            store: cst.BaseAssignTargetExpression = t
+            current = spill.freeze(t, out)
+        elif isinstance(t, cst.Attribute):
+            obj = spill.freeze(spill.expr(t.value, out), out)
+            store = t.with_changes(value=obj)
+            current = spill.freeze(store, out)
+        elif isinstance(t, cst.Subscript) and len(t.slice) == 1 and isinstance(t.slice[0].slice, cst.Index):
+            obj = spill.freeze(spill.expr(t.value, out), out)
+            index = spill.freeze(spill.expr(t.slice[0].slice.value, out), out)
+            store = t.with_changes(value=obj, slice=[t.slice[0].with_changes(
+                slice=t.slice[0].slice.with_changes(value=index))])
+            current = spill.freeze(store, out)
+        else:
+            self.ctx.refuse(s, "wait() in this augmented assignment is not supported")
+        value = spill.expr(s.value, out)
+        out.append(Raw(line, cst.AugAssign(target=current, operator=s.operator, value=value)))
+        out.append(Raw(line, cst.Assign(targets=[cst.AssignTarget(store)], value=current)))
+
+    def _assert(self, s: cst.Assert, line: int, out: Block, spill: Spill) -> None:
+        # `assert t, m` is `if __debug__: if not t: raise AssertionError(m)`; m is lazy.
+        body: Block = []
+        test = spill.expr(s.test, body)
+        fail: Block = []
+        args = [cst.Arg(spill.expr(s.msg, fail))] if s.msg is not None else []
+        fail.append(Raw(line, cst.Raise(exc=cst.Call(name("AssertionError"), args=args))))
+        body.append(If(line, _not(test), fail, []))
+        out.append(If(line, name("__debug__"), body, []))
+
+    # -- compound statements ---------------------------------------------------------------
+    def _If(self, s: cst.If, line: int, out: Block) -> None:
+        test = Spill(self.ctx, line).expr(s.test, out)
+        body = self.block(s.body.body)
+        orelse: Block = []
+        if isinstance(s.orelse, cst.If):
+            self._If(s.orelse, self.ctx.line(s.orelse), orelse)
+        elif s.orelse is not None:
+            orelse = self.block(s.orelse.body.body)
+        out.append(If(line, test, body, orelse))
+
+    def _While(self, s: cst.While, line: int, out: Block) -> None:
+        orelse = self.block(s.orelse.body.body) if s.orelse else []
+        if not self.has(s.test):
+            out.append(Loop(line, s.test, None, None, self.block(s.body.body), orelse))
+            return
+        body: Block = []
+        test = Spill(self.ctx, line).expr(s.test, body)
+        leave: Block = [Break(line)]
+        flag = None
+        if orelse:
+            flag = self.ctx.temp("_el")
+            out.append(Gen(line, f"{flag} = False", writes=frozenset({flag})))
+            leave.insert(0, Gen(line, f"{flag} = True", writes=frozenset({flag})))
+        body.append(If(line, _not(test), leave, []))
+        body.extend(self.block(s.body.body))
+        out.append(Loop(line, None, None, None, body, []))
+        if flag:
+            out.append(If(line, name(flag), orelse, []))
+
+    def _For(self, s: cst.For, line: int, out: Block) -> None:
+        if self.has(s.target):
+            self.ctx.refuse(s.target, "wait() inside a for target is not supported")
+        iterable = Spill(self.ctx, line).expr(s.iter, out)
+        body = self.block(s.body.body)
+        orelse = self.block(s.orelse.body.body) if s.orelse else []
+        if self.has(s.body):
+            # The iterator lives across waits: keep it in a temporary (iter() as for does).
+            it = self.ctx.temp("_it")
+            out.append(Assign(line, it, cst.Call(name("iter"), args=[cst.Arg(iterable)])))
+            iterable = name(it)
+        out.append(Loop(line, None, s.target, iterable, body, orelse))
+
+    def _Try(self, s, line: int, out: Block) -> None:
+        star = isinstance(s, cst.TryStar)
+        if star and self.has(s):
+            self.ctx.refuse(s, "wait() inside try/except* is not supported")
+        body = self.block(s.body.body)
+        handlers = []
+        for h in s.handlers:
+            if self.has(h.type):
+                self.ctx.refuse(h.type, "wait() inside an except clause's type is not supported")
+            hname = h.name.name.value if h.name is not None else None
+            hline = self.ctx.line(h)
+            if self.has(h.body):
+                # Keep the exception in a temporary a resume function can raise again.
+                exc = self.ctx.temp("_e")
+                hbody: Block = []
+                if hname:
+                    hbody.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))))
+                hbody.extend(self.block(h.body.body))
+                if hname:  # Python unbinds the name when the handler ends
+                    hbody.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))))
+                    hbody.append(Raw(hline, cst.Del(name(hname))))
+                handlers.append(Handler(hline, h.type, exc, hbody))
+            else:
+                handlers.append(Handler(hline, h.type, hname, self.block(h.body.body)))
+        orelse = self.block(s.orelse.body.body) if s.orelse else []
+        finalbody = self.block(s.finalbody.body.body) if s.finalbody else []
+        fin = None
+        if s.finalbody is not None and self.has(s.finalbody):
+            fin = (self.ctx.temp("_pk"), self.ctx.temp("_pv"))
+            out.append(Gen(line, f"{fin[0]} = 0\n{fin[1]} = None", writes=frozenset(fin)))
+        node = Try(line, body, handlers, orelse, finalbody, fin, star)
+        if fin:
+            self.ctx.unit.fins.append(node)
+        out.append(node)
+
+    _TryStar = _Try
+
+    def _With(self, s: cst.With, line: int, out: Block) -> None:
+        if not self.has(s):
+            out.append(With(line, list(s.items), self.block(s.body.body)))
+        else:
+            self._with_items(list(s.items), s.body.body, line, out)
+
+    def _with_items(self, items: list[cst.WithItem], body_stmts, line: int, out: Block) -> None:
+        # PEP 343, spelled out so the body can suspend between __enter__ and __exit__.
+        item = items[0]
+        spill = Spill(self.ctx, line)
+        manager = spill.expr(item.item, out)
+        mgr, exit_, value, ok, exc = (self.ctx.temp(b) for b in ("_cm", "_exit", "_enter", "_ok", "_e"))
+        out.append(Assign(line, mgr, manager))
+        out.append(Gen(line, f"{exit_} = type({mgr}).__exit__\n{value} = type({mgr}).__enter__({mgr})\n{ok} = True",
+                       reads=frozenset({mgr}), writes=frozenset({exit_, value, ok})))
+        inner: Block = []
+        if item.asname is not None:
+            if self.has(item.asname.name):
+                self.ctx.refuse(item.asname.name, "wait() inside a with target is not supported")
+            inner.append(Raw(line, cst.Assign([cst.AssignTarget(item.asname.name)], name(value))))
+        if len(items) > 1:
+            self._with_items(items[1:], body_stmts, line, inner)
+        else:
+            inner.extend(self.block(body_stmts))
+        handler = [Gen(line, f"{ok} = False\nif not {exit_}({mgr}, type({exc}), {exc}, {exc}.__traceback__):\n    raise",
+                       reads=frozenset({exit_, mgr, exc}), writes=frozenset({ok}))]
+        closing = [Gen(line, f"if {ok}:\n    {exit_}({mgr}, None, None, None)",
+                       reads=frozenset({ok, exit_, mgr}))]
+        guarded = Try(line, inner, [Handler(line, name("BaseException"), exc, handler)], [], [])
+        out.append(Try(line, [guarded], [], [], closing))
+
+    def _Match(self, s: cst.Match, line: int, out: Block) -> None:
+        subject = Spill(self.ctx, line).expr(s.subject, out)
+        cases = []
+        for c in s.cases:
+            if self.has(c.pattern) or self.has(c.guard):
+                self.ctx.refuse(c.guard or c.pattern, "wait() inside a case pattern or guard is not supported "
+                                "yet: compute it before the match")
+            cases.append(Case(self.ctx.line(c), c.pattern, c.guard, self.block(c.body.body)))
+        out.append(Match(line, subject, cases))
+
+
+def lower(ctx: Context) -> tuple[Unit, list[cst.CSTNode], cst.CSTNode | None]:
+    """The IR of ``ctx.coroutine``'s body, its global/nonlocal statements, its docstring."""
+    body = list(ctx.coroutine.node.body.body)
+    docstring = None
+    if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) \
+            and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+        docstring = body.pop(0)
+    lowering = Lower(ctx)
+    ctx.unit.body = lowering.block(body)
+    return ctx.unit, lowering.declarations, docstring
