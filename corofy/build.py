@@ -139,6 +139,13 @@ def transform_payload(
         )
     if not result.machines:
         return COPY, None
+    try:  # a safety net on cache misses only: never write a file Python would reject
+        compile(result.code, display, "exec", flags=0, dont_inherit=True)
+    except SyntaxError as exc:
+        return None, (
+            f"{display}:1:1: error: internal error in corofy: the generated code does not "
+            f"compile ({exc.msg}, generated line {exc.lineno}); please report it"
+        )
     try:
         return TRANSFORMED + _encode_output(result.code, encoding), None
     except ValueError as exc:

@@ -255,7 +255,13 @@ def _instantiate(
     move_to_original_lines(
         tree, table, generated.splitlines(), original, fallback=start, offset=offset
     )
-    module_code = compile(tree, filename, "exec", dont_inherit=True)
+    try:
+        module_code = compile(tree, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:  # the generated code, not the user's: say whose bug it is
+        raise RuntimeError(
+            f"corofy's transform produced code Python rejects for {fn.__qualname__} "
+            f"({exc.msg}); this is a bug in corofy, please report it"
+        ) from exc
     factory_code = _find_code(_find_code(module_code, "__corofy_cells__"), "__corofy_factory__")
     cells_by_name = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     closure = tuple(cells_by_name[name] for name in factory_code.co_freevars)

@@ -40,7 +40,13 @@ def compile_source(data: bytes, path: str) -> types.CodeType:
     linecache.checkcache(path)
     original = linecache.getlines(path) or text.splitlines(keepends=True)
     tree, _ = parse_at_original_lines(result.code, path, original)
-    return compile(tree, path, "exec", dont_inherit=True)
+    try:
+        return compile(tree, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:  # the generated code, not the user's: say whose bug it is
+        raise RuntimeError(
+            f"corofy's transform produced code Python rejects for {path} ({exc.msg}); "
+            "this is a bug in corofy, please report it"
+        ) from exc
 
 
 class CorofyLoader(importlib.machinery.SourceFileLoader):
