@@ -300,11 +300,14 @@ class Reactor:
             sources = self._sources
             for token, ready in events.readiness():
                 if token == WAKE_TOKEN:
-                    self._notified = False
+                    # Drain, then re-arm notify(). The other order loses wakes: a notify()
+                    # landing between the two would be drained with its flag left set, and
+                    # every later notify() would skip its write.
                     try:
                         os.eventfd_read(self._wake_fd)
                     except BlockingIOError:
                         pass
+                    self._notified = False
                     continue
                 source = sources.get(token)
                 if source is not None:

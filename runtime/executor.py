@@ -55,7 +55,11 @@ _PARKED = 2  # waiting on its condition variable
 _EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (tokio's number)
 
 _unjoined_failures = 0  # how many tasks failed with nobody joined (run() collects if any)
-_local = threading.local()
+class _Local(threading.local):
+    executor: Executor | None = None  # the executor running on this thread
+
+
+_local = _Local()
 _executors: weakref.WeakSet[Executor] = weakref.WeakSet()
 
 
@@ -99,7 +103,7 @@ class Task(Future, Waker):
 
     def __init__(self, future: Future, executor: Executor) -> None:
         self.future = future
-        self._state = IDLE
+        self._state = SCHEDULED  # spawn() queues it at once
         self._executor = executor
         self._result: Any = None
         self._joiner: Any = None
@@ -151,7 +155,7 @@ class Task(Future, Waker):
             if state < DONE:
                 return PENDING
         if state == DONE:
-            return Ready(self._result)
+            return self._result  # the Ready the future answered: no new allocation
         if state == CANCELLED:
             raise CancelledError(f"task {self.name} was aborted")
         self._state = JOINED_FAILED
@@ -181,6 +185,8 @@ class Task(Future, Waker):
         self._finish(CANCELLED, None)
 
     def _finish(self, state: int, result: Any) -> None:
+        """Record the outcome (DONE: the future's Ready; FAILED: the exception) and wake
+        the joiner. The executor inlines the DONE case of this on its hot path."""
         self._state = state
         self._result = result
         self._executor._live.pop(self, None)
@@ -230,7 +236,11 @@ class Executor:
     def __init__(self) -> None:
         self._ready: deque[Task] = deque()
         self._remote: deque[Task] = deque()
-        self._live: dict[Task, None] = {}  # unfinished tasks, in spawn order
+        # Tasks that parked (answered PENDING) and have not finished. With the two queues and
+        # the running task that is every unfinished task; a task that finishes in its first
+        # poll, the common case, never pays for an entry here.
+        self._live: dict[Task, None] = {}
+        self._running: Task | None = None
         self._thread = get_ident()
         self._parked = _RUNNING
         self._mutex = threading.Lock()
@@ -243,17 +253,16 @@ class Executor:
         if not isinstance(future, Future):
             raise TypeError(f"spawn() needs a runtime.Future, got {type(future).__qualname__}")
         task = Task(future, self)
-        self._live[task] = None
         if self._thread == get_ident():
-            task._state = SCHEDULED
             self._ready.append(task)
         else:
+            task._state = IDLE
             task.wake()
         return task
 
     def block_on(self, future: Future) -> Any:
         """Run until ``future`` completes (spawned tasks run meanwhile); return its value."""
-        if getattr(_local, "executor", None) is not None:
+        if _local.executor is not None:
             raise RuntimeError(
                 "block_on() called from inside a running task; use spawn() or wait() instead"
             )
@@ -272,20 +281,27 @@ class Executor:
             self._hand_off(shared)
             shared.exit()
         if root._state == DONE:
-            return root._result
+            return root._result.value
         if root._state == CANCELLED:
             raise CancelledError("the future given to block_on() was aborted")
         root._state = JOINED_FAILED
         raise root._result
 
+    def unfinished(self) -> list[Task]:
+        """This executor's tasks that have not finished."""
+        running = [self._running] if self._running is not None else []
+        tasks = dict.fromkeys([*running, *self._live, *self._ready, *self._remote])
+        return [task for task in tasks if task._state < DONE]
+
     def close(self) -> None:
-        """Close every unfinished task (their ``finally`` blocks run), in spawn order."""
-        previous = getattr(_local, "executor", None)
+        """Close every unfinished task (their ``finally`` blocks run)."""
+        previous = _local.executor
         _local.executor = self  # finally blocks may spawn or look up the executor
         try:
-            while self._live:
-                task = next(iter(self._live))
-                task._cancel()
+            while tasks := self.unfinished():
+                for task in tasks:
+                    if task._state < DONE:
+                        task._cancel()
         finally:
             _local.executor = previous
         self._ready.clear()
@@ -298,6 +314,8 @@ class Executor:
         remote = self._remote
         popleft = ready.popleft
         append = ready.append
+        live = self._live
+        live_pop = live.pop
         since_io = 0
         task = None
         while root._state < DONE:
@@ -318,6 +336,7 @@ class Executor:
                     task._cancel()
                     continue
                 task._state = RUNNING
+                self._running = task
                 future = task.future
                 try:
                     result = future.poll(task)
@@ -329,13 +348,22 @@ class Executor:
                     task._finish(CANCELLED, None)
                     raise
                 if result is PENDING:
+                    live[task] = None
                     if task._state == RUNNING:
                         task._state = IDLE
                     else:  # NOTIFIED during its own poll
                         task._state = SCHEDULED
                         append(task)
                 elif type(result) is Ready:
-                    task._finish(DONE, result.value)
+                    # Task._finish(DONE, result), inlined: this runs once per task.
+                    task._state = DONE
+                    task._result = result
+                    task.future = None
+                    live_pop(task, None)
+                    joiner = task._joiner
+                    if joiner is not None:
+                        task._joiner = None
+                        joiner.wake()
                 else:
                     task._finish(FAILED, TypeError(
                         f"{type(future).__qualname__}.poll() returned {result!r}; "
@@ -350,7 +378,7 @@ class Executor:
                             shared.turn(False)
                         finally:
                             shared.driver_lock.release()
-        task = None  # a failed task must not outlive its handle in this frame
+        task = self._running = None  # a failed task must not outlive its handle here
 
     def _park(self) -> None:
         """Wait until there is something to run: drive the reactor, or sleep until unparked."""
@@ -405,7 +433,7 @@ class Executor:
 
 def current_executor() -> Executor:
     """The executor running on this thread; RuntimeError outside ``block_on``/``run``."""
-    executor = getattr(_local, "executor", None)
+    executor = _local.executor
     if executor is None:
         raise RuntimeError(
             "no executor is running on this thread: call spawn() from inside a task "
@@ -416,7 +444,10 @@ def current_executor() -> Executor:
 
 def spawn(future: Future) -> Task:
     """Spawn ``future`` on the current thread's executor; returns its JoinHandle."""
-    return current_executor().spawn(future)
+    executor = _local.executor
+    if executor is None:
+        executor = current_executor()  # raises the explanatory RuntimeError
+    return executor.spawn(future)
 
 
 def run(future: Future) -> Any:
@@ -445,4 +476,4 @@ def run(future: Future) -> Any:
 
 def live_tasks() -> list[Task]:
     """Every unfinished task on every executor."""
-    return [task for executor in list(_executors) for task in list(executor._live)]
+    return [task for executor in list(_executors) for task in executor.unfinished()]

@@ -352,3 +352,18 @@ def test_several_executors_on_several_threads_share_one_reactor():
         thread.join(10)
     assert not errors
     assert results == {0: 3, 1: 0, 2: 1, 3: 2}
+
+
+def test_cross_thread_wakes_are_never_lost_over_many_round_trips():
+    """Each round a pool thread wakes the parked executor; a lost wake times out."""
+    from runtime import join_all, spawn_blocking, timeout
+
+    @coro
+    def main():
+        for round_ in range(300):
+            # Four concurrent wakers race the executor going back to sleep.
+            values = yield timeout(join_all([spawn_blocking(int, round_) for _ in range(4)]), 5)
+            assert values == [round_] * 4
+        return "all rounds"
+
+    assert run(main()) == "all rounds"
