@@ -2,6 +2,7 @@
 
 Random `.gitignore` files over a small alphabet of names and pattern pieces, random trees;
 the files corofy's walk keeps must be exactly the untracked files git does not ignore.
+Example counts come from the hypothesis profile in tests/conftest.py (`ci` by default).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from corofy.tree import _walk
@@ -47,7 +48,6 @@ def git_kept(root: Path) -> list[str]:
     return sorted(p for p in listed.decode().split("\0") if p and p != ".gitignore")
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     st.lists(patterns(), min_size=1, max_size=4),
     st.lists(paths, min_size=1, max_size=6),
