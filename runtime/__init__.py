@@ -54,11 +54,21 @@ def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
     excepthook(exc_type, exc, tb)
 
 
+def _thread_excepthook(args: Any) -> None:
+    # The same for an executor running on a thread of its own (d-multiple-threads).
+    from runtime.debug import thread_excepthook
+
+    thread_excepthook(args)
+
+
 def _install_excepthook() -> None:
     import sys  # not a module-level name: runtime._sys is the epoll binding
+    import threading
 
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = _excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _thread_excepthook
 
 
 _install_excepthook()

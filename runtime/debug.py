@@ -10,8 +10,9 @@ where the bug is if one of them fails.
 Code compiled in memory by `corofy run` or the untransformed `@coroutine` already carries the
 original file name and lines and no table, so it passes through unchanged.
 
-Importing this module installs `excepthook` as `sys.excepthook`, but only while the
-interpreter's default hook is in place: a hook the program set itself is left alone.
+Importing this module installs `excepthook` as `sys.excepthook` (and `thread_excepthook` as
+`threading.excepthook`), but only while the default hook is in place: a hook the program set
+itself is left alone. `import runtime` installs lazy forwarders to the same two hooks.
 
 Facts: `traceback.walk_tb` and `traceback.extract_tb` visit the same frames in the same
 order, so their results can be zipped; a `FrameSummary` given `line=` does not consult
@@ -216,10 +217,31 @@ def excepthook(
         sys.__excepthook__(exc_type, exc, tb)
 
 
+def thread_excepthook(args: Any) -> None:
+    """A `threading.excepthook` printing like `excepthook`, under Python's thread header."""
+    import threading
+
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return threading.__excepthook__(args)
+    try:
+        name = args.thread.name if args.thread is not None else threading.get_ident()
+        exc = args.exc_value
+        if exc.__traceback__ is None:
+            exc = exc.with_traceback(args.exc_traceback)
+        print(f"Exception in thread {name}:", file=sys.stderr)
+        print_exception(exc)
+    except Exception:  # never lose the original error to a bug in the remapping
+        threading.__excepthook__(args)
+
+
 def install_excepthook() -> None:
     """Make `excepthook` the interpreter's hook unless the program installed its own."""
+    import threading
+
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = thread_excepthook
 
 
 def report_task_failure(task_name: str, exc: BaseException) -> None:

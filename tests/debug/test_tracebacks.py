@@ -155,3 +155,14 @@ def test_dump_tasks_lists_each_task_as_its_chain_of_waiting_coroutines(project, 
     assert lines[start + 3].strip() == "value = wait(fut)"
     assert lines[start + 4].strip() == "Never"
     assert lines[start - 1].startswith("task ")
+
+
+def test_error_on_an_executor_thread_is_shown_in_original_lines(project):
+    proc = run_python(
+        project,
+        "import threading\nimport runtime\nfrom orig import outer\nfrom leaves import Now\n"
+        "t = threading.Thread(target=lambda: runtime.Executor().block_on(outer(Now(0))),"
+        " name='worker')\nt.start()\nt.join()\n",
+    )
+    assert "Exception in thread worker:" in proc.stderr
+    assert 'File "src/orig.py", line 7, in _inner' in proc.stderr
