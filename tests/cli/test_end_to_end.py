@@ -104,3 +104,35 @@ def test_run_reports_a_refusal_with_its_position(program):
     result = program("run", "bad.py")
     assert result.returncode == 2
     assert result.stderr.startswith("bad.py:5:5: error: ")
+
+
+def test_show_is_coloured_on_a_terminal(program):
+    import os
+    import pty
+    import select
+
+    from cli_helpers import COROFY
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: corofy with a terminal as its stdout; never back into pytest
+        try:
+            os.chdir(program.cwd)
+            os.environ.pop("NO_COLOR", None)
+            os.execv(COROFY, [COROFY, "show", "prog.py", "main"])
+        finally:
+            os._exit(127)
+    output = b""
+    try:
+        while select.select([fd], [], [], 30)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"\x1b[1;34mdef\x1b[0m" in output
+    assert b"main" in output
