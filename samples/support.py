@@ -42,7 +42,8 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
 
 
 def _log_to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    # One write per line: print() writes the newline separately, and executor threads print too.
+    sys.stderr.write(f"{line}\n")
 
 
 @coroutine
