@@ -8,12 +8,13 @@ hidden (leading dot), so a concurrent walk of the output tree skips it.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     """Replace `path` with `data` in one step; `mode` sets its permission bits."""
+    import tempfile  # not needed by a --check, which writes nothing
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -13,7 +13,6 @@ written as UTF-8 instead, which Python reads without a declaration.
 
 from __future__ import annotations
 
-import difflib
 import io
 import json
 import os
@@ -219,6 +218,8 @@ def _read(path: Path) -> bytes | None:
 
 
 def _diff(old: bytes | None, new: bytes | None, name: str, out: TextIO) -> None:
+    import difflib  # only --diff pays for it
+
     def lines(data: bytes | None) -> list[str]:
         if data is None:
             return []

@@ -9,9 +9,13 @@ or write it is ignored.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
+
+try:  # hashlib would also load OpenSSL (several ms of start-up) for a hash it does not need
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
 
 from corofy import __version__
 from corofy.atomic import write_atomic
@@ -27,7 +31,7 @@ def default_cache_dir(project_root: Path) -> Path:
 
 
 def cache_key(data: bytes, source_name: str) -> str:
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     h.update(__version__.encode())
     h.update(b"\0")
     h.update(source_name.encode("utf-8", "surrogateescape"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +149,8 @@ def _git_ignored(root: Path, rels: list[str]) -> set[str] | None:
     """The subset of `rels` (relative to `root`) git ignores, or None when git cannot say."""
     if not rels:
         return set()
+    import subprocess
+
     try:
         proc = subprocess.run(
             ["git", "check-ignore", "--stdin", "-z"],
