@@ -31,6 +31,7 @@ import gc
 import threading
 import weakref
 from collections import deque
+from itertools import repeat
 from threading import get_ident
 from typing import Any
 
@@ -42,10 +43,11 @@ IDLE = 0  # parked: waiting for a wake
 SCHEDULED = 1  # on the ready queue
 RUNNING = 2  # being polled
 NOTIFIED = 3  # woken while being polled: goes back on the queue when the poll returns
-DONE = 4  # finished with a value
-FAILED = 5  # finished with an exception nobody has joined yet
-JOINED_FAILED = 6  # finished with an exception a joiner has seen
-CANCELLED = 7  # closed by abort() or by the end of run()
+ABORTING = 4  # aborted while being polled: closed when the poll returns
+DONE = 5  # finished with a value
+FAILED = 6  # finished with an exception nobody has joined yet
+JOINED_FAILED = 7  # finished with an exception a joiner has seen
+CANCELLED = 8  # closed by abort() or by the end of run()
 
 # Executor park states.
 _RUNNING = 0
@@ -99,7 +101,7 @@ class Task(Future, Waker):
     the task's future (its ``finally`` blocks run) and joining then raises CancelledError.
     """
 
-    __slots__ = ("future", "_state", "_executor", "_result", "_joiner", "_abort")
+    __slots__ = ("future", "_state", "_executor", "_result", "_joiner")
 
     def __init__(self, future: Future, executor: Executor) -> None:
         self.future = future
@@ -107,7 +109,6 @@ class Task(Future, Waker):
         self._executor = executor
         self._result: Any = None
         self._joiner: Any = None
-        self._abort = False
 
     @property
     def name(self) -> str:
@@ -155,7 +156,7 @@ class Task(Future, Waker):
             if state < DONE:
                 return PENDING
         if state == DONE:
-            return self._result  # the Ready the future answered: no new allocation
+            return Ready(self._result)
         if state == CANCELLED:
             raise CancelledError(f"task {self.name} was aborted")
         self._state = JOINED_FAILED
@@ -163,15 +164,19 @@ class Task(Future, Waker):
 
     def abort(self) -> None:
         """Close the task's future so it never resumes; joining it raises CancelledError."""
-        if self._state >= DONE:
+        state = self._state
+        if state >= DONE:
             return
-        if self._executor._thread == get_ident() and self._state <= SCHEDULED:
-            self._cancel()
+        executor = self._executor
+        if executor._thread == get_ident():
+            if state <= SCHEDULED:
+                self._cancel()
+            else:  # aborting itself from inside its own poll: closed when the poll returns
+                self._state = ABORTING
         else:
-            # Running, or owned by another thread: the executor closes it when it next
-            # picks the task up.
-            self._abort = True
-            self.wake()
+            executor._aborts.append(self)  # replayed on the executor's thread
+            if executor._parked:
+                executor._unpark()
 
     def _cancel(self) -> None:
         future = self.future
@@ -185,8 +190,12 @@ class Task(Future, Waker):
         self._finish(CANCELLED, None)
 
     def _finish(self, state: int, result: Any) -> None:
-        """Record the outcome (DONE: the future's Ready; FAILED: the exception) and wake
-        the joiner. The executor inlines the DONE case of this on its hot path."""
+        """Record the outcome (DONE: the value; FAILED: the exception) and wake the joiner.
+
+        The executor inlines the DONE case on its hot path. It stores the value, not the
+        future's Ready: a finished task then keeps one GC-tracked object alive, not two, and
+        the cyclic GC's cost grows with what stays alive, not with what is freed at once.
+        """
         self._state = state
         self._result = result
         self._executor._live.pop(self, None)
@@ -233,9 +242,24 @@ JoinHandle = Task
 class Executor:
     """Runs tasks on the thread that calls ``block_on``; several may share one reactor."""
 
+    __slots__ = (
+        "_ready",
+        "_remote",
+        "_aborts",
+        "_live",
+        "_running",
+        "_thread",
+        "_parked",
+        "_mutex",
+        "_cond",
+        "_reactor",
+        "__weakref__",
+    )
+
     def __init__(self) -> None:
         self._ready: deque[Task] = deque()
-        self._remote: deque[Task] = deque()
+        self._remote: deque[Task] = deque()  # wakes from other threads, to replay here
+        self._aborts: deque[Task] = deque()  # abort() from other threads, to replay here
         # Tasks that parked (answered PENDING) and have not finished. With the two queues and
         # the running task that is every unfinished task; a task that finishes in its first
         # poll, the common case, never pays for an entry here.
@@ -281,7 +305,7 @@ class Executor:
             self._hand_off(shared)
             shared.exit()
         if root._state == DONE:
-            return root._result.value
+            return root._result
         if root._state == CANCELLED:
             raise CancelledError("the future given to block_on() was aborted")
         root._state = JOINED_FAILED
@@ -306,6 +330,7 @@ class Executor:
             _local.executor = previous
         self._ready.clear()
         self._remote.clear()
+        self._aborts.clear()
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -318,23 +343,24 @@ class Executor:
         live_pop = live.pop
         since_io = 0
         task = None
+        aborts = self._aborts
         while root._state < DONE:
             while remote:
                 remote.popleft()._wake_here()
+            while aborts:
+                aborted = aborts.popleft()
+                if aborted._state < DONE:
+                    aborted._cancel()
             n = len(ready)
             if not n:
                 self._park()
                 since_io = 0
                 continue
             since_io += n
-            while n:
-                n -= 1
+            for _ in repeat(None, n):
                 task = popleft()
                 if task._state != SCHEDULED:
                     continue  # cancelled while queued
-                if task._abort:
-                    task._cancel()
-                    continue
                 task._state = RUNNING
                 self._running = task
                 future = task.future
@@ -349,15 +375,18 @@ class Executor:
                     raise
                 if result is PENDING:
                     live[task] = None
-                    if task._state == RUNNING:
+                    state = task._state
+                    if state == RUNNING:
                         task._state = IDLE
-                    else:  # NOTIFIED during its own poll
+                    elif state == NOTIFIED:  # woken during its own poll
                         task._state = SCHEDULED
                         append(task)
+                    else:  # ABORTING: aborted during its own poll
+                        task._cancel()
                 elif type(result) is Ready:
                     # Task._finish(DONE, result), inlined: this runs once per task.
                     task._state = DONE
-                    task._result = result
+                    task._result = result.value
                     task.future = None
                     live_pop(task, None)
                     joiner = task._joiner
@@ -384,20 +413,21 @@ class Executor:
         """Wait until there is something to run: drive the reactor, or sleep until unparked."""
         shared = self._reactor
         driver = shared.driver_lock
+        remote, aborts = self._remote, self._aborts
         while True:
             if driver.acquire(False):
                 try:
-                    self._parked = _DRIVING
-                    shared.turn(not self._remote)
+                    self._parked = _DRIVING  # publish, then look (the Dekker handshake)
+                    shared.turn(not (remote or aborts))
                 finally:
                     self._parked = _RUNNING
                     driver.release()
-                if shared.idle_executors and (self._ready or self._remote):
+                if shared.idle_executors and (self._ready or remote or aborts):
                     self._hand_off(shared)  # we go run tasks: someone else should drive
                 return
             with self._mutex:
-                self._parked = _PARKED  # publish, then look (the Dekker handshake)
-                if self._remote:
+                self._parked = _PARKED  # publish, then look
+                if remote or aborts:
                     self._parked = _RUNNING
                     return
                 shared.idle_executors[self] = None
@@ -407,7 +437,7 @@ class Executor:
                     self._cond.wait()
                 self._parked = _RUNNING
                 shared.idle_executors.pop(self, None)
-            if self._remote:
+            if remote or aborts:
                 return
 
     def _unpark(self) -> None:
@@ -446,8 +476,13 @@ def spawn(future: Future) -> Task:
     """Spawn ``future`` on the current thread's executor; returns its JoinHandle."""
     executor = _local.executor
     if executor is None:
-        executor = current_executor()  # raises the explanatory RuntimeError
-    return executor.spawn(future)
+        current_executor()  # raises the explanatory RuntimeError
+    if not isinstance(future, Future):
+        raise TypeError(f"spawn() needs a runtime.Future, got {type(future).__qualname__}")
+    # Executor.spawn for the executor's own thread, inlined: this runs once per task.
+    task = Task(future, executor)
+    executor._ready.append(task)
+    return task
 
 
 def run(future: Future) -> Any:

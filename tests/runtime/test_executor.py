@@ -367,3 +367,29 @@ def test_cross_thread_wakes_are_never_lost_over_many_round_trips():
         return "all rounds"
 
     assert run(main()) == "all rounds"
+
+
+def test_abort_from_another_thread_closes_the_task_on_its_own_executor():
+    closed_on = []
+
+    class Watch(Gate):
+        def close(self):
+            closed_on.append(threading.get_ident())
+
+    watched = Watch()
+
+    @coro
+    def main():
+        handle = spawn(watched)
+        yield YieldNow()
+        in_thread(handle.abort).join(5)
+        try:
+            yield timeout(handle, 5)
+        except CancelledError:
+            return "cancelled"
+
+    from runtime import timeout
+
+    assert run(main()) == "cancelled"
+    assert closed_on == [threading.get_ident()]
+    assert watched.polls == 1
