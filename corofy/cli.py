@@ -13,10 +13,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from corofy import __version__
+
+if TYPE_CHECKING:  # imported lazily at run time, to keep start-up lean
+    from corofy.build import Mode, Report
 
 EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
@@ -47,7 +51,7 @@ def main() -> None:
     """
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"corofy: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
 
@@ -78,7 +82,7 @@ def _fail(message: str) -> None:
     "--exclude",
     multiple=True,
     metavar="PATTERN",
-    help="gitignore-style pattern to skip (repeatable).",
+    help="gitignore-style pattern to skip, relative to the project root (repeatable).",
 )
 @click.option(
     "--stdin-filename", metavar="NAME", help="The name stdin's source is reported and recorded as."
@@ -149,11 +153,7 @@ def build(
     sys.exit(EXIT_OK)
 
 
-def _summary(report: object, mode: object) -> None:
-    from corofy.build import Mode, Report
-
-    assert isinstance(report, Report) and isinstance(mode, Mode)
-
+def _summary(report: Report, mode: Mode) -> None:
     def n(count: int, noun: str) -> str:
         return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -206,7 +206,7 @@ def _machines(file: str, func: str | None) -> list:
 
 
 @main.command("show")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("func", required=False)
 @click.option("--color/--no-color", default=None, help="Colour the code [default: on a terminal].")
 def show(file: str, func: str | None, color: bool | None) -> None:
@@ -220,7 +220,7 @@ def show(file: str, func: str | None, color: bool | None) -> None:
 
 
 @main.command("graph")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("func")
 @click.option(
     "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
@@ -236,7 +236,7 @@ def graph(file: str, func: str, fmt: str) -> None:
 @main.command(
     "run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
 )
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(file: str, args: tuple[str, ...]) -> None:
     """Transform FILE and the corofy modules it imports in memory; run FILE as __main__."""
