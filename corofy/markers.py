@@ -100,6 +100,12 @@ def _resolve(expr: ast.expr, namespace: dict[str, Any]) -> Any:
     return None
 
 
+def _is_marker(value: Any) -> bool:
+    import corofy
+
+    return value is wait or value is coroutine or value is corofy
+
+
 def _marker_imports(namespace: dict[str, Any]) -> str:
     import corofy
 
@@ -178,14 +184,26 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
         edited[number - 1] = "\n"
     edited[ours.lineno - 1] = indent + "@__corofy_coroutine__\n"
     body = _reindent(edited, cont, indent, _INDENT)
-    freevars = fn.__code__.co_freevars
+    # Markers bound in an enclosing function (`from corofy import wait` inside it) are
+    # imported like global ones; the other free variables become the cells' parameters.
+    markers = dict(fn.__globals__)
+    freevars = []
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # not bound yet (e.g. __class__ while the class body runs)
+            value = None
+        if _is_marker(value):
+            markers[name] = value
+        else:
+            freevars.append(name)
     # Blank lines first, so the function sits on its own line numbers and everything the
     # transform derives from them (state names, line table, errors) is already original.
     # A function on lines 1-3 leaves no room: it is shifted, and `offset` corrects lines.
     padding = max(0, start - (_PRELUDE_LINES + 1))
     snippet = (
         "\n" * padding
-        + _marker_imports(fn.__globals__)
+        + _marker_imports(markers)
         + "\n"
         + f"def __corofy_cells__({', '.join(freevars)}):\n"
         + "    def __corofy_factory__():\n"

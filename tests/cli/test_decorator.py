@@ -229,3 +229,17 @@ def test_the_decorator_is_importable_from_corofy():
 
     assert corofy.coroutine is markers.coroutine and corofy.wait is markers.wait
     assert inspect.signature(markers.coroutine).parameters.keys() == {"fn"}
+
+
+def test_markers_imported_inside_the_enclosing_function_are_recognised(load):
+    mod = load("""
+        def make():
+            from corofy import coroutine, wait
+
+            @coroutine
+            def inner(fut):
+                return wait(fut) + 1
+
+            return inner
+    """)
+    assert drive(mod.make()(Now(1))) == 2
