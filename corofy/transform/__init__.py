@@ -189,7 +189,7 @@ class _Splice:
         unit, declarations, docstring = lower.lower(ctx)
         declared = {n.name.value for d in declarations for n in d.names}
         params = node_params(coroutine.node)
-        local_names = {a.name for a in coroutine.scope.assignments} - declared
+        local_names = ({a.name for a in coroutine.scope.assignments} | unit.bound) - declared
         captured, refs = analyse.captured(coroutine.scope, scan.scopes)
         plan = emit.plan(unit, params, local_names, captured - declared, refs)
         render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)

@@ -543,10 +543,20 @@ class Render:
             w.line(f"{self.indent}{self.slotted(kind)} = 2")
             w.line(f"{self.indent}{self.slotted(value)} = {exc}")
             w.line(f"{self.indent}raise")
-            w.line("finally:")
-            self._indented(w, n.finalbody)
+            self._finally(w, n)
             return
         self._try_clauses(w, n, with_finally=True)
+
+    def _finally(self, w: Writer, n: Try) -> None:
+        w.line("finally:")
+        w.level += 1
+        if _suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
+            # A suspension returns through this finally: it must not run then.
+            w.line(f"if {self.names.m}._state == -1:  # not suspending")
+            self._indented(w, n.finalbody)
+        else:
+            self.block(w, n.finalbody)
+        w.level -= 1
 
     def _try_clauses(self, w: Writer, n: Try, with_finally: bool) -> None:
         w.line("try:", n.line)
@@ -568,8 +578,7 @@ class Render:
             w.line("else:")
             self._indented(w, n.orelse)
         if with_finally and n.finalbody:
-            w.line("finally:")
-            self._indented(w, n.finalbody)
+            self._finally(w, n)
         if not n.handlers and not (with_finally and n.finalbody):
             w.line("finally:")
             w.line(f"{self.indent}pass")
@@ -628,6 +637,17 @@ def _jumps(block: Block) -> bool:
 
 
 def _jumps_outer(n: Reenter) -> bool:
+    return False
+
+
+def _suspends(block: Block) -> bool:
+    """Can control leave ``block`` by suspending (a wait, or a resumed wait)?"""
+    for n in block:
+        if isinstance(n, (Wait, Resume)):
+            return True
+        for child in children(n):
+            if _suspends(child):
+                return True
     return False
 
 
@@ -796,7 +816,7 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
     w.line("except GeneratorExit:")
     w.line(f"{ind}return")
     w.line(f"if answer is {names.PENDING}:")
-    w.line(f"{ind}raise RuntimeError({repr(f'coroutine {fname}() ignored GeneratorExit')})")
+    w.line(f"{ind}raise RuntimeError({repr(f'generator ignored GeneratorExit')})")
     w.level -= 1
     if storage.cold:
         w.line("")

@@ -231,7 +231,10 @@ class Spill:
             iterable = self.expr(iterable, block) if first else self._in_scope(iterable, block)
             first = False
             body: Block = []
-            block.append(Loop(self.line, None, _rename(clause.target, renames, self.ctx), iterable, body, []))
+            # An explicit iterator, so a wait inside the loop does not restart it.
+            it = self.ctx.temp("_it")
+            block.append(Assign(self.line, it, cst.Call(name("iter"), args=[cst.Arg(iterable)])))
+            block.append(Loop(self.line, None, _rename(clause.target, renames, self.ctx), name(it), body, []))
             block = body
             for cond in clause.ifs:
                 test = self._in_scope(_rename(cond.test, renames, self.ctx), block)

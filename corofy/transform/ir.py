@@ -163,3 +163,4 @@ class Unit:
     waits: list[Wait] = field(default_factory=list)
     temps: set[str] = field(default_factory=set)
     fins: list[Try] = field(default_factory=list)
+    bound: set[str] = field(default_factory=set)  # names bound where libcst scopes miss them

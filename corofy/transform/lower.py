@@ -20,6 +20,7 @@ import re
 
 import libcst as cst
 
+from corofy.transform.analyse import pattern_names
 from corofy.transform.errors import CorofyError
 from corofy.transform.expressions import Spill, name
 from corofy.transform.ir import (
@@ -344,14 +345,50 @@ class Lower:
         out.append(Try(line, [guarded], [], [], closing))
 
     def _Match(self, s: cst.Match, line: int, out: Block) -> None:
-        subject = Spill(self.ctx, line).expr(s.subject, out)
-        cases = []
+        spill = Spill(self.ctx, line)
+        subject = spill.expr(s.subject, out)
         for c in s.cases:
-            if self.has(c.pattern) or self.has(c.guard):
-                self.ctx.refuse(c.guard or c.pattern, "wait() inside a case pattern or guard is not supported "
-                                "yet: compute it before the match")
-            cases.append(Case(self.ctx.line(c), c.pattern, c.guard, self.block(c.body.body)))
-        out.append(Match(line, subject, cases))
+            self.ctx.unit.bound |= pattern_names(c.pattern)
+            if self.has(c.pattern):
+                self.ctx.refuse(c.pattern, "wait() inside a case pattern is not supported")
+        if not any(self.has(c.guard) for c in s.cases):
+            cases = [Case(self.ctx.line(c), c.pattern, c.guard, self.block(c.body.body)) for c in s.cases]
+            out.append(Match(line, subject, cases))
+            return
+        # A guard that waits: match first (binding the captures, as Python does even when
+        # the guard then fails), note which case matched, evaluate the guard outside the
+        # match, and go on matching the later cases if it is false. Bodies run after.
+        subject = spill.freeze(subject, out)
+        which = self.ctx.temp("_case")
+        out.append(Gen(line, f"{which} = 0", writes=frozenset({which})))
+        self._match_from(list(enumerate(s.cases, 1)), subject, which, line, out)
+        chain: Block = []
+        for index, c in reversed(list(enumerate(s.cases, 1))):
+            chain = [If(self.ctx.line(c), cst.parse_expression(f"{which} == {index}"),
+                        self.block(c.body.body), chain)]
+        out.extend(chain)
+
+    def _match_from(self, cases, subject, which: str, line: int, out: Block) -> None:
+        head: list[Case] = []
+        for k, (index, c) in enumerate(cases):
+            mark = [Gen(line, f"{which} = {index}", writes=frozenset({which}))]
+            if not self.has(c.guard):
+                head.append(Case(self.ctx.line(c), c.pattern, c.guard, mark))
+                continue
+            head.append(Case(self.ctx.line(c), c.pattern, None, mark))
+            out.append(Match(line, subject, head))
+            guard: Block = []
+            test = Spill(self.ctx, self.ctx.line(c)).expr(c.guard.test if hasattr(c.guard, "test") else c.guard, guard)
+            failed: Block = [Gen(line, f"{which} = 0", writes=frozenset({which}))]
+            guard.append(If(line, _not(test), failed, []))
+            out.append(If(line, cst.parse_expression(f"{which} == {index}"), guard, []))
+            rest = cases[k + 1:]
+            if rest:
+                later: Block = []
+                self._match_from(rest, subject, which, line, later)
+                out.append(If(line, cst.parse_expression(f"{which} == 0"), later, []))
+            return
+        out.append(Match(line, subject, head))
 
 
 def lower(ctx: Context) -> tuple[Unit, list[cst.CSTNode], cst.CSTNode | None]:

@@ -146,6 +146,8 @@ class _Walk(cst.CSTVisitor):
 
     # -- waits and what a coroutine may not contain ---------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
+        if not isinstance(node.func, (cst.Name, cst.Attribute)):
+            return
         if not (_names(self.get_metadata(QualifiedNameProvider, node.func, None)) & WAIT):
             return
         where = self.pos(node)
