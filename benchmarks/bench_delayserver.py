@@ -105,11 +105,10 @@ def measure(
         rate = re.search(r"Requests/sec:\s*([\d.]+)", result.stdout)
         if rate is None:
             raise RuntimeError(f"no rate in wrk's output:\n{result.stdout}")
-        # wrk counts a connection it had to reopen as a "read" error when the server closes
-        # it after answering, as ours do (Connection: close); anything else is a failure.
-        problems = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+        # A rate counts only if every answer was right and no connection failed.
+        problems = re.search(r"(Non-2xx or 3xx responses|Socket errors): .*", result.stdout)
         if problems:
-            raise RuntimeError(f"{kind} gave {problems.group(1)} error answers:\n{result.stdout}")
+            raise RuntimeError(f"{kind}: {problems.group(0)}\n{result.stdout}")
         if server.poll() is not None:
             raise RuntimeError(f"server {kind} died during the run (exit {server.returncode})")
         return float(rate.group(1))
