@@ -12,44 +12,43 @@ from collections.abc import Iterable
 from time import monotonic
 from typing import Any
 
-from runtime.driver import TimerHandle, reactor
+from runtime.driver import reactor
 from runtime.executor import Waker
 from runtime.future import PENDING, Future, Ready
 
 
 class Sleep(Future):
-    """Ready with ``None`` once ``seconds`` have passed since its first poll; never early."""
+    """Ready with ``None`` once its deadline passes; never early.
 
-    __slots__ = ("_seconds", "_deadline", "_timer")
+    The deadline is fixed when the sleep is created (``sleep(seconds)`` means "until
+    ``seconds`` from now", as tokio's ``sleep`` does). The future is its own timer entry
+    in the reactor: a sleep costs one object.
+    """
+
+    __slots__ = ("deadline", "waker", "_scheduled")
 
     def __init__(self, seconds: float) -> None:
         if not seconds >= 0:
             raise ValueError(f"sleep() needs a non-negative number of seconds, got {seconds!r}")
-        self._seconds = seconds
-        self._deadline = -1.0
-        self._timer: TimerHandle | None = None
+        self.deadline = monotonic() + seconds
+        self.waker: Any = None  # set to None by the reactor when the timer fires
+        self._scheduled = False
 
     def poll(self, waker: Any) -> Ready | Any:
-        deadline = self._deadline
-        if deadline < 0:
-            deadline = self._deadline = monotonic() + self._seconds
-            if self._seconds == 0:
-                return Ready(None)
-        elif monotonic() >= deadline:
-            self._timer = None
-            return Ready(None)
-        timer = self._timer
-        if timer is None or timer.waker is None:  # first poll, or fired for an older wake
-            self._timer = reactor().add_timer(deadline, waker)
-        else:
-            timer.waker = waker  # keep the most recent waker
+        if monotonic() >= self.deadline:
+            self.waker = None
+            return _READY_NONE
+        self.waker = waker  # keep the most recent waker
+        if not self._scheduled:
+            self._scheduled = True
+            reactor().schedule(self)
         return PENDING
 
     def close(self) -> None:
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.cancel()
+        self.waker = None  # cancels the timer (lazy deletion in the reactor)
+
+
+_READY_NONE = Ready(None)
 
 
 def sleep(seconds: float) -> Sleep:
@@ -60,11 +59,12 @@ def sleep(seconds: float) -> Sleep:
 class Timeout(Future):
     """``future``'s value, or ``TimeoutError`` (with ``future`` closed) after ``seconds``."""
 
-    __slots__ = ("_future", "_sleep")
+    __slots__ = ("_future", "_sleep", "_seconds")
 
     def __init__(self, future: Future, seconds: float) -> None:
         self._future: Future | None = future
         self._sleep = Sleep(seconds)
+        self._seconds = seconds
 
     def poll(self, waker: Any) -> Ready | Any:
         future = self._future
@@ -84,7 +84,7 @@ class Timeout(Future):
             return PENDING
         self._future = None
         future.close()
-        raise TimeoutError(f"timed out after {self._sleep._seconds} s")
+        raise TimeoutError(f"timed out after {self._seconds} s")
 
     def close(self) -> None:
         future = self._future

@@ -163,12 +163,6 @@ class TimerHandle:
     def cancel(self) -> None:
         self.waker = None
 
-    def _fire(self) -> None:
-        waker = self.waker
-        if waker is not None:
-            self.waker = None
-            waker.wake()
-
 
 class Reactor:
     """Owns the Poll, the eventfd, the timers and the IO sources; shared by executors."""
@@ -229,22 +223,34 @@ class Reactor:
     def add_timer(self, deadline: float, waker: Any) -> TimerHandle:
         """Wake ``waker`` once ``time.monotonic()`` reaches ``deadline``; safe from any thread."""
         handle = TimerHandle(deadline, waker)
-        tick = math.ceil(deadline * 1000)
+        self.schedule(handle)
+        return handle
+
+    def schedule(self, timer: Any) -> None:
+        """Add a timer entry: any object with ``deadline`` and ``waker`` attributes.
+
+        When it fires, the reactor sets ``timer.waker`` to None and wakes the old value, so
+        an entry fires at most once; set ``waker`` to None to cancel, or replace it to wake
+        a newer waker. ``runtime.sleep`` futures are their own entries (no extra object).
+        """
+        tick = math.ceil(timer.deadline * 1000)
         buckets = self._buckets
         bucket = buckets.get(tick)
         if bucket is None:
-            fresh = [handle]
+            fresh = [timer]
             bucket = buckets.setdefault(tick, fresh)
             if bucket is fresh:
                 heappush(self._ticks, tick)
                 if self._waiting:  # the driver sleeps with a timeout computed without us
                     self.notify()
-                return handle
-        bucket.append(handle)
+                return
+        bucket.append(timer)
         if buckets.get(tick) is not bucket:
             # The driver fired this bucket while we appended: the deadline has passed.
-            handle._fire()
-        return handle
+            waker = timer.waker
+            if waker is not None:
+                timer.waker = None
+                waker.wake()
 
     def _fire_due(self) -> None:
         ticks = self._ticks
