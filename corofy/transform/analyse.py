@@ -52,13 +52,14 @@ class _Uses(cst.CSTVisitor):
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         self.dels: set[str] = set()
+        self.nested = 0  # inside a nested def/class/lambda: its bindings are its own
 
     def visit_Name(self, node: cst.Name) -> None:
         self.reads.add(node.value)
 
     def store(self, t: cst.CSTNode) -> None:
         if isinstance(t, cst.Name):
-            self.writes.add(t.value)
+            (self.reads if self.nested else self.writes).add(t.value)
         elif isinstance(t, (cst.Tuple, cst.List)):
             for el in t.elements:
                 self.store(el.value)
@@ -96,7 +97,7 @@ class _Uses(cst.CSTVisitor):
 
     def _delete(self, t: cst.CSTNode) -> None:
         if isinstance(t, cst.Name):
-            self.dels.add(t.value)
+            (self.reads if self.nested else self.dels).add(t.value)
         elif isinstance(t, (cst.Tuple, cst.List)):
             for el in t.elements:
                 self._delete(el.value)
@@ -105,27 +106,37 @@ class _Uses(cst.CSTVisitor):
 
     def visit_Import(self, node: cst.Import) -> bool:
         for alias in node.names:
-            self.writes.add(alias.evaluated_alias or alias.evaluated_name.split(".")[0])
+            self.store(cst.Name(alias.evaluated_alias or alias.evaluated_name.split(".")[0]))
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         if not isinstance(node.names, cst.ImportStar):
             for alias in node.names:
-                self.writes.add(alias.evaluated_alias or alias.evaluated_name)
+                self.store(cst.Name(alias.evaluated_alias or alias.evaluated_name))
         return False
+
+    def _nested_body(self, body: cst.CSTNode) -> None:
+        self.nested += 1
+        body.visit(self)
+        self.nested -= 1
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         for part in (*node.decorators, node.params):
             part.visit(self)
-        node.body.visit(self)
-        self.writes.add(node.name.value)
+        self._nested_body(node.body)
+        self.store(node.name)
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         for part in (*node.decorators, *node.bases, *node.keywords):
             part.visit(self)
-        node.body.visit(self)
-        self.writes.add(node.name.value)
+        self._nested_body(node.body)
+        self.store(node.name)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self._nested_body(node.params)
+        self._nested_body(node.body)
         return False
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:

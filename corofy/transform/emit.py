@@ -788,14 +788,14 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
     w.line("# state -> (name, original line of its wait); 0 is the start, -1 finished.")
     w.line("_corofy_states_ = {" + ", ".join(f"{s}: ({n!r}, {ln})" for s, n, ln, _ in states) + "}")
     w.line("")
-    w.line(f"def __init__(self{''.join(', ' + a for a in init_args)}):")
+    w.line(f"def __init__({names.m}{''.join(', ' + a for a in init_args)}):")
     w.level += 1
-    w.line("self._state = 0")
-    w.line("self._awaiting = None")
+    w.line(f"{names.m}._state = 0")
+    w.line(f"{names.m}._awaiting = None")
     if r.uses_class:
-        w.line("self._cls = __class__")
+        w.line(f"{names.m}._cls = __class__")
     for p in passed:
-        w.line(f"self.{r.slot(p)} = {p}")
+        w.line(f"{names.m}.{r.slot(p)} = {p}")
     w.level -= 1
     w.line("")
     w.line("def poll(self, waker):")

@@ -151,7 +151,9 @@ class _Walk(cst.CSTVisitor):
         if not (_names(self.get_metadata(QualifiedNameProvider, node.func, None)) & WAIT):
             return
         where = self.pos(node)
-        if not self.current:
+        if not self.current or not any(n is self.current[-1][0].node.body for n in self.stack):
+            # Outside any coroutine, or in a default, annotation or decorator of one: those
+            # run when the def runs, not in the coroutine.
             check.refuse(self.filename, where, check.WAIT_OUTSIDE)
         if self.nested:
             check.refuse(self.filename, where, check.WAIT_NESTED[self.nested[-1][0]])
