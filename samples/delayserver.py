@@ -99,15 +99,17 @@ def handle(stream: TcpStream, counter: Iterator[int], log: Callable[[str], objec
     """Answer the one request on `stream`, then close it."""
     try:
         head = wait(read_head(stream))
-        if b"\r\n\r\n" in head or len(head) > MAX_HEAD:  # else it left mid-request: no answer
-            status, delay_ms, body = route(head)
-            if status == HTTPStatus.OK:
-                log(f"#{next(counter)} - {delay_ms}ms: {body}")
-                wait(sleep(delay_ms / 1000))
-            wait(stream.write_all(response(status, body)))
+        if b"\r\n\r\n" not in head and len(head) <= MAX_HEAD:
+            return  # the client left before finishing its request: nobody to answer
+        status, delay_ms, body = route(head)
+        if status == HTTPStatus.OK:
+            log(f"#{next(counter)} - {delay_ms}ms: {body}")
+            wait(sleep(delay_ms / 1000))
+        wait(stream.write_all(response(status, body)))
     except OSError:
         pass  # reset or broken pipe: the client left early, which ends this request only
-    stream.close()
+    finally:
+        stream.close()  # also when the task is closed, e.g. when run() ends
 
 
 @coroutine
