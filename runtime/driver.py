@@ -322,10 +322,13 @@ class Reactor:
 
     # -- lifetime ------------------------------------------------------------------------
 
-    def enter(self) -> None:
-        """An executor starts using the reactor."""
+    def enter(self) -> bool:
+        """An executor starts using the reactor; False if it was closed meanwhile."""
         with self._users_lock:
+            if self.closed:
+                return False
             self._users += 1
+            return True
 
     def exit(self) -> None:
         """An executor stops using the reactor."""
@@ -364,6 +367,18 @@ class Reactor:
 
 _shared: Reactor | None = None
 _shared_lock = threading.Lock()
+
+
+def entered_reactor() -> Reactor:
+    """The shared Reactor, with one more user counted (pair with ``Reactor.exit``).
+
+    Looping covers a ``run()`` on another thread closing the reactor between the lookup
+    and the count.
+    """
+    while True:
+        shared = reactor()
+        if shared.enter():
+            return shared
 
 
 def reactor() -> Reactor:

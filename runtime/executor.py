@@ -35,7 +35,7 @@ from itertools import repeat
 from threading import get_ident
 from typing import Any
 
-from runtime.driver import Reactor, reactor
+from runtime.driver import Reactor, entered_reactor
 from runtime.future import PENDING, Future, Ready
 
 # Task states.
@@ -290,8 +290,7 @@ class Executor:
             raise RuntimeError(
                 "block_on() called from inside a running task; use spawn() or wait() instead"
             )
-        shared = reactor()
-        shared.enter()
+        shared = entered_reactor()
         self._reactor = shared
         self._thread = get_ident()
         _local.executor = self
