@@ -104,8 +104,33 @@ def test_bad_server_argument_is_a_usage_error(built: Path) -> None:
     assert "HOST:PORT" in done.stderr
 
 
-def test_corofy_run_runs_a_sample_from_its_source(built: Path) -> None:
-    done = corofy("run", str(SAMPLES / "c_async_await.py"), "--step", "50")
+QUICK_RUNS = {
+    "b_async_await.py": ([], ["HelloAsyncAwait", "HelloAsyncAwait"]),
+    "c_async_await.py": (["--step", "50"], [f"HelloWorld{i}" for i in range(5)]),
+    "reactor_executor.py": (["--step", "50"], [f"HelloWorld{i}" for i in range(5)]),
+    "multiple_threads.py": (
+        ["--threads", "1", "--step", "50"],
+        [f"exec-0: HelloWorld{i}" for i in range(5)],
+    ),
+    "variables_across_waits.py": ([], ["HelloAsyncAwait", "HelloAsyncAwait"]),
+}
+
+
+@pytest.mark.parametrize("sample", sorted(QUICK_RUNS))
+def test_corofy_run_runs_each_sample_from_its_source(sample: str) -> None:
+    args, expected = QUICK_RUNS[sample]
+    done = corofy("run", str(SAMPLES / sample), *args)
+    assert responses(done.stdout) == expected
+
+
+def test_a_sample_runs_untransformed_through_the_decorator() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SAMPLES / "c_async_await.py"), "--step", "50"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
     assert responses(done.stdout) == [f"HelloWorld{i}" for i in range(5)]
 
 
