@@ -36,7 +36,7 @@ class Unresolved(Future):
 class ParkMany(Future):
     """Spawns n parked tasks, lets them all park, measures, then finishes (run() closes them)."""
 
-    __slots__ = ("n", "handles", "baseline", "per_task")
+    __slots__ = ("baseline", "handles", "n", "per_task")
 
     def __init__(self, n: int, baseline: int) -> None:
         self.n = n

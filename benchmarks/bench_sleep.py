@@ -19,7 +19,7 @@ from runtime import PENDING, Future, Ready, sleep
 class SleepMany(Future):
     """Spawns n sleeps at once, then joins them all."""
 
-    __slots__ = ("n", "seconds", "handles", "joined")
+    __slots__ = ("handles", "joined", "n", "seconds")
 
     def __init__(self, n: int, seconds: float) -> None:
         self.n = n

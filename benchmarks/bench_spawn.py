@@ -24,7 +24,7 @@ class Trivial(Future):
 
 
 class SpawnAndJoin(Future):
-    __slots__ = ("n", "handles", "joined")
+    __slots__ = ("handles", "joined", "n")
 
     def __init__(self, n: int) -> None:
         self.n = n

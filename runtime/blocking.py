@@ -31,7 +31,7 @@ _STOP = None  # sentinel job: a worker exits when it takes one
 class BlockingCall(Future):
     """The result of ``fn(*args)`` run on the pool: its value, or its exception raised."""
 
-    __slots__ = ("_fn", "_args", "_state", "_result", "_waker", "_submitted")
+    __slots__ = ("_args", "_fn", "_result", "_state", "_submitted", "_waker")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         self._fn: Callable[..., Any] | None = fn
@@ -61,7 +61,7 @@ class BlockingCall(Future):
         try:
             self._result = fn(*args)
             self._state = _RETURNED
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting task
             self._result = exc
             self._state = _RAISED
         waker = self._waker

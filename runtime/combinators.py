@@ -25,7 +25,7 @@ class Sleep(Future):
     in the reactor: a sleep costs one object.
     """
 
-    __slots__ = ("deadline", "waker", "_scheduled")
+    __slots__ = ("_scheduled", "deadline", "waker")
 
     def __init__(self, seconds: float) -> None:
         if not seconds >= 0:
@@ -59,7 +59,7 @@ def sleep(seconds: float) -> Sleep:
 class Timeout(Future):
     """``future``'s value, or ``TimeoutError`` (with ``future`` closed) after ``seconds``."""
 
-    __slots__ = ("_future", "_sleep", "_seconds")
+    __slots__ = ("_future", "_seconds", "_sleep")
 
     def __init__(self, future: Future, seconds: float) -> None:
         self._future: Future | None = future
@@ -102,7 +102,7 @@ def timeout(future: Future, seconds: float) -> Timeout:
 class _ChildWaker(Waker):
     """Marks one child of a join as worth polling again, then wakes the join's waker."""
 
-    __slots__ = ("_woken", "_index", "_parent")
+    __slots__ = ("_index", "_parent", "_woken")
 
     def __init__(self, parent: JoinAll, index: int) -> None:
         self._woken = parent._woken
@@ -123,7 +123,7 @@ class JoinAll(Future):
     rather than O(n) per wake.
     """
 
-    __slots__ = ("_futures", "_results", "_left", "_woken", "_wakers", "_waker")
+    __slots__ = ("_futures", "_left", "_results", "_waker", "_wakers", "_woken")
 
     def __init__(self, futures: Iterable[Future]) -> None:
         self._futures: list[Future | None] = list(futures)

@@ -51,19 +51,19 @@ class IoSource:
     """One registered fd: readiness per direction plus the most recent waker of each."""
 
     __slots__ = (
-        "fd",
-        "token",
-        "_reactor",
         "_closed",
-        "_tick",
+        "_reactor",
+        "_read_cleared",
         "_read_event",
         "_read_seen",
-        "_read_cleared",
         "_read_waker",
+        "_tick",
+        "_write_cleared",
         "_write_event",
         "_write_seen",
-        "_write_cleared",
         "_write_waker",
+        "fd",
+        "token",
     )
 
     def __init__(self, reactor: Reactor, fd: int, token: int) -> None:

@@ -49,6 +49,18 @@ FAILED = 6  # finished with an exception nobody has joined yet
 JOINED_FAILED = 7  # finished with an exception a joiner has seen
 CANCELLED = 8  # closed by abort() or by the end of run()
 
+_STATE_NAMES = (
+    "idle",
+    "scheduled",
+    "running",
+    "notified",
+    "aborting",
+    "done",
+    "failed",
+    "failed",
+    "cancelled",
+)
+
 # Executor park states.
 _RUNNING = 0
 _DRIVING = 1  # holds the driver, maybe inside epoll_wait: unpark by notifying the reactor
@@ -57,6 +69,8 @@ _PARKED = 2  # waiting on its condition variable
 _EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (tokio's number)
 
 _unjoined_failures = 0  # how many tasks failed with nobody joined (run() collects if any)
+
+
 class _Local(threading.local):
     executor: Executor | None = None  # the executor running on this thread
 
@@ -101,7 +115,7 @@ class Task(Future, Waker):
     the task's future (its ``finally`` blocks run) and joining then raises CancelledError.
     """
 
-    __slots__ = ("future", "_state", "_executor", "_result", "_joiner")
+    __slots__ = ("_executor", "_joiner", "_result", "_state", "future")
 
     def __init__(self, future: Future, executor: Executor) -> None:
         self.future = future
@@ -184,7 +198,7 @@ class Task(Future, Waker):
         self._executor._live.pop(self, None)
         try:
             future.close()
-        except Exception as exc:  # a finally block that raised: the task failed after all
+        except Exception as exc:  # noqa: BLE001 - a finally block raised: the task failed
             self._finish(FAILED, exc)
             return
         self._finish(CANCELLED, None)
@@ -212,9 +226,7 @@ class Task(Future, Waker):
             self.__class__ = _UnjoinedTask
 
     def __repr__(self) -> str:
-        states = ("idle", "scheduled", "running", "notified", "done", "failed", "failed",
-                  "cancelled")
-        return f"<Task {self.name} {states[self._state]}>"
+        return f"<Task {self.name} {_STATE_NAMES[self._state]}>"
 
 
 class _UnjoinedTask(Task):
@@ -243,17 +255,17 @@ class Executor:
     """Runs tasks on the thread that calls ``block_on``; several may share one reactor."""
 
     __slots__ = (
+        "__weakref__",
+        "_aborts",
+        "_cond",
+        "_live",
+        "_mutex",
+        "_parked",
+        "_reactor",
         "_ready",
         "_remote",
-        "_aborts",
-        "_live",
         "_running",
         "_thread",
-        "_parked",
-        "_mutex",
-        "_cond",
-        "_reactor",
-        "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -365,7 +377,7 @@ class Executor:
                 future = task.future
                 try:
                     result = future.poll(task)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - the task's failure, kept for its joiner
                     task._finish(FAILED, exc)
                     continue
                 except BaseException:
@@ -393,19 +405,22 @@ class Executor:
                         task._joiner = None
                         joiner.wake()
                 else:
-                    task._finish(FAILED, TypeError(
-                        f"{type(future).__qualname__}.poll() returned {result!r}; "
-                        "it must return runtime.Ready(value) or runtime.PENDING"))
+                    task._finish(
+                        FAILED,
+                        TypeError(
+                            f"{type(future).__qualname__}.poll() returned {result!r}; "
+                            "it must return runtime.Ready(value) or runtime.PENDING"
+                        ),
+                    )
             if since_io >= _EVENT_INTERVAL and ready:
                 # Tasks stay busy: look at IO and timers anyway, without blocking.
                 since_io = 0
                 shared = self._reactor
-                if shared._ticks or shared._sources:
-                    if shared.driver_lock.acquire(False):
-                        try:
-                            shared.turn(False)
-                        finally:
-                            shared.driver_lock.release()
+                if (shared._ticks or shared._sources) and shared.driver_lock.acquire(False):
+                    try:
+                        shared.turn(False)
+                    finally:
+                        shared.driver_lock.release()
         task = self._running = None  # a failed task must not outlive its handle here
 
     def _park(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from typing import Final, NewType
+from typing import Final, NewType, Self
 
 from runtime import _sys
 
@@ -69,7 +69,7 @@ def readiness(flags: int) -> int:
 class Event:
     """One readiness event, as mio's ``Event``."""
 
-    __slots__ = ("token", "_flags")
+    __slots__ = ("_flags", "token")
 
     def __init__(self, token: int, flags: int) -> None:
         self.token = Token(token)
@@ -188,7 +188,7 @@ class Poll:
             fd, self._epfd = self._epfd, -1
             os.close(fd)
 
-    def __enter__(self) -> Poll:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,7 @@ from runtime import PENDING, Future, Ready
 class Gate(Future):
     """Pending until ``open()`` (from any thread); counts its polls; keeps the latest waker."""
 
-    __slots__ = ("value", "is_open", "waker", "polls", "closed")
+    __slots__ = ("closed", "is_open", "polls", "value", "waker")
 
     def __init__(self) -> None:
         self.value = None
@@ -40,7 +40,7 @@ class Gate(Future):
 class Coro(Future):
     """Drives a generator that yields futures: SPEC §2.1's reference driver, for tests."""
 
-    __slots__ = ("gen", "current", "done")
+    __slots__ = ("current", "done", "gen")
 
     def __init__(self, gen) -> None:
         self.gen = gen
@@ -56,7 +56,7 @@ class Coro(Future):
             while True:
                 try:
                     result = self.current.poll(waker)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - thrown into the generator
                     self.current = self.gen.throw(exc)
                     continue
                 if result is PENDING:

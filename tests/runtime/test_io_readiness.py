@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import socket
 
+from runtime_helpers import coro
+
 from runtime import PENDING, Future, Ready, run, sleep, spawn
 from runtime.driver import reactor
 from runtime.reactor import Interest
-
-from runtime_helpers import coro
 
 
 class Recv(Future):
     """Read up to n bytes from a non-blocking socket through an IoSource."""
 
-    __slots__ = ("sock", "source", "n", "polls")
+    __slots__ = ("n", "polls", "sock", "source")
 
     def __init__(self, sock, source, n):
         self.sock, self.source, self.n, self.polls = sock, source, n, 0

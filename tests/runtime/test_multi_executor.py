@@ -12,7 +12,7 @@ import time
 
 from runtime_helpers import Gate, coro
 
-from runtime import Executor, Future, PENDING, Ready, run, sleep, timeout
+from runtime import PENDING, Executor, Future, Ready, run, sleep, timeout
 from runtime.driver import reactor
 from runtime.reactor import Interest
 
@@ -50,7 +50,7 @@ def test_a_timer_of_a_parked_executor_fires_while_another_thread_drives_epoll():
 
         try:
             results["driver"] = Executor().block_on(main())
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - compared by the assertion below
             results["driver"] = exc
 
     def sleeper_thread():
@@ -92,7 +92,7 @@ def test_io_readiness_reaches_a_task_on_an_executor_that_is_not_driving():
 
         try:
             results[i] = Executor().block_on(main())
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - compared by the assertion below
             results[i] = exc
 
     threads = [_start(reader, i) for i in range(3)]
