@@ -8,6 +8,7 @@ has a short timeout, so a broken part fails a test instead of hanging it.
 from __future__ import annotations
 
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -45,12 +46,21 @@ def run_sample(
 class DelayServer:
     """A generated delayserver.py running in a subprocess on a free port."""
 
-    def __init__(self, script: Path, workdir: Path) -> None:
+    def __init__(self, script: Path, workdir: Path, max_fds: int | None = None) -> None:
+        """Start it; `max_fds` lowers its RLIMIT_NOFILE, to make accept() fail with EMFILE."""
         self.log = workdir / "delayserver.out"
         self.errors = workdir / "delayserver.err"
+        limit = (
+            None
+            if max_fds is None
+            else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds)))
+        )
         with self.log.open("w") as out, self.errors.open("w") as err:
             self.process = subprocess.Popen(
-                [sys.executable, str(script), "--port", "0"], stdout=out, stderr=err
+                [sys.executable, str(script), "--port", "0"],
+                stdout=out,
+                stderr=err,
+                preexec_fn=limit,
             )
         self.host, self.port = self._wait_for_address()
 

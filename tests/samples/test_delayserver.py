@@ -149,6 +149,29 @@ def test_clients_leaving_early_do_not_disturb_the_others(delay_server: DelayServ
     assert "Traceback" not in delay_server.errors.read_text()
 
 
+def test_running_out_of_file_descriptors_pauses_accepting_but_not_serving(
+    built: Path, tmp_path: Path
+) -> None:
+    server = DelayServer(built / "delayserver.py", tmp_path, max_fds=48)
+    try:
+        # Silent clients hold a descriptor each in the server until it runs out and accept()
+        # fails with EMFILE; the rest wait in the listen queue.
+        silent = [
+            socket.create_connection((server.host, server.port), timeout=CLIENT_TIMEOUT)
+            for _ in range(80)
+        ]
+        deadline = time.monotonic() + 10
+        while "accept failed" not in server.errors.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "Too many open files" in server.errors.read_text()
+        for sock in silent:
+            sock.close()  # their tasks read EOF and free descriptors; accepting resumes
+        assert get(server, "/0/back")[2] == "back"
+        assert server.alive()
+    finally:
+        server.stop()
+
+
 CONCURRENT = 1000
 CURL_PROCESSES = 4  # curl 7.x caps --parallel-max at 300 connections per process
 
