@@ -16,30 +16,33 @@ import argparse
 import asyncio
 import itertools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent / "samples"))
-from delayserver import MAX_HEAD, response, route  # noqa: E402
+from delayserver import HEAD_TIMEOUT, MAX_HEAD, response, route  # noqa: E402
 
 
 async def handle(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    counter: Iterator[int],
-    log: Callable[[str], object],
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counter: Iterator[int]
 ) -> None:
     try:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            async with asyncio.timeout(HEAD_TIMEOUT):
+                head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError:
             return  # left before finishing the request
         except asyncio.LimitOverrunError:
             head = await reader.read(MAX_HEAD + 1)  # what overran: route answers it with 431
-        status, delay_ms, body = route(head)
+        except TimeoutError:
+            head = None
+        if head is None:
+            status, delay_ms, body = HTTPStatus.REQUEST_TIMEOUT, 0, "the request came too slowly"
+        else:
+            status, delay_ms, body = route(head)
         if status == HTTPStatus.OK:
-            log(f"#{next(counter)} - {delay_ms}ms: {body}")
+            print(f"#{next(counter)} - {delay_ms}ms: {body}")
             await asyncio.sleep(delay_ms / 1000)
         writer.write(response(status, body))
         await writer.drain()
@@ -49,10 +52,11 @@ async def handle(
         writer.close()
 
 
-async def serve(host: str, port: int, log: Callable[[str], object]) -> None:
+async def serve(host: str, port: int) -> None:
     counter = itertools.count(1)
+    # The backlog runtime.net's TcpListener.bind uses, so both queue the same connections.
     server = await asyncio.start_server(
-        lambda r, w: handle(r, w, counter, log), host, port, limit=MAX_HEAD, backlog=4096
+        lambda r, w: handle(r, w, counter), host, port, limit=MAX_HEAD, backlog=1024
     )
     bound_host, bound_port = server.sockets[0].getsockname()[:2]
     print(f"Delay server listening on http://{bound_host}:{bound_port}", flush=True)
@@ -66,7 +70,7 @@ def main() -> None:
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop's event loop")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
-    main_coro = serve(args.host, args.port, print)
+    main_coro = serve(args.host, args.port)
     try:
         if args.uvloop:
             import uvloop

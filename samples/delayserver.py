@@ -3,8 +3,8 @@
 ``GET /{delay_ms}/{message}`` answers with the URL-decoded message after ``delay_ms``
 milliseconds (HTTP/1.1, Content-Length, ``Connection: close``) and prints
 ``#{n} - {delay_ms}ms: {message}`` when the request arrives, n counting requests from 1.
-Other requests get an error answer (400, 404, 405 or 431), never a crash, and a client that
-leaves early ends only its own request.
+Other requests get an error answer (400, 404, 405, 408 or 431), never a crash, and a client
+that leaves early ends only its own request.
 
 Run it with ``corofy run samples/delayserver.py --port 8080``, or transformed:
 ``corofy samples -o build/samples && python3 build/samples/delayserver.py``.
@@ -22,12 +22,13 @@ from http import HTTPStatus
 from urllib.parse import unquote
 
 from corofy import coroutine, wait
-from runtime import run, sleep, spawn
+from runtime import run, sleep, spawn, timeout
 from runtime.net import TcpListener, TcpStream
 
 MAX_HEAD = 8192  # bytes of request line and headers we accept before answering 431
 MAX_DELAY_MS = 3_600_000  # an hour; beyond it a delay is surely a typo
 READ_SIZE = 4096
+HEAD_TIMEOUT = 10.0  # seconds from accepting a connection to the end of its request head
 ACCEPT_BACKOFF = 0.05  # seconds to pause when accept() fails, e.g. out of file descriptors
 
 _ROUTE = re.compile(r"/([^/]*)/([^/]*)")
@@ -95,29 +96,40 @@ def read_head(stream: TcpStream) -> bytes:
 
 
 @coroutine
-def handle(stream: TcpStream, counter: Iterator[int], log: Callable[[str], object]) -> None:
+def handle(
+    stream: TcpStream, counter: Iterator[int], log: Callable[[str], object], head_timeout: float
+) -> None:
     """Answer the one request on `stream`, then close it."""
     try:
-        head = wait(read_head(stream))
-        if b"\r\n\r\n" not in head and len(head) <= MAX_HEAD:
-            return  # the client left before finishing its request: nobody to answer
-        status, delay_ms, body = route(head)
+        try:
+            head = wait(timeout(read_head(stream), head_timeout))
+        except TimeoutError:  # a silent or slow client must not hold a descriptor for ever
+            status, delay_ms, body = HTTPStatus.REQUEST_TIMEOUT, 0, "the request came too slowly"
+        else:
+            if b"\r\n\r\n" not in head and len(head) <= MAX_HEAD:
+                return  # the client left before finishing its request: nobody to answer
+            status, delay_ms, body = route(head)
         if status == HTTPStatus.OK:
             log(f"#{next(counter)} - {delay_ms}ms: {body}")
             wait(sleep(delay_ms / 1000))
         wait(stream.write_all(response(status, body)))
-    except OSError:
+    except OSError:  # (not TimeoutError, an OSError too: the inner try took that)
         pass  # reset or broken pipe: the client left early, which ends this request only
     finally:
         stream.close()  # also when the task is closed, e.g. when run() ends
 
 
 @coroutine
-def serve(listener: TcpListener, log: Callable[[str], object] = print) -> None:
+def serve(
+    listener: TcpListener,
+    log: Callable[[str], object] = print,
+    head_timeout: float = HEAD_TIMEOUT,
+) -> None:
     """Serve delay requests on `listener` forever, each connection in a task of its own.
 
     `log` receives one line per request as it arrives; samples that embed the server pass
-    a logger writing to stderr, so their own output stays on stdout.
+    a logger writing to stderr, so their own output stays on stdout. A client that has not
+    sent its whole request head `head_timeout` seconds after connecting gets 408.
     """
     counter = itertools.count(1)  # shared by the connection tasks; next() is atomic in CPython
     while True:
@@ -129,16 +141,16 @@ def serve(listener: TcpListener, log: Callable[[str], object] = print) -> None:
             print(f"delayserver: accept failed: {error}", file=sys.stderr)
             wait(sleep(ACCEPT_BACKOFF))
             continue
-        spawn(handle(stream, counter, log))
+        spawn(handle(stream, counter, log, head_timeout))
 
 
 @coroutine
-def serve_at(host: str, port: int) -> None:
+def serve_at(host: str, port: int, head_timeout: float = HEAD_TIMEOUT) -> None:
     """Bind `host`:`port` (0 picks a free port), say where, and serve there forever."""
     listener = TcpListener.bind(host, port)
     bound_host, bound_port = listener.local_addr[:2]
     print(f"Delay server listening on http://{bound_host}:{bound_port}")
-    wait(serve(listener))
+    wait(serve(listener, head_timeout=head_timeout))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,11 +161,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--port", type=int, default=8080, help="0 picks a free port (default: %(default)s)"
     )
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=HEAD_TIMEOUT,
+        metavar="SECONDS",
+        help="answer 408 to a client that takes longer to send its request (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     # One line per request, seen as it happens even when stdout is a pipe or a file.
     sys.stdout.reconfigure(line_buffering=True)
     try:
-        run(serve_at(args.host, args.port))
+        run(serve_at(args.host, args.port, args.head_timeout))
     except KeyboardInterrupt:
         pass
 

@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
+ASYNCIO_PEER = ROOT / "benchmarks" / "asyncio_delayserver.py"
 CLI = [sys.executable, "-c", "from corofy.cli import main; main()"]
 START_TIMEOUT = 30.0  # seconds for a server to say where it listens
 RUN_TIMEOUT = 60.0  # seconds for a sample to finish; they take about one
@@ -44,12 +45,22 @@ def run_sample(
 
 
 class DelayServer:
-    """A generated delayserver.py running in a subprocess on a free port."""
+    """A delay server script (a generated delayserver.py, or a peer) in a subprocess.
 
-    def __init__(self, script: Path, workdir: Path, max_fds: int | None = None) -> None:
-        """Start it; `max_fds` lowers its RLIMIT_NOFILE, to make accept() fail with EMFILE."""
-        self.log = workdir / "delayserver.out"
-        self.errors = workdir / "delayserver.err"
+    It is started with ``--port 0`` and found by the address it prints.
+    """
+
+    def __init__(
+        self,
+        script: Path,
+        workdir: Path,
+        *args: str,
+        max_fds: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start it with `args`; `max_fds` lowers RLIMIT_NOFILE, so accept() meets EMFILE."""
+        self.log = workdir / f"{script.stem}.out"
+        self.errors = workdir / f"{script.stem}.err"
         limit = (
             None
             if max_fds is None
@@ -57,10 +68,11 @@ class DelayServer:
         )
         with self.log.open("w") as out, self.errors.open("w") as err:
             self.process = subprocess.Popen(
-                [sys.executable, str(script), "--port", "0"],
+                [sys.executable, str(script), "--port", "0", *args],
                 stdout=out,
                 stderr=err,
                 preexec_fn=limit,
+                env=env,
             )
         self.host, self.port = self._wait_for_address()
 

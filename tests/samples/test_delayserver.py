@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
+import os
 import shutil
 import socket
 import struct
@@ -19,7 +20,7 @@ from types import ModuleType
 from urllib.parse import quote
 
 import pytest
-from samples_harness import DelayServer
+from samples_harness import ASYNCIO_PEER, DelayServer
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -149,6 +150,19 @@ def test_clients_leaving_early_do_not_disturb_the_others(delay_server: DelayServ
     assert "Traceback" not in delay_server.errors.read_text()
 
 
+def test_a_client_too_slow_to_send_its_request_gets_408(built: Path, tmp_path: Path) -> None:
+    server = DelayServer(built / "delayserver.py", tmp_path, "--head-timeout", "0.3")
+    try:
+        with socket.create_connection((server.host, server.port), timeout=CLIENT_TIMEOUT) as slow:
+            slow.sendall(b"GET /0/never-fin")
+            assert get(server, "/0/meanwhile")[2] == "meanwhile"  # others are served meanwhile
+            answer = slow.makefile("rb").read()
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert server.request_lines() == ["#1 - 0ms: meanwhile"]
+    finally:
+        server.stop()
+
+
 def test_running_out_of_file_descriptors_pauses_accepting_but_not_serving(
     built: Path, tmp_path: Path
 ) -> None:
@@ -230,6 +244,25 @@ def test_holds_1000_concurrent_requests_of_200ms_in_under_a_second(
     assert elapsed < 1.0, f"1000 requests of 200 ms took {elapsed:.2f} s"
     numbers = sorted(int(line.split()[0][1:]) for line in delay_server.request_lines())
     assert numbers == list(range(1, CONCURRENT + 1))
+
+
+PEER_PATHS = ["/30/peer%20one", "/abc/x", "/1/2/3", "/0/caf%C3%A9?q=1"]
+
+
+def test_the_asyncio_peer_of_the_benchmark_answers_as_ours_does(
+    delay_server: DelayServer, built: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(built)}
+    peer = DelayServer(ASYNCIO_PEER, tmp_path, env=env)
+    try:
+        ours = [get(delay_server, path) for path in PEER_PATHS]
+        theirs = [get(peer, path) for path in PEER_PATHS]
+        assert [(s, h["Content-Length"], b) for s, h, b in theirs] == [
+            (s, h["Content-Length"], b) for s, h, b in ours
+        ]
+        assert peer.request_lines() == delay_server.request_lines()
+    finally:
+        peer.stop()
 
 
 # --- the routing, as a pure function of the request head ---------------------------------
