@@ -58,6 +58,13 @@ DEFAULT_READ_SIZE = 65536
 # refused before the accepting task gets to run.
 DEFAULT_BACKLOG = 1024
 
+# Read and WriteAll futures are built with object.__new__ and three slot stores, without an
+# __init__ frame: one of each per message makes this the hot path of every echo.
+_new = object.__new__
+# Every finished write answers this one Ready: nothing ever changes a Ready's value, and
+# building one costs a Python frame per message.
+_READY_NONE = Ready(None)
+
 
 def _resolve(host: str, port: int, passive: bool = False) -> list[tuple[Any, ...]]:
     """getaddrinfo for TCP; numeric addresses skip the resolver.
@@ -97,11 +104,19 @@ class TcpStream:
         """A future of up to ``n`` bytes: what is available once any is; ``b""`` at EOF."""
         if n <= 0:
             raise ValueError(f"read size must be positive, got {n}")
-        return Read(self._sock, self._io, n)
+        future = _new(Read)
+        future._sock = self._sock
+        future._io = self._io
+        future._n = n
+        return future
 
     def write_all(self, data: bytes | bytearray | memoryview) -> WriteAll:
         """A future that finishes once all of ``data`` is handed to the kernel."""
-        return WriteAll(self._sock, self._io, data)
+        future = _new(WriteAll)
+        future._sock = self._sock
+        future._io = self._io
+        future._data = data
+        return future
 
     def shutdown_write(self) -> None:
         """Send EOF to the peer (``shutdown(SHUT_WR)``); reading stays possible."""
@@ -209,14 +224,9 @@ class TcpListener:
 
 
 class Read(Future):
-    """``TcpStream.read(n)``: up to ``n`` bytes, or ``b""`` at EOF."""
+    """``TcpStream.read(n)``: up to ``n`` bytes, or ``b""`` at EOF. Made by ``read``."""
 
     __slots__ = ("_sock", "_io", "_n")
-
-    def __init__(self, sock: socket.socket, io: Any, n: int) -> None:
-        self._sock = sock
-        self._io = io
-        self._n = n
 
     def poll(self, waker: Any) -> Ready | Any:
         io = self._io
@@ -231,14 +241,9 @@ class Read(Future):
 
 
 class WriteAll(Future):
-    """``TcpStream.write_all(data)``: done when every byte has been sent."""
+    """``TcpStream.write_all(data)``: done when every byte has been sent. Made by ``write_all``."""
 
     __slots__ = ("_sock", "_io", "_data")
-
-    def __init__(self, sock: socket.socket, io: Any, data: bytes | bytearray | memoryview) -> None:
-        self._sock = sock
-        self._io = io
-        self._data = data
 
     def poll(self, waker: Any) -> Ready | Any:
         io = self._io
@@ -251,7 +256,7 @@ class WriteAll(Future):
                 continue
             if sent == len(data):
                 self._data = b""
-                return Ready(None)
+                return _READY_NONE
             # A short send means the send buffer is full; errors still come as new edges
             # (EPOLLERR), so wait for the next edge, then send the rest without copying it.
             io.clear_ready(_WRITABLE)
