@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 
 try:
     from runtime._epoll import ffi, lib
@@ -42,6 +43,11 @@ EPOLLONESHOT: int = lib.EPOLLONESHOT
 
 EVENT_SIZE: int = ffi.sizeof("struct epoll_event")
 EVENT_DATA_OFFSET: int = ffi.offsetof("struct epoll_event", "data")
+# The same layout for the struct module, taken from the compiler's sizes and offsets:
+# ``events`` (u32), padding up to ``data``, ``data.u64``, padding to the end.
+_EVENT_LAYOUT = struct.Struct(
+    f"=I{EVENT_DATA_OFFSET - 4}xQ{EVENT_SIZE - EVENT_DATA_OFFSET - 8}x"
+)
 
 _CTL_ADD = lib.EPOLL_CTL_ADD
 _CTL_MOD = lib.EPOLL_CTL_MOD
@@ -103,5 +109,6 @@ class EventBuffer:
 
     def items(self, n: int) -> list[tuple[int, int]]:
         """The first ``n`` events as ``(token, flags)`` pairs."""
-        array = self._array
-        return [(array[i].data.u64, array[i].events) for i in range(n)]
+        # One C call decodes them all; indexing cdata field by field costs ~1 us an event.
+        raw = ffi.buffer(self._array, n * EVENT_SIZE)
+        return [(token, flags) for flags, token in _EVENT_LAYOUT.iter_unpack(raw)]

@@ -66,6 +66,11 @@ def readiness(flags: int) -> int:
     return ready
 
 
+# readiness() of every flags value seen so far: epoll reports a handful of distinct
+# combinations, and a dict lookup costs a fraction of a Python call per event.
+_READINESS_OF: dict[int, int] = {}
+
+
 class Event:
     """One readiness event, as mio's ``Event``."""
 
@@ -123,7 +128,14 @@ class Events:
 
     def readiness(self) -> list[tuple[int, int]]:
         """Each event as ``(token, Interest bits)``: the reactor's allocation-light path."""
-        return [(token, readiness(flags)) for token, flags in self._buffer.items(self._len)]
+        table = _READINESS_OF
+        out = []
+        for token, flags in self._buffer.items(self._len):
+            ready = table.get(flags)
+            if ready is None:
+                ready = table[flags] = readiness(flags)
+            out.append((token, ready))
+        return out
 
 
 class Registry:
