@@ -45,6 +45,7 @@ import os
 import socket
 from typing import Any, NoReturn
 
+from runtime.blocking import spawn_blocking
 from runtime.driver import reactor
 from runtime.future import PENDING, Future, Ready
 from runtime.reactor import Interest
@@ -66,13 +67,13 @@ _new = object.__new__
 _READY_NONE = Ready(None)
 
 
-def _resolve(host: str, port: int, passive: bool = False) -> list[tuple[Any, ...]]:
-    """getaddrinfo for TCP; numeric addresses skip the resolver.
+def _resolve_for_bind(host: str, port: int) -> list[tuple[Any, ...]]:
+    """getaddrinfo for a listening socket; numeric addresses skip the resolver.
 
-    Facts: a name lookup may block (DNS); names in /etc/hosts such as ``localhost``
-    resolve without any network, which is what this runtime's users connect to.
+    ``bind`` runs at once, like Rust's ``TcpListener::bind``, so a name is resolved in
+    place; ``Connect`` instead resolves names off the executor's thread.
     """
-    flags = socket.AI_PASSIVE if passive else 0
+    flags = socket.AI_PASSIVE
     try:
         return socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=flags | socket.AI_NUMERICHOST
@@ -177,7 +178,7 @@ class TcpListener:
     ) -> TcpListener:
         """Bind and listen now (as Rust's ``TcpListener::bind``); port 0 picks a free port."""
         error: OSError | None = None
-        for family, type_, proto, _, addr in _resolve(host, port, passive=True):
+        for family, type_, proto, _, addr in _resolve_for_bind(host, port):
             sock = socket.socket(family, type_, proto)
             try:
                 # Restarting a server must not wait out TIME_WAIT on its port.
@@ -293,36 +294,68 @@ class Accept(Future):
 
 # Connect's states.
 _START = 0
-_CONNECTING = 1
-_DONE = 2
+_RESOLVING = 1  # a host name is being looked up on the blocking pool
+_CONNECTING = 2
+_DONE = 3
 
 
 class Connect(Future):
     """``TcpStream.connect(host, port)``: tries each resolved address until one answers.
 
+    A numeric address is used at once; a host name is looked up with ``getaddrinfo`` on
+    the ``spawn_blocking`` pool, since a DNS query would stall every task of this thread.
     ``close()`` while connecting deregisters and closes the half-open socket.
     """
 
-    __slots__ = ("_host", "_port", "_state", "_addrs", "_sock", "_io", "_error")
+    __slots__ = ("_host", "_port", "_state", "_lookup", "_addrs", "_sock", "_io", "_error")
 
     def __init__(self, host: str, port: int) -> None:
         self._host = host
         self._port = port
         self._state = _START
+        self._lookup: Future | None = None
         self._addrs: list[tuple[Any, ...]] = []
         self._sock: socket.socket | None = None
         self._io: Any = None
         self._error: OSError | None = None
 
     def poll(self, waker: Any) -> Ready | Any:
-        if self._state == _START:
-            self._addrs = _resolve(self._host, self._port)
-            self._addrs.reverse()  # popped from the end, in resolver order
-            self._state = _CONNECTING
-            if not self._start_next():
-                return self._fail()
-        elif self._state == _DONE:
-            raise RuntimeError("Connect polled after it finished")
+        state = self._state
+        if state == _CONNECTING:
+            return self._poll_connecting(waker)
+        if state == _START:
+            try:
+                addrs = socket.getaddrinfo(
+                    self._host, self._port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+                )
+            except socket.gaierror:  # a name, not an address
+                self._lookup = spawn_blocking(
+                    socket.getaddrinfo, self._host, self._port, 0, socket.SOCK_STREAM
+                )
+                self._state = state = _RESOLVING
+            else:
+                return self._begin(addrs, waker)
+        if state == _RESOLVING:
+            try:
+                answer = self._lookup.poll(waker)
+            except BaseException:  # socket.gaierror (an OSError) for an unknown name
+                self._lookup = None
+                self._state = _DONE
+                raise
+            if answer is PENDING:
+                return PENDING
+            self._lookup = None
+            return self._begin(answer.value, waker)
+        raise RuntimeError("Connect polled after it finished")
+
+    def _begin(self, addrs: list[tuple[Any, ...]], waker: Any) -> Ready | Any:
+        self._addrs = addrs[::-1]  # popped from the end, in the resolver's order
+        self._state = _CONNECTING
+        if not self._start_next():
+            self._fail()
+        return self._poll_connecting(waker)
+
+    def _poll_connecting(self, waker: Any) -> Ready | Any:
         while True:
             if not self._io.poll_ready(_WRITABLE, waker):
                 return PENDING
@@ -332,7 +365,7 @@ class Connect(Future):
             self._error = OSError(err, f"{os.strerror(err)}: connecting to {self._addr_text()}")
             self._release()
             if not self._start_next():
-                return self._fail()
+                self._fail()
 
     def _start_next(self) -> bool:
         """Begin connecting to the next address; False when none is left to try."""
@@ -375,5 +408,8 @@ class Connect(Future):
 
     def close(self) -> None:
         """Give up connecting: the half-open socket is deregistered and closed."""
+        if self._lookup is not None:
+            self._lookup.close()
+            self._lookup = None
         self._release()
         self._state = _DONE

@@ -244,6 +244,11 @@ def test_a_path_without_slash_and_with_spaces_is_made_a_valid_target(server):
     assert get(server, "length/a b").body == b"path=/length/a%20b"
 
 
+def test_a_host_name_is_resolved(server):
+    _, port = server
+    assert run(Http.get("/length/n", host="localhost", port=port)).body == b"path=/length/n"
+
+
 def test_only_http_urls_are_accepted():
     with pytest.raises(ValueError, match="http://"):
         Http.get("https://example.com/")

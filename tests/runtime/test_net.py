@@ -394,3 +394,52 @@ def test_read_rejects_a_size_that_is_not_positive():
                     client.read(0)
 
     run(session())
+
+
+def test_connect_by_host_name_resolves_off_thread_and_tries_each_address():
+    # "localhost" may resolve to ::1 first; the listener is only on 127.0.0.1, so a
+    # refused first address must fall through to the next one.
+    @co
+    def session():
+        with TcpListener.bind("127.0.0.1", 0) as listener:
+            client = yield TcpStream.connect("localhost", listener.local_addr[1])
+            served, _ = yield listener.accept()
+            with client, served:
+                yield client.write_all(b"ping")
+                return (yield served.read(10))
+
+    assert run(session()) == b"ping"
+
+
+@pytest.mark.parametrize("messages", [5, 200])
+def test_waiting_for_readiness_costs_no_epoll_ctl_per_message(monkeypatch, messages):
+    from runtime import _sys
+
+    calls: list[str] = []
+    real_epoll_ctl = _sys.epoll_ctl
+
+    def counting_epoll_ctl(epfd: int, op: str, *args: Any) -> None:
+        calls.append(op)
+        real_epoll_ctl(epfd, op, *args)
+
+    @co
+    def session():
+        with TcpListener.bind() as listener:
+            client = yield TcpStream.connect(*listener.local_addr)
+            served, _ = yield listener.accept()
+            server = runtime.spawn(echo(served))
+            with client:
+                for i in range(messages):
+                    yield client.write_all(b"message %d" % i)
+                    got = b""
+                    while len(got) < len(b"message %d" % i):
+                        got += yield client.read(100)
+            yield server
+
+    run(session())  # warm up: the reactor registers its eventfd on first use
+    monkeypatch.setattr(_sys, "epoll_ctl", counting_epoll_ctl)
+    run(session())
+    # Three sockets, each registered once and deregistered once, however many messages
+    # (plus the reactor's own eventfd, when this run started it afresh).
+    assert calls.count("mod") == 0
+    assert calls.count("add") in (3, 4) and calls.count("del") == 3, calls
