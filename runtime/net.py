@@ -59,7 +59,7 @@ DEFAULT_READ_SIZE = 65536
 # refused before the accepting task gets to run.
 DEFAULT_BACKLOG = 1024
 
-# Read and WriteAll futures are built with object.__new__ and three slot stores, without an
+# Read and WriteAll futures are built with object.__new__ and two slot stores, without an
 # __init__ frame: one of each per message makes this the hot path of every echo.
 _new = object.__new__
 # Every finished write answers this one Ready: nothing ever changes a Ready's value, and
@@ -106,16 +106,14 @@ class TcpStream:
         if n <= 0:
             raise ValueError(f"read size must be positive, got {n}")
         future = _new(Read)
-        future._sock = self._sock
-        future._io = self._io
+        future._stream = self
         future._n = n
         return future
 
     def write_all(self, data: bytes | bytearray | memoryview) -> WriteAll:
         """A future that finishes once all of ``data`` is handed to the kernel."""
         future = _new(WriteAll)
-        future._sock = self._sock
-        future._io = self._io
+        future._stream = self
         future._data = data
         return future
 
@@ -193,7 +191,7 @@ class TcpListener:
         raise error if error is not None else OSError(f"no address to bind for {host!r}")
 
     def accept(self) -> Accept:
-        return Accept(self._sock, self._io)
+        return Accept(self)
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -220,20 +218,22 @@ class TcpListener:
 
 
 # --- the futures ---------------------------------------------------------------------
-# Each holds the socket and its IoSource directly (not the stream) to keep the hot path
-# to the syscall short; the IoSource keeps the latest waker it was given.
+# Each holds its stream (or listener), which keeps that alive while the future is pending:
+# ``wait(wait(TcpStream.connect(h, p)).read())`` must not close the socket under the read
+# when the temporary stream is dropped. The IoSource keeps the latest waker it was given.
 
 
 class Read(Future):
     """``TcpStream.read(n)``: up to ``n`` bytes, or ``b""`` at EOF. Made by ``read``."""
 
-    __slots__ = ("_sock", "_io", "_n")
+    __slots__ = ("_stream", "_n")
 
     def poll(self, waker: Any) -> Ready | Any:
-        io = self._io
+        stream = self._stream
+        io = stream._io
         while io.poll_ready(_READABLE, waker):
             try:
-                data = self._sock.recv(self._n)
+                data = stream._sock.recv(self._n)
             except BlockingIOError:
                 io.clear_ready(_READABLE)
                 continue
@@ -244,14 +244,15 @@ class Read(Future):
 class WriteAll(Future):
     """``TcpStream.write_all(data)``: done when every byte has been sent. Made by ``write_all``."""
 
-    __slots__ = ("_sock", "_io", "_data")
+    __slots__ = ("_stream", "_data")
 
     def poll(self, waker: Any) -> Ready | Any:
-        io = self._io
+        stream = self._stream
+        io = stream._io
         data = self._data
         while io.poll_ready(_WRITABLE, waker):
             try:
-                sent = self._sock.send(data)
+                sent = stream._sock.send(data)
             except BlockingIOError:
                 io.clear_ready(_WRITABLE)
                 continue
@@ -268,17 +269,17 @@ class WriteAll(Future):
 class Accept(Future):
     """``TcpListener.accept()``: the next connection as ``(TcpStream, peer address)``."""
 
-    __slots__ = ("_sock", "_io")
+    __slots__ = ("_listener",)
 
-    def __init__(self, sock: socket.socket, io: Any) -> None:
-        self._sock = sock
-        self._io = io
+    def __init__(self, listener: TcpListener) -> None:
+        self._listener = listener
 
     def poll(self, waker: Any) -> Ready | Any:
-        io = self._io
+        listener = self._listener
+        io = listener._io
         while io.poll_ready(_READABLE, waker):
             try:
-                conn, addr = self._sock.accept()
+                conn, addr = listener._sock.accept()
             except BlockingIOError:
                 io.clear_ready(_READABLE)
                 continue

@@ -443,3 +443,17 @@ def test_waiting_for_readiness_costs_no_epoll_ctl_per_message(monkeypatch, messa
     # (plus the reactor's own eventfd, when this run started it afresh).
     assert calls.count("mod") == 0
     assert calls.count("add") in (3, 4) and calls.count("del") == 3, calls
+
+
+def test_a_pending_read_keeps_its_temporary_stream_open():
+    @co
+    def session():
+        with TcpListener.bind() as listener:
+            # The stream is a temporary: only the read future refers to it.
+            read = (yield TcpStream.connect(*listener.local_addr)).read(10)
+            served, _ = yield listener.accept()
+            with served:
+                yield served.write_all(b"kept")
+                return (yield read)
+
+    assert run(session()) == b"kept"
