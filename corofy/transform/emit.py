@@ -627,16 +627,13 @@ def _jumps(block: Block) -> bool:
         if isinstance(n, (Break, Continue)):
             return True
         if isinstance(n, (Loop, Reenter)):
-            if isinstance(n, Reenter) and _jumps_outer(n):
+            # A loop's own body breaks that loop, but its else clause breaks ours.
+            if _jumps((n.loop if isinstance(n, Reenter) else n).orelse):
                 return True
             continue
         for child in children(n):
             if _jumps(child):
                 return True
-    return False
-
-
-def _jumps_outer(n: Reenter) -> bool:
     return False
 
 
