@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import tree, write
+from cli_helpers import COROUTINE_FILE, requires_transform, tree, write
 
 ROOT = Path(__file__).resolve().parents[2]
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
 
-pytestmark = pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is not installed")
+pytestmark = [
+    pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is not installed"),
+    requires_transform,
+]
 
 
 def _local_config() -> str:
@@ -39,6 +42,7 @@ def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
             "pyproject.toml": '[tool.corofy]\nsrc = "src"\nout = "build"\n',
             "src/app.py": "def main():\n    return 1\n",
             "src/data.json": "{}\n",
+            "src/job.py": COROUTINE_FILE,
             ".pre-commit-config.yaml": _local_config(),
         },
     )
@@ -88,6 +92,7 @@ def test_corofy_check_fails_on_stale_build_and_passes_after_corofy_regenerates(r
     assert tree(root / "build")["app.py"] == b"def main():\n    return 2\n"
     git(root, env, "add", "-A")
 
+    assert b"class " in tree(root / "build")["job.py"], "the coroutine file was transformed"
     fresh = hook(root, env, "corofy-check")
     assert fresh.returncode == 0, fresh.stdout
     assert hook(root, env, "corofy").returncode == 0
