@@ -84,7 +84,20 @@ def plan(
                     "choose an output folder outside the sources"
                 )
 
+    if out_path is not None:
+        out_resolved = out_path.resolve()
+        for source in sources:
+            if out_resolved in source.resolve().parents and source.resolve() != out_resolved:
+                if source.is_dir():
+                    raise UsageError(
+                        f"SRC {source} lies inside OUT {out}; its outputs could overwrite "
+                        "its sources. Choose an output folder outside the sources"
+                    )
     jobs = [_file_job(f, out, out_path, root, len(files) == 1 and not folders) for f in files]
+    for job in jobs:  # SRC is never modified, whatever the spelling of OUT
+        if job.target is not None and job.source is not None:
+            if job.target.resolve() == job.source.resolve():
+                raise UsageError(f"{job.display} would be overwritten by its own output")
     excludes = [Matcher.from_lines("", exclude)] if exclude else []
     for folder in folders:
         assert out_path is not None

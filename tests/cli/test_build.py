@@ -401,3 +401,20 @@ def test_parallel_and_serial_runs_write_the_same_bytes(corofy):
 def test_subcommands_have_help(corofy, name):
     result = corofy(name, "--help")
     assert result.returncode == 0 and name in result.stdout
+
+
+@pytest.mark.parametrize("out", ["prog.py", ".", "./"])
+def test_a_file_is_never_overwritten_by_its_own_output(corofy, out):
+    write(corofy.cwd, {"prog.py": PLAIN})
+    result = corofy("prog.py", "-o", out)
+    assert result.returncode == 2
+    assert "would be overwritten by its own output" in result.stderr
+    assert (corofy.cwd / "prog.py").read_text() == PLAIN
+
+
+def test_src_folder_inside_out_is_refused(corofy):
+    write(corofy.cwd / "build/src", {"src/x.py": PLAIN, "y.py": PLAIN})
+    before = tree(corofy.cwd / "build")
+    result = corofy("build/src", "-o", "build")
+    assert result.returncode == 2 and "lies inside OUT" in result.stderr
+    assert tree(corofy.cwd / "build") == before
