@@ -38,7 +38,7 @@ from heapq import heappop, heappush
 from time import monotonic
 from typing import Any
 
-from runtime.reactor import Events, Interest, Poll
+from runtime.reactor import READ_CLOSED, Events, Interest, Poll
 
 WAKE_TOKEN = 0  # the eventfd's token; IO sources count up from 1
 
@@ -63,6 +63,7 @@ class IoSource:
         "_write_seen",
         "_write_waker",
         "fd",
+        "read_closed",
         "token",
     )
 
@@ -71,6 +72,9 @@ class IoSource:
         self.token = token
         self._reactor = reactor
         self._closed = False
+        # Sticky: a hang-up or error edge was seen, so a read will never block again. A
+        # reader may clear readiness after a short read only while this is False.
+        self.read_closed = False
         self._tick = 0
         self._read_event = self._read_seen = self._read_cleared = 0
         self._write_event = self._write_seen = self._write_cleared = 0
@@ -144,6 +148,9 @@ class IoSource:
 
     def _on_event(self, ready: int) -> None:
         """Driver side: record an edge, then wake (in that order: see the module facts)."""
+        if ready & READ_CLOSED:
+            # Before the tick: a reader that sees this edge must also see the hang-up.
+            self.read_closed = True
         self._tick = tick = self._tick + 1
         if ready & _READABLE:
             self._read_event = tick

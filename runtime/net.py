@@ -10,16 +10,21 @@ one syscall per operation and never an ``epoll_ctl``.
 Facts this module depends on:
 
 - Edge-triggered epoll reports a *change* to ready. Readiness is only known to be gone
-  once a syscall has returned EAGAIN, or a short ``send`` proved the send buffer full;
+  once a syscall has returned EAGAIN, or a short ``recv``/``send`` proved it (below);
   those are the only places it is cleared.
 - ``clear_ready`` clears up to the edge that the last ``poll_ready`` saw; an edge the
   driver delivers later (another thread may drive the reactor meanwhile) stays set. That
   is why ``poll_ready`` comes *before* the syscall: calling it only after EAGAIN could
   count an edge that arrived after the syscall as seen, and clear it.
-- A short ``recv`` does *not* prove the socket drained: a FIN or an RST may already be
-  queued behind the data, and its edge has been delivered, so clearing readiness there
-  would leave the next read waiting for an edge that never comes. (tokio can clear on a
-  short read because its "read closed" readiness is sticky; ours is not.)
+- A ``recv`` on a TCP socket that returns fewer bytes than asked has emptied the receive
+  queue (``tcp_recvmsg`` only stops short when no segment is left), so the next read can
+  wait for the next edge without first paying for an EAGAIN (an exception, in Python) —
+  unless a FIN or an RST is queued behind the data: its edge has already been delivered
+  and no other will come. ``IoSource.read_closed`` records such hang-up/error edges
+  (stickily, before their readiness is published), and a short read clears readiness
+  only while it is False. This is tokio's rule too (its "read closed" is sticky).
+- A ``send`` that sends fewer bytes than given has filled the send buffer; errors still
+  arrive as new edges (EPOLLERR), so a short send clears write readiness.
 - A non-blocking ``connect`` returns EINPROGRESS; the socket turns writable when the
   handshake ends either way, and ``SO_ERROR`` says which. On loopback the refusal can
   also come back from ``connect`` itself. ``OSError(errno, text)`` builds the matching
@@ -237,6 +242,10 @@ class Read(Future):
             except BlockingIOError:
                 io.clear_ready(_READABLE)
                 continue
+            if len(data) < self._n and not io.read_closed:
+                # The receive queue is empty (module facts): the next read waits for its
+                # edge instead of paying for an EAGAIN.
+                io.clear_ready(_READABLE)
             return Ready(data)
         return PENDING
 
@@ -259,8 +268,8 @@ class WriteAll(Future):
             if sent == len(data):
                 self._data = b""
                 return _READY_NONE
-            # A short send means the send buffer is full; errors still come as new edges
-            # (EPOLLERR), so wait for the next edge, then send the rest without copying it.
+            # The send buffer is full (module facts): wait for the next edge, then send the
+            # rest without copying it.
             io.clear_ready(_WRITABLE)
             data = self._data = memoryview(data)[sent:]
         return PENDING

@@ -54,8 +54,15 @@ def _epoll_flags(interests: int) -> int:
     return flags
 
 
+# Not an interest but a readiness bit: the peer hung up (EPOLLRDHUP, EPOLLHUP) or the fd
+# has an error, so a read may end in EOF or the error with no further edge to announce it
+# (runtime.driver's IoSource.read_closed, runtime.net's short reads).
+READ_CLOSED: Final = 4
+_READ_CLOSED_FLAGS = _sys.EPOLLRDHUP | _sys.EPOLLHUP | _sys.EPOLLERR
+
+
 def readiness(flags: int) -> int:
-    """The ``Interest`` bits an epoll event's flags make ready."""
+    """The ``Interest`` bits an epoll event's flags make ready, plus ``READ_CLOSED``."""
     ready = 0
     if flags & _READ_FLAGS:
         ready = Interest.READABLE
@@ -63,6 +70,8 @@ def readiness(flags: int) -> int:
         ready |= Interest.WRITABLE
     if flags & _BOTH_FLAGS:
         ready = Interest.BOTH
+    if flags & _READ_CLOSED_FLAGS:
+        ready |= READ_CLOSED
     return ready
 
 

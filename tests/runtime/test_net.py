@@ -457,3 +457,49 @@ def test_a_pending_read_keeps_its_temporary_stream_open():
                 return (yield read)
 
     assert run(session()) == b"kept"
+
+
+@pytest.mark.parametrize("size", [3, 5000])
+def test_eof_queued_behind_data_is_not_lost(size):
+    """Data and FIN arrive together: the short read that drains the data must not clear
+    the readiness the FIN's (already delivered) edge set."""
+    payload = os.urandom(size)
+
+    @co
+    def session(listener: TcpListener):
+        stream, _ = yield listener.accept()
+        with stream:
+            chunks = []
+            while data := (yield stream.read(65536)):
+                chunks.append(data)
+            return b"".join(chunks)
+
+    with TcpListener.bind() as listener:
+        peer = socket.create_connection(listener.local_addr, timeout=5)
+        peer.sendall(payload)
+        peer.shutdown(socket.SHUT_WR)  # both are queued before the server reads at all
+        try:
+            assert run(session(listener)) == payload
+        finally:
+            peer.close()
+
+
+def test_reset_queued_behind_data_is_not_lost():
+    @co
+    def session(listener: TcpListener):
+        stream, _ = yield listener.accept()
+        with stream:
+            while (yield stream.read(65536)):
+                pass
+            return "eof"
+
+    with TcpListener.bind() as listener:
+        peer = socket.create_connection(listener.local_addr, timeout=5)
+        peer.sendall(b"some data")
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()  # an RST right behind the data
+        try:
+            outcome = run(session(listener))
+        except ConnectionResetError:
+            outcome = "reset"
+        assert outcome in ("reset", "eof")
