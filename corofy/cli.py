@@ -1,8 +1,9 @@
 """The `corofy` command line (SPEC §5).
 
-`corofy SRC... -o OUT` is the default command; `show`, `graph` and `run` are subcommands. A
-first argument that is not a subcommand's name belongs to the default command, so a folder
-that happens to be named `show` is written `./show`.
+`corofy SRC... -o OUT` is the default command (also reachable as `corofy build`); `show`,
+`graph` and `run` are subcommands. A first argument that is not a subcommand's name belongs
+to the default command, so a SRC folder named like one (`build`, `show`, …) is written
+`./build`.
 
 Start-up stays lean: libcst and the transform are imported only when a file must actually be
 transformed, so a warm `--check` costs a walk, a hash per file and the cache.
