@@ -16,6 +16,12 @@ Servers:
   asyncio-streams  asyncio.start_server, one task per connection (read / write / drain)
   asyncio-protocol asyncio callback protocol (data_received -> transport.write)
   uvloop-streams, uvloop-protocol  the same two on uvloop, when it is installed
+
+Facts worth knowing when reading the figures: on CPython 3.11 asyncio's selector transport
+receives with ``sock.recv(256 KiB)``; glibc serves an allocation that large with mmap, so
+each read of a 100-byte message also costs mmap + mremap + munmap (strace shows one of each
+per recv). Both asyncio peers pay it; uvloop reads into a preallocated buffer. Our server
+reads with ``TcpStream.read(65536)``, served from the heap.
 """
 
 from __future__ import annotations
