@@ -56,7 +56,7 @@ def serve_runtime() -> None:
         a state number, the inner future it is suspended on, and a loop in ``poll``.
         """
 
-        __slots__ = ("_state", "_awaiting", "_stream")
+        __slots__ = ("_awaiting", "_state", "_stream")
 
         def __init__(self, stream: TcpStream) -> None:
             self._state = 0
@@ -91,7 +91,7 @@ def serve_runtime() -> None:
     class Serve(Future):
         """Accept forever, spawning one Echo task per connection."""
 
-        __slots__ = ("_listener", "_accepting")
+        __slots__ = ("_accepting", "_listener")
 
         def __init__(self, listener: TcpListener) -> None:
             self._listener = listener
@@ -235,13 +235,21 @@ def measure(kind: str, client: Path, args: argparse.Namespace) -> tuple[float, f
             raise RuntimeError(f"server {kind} did not start (exit {server.wait()})")
         port = int(line)
         load = subprocess.Popen(
-            [str(client), HOST, str(port), str(args.connections), str(args.size),
-             str(args.warmup), str(args.seconds)],
+            [
+                str(client),
+                HOST,
+                str(port),
+                str(args.connections),
+                str(args.size),
+                str(args.warmup),
+                str(args.seconds),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            preexec_fn=(lambda: os.sched_setaffinity(0, client_cores)) if client_cores else None,
         )
+        if client_cores:
+            os.sched_setaffinity(load.pid, client_cores)  # before its warm-up ends
         # Sample the server's CPU time over the client's measuring window.
         time.sleep(args.warmup)
         cpu_start = _cpu_seconds(server.pid)
@@ -255,6 +263,7 @@ def measure(kind: str, client: Path, args: argparse.Namespace) -> tuple[float, f
     finally:
         server.kill()
         server.wait()
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

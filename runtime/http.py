@@ -97,7 +97,7 @@ class Headers(Mapping[str, str]):
 class Response:
     """A complete HTTP response: ``status``, ``reason``, ``headers``, ``body``, ``text``."""
 
-    __slots__ = ("version", "status", "reason", "headers", "body", "trailers")
+    __slots__ = ("body", "headers", "reason", "status", "trailers", "version")
 
     def __init__(
         self,
@@ -151,7 +151,9 @@ _DONE = 8
 _NO_BODY_STATUSES = frozenset({204, 304})
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 # tchar of RFC 9110 §5.6.2: the characters a field name may use.
-_TOKEN_BYTES = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN_BYTES = frozenset(
+    b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 
 class ResponseParser:
@@ -164,17 +166,17 @@ class ResponseParser:
     """
 
     __slots__ = (
-        "_state",
-        "_buf",
-        "_head_bytes",
-        "_version",
-        "_status",
-        "_reason",
-        "_fields",
-        "_trailers",
         "_body",
+        "_buf",
+        "_fields",
+        "_head_bytes",
+        "_reason",
         "_remaining",
         "_response",
+        "_state",
+        "_status",
+        "_trailers",
+        "_version",
     )
 
     def __init__(self) -> None:
@@ -425,7 +427,7 @@ class HttpGet(Future):
     ``close()`` in any state closes the inner future and the connection.
     """
 
-    __slots__ = ("_host", "_port", "_target", "_state", "_awaiting", "_stream", "_parser")
+    __slots__ = ("_awaiting", "_host", "_parser", "_port", "_state", "_stream", "_target")
 
     def __init__(self, host: str, port: int, target: str) -> None:
         self._host = host

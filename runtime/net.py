@@ -48,7 +48,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 from runtime.blocking import spawn_blocking
 from runtime.driver import reactor
@@ -90,7 +90,7 @@ def _resolve_for_bind(host: str, port: int) -> list[tuple[Any, ...]]:
 class TcpStream:
     """A connected TCP socket. ``read``/``write_all`` return futures to ``wait`` on."""
 
-    __slots__ = ("_sock", "_io")
+    __slots__ = ("_io", "_sock")
 
     def __init__(self, sock: socket.socket) -> None:
         """Take over a connected socket: make it non-blocking and register it once."""
@@ -142,7 +142,7 @@ class TcpStream:
         self._io.deregister()
         self._sock.close()
 
-    def __enter__(self) -> TcpStream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -152,7 +152,7 @@ class TcpStream:
         # A stream dropped unclosed must not leave its registration behind in the reactor.
         try:
             self.close()
-        except Exception:  # interpreter shutdown: the reactor may already be gone
+        except Exception:  # noqa: BLE001, S110 - at interpreter shutdown the reactor may be gone
             pass
 
     def __repr__(self) -> str:
@@ -167,7 +167,7 @@ class TcpStream:
 class TcpListener:
     """A listening TCP socket; ``accept()`` returns a future of ``(TcpStream, address)``."""
 
-    __slots__ = ("_sock", "_io", "local_addr")
+    __slots__ = ("_io", "_sock", "local_addr")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
@@ -206,7 +206,7 @@ class TcpListener:
         self._io.deregister()
         self._sock.close()
 
-    def __enter__(self) -> TcpListener:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -215,7 +215,7 @@ class TcpListener:
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - as TcpStream.__del__
             pass
 
     def __repr__(self) -> str:
@@ -231,7 +231,7 @@ class TcpListener:
 class Read(Future):
     """``TcpStream.read(n)``: up to ``n`` bytes, or ``b""`` at EOF. Made by ``read``."""
 
-    __slots__ = ("_stream", "_n")
+    __slots__ = ("_n", "_stream")
 
     def poll(self, waker: Any) -> Ready | Any:
         stream = self._stream
@@ -253,7 +253,7 @@ class Read(Future):
 class WriteAll(Future):
     """``TcpStream.write_all(data)``: done when every byte has been sent. Made by ``write_all``."""
 
-    __slots__ = ("_stream", "_data")
+    __slots__ = ("_data", "_stream")
 
     def poll(self, waker: Any) -> Ready | Any:
         stream = self._stream
@@ -317,7 +317,7 @@ class Connect(Future):
     ``close()`` while connecting deregisters and closes the half-open socket.
     """
 
-    __slots__ = ("_host", "_port", "_state", "_lookup", "_addrs", "_sock", "_io", "_error")
+    __slots__ = ("_addrs", "_error", "_host", "_io", "_lookup", "_port", "_sock", "_state")
 
     def __init__(self, host: str, port: int) -> None:
         self._host = host

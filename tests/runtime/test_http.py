@@ -19,7 +19,7 @@ from runtime.http import Http, HttpGet, ProtocolError, Response
 class Gen(Future):
     """The reference driver of SPEC §2.1 as a future: runs a generator that yields futures."""
 
-    __slots__ = ("_gen", "_inner", "_send", "_error")
+    __slots__ = ("_error", "_gen", "_inner", "_send")
 
     def __init__(self, gen: Generator[Any, Any, Any]) -> None:
         self._gen = gen
@@ -40,7 +40,7 @@ class Gen(Future):
                     return Ready(stop.value)
             try:
                 answer = self._inner.poll(waker)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - thrown into the generator at its yield
                 self._inner, self._error = None, exc
                 continue
             if answer is PENDING:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -122,7 +124,9 @@ def test_bare_lf_line_endings_and_missing_reason_are_accepted():
 
 
 def test_obsolete_line_folding_is_unfolded():
-    response = parse(b"HTTP/1.1 200 OK\r\nX-Long: one\r\n  two\r\n\tthree\r\nContent-Length: 0\r\n\r\n")
+    response = parse(
+        b"HTTP/1.1 200 OK\r\nX-Long: one\r\n  two\r\n\tthree\r\nContent-Length: 0\r\n\r\n"
+    )
     assert response.headers["x-long"] == "one two three"
 
 
@@ -216,7 +220,7 @@ def test_headers_keep_the_fields_as_received():
 def test_any_split_of_the_input_parses_the_same(raw, cuts):
     whole = parse(raw)
     bounds = sorted({min(c, len(raw)) for c in cuts} | {0, len(raw)})
-    pieces = [raw[a:b] for a, b in zip(bounds, bounds[1:])]
+    pieces = [raw[a:b] for a, b in pairwise(bounds)]
     split = parse(*pieces)
     assert (split.status, split.headers.fields, split.body, split.trailers.fields) == (
         whole.status,

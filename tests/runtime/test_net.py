@@ -23,7 +23,7 @@ class Gen(Future):
     Lets these tests write tasks as straight-line code without the transform.
     """
 
-    __slots__ = ("_gen", "_inner", "_send", "_error")
+    __slots__ = ("_error", "_gen", "_inner", "_send")
 
     def __init__(self, gen: Generator[Any, Any, Any]) -> None:
         self._gen = gen
@@ -44,7 +44,7 @@ class Gen(Future):
                     return Ready(stop.value)
             try:
                 answer = self._inner.poll(waker)
-            except BaseException as exc:  # thrown into the generator at its yield
+            except BaseException as exc:  # noqa: BLE001 - thrown into the generator at its yield
                 self._inner, self._error = None, exc
                 continue
             if answer is PENDING:
@@ -88,7 +88,7 @@ def echo_server(listener: TcpListener, connections: int):
     for _ in range(connections):
         stream, _addr = yield listener.accept()
         handles.append(runtime.spawn(echo(stream)))
-    for handle in handles:
+    for handle in handles:  # noqa: UP028 - each yield is a wait, not a value to pass on
         yield handle
 
 
@@ -389,9 +389,8 @@ def test_read_rejects_a_size_that_is_not_positive():
     def session():
         with TcpListener.bind() as listener:
             client = yield TcpStream.connect(*listener.local_addr)
-            with client:
-                with pytest.raises(ValueError):
-                    client.read(0)
+            with client, pytest.raises(ValueError):
+                client.read(0)
 
     run(session())
 
