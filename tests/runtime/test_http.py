@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import threading
@@ -303,3 +304,17 @@ def test_polling_a_finished_get_raises(server):
             return answer
 
     assert run(Twice()).status == 200
+
+
+def test_a_timed_out_get_closes_its_connection():
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (in the kernel), never answers
+    port = silent.getsockname()[1]
+    try:
+        with pytest.raises(TimeoutError):
+            runtime.run(runtime.timeout(Http.get("/", port=port), 0.05))  # warm-up
+        before = len(os.listdir("/proc/self/fd"))
+        with pytest.raises(TimeoutError):
+            runtime.run(runtime.timeout(Http.get("/", port=port), 0.05))
+        assert len(os.listdir("/proc/self/fd")) <= before
+    finally:
+        silent.close()
