@@ -13,6 +13,7 @@ and per second of the server's own CPU time (steadier when other work shares the
 Servers:
   runtime          tasks spawned per connection on runtime.run, a hand-written echo
                    state machine over TcpStream.read / write_all (what generated code does)
+  runtime-corofy   the same server written as corofy source, transformed here by corofy
   asyncio-streams  asyncio.start_server, one task per connection (read / write / drain)
   asyncio-protocol asyncio callback protocol (data_received -> transport.write)
   uvloop-streams, uvloop-protocol  the same two on uvloop, when it is installed
@@ -111,6 +112,43 @@ def serve_runtime() -> None:
     runtime.run(Serve(listener))
 
 
+# The same server as corofy source: what `corofy` generates from it runs as "runtime-corofy".
+CORO_SOURCE = """
+import runtime
+from corofy import coroutine, wait
+
+
+@coroutine
+def echo(stream):
+    try:
+        while data := wait(stream.read(65536)):
+            wait(stream.write_all(data))
+    finally:
+        stream.close()
+
+
+@coroutine
+def serve(listener):
+    while True:
+        stream, _addr = wait(listener.accept())
+        runtime.spawn(echo(stream))
+"""
+
+
+def serve_runtime_corofy() -> None:
+    sys.path.insert(0, str(HERE.parent))
+    import runtime
+    from corofy import transform_source
+    from runtime.net import TcpListener
+
+    generated = transform_source(CORO_SOURCE, "bench_echo_server.py")
+    namespace: dict = {"__name__": "bench_echo_server"}
+    exec(compile(generated, "bench_echo_server_corofied.py", "exec"), namespace)  # noqa: S102
+    listener = TcpListener.bind(HOST, 0)
+    print(listener.local_addr[1], flush=True)
+    runtime.run(namespace["serve"](listener))
+
+
 def _asyncio_streams_main(ready_port):
     import asyncio
 
@@ -177,6 +215,7 @@ def serve_uvloop_protocol() -> None:
 
 SERVERS = {
     "runtime": serve_runtime,
+    "runtime-corofy": serve_runtime_corofy,
     "asyncio-streams": serve_asyncio_streams,
     "asyncio-protocol": serve_asyncio_protocol,
     "uvloop-streams": serve_uvloop_streams,
@@ -307,13 +346,15 @@ def main() -> None:
     print("best of rounds:        round trips/s   per server CPU second")
     for kind in kinds:
         print(f"  {kind:17} {best[kind]:14,.0f} {best_cpu[kind]:14,.0f}")
-    if "runtime" in best:
-        print("ratios (runtime / peer):  wall    CPU")
-        for kind in kinds:
-            if kind != "runtime":
+    ours = [kind for kind in kinds if kind.startswith("runtime")]
+    peers = [kind for kind in kinds if kind not in ours]
+    if ours and peers:
+        print("ratios (ours / peer):                      wall    CPU")
+        for mine in ours:
+            for peer in peers:
                 print(
-                    f"  runtime / {kind:17} {best['runtime'] / best[kind]:5.2f}x"
-                    f" {best_cpu['runtime'] / best_cpu[kind]:5.2f}x"
+                    f"  {mine:14} / {peer:17}      {best[mine] / best[peer]:5.2f}x"
+                    f" {best_cpu[mine] / best_cpu[peer]:5.2f}x"
                 )
 
 
