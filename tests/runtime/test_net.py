@@ -395,9 +395,7 @@ def test_read_rejects_a_size_that_is_not_positive():
     run(session())
 
 
-def test_connect_by_host_name_resolves_off_thread_and_tries_each_address():
-    # "localhost" may resolve to ::1 first; the listener is only on 127.0.0.1, so a
-    # refused first address must fall through to the next one.
+def test_connect_by_host_name_resolves_it():
     @co
     def session():
         with TcpListener.bind("127.0.0.1", 0) as listener:
@@ -502,3 +500,50 @@ def test_reset_queued_behind_data_is_not_lost():
         except ConnectionResetError:
             outcome = "reset"
         assert outcome in ("reset", "eof")
+
+
+def test_connect_tries_each_resolved_address_until_one_answers(monkeypatch):
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
+    dead.close()  # nothing listens there: refused
+    real_getaddrinfo = socket.getaddrinfo
+
+    def two_addresses(host: str, port: int, *args: Any, **kwargs: Any) -> list:
+        if host != "two-addresses.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        if kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
+            raise socket.gaierror(socket.EAI_NONAME, "not numeric")
+        tcp = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+        return [(*tcp, ("127.0.0.1", dead_port)), (*tcp, ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+
+    @co
+    def session():
+        with TcpListener.bind("127.0.0.1", 0) as listener:
+            client = yield TcpStream.connect("two-addresses.test", listener.local_addr[1])
+            with client:
+                return client.peer_addr[1] == listener.local_addr[1]
+
+    assert run(session())
+
+
+def test_ipv6_loopback_works_when_the_host_has_it():
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+
+    @co
+    def session():
+        with TcpListener.bind("::1", 0) as listener:
+            client = yield TcpStream.connect("::1", listener.local_addr[1])
+            served, addr = yield listener.accept()
+            with client, served:
+                yield client.write_all(b"six")
+                return addr[0], (yield served.read(10))
+
+    assert run(session()) == ("::1", b"six")
