@@ -3,9 +3,10 @@
 Every socket is non-blocking and registered with the shared reactor exactly once, for
 both directions, edge-triggered (``runtime.driver``'s IO readiness contract). A future
 asks its ``IoSource`` whether the direction it needs is ready — a look at two integers,
-no syscall — and if so goes straight to its syscall; only when the kernel says EAGAIN
-does it clear that readiness and leave its waker for the next edge. A busy socket costs
-one syscall per operation and never an ``epoll_ctl``.
+no syscall — and if so goes straight to its syscall; once the kernel has shown the socket
+drained (EAGAIN, or a short read or write) it clears that readiness, and the next
+operation leaves its waker for the next edge. A busy socket costs one syscall per
+operation, no EAGAIN in a request/response exchange, and never an ``epoll_ctl``.
 
 Facts this module depends on:
 
