@@ -547,3 +547,46 @@ def test_ipv6_loopback_works_when_the_host_has_it():
                 return addr[0], (yield served.read(10))
 
     assert run(session()) == ("::1", b"six")
+
+
+def test_echo_across_executors_on_two_threads_loses_no_wake():
+    """Server tasks on one thread, clients on another, one shared reactor: edges are
+    delivered by whichever thread drives it, while the other is inside a read."""
+    clients, messages = 20, 50
+    listener = TcpListener.bind()
+    served: list[Any] = []
+    server_thread = threading.Thread(
+        target=lambda: served.append(run(echo_server(listener, clients))), daemon=True
+    )
+    server_thread.start()
+
+    @co
+    def client(i: int):
+        stream = yield TcpStream.connect(*listener.local_addr)
+        with stream:
+            for m in range(messages):
+                message = b"%d:%d;" % (i, m)
+                yield stream.write_all(message)
+                got = b""
+                while len(got) < len(message):
+                    data = yield stream.read(4096)
+                    assert data, "server closed early"
+                    got += data
+                assert got == message
+            stream.shutdown_write()
+            return (yield stream.read(10))  # the server's EOF once it saw ours
+
+    @co
+    def main():
+        handles = [runtime.spawn(client(i)) for i in range(clients)]
+        results = []
+        for handle in handles:
+            results.append((yield handle))
+        return results
+
+    try:
+        assert run(main()) == [b""] * clients
+        server_thread.join(20)
+        assert served == [None]
+    finally:
+        listener.close()
