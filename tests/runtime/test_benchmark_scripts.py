@@ -1,0 +1,31 @@
+"""The runtime benchmarks still run (tiny sizes; their figures are not checked here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [("bench_spawn.py", ["2000"]), ("bench_memory.py", ["2000"]), ("bench_sleep.py", ["300"])],
+)
+def test_benchmark_script_runs_and_reports_a_ratio_to_asyncio(script, args):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    corofy_lines = [line for line in done.stdout.splitlines() if line.split()[:1] == ["corofy"]]
+    assert corofy_lines and all(line.endswith("x asyncio") for line in corofy_lines)
