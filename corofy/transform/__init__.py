@@ -9,6 +9,7 @@ generated text into the source: everything outside coroutines is kept byte for b
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -135,28 +136,37 @@ class _Splice:
             machines.append(info)
 
         edits.sort(key=lambda e: (e[0], e[1]))
-        out: list[str] = []
-        origins: list[int] = []
+        # Pieces of the output: copied source (from an offset) or generated text (with the
+        # original line of each of its lines); a line's origin is where the line starts.
+        pieces: list[tuple[str, int | None, list[int]]] = []
         pos = 0
         for start, end, text, origin in edits:
-            self._copy(out, origins, pos, start)
-            out.append(text)
-            origins.extend(origin)
+            pieces.append((source[pos:start], pos, []))
+            pieces.append((text, None, origin))
             pos = end
-        self._copy(out, origins, pos, len(source))
-        code = "".join(out)
+        pieces.append((source[pos:], pos, []))
+        code = "".join(text for text, _, _ in pieces)
         if code and not code.endswith("\n"):
             code += "\n"
+        origins: list[int] = []
+        at_line_start = True
+        for text, from_offset, origin in pieces:
+            lines_here = text.split("\n")
+            skipped = 0
+            for k, part in enumerate(lines_here):
+                if k:
+                    skipped += len(lines_here[k - 1]) + 1
+                if k == len(lines_here) - 1 and not part:
+                    break  # the text ended with a newline: no new line starts here
+                if at_line_start or k > 0:
+                    if from_offset is not None:
+                        origins.append(bisect.bisect_right(self.starts, from_offset + skipped))
+                    else:
+                        origins.append(origin[k] if k < len(origin) else 0)
+                at_line_start = False
+            at_line_start = text.endswith("\n") if text else at_line_start
         code += self._trailer(code, origins)
         return TransformResult(code, machines)
-
-    def _copy(self, out: list[str], origins: list[int], start: int, end: int) -> None:
-        if start >= end:
-            return
-        text = self.source[start:end]
-        out.append(text)
-        first = self.source.count("\n", 0, start) + 1
-        origins.extend(range(first, first + text.count("\n")))
 
     def _import_point(self) -> int:
         """Where the runtime import goes: after the docstring and __future__ imports."""

@@ -1,0 +1,204 @@
+"""Properties of the generated module itself (SPEC §2.4, docs/internals.md)."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from corofy.transform import transform, transform_source
+from runtime import PENDING
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted(p for p in (ROOT / "samples").glob("*.py") if "coroutine" in p.read_text())
+
+EXAMPLE = textwrap.dedent('''\
+    """A module with code around its coroutines."""
+    import sys  # kept
+    from corofy import coroutine, wait, transform_source as keep_me
+
+    CONSTANT = {"a": [1, 2,
+                      3]}   # odd spacing stays
+
+
+    def plain(x):
+        return x * 2
+
+
+    @coroutine
+    def fetch(a, /, b=2, *rest, key: int = 3, **options) -> int:
+        """Fetch it."""
+        first = wait(a)
+        for item in rest:
+            first += wait(item)
+        return first + b + key
+
+
+    class Holder:
+        value = 1
+
+        @staticmethod
+        @coroutine
+        def get(x):
+            return wait(x)
+    ''')
+
+
+class Ready:
+    def __init__(self, value):
+        self.value = value
+
+
+class Now:
+    def __init__(self, value):
+        self.value = value
+
+    def poll(self, waker):
+        from runtime import Ready
+
+        return Ready(self.value)
+
+
+def run_machine(machine):
+    while True:
+        answer = machine.poll(None)
+        if answer is not PENDING:
+            return answer.value
+
+
+def load(code: str, name: str = "generated") -> dict:
+    namespace: dict = {"__name__": name}
+    exec(compile(code, f"{name}.py", "exec", dont_inherit=True), namespace)
+    return namespace
+
+
+def test_every_generated_module_compiles() -> None:
+    for source in [EXAMPLE, *(p.read_text() for p in SAMPLES)]:
+        compile(transform_source(source, "x.py"), "x.py", "exec")
+
+
+def test_transforming_the_output_again_changes_nothing() -> None:
+    for source in [EXAMPLE, *(p.read_text() for p in SAMPLES)]:
+        once = transform_source(source, "x.py")
+        assert transform_source(once, "x.py") == once
+
+
+def test_output_is_deterministic() -> None:
+    assert transform_source(EXAMPLE, "x.py") == transform_source(EXAMPLE, "x.py")
+
+
+def test_code_outside_coroutines_is_kept_byte_for_byte() -> None:
+    out = transform_source(EXAMPLE, "x.py")
+    kept_before = EXAMPLE.split("@coroutine")[0].replace(
+        "from corofy import coroutine, wait, transform_source as keep_me",
+        "from corofy import transform_source as keep_me")
+    assert kept_before.split("CONSTANT")[1] in out
+    assert "def plain(x):\n    return x * 2\n" in out
+    assert "class Holder:\n    value = 1\n" in out
+    assert out.startswith('"""A module with code around its coroutines."""\n')
+    assert "\nimport sys  # kept\n" in out
+
+
+def test_marker_import_is_removed_but_other_names_stay() -> None:
+    out = transform_source(EXAMPLE, "x.py")
+    assert "from corofy import transform_source as keep_me" in out
+    assert "coroutine, wait" not in out
+    plain = "from corofy import coroutine, wait\n\n@coroutine\ndef f():\n    return wait(g())\n"
+    assert "corofy import" not in transform_source(plain)
+
+
+def test_generated_modules_import_only_runtime_and_the_standard_library() -> None:
+    for source in [EXAMPLE.replace(", transform_source as keep_me", ""), *(p.read_text() for p in SAMPLES)]:
+        tree = ast.parse(transform_source(source, "x.py"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                roots = {node.module.split(".")[0]}
+            else:
+                continue
+            for root in roots:
+                local = (ROOT / "samples" / f"{root}.py").exists()  # a sample's sibling
+                assert root == "runtime" or root in sys.stdlib_module_names or local, root
+
+
+def test_generated_function_keeps_signature_name_doc_and_annotations() -> None:
+    ns = load(transform_source(EXAMPLE.replace(", transform_source as keep_me", ""), "x.py"))
+    fetch = ns["fetch"]
+    assert str(inspect.signature(fetch)) == "(a, /, b=2, *rest, key: int = 3, **options) -> int"
+    assert fetch.__name__ == "fetch" and fetch.__qualname__ == "fetch"
+    assert fetch.__doc__ == "Fetch it."
+    assert fetch.__annotations__ == {"key": int, "return": int}
+    assert ns["Holder"].get.__qualname__ == "Holder.get"
+
+
+def test_calling_runs_nothing_and_polling_runs_to_the_end() -> None:
+    ns = load(transform_source(EXAMPLE.replace(", transform_source as keep_me", ""), "x.py"))
+    machine = ns["fetch"](Now(1), 2, Now(10), Now(100), key=4)
+    assert machine._state == 0 and machine._awaiting is None
+    assert run_machine(machine) == 117
+    assert machine._state == -1
+    with pytest.raises(RuntimeError):
+        machine.poll(None)
+    assert run_machine(ns["Holder"].get(Now(5))) == 5
+
+
+def test_generated_class_honours_the_contract_with_debug_and_cli() -> None:
+    result = transform(EXAMPLE, "pkg/x.py")
+    ns = load(result.code)
+    cls = type(ns["fetch"](Now(1)))
+    assert cls.__name__ == "fetch_machine"
+    assert {"_state", "_awaiting"} <= set(cls.__slots__)
+    assert cls._corofy_states_[0][0] == "start"
+    assert {line for _, line in cls._corofy_states_.values()} == {14, 16, 18}
+    assert ns["__corofy_source__"] == "pkg/x.py"
+    lines = ns["__corofy_lines__"]
+    generated = result.code.split("\n")
+    # Generated lines of user code point at the line they came from.
+    for gen_line, text in enumerate(generated, 1):
+        if text.strip() == "for item in rest:":
+            assert lines[gen_line] == 17
+        if text.strip() == "return _Ready(first + b + key)":
+            assert lines[gen_line] == 19
+        if text.strip() == "def plain(x):":
+            assert lines[gen_line] == 9
+
+
+def test_machines_metadata_lists_states_and_edges() -> None:
+    result = transform(EXAMPLE, "x.py")
+    fetch = next(m for m in result.machines if m.name == "fetch")
+    assert fetch.qualname == "fetch" and fetch.line == 14
+    assert [(s.id, s.line, s.wait_source) for s in fetch.states] == [
+        (0, 14, ""), (1, 16, "wait(a)"), (2, 18, "wait(item)")]
+    edges = {(e.src, e.dst, e.kind) for e in fetch.edges}
+    assert {(0, 1, "normal"), (1, 2, "normal"), (2, 2, "normal"), (1, -1, "normal"),
+            (2, -1, "exception")} <= edges
+    assert "class fetch_machine" in fetch.code
+    holder = next(m for m in result.machines if m.name == "get")
+    assert holder.qualname == "Holder.get"
+
+
+def test_state_dispatch_is_a_tuple_indexed_by_state() -> None:
+    ns = load(transform_source(EXAMPLE.replace(", transform_source as keep_me", ""), "x.py"))
+    cls = type(ns["fetch"](Now(1)))
+    assert isinstance(cls._steps, tuple) and len(cls._steps) == len(cls._corofy_states_) + 1
+
+
+def test_only_locals_living_across_a_wait_get_a_slot() -> None:
+    source = textwrap.dedent('''\
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(x):
+            scratch = x * 2
+            kept = scratch + 1
+            got = wait(x)
+            return got + kept
+        ''')
+    ns = load(transform_source(source))
+    slots = set(type(ns["f"](Now(1)))._steps and ns["f_machine"].__slots__)
+    assert "kept" in slots and "scratch" not in slots and "got" not in slots
