@@ -56,8 +56,8 @@ class ParkMany(Future):
 
 async def park_many(n: int, baseline: int) -> float:
     loop = asyncio.get_running_loop()
-    futures = [loop.create_future() for _ in range(n)]
-    tasks = [asyncio.create_task(_wait(f)) for f in futures]
+    # Like ParkMany: only the task handles are kept in a list; each future is held by its task.
+    tasks = [asyncio.create_task(_wait(loop.create_future())) for _ in range(n)]
     await asyncio.sleep(0)  # every task runs to its await and parks
     per_task = (tracemalloc.get_traced_memory()[0] - baseline) / n
     for task in tasks:
