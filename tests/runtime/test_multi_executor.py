@@ -152,3 +152,21 @@ def test_run_on_many_threads_at_once_each_completes_and_fds_are_released(no_fd_l
     for thread in threads:
         thread.join(20)
     assert sorted(results) == list(range(6))
+
+
+def test_idle_executors_on_several_threads_burn_almost_no_cpu():
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process
+        return usage.ru_utime + usage.ru_stime
+
+    def sleeper():
+        Executor().block_on(sleep(0.4))
+
+    before = cpu()
+    threads = [_start(sleeper) for _ in range(3)]
+    for thread in threads:
+        thread.join(10)
+    used = cpu() - before
+    assert used < 0.05, f"three idle executors used {used:.3f} s of CPU: something spins"
