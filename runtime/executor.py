@@ -111,8 +111,11 @@ _NO_WAKER = _NoWaker()
 class Task(Future, Waker):
     """A spawned future; its own waker and its own join handle (``JoinHandle``).
 
-    As a Future it resolves to the task's value or raises its exception; ``abort()`` closes
-    the task's future (its ``finally`` blocks run) and joining then raises CancelledError.
+    As a Future it resolves to the task's value or raises its exception; it keeps one
+    joiner, the most recent waker that polled it. ``abort()`` closes the task's future (its
+    ``finally`` blocks run) and joining then raises CancelledError. ``close()``, which
+    ``select``/``timeout``/``join_all`` call on the futures they give up, only lets go of
+    the handle: the task runs on, as a dropped JoinHandle's does in tokio.
     """
 
     __slots__ = ("_executor", "_joiner", "_result", "_state", "future")
