@@ -393,3 +393,25 @@ def test_abort_from_another_thread_closes_the_task_on_its_own_executor():
     assert run(main()) == "cancelled"
     assert closed_on == [threading.get_ident()]
     assert watched.polls == 1
+
+
+def test_closing_a_join_handle_detaches_it_and_the_task_runs_on():
+    from runtime import select
+
+    finished = []
+
+    @coro
+    def slow():
+        yield sleep(0.03)
+        finished.append("slow")
+        return "slow"
+
+    @coro
+    def main():
+        handle = spawn(slow())
+        winner = yield select(handle, sleep(0.001))  # the handle loses and is closed
+        yield sleep(0.06)
+        return winner, handle.done()
+
+    assert run(main()) == ((1, None), True)
+    assert finished == ["slow"]
