@@ -88,7 +88,8 @@ class _Splice:
         self.names = emit.Names(**{
             key: _free(value, taken)
             for key, value in (("PENDING", "_PENDING"), ("Ready", "_Ready"),
-                               ("Future", "_Future"), ("CLOSING", "_CLOSING"))})
+                               ("Future", "_Future"), ("CLOSING", "_CLOSING"),
+                               ("AGAIN", "_AGAIN"))})
 
     def offset(self, line: int, col: int = 0) -> int:
         return self.starts[line - 1] + col
@@ -102,7 +103,9 @@ class _Splice:
         import_line = (f"from runtime import Future as {self.names.Future}, "
                        f"PENDING as {self.names.PENDING}, Ready as {self.names.Ready}\n"
                        f"{self.names.CLOSING} = object()  # the waker close() passes: "
-                       "see the generated close() methods\n")
+                       "see the generated close() methods\n"
+                       f"{self.names.AGAIN} = object()  # 'poll me again': see the generated "
+                       "poll() methods\n")
         runtime_placed = not scan.coroutines
         for node, kept in scan.import_edits:
             where = scan.positions[node]
@@ -116,13 +119,13 @@ class _Splice:
                 text = ""
                 origin: list[int] = []
                 if not runtime_placed and where.start.column == 0:
-                    text, origin, runtime_placed = import_line, [0, 0], True
+                    text, origin, runtime_placed = import_line, [0, 0, 0], True
                 edits.append((line_start, line_stop, text, origin))
             else:
                 edits.append((start, end, "pass", [where.start.line]))
         if not runtime_placed:
             at = self._import_point()
-            edits.append((at, at, import_line, [0, 0]))
+            edits.append((at, at, import_line, [0, 0, 0]))
 
         machines: list[MachineInfo] = []
         indent = scan.module.default_indent
@@ -195,7 +198,8 @@ class _Splice:
         scan = self.scan
         ctx = lower.Context(scan, coroutine)
         names = emit.Names(self.names.PENDING, self.names.Ready, self.names.Future, self.names.CLOSING,
-                           *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x")))
+                           *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x", "_thrown")),
+                           self.names.AGAIN)
         unit, declarations, docstring = lower.lower(ctx)
         declared = {n.name.value for d in declarations for n in d.names}
         params = node_params(coroutine.node)

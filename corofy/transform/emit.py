@@ -75,6 +75,8 @@ class Names:
     f: str = "_f"
     r: str = "_r"
     x: str = "_x"
+    thrown: str = "_thrown"
+    AGAIN: str = "_AGAIN"
 
 
 # -- building the resume functions' IR ---------------------------------------------------------
@@ -374,7 +376,7 @@ class Render:
             self.last_line = line
 
     def node(self, w: Writer, n: Node) -> None:  # noqa: C901 - one case per IR node
-        m, names = self.names.m, self.names
+        m, names, ind = self.names.m, self.names, self.indent
         if isinstance(n, Raw):
             self.mark(w, n.line)
             for comment in n.comments:
@@ -396,6 +398,15 @@ class Render:
                 w.text(n.text, n.line, exact=False)
         elif isinstance(n, Assign):
             w.text(f"{self.slotted(n.name)} = {self.expr(n.value)}", n.line)
+        elif isinstance(n, Wait) and n.guarded:
+            self.mark(w, n.line)
+            w.line(f"# {n.source}: state {n.id}, line {n.line}; polled by poll(), outside this "
+                   "except/finally", n.line)
+            w.text(f"{m}._awaiting = {self.expr(n.future)}", n.line)
+            w.line(f"{m}._state = {n.id}")
+            for local in sorted(self.storage.needed.get(n.id, ())):
+                w.line(f"{m}.{self.slot(local)} = {local}")
+            w.line(f"return {names.AGAIN}")
         elif isinstance(n, Wait):
             self.mark(w, n.line)
             w.line(f"# {n.source}: state {n.id}, line {n.line}", n.line)
@@ -414,13 +425,9 @@ class Render:
         elif isinstance(n, Resume):
             wait = n.wait
             w.line(f"# resume {wait.source}: state {wait.id}, line {wait.line}", wait.line)
-            w.line(f"if {names.w} is {names.CLOSING}:")
-            w.line(f"{self.indent}raise GeneratorExit", wait.line)
-            w.line(f"{names.r} = {m}._awaiting.poll({names.w})", wait.line)
-            w.line(f"if {names.r} is {names.PENDING}:")
-            w.line(f"{self.indent}{m}._state = {wait.id}")
-            w.line(f"{self.indent}return {names.r}")
-            w.line(f"{m}._awaiting = None")
+            w.line(f"if {names.thrown} is not None:  # the future raised (or close() was called)")
+            # Raised here as gen.throw() raises at the yield: it chains onto a handled exception.
+            w.line(f"{ind}raise {names.thrown}", wait.line)
             if wait.target is not None:
                 w.text(f"{self.target(wait.target)} = {names.r}.value", wait.line)
             self.last_line = wait.line
@@ -724,6 +731,20 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
         body.line("")
         body.line(f"def {fn_names[state]}({names.m}, {names.w}):")
         body.level += 1
+        if state:
+            # Poll the awaited future first, outside any except block the rest re-enters.
+            body.line(f"if {names.w} is {names.CLOSING}:")
+            body.line(f"{ind}{names.thrown} = GeneratorExit()")
+            body.line("else:")
+            body.line(f"{ind}try:")
+            body.line(f"{ind}{ind}{names.r} = {names.m}._awaiting.poll({names.w})")
+            body.line(f"{ind}except BaseException as {names.x}:")
+            body.line(f"{ind}{ind}{names.thrown} = {names.x}")
+            body.line(f"{ind}else:")
+            body.line(f"{ind}{ind}if {names.r} is {names.PENDING}:")
+            body.line(f"{ind}{ind}{ind}return {names.r}")
+            body.line(f"{ind}{ind}{names.thrown} = None")
+            body.line(f"{names.m}._awaiting = None")
         body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
@@ -796,7 +817,13 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
     w.level -= 1
     w.line("")
     w.line("def poll(self, waker):")
-    w.line(f"{ind}return self._steps[self._state](self, waker)")
+    if any(wait.guarded for wait in unit.waits):
+        w.line(f"{ind}answer = self._steps[self._state](self, waker)")
+        w.line(f"{ind}while answer is {names.AGAIN}:  # a wait in except/finally: poll it from here")
+        w.line(f"{ind}{ind}answer = self._steps[self._state](self, waker)")
+        w.line(f"{ind}return answer")
+    else:
+        w.line(f"{ind}return self._steps[self._state](self, waker)")
     w.line("")
     w.line("def close(self):")
     w.level += 1
@@ -812,7 +839,7 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
     w.line(f"{ind}answer = self._steps[state](self, {names.CLOSING})")
     w.line("except GeneratorExit:")
     w.line(f"{ind}return")
-    w.line(f"if answer is {names.PENDING}:")
+    w.line(f"if answer is {names.PENDING} or answer is {names.AGAIN}:")
     w.line(f"{ind}raise RuntimeError({repr(f'generator ignored GeneratorExit')})")
     w.level -= 1
     if storage.cold:

@@ -56,6 +56,9 @@ class Wait(Node):
     target: cst.BaseExpression | None
     future: cst.BaseExpression
     source: str
+    # Inside an except or finally block: an exception may be being handled there, and a
+    # future polled there would chain onto it (see emit.py), so it is polled by poll().
+    guarded: bool = False
 
 
 @dataclass(eq=False)

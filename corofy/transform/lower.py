@@ -62,6 +62,7 @@ class Context:
         self.taken = set(_IDENT.findall(self.module.code_for_node(coroutine.node)))
         self.counters: dict[str, int] = {}
         self.unit = Unit([])
+        self.guard = 0  # depth of except/finally blocks being lowered
 
     def temp(self, base: str) -> str:
         """A fresh name no user identifier in the coroutine uses."""
@@ -92,7 +93,7 @@ class Context:
     def new_wait(self, line: int, target, future, call: cst.Call) -> Wait:
         origin = self.wait_origin.get(id(call), call)
         wait = Wait(self.line(origin) or line, len(self.unit.waits) + 1, target, future,
-                    self.module.code_for_node(origin))
+                    self.module.code_for_node(origin), self.guard > 0)
         self.unit.waits.append(wait)
         return wait
 
@@ -287,6 +288,7 @@ class Lower:
                 self.ctx.refuse(h.type, "wait() inside an except clause's type is not supported")
             hname = h.name.name.value if h.name is not None else None
             hline = self.ctx.line(h)
+            self.ctx.guard += 1
             if self.has(h.body):
                 # Keep the exception in a temporary a resume function can raise again.
                 exc = self.ctx.temp("_e")
@@ -300,8 +302,11 @@ class Lower:
                 handlers.append(Handler(hline, h.type, exc, hbody))
             else:
                 handlers.append(Handler(hline, h.type, hname, self.block(h.body.body)))
+            self.ctx.guard -= 1
         orelse = self.block(s.orelse.body.body) if s.orelse else []
+        self.ctx.guard += 1
         finalbody = self.block(s.finalbody.body.body) if s.finalbody else []
+        self.ctx.guard -= 1
         fin = None
         if s.finalbody is not None and self.has(s.finalbody):
             fin = (self.ctx.temp("_pk"), self.ctx.temp("_pv"))
