@@ -38,8 +38,11 @@ class Sleep(Future):
         if monotonic() >= self.deadline:
             self.waker = None
             return _READY_NONE
+        # The reactor clears ``waker`` when it fires us. Fired yet not due can only mean a
+        # float rounding at the millisecond boundary: schedule again rather than hang.
+        fired = self._scheduled and self.waker is None
         self.waker = waker  # keep the most recent waker
-        if not self._scheduled:
+        if fired or not self._scheduled:
             self._scheduled = True
             reactor().schedule(self)
         return PENDING

@@ -222,3 +222,26 @@ class _Yield(Future):
 
 def _yield():
     return _Yield()
+
+
+def test_a_sleep_fired_before_its_deadline_schedules_itself_again_instead_of_hanging():
+    class Waker:
+        def wake(self):
+            pass
+
+    nap = sleep(0.001)
+    assert nap.poll(Waker()) is PENDING
+    time.sleep(0.005)
+    shared = reactor()
+    with shared.driver_lock:
+        shared.turn(False)  # the reactor fires the entry...
+    assert nap.waker is None
+    nap.deadline = time.monotonic() + 0.02  # ...which we pretend was a hair too early
+
+    @coro
+    def main():
+        return (yield nap)
+
+    # Without a timer of its own the nap would only finish when the guard's timer wakes
+    # the task, and the guard, polled first, would win.
+    assert run(select(sleep(2), main())) == (1, None)
