@@ -10,7 +10,9 @@ Some facts the code below relies on:
   DONE/FAILED/CANCELLED. A wake while RUNNING moves it to NOTIFIED, and the executor puts a
   NOTIFIED task back on the queue when its poll returns PENDING: a wake during the task's own
   poll is never lost. A wake while SCHEDULED or NOTIFIED does nothing, so any number of wakes
-  before the task runs poll it once. A wake after it finished does nothing.
+  before the task runs poll it once. A wake after it finished does nothing. ``abort()`` from
+  inside the task's own poll moves it to ABORTING, and the executor closes it once the poll
+  returns; a task is never closed while its poll is on the stack.
 - Only the executor's own thread changes a task's state. A wake from another thread appends
   the task to the executor's ``_remote`` deque (``deque.append`` is atomic under the GIL) and
   unparks the executor, which replays the wake on its own thread. The common case, a wake on
