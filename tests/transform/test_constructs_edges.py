@@ -276,3 +276,29 @@ def test_deep_chain_of_sub_coroutines() -> None:
             return wait(down(100))
         """)
     assert result(src) == 100
+
+
+def test_sub_coroutine_does_not_see_the_exception_its_caller_is_handling() -> None:
+    # The reference polls the inner future from the driver, outside the caller's frame, so
+    # neither sys.exc_info() nor a new exception's __context__ in the callee sees it.
+    src = program("""
+        import sys
+        @coroutine
+        def inner():
+            wait(pending(1, None))
+            seen = sys.exc_info()[0]
+            try:
+                wait(raising(ValueError, 1))
+            except ValueError as e:
+                return seen, e.__context__
+        @coroutine
+        def main():
+            try:
+                raise KeyError(6)
+            except KeyError:
+                try:
+                    wait(raising(IndexError, 0))
+                finally:
+                    return wait(inner())
+        """)
+    assert result(src) == (None, None)
