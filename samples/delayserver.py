@@ -95,6 +95,14 @@ def read_head(stream: TcpStream) -> bytes:
     return head
 
 
+# Facts the handler depends on:
+# - TimeoutError is a subclass of OSError, so the inner try must take it before the outer
+#   `except OSError` would treat a slow client as one that left.
+# - A write to a peer that has gone raises EPIPE or ECONNRESET, both OSError: Python ignores
+#   SIGPIPE at start-up, so a leaving client is an exception here, not a signal that kills us.
+# - close() on a socket whose receive buffer still holds data sends RST, not FIN, and the RST
+#   may destroy our answer before the client reads it. So the 431 for an oversized head is
+#   best effort: reading everything a client sends would let it keep us reading for ever.
 @coroutine
 def handle(
     stream: TcpStream, counter: Iterator[int], log: Callable[[str], object], head_timeout: float
@@ -113,7 +121,7 @@ def handle(
             log(f"#{next(counter)} - {delay_ms}ms: {body}")
             wait(sleep(delay_ms / 1000))
         wait(stream.write_all(response(status, body)))
-    except OSError:  # (not TimeoutError, an OSError too: the inner try took that)
+    except OSError:
         pass  # reset or broken pipe: the client left early, which ends this request only
     finally:
         stream.close()  # also when the task is closed, e.g. when run() ends
