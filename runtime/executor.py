@@ -108,6 +108,7 @@ class _NoWaker(Waker):
 
 
 _NO_WAKER = _NoWaker()
+_READY_NONE = Ready(None)  # most tasks finish with None: their joins share one answer
 
 
 class Task(Future, Waker):
@@ -175,7 +176,8 @@ class Task(Future, Waker):
             if state < DONE:
                 return PENDING
         if state == DONE:
-            return Ready(self._result)
+            result = self._result
+            return _READY_NONE if result is None else Ready(result)
         if state == CANCELLED:
             raise CancelledError(f"task {self.name} was aborted")
         self._state = JOINED_FAILED
