@@ -428,6 +428,9 @@ class Executor:
                         shared.turn(False)
                     finally:
                         shared.driver_lock.release()
+                    if shared.idle_executors:
+                        # One may have parked while we held the driver: let it wait in epoll.
+                        self._hand_off(shared)
         task = self._running = None  # a failed task must not outlive its handle here
 
     def _park(self) -> None:
