@@ -35,6 +35,7 @@ class _Scope:
     handled: str | None = None  # the exception variable of the enclosing except, if any
     in_comprehension: bool = False  # a walrus there binds in the coroutine: not generated
     in_fstring: bool = False  # Python 3.11 f-string fields cannot hold quotes: no strings
+    closures: bool = False  # peek() reads a, b, c late; poke(v) rebinds a with nonlocal
 
 
 @dataclass
@@ -79,9 +80,16 @@ class _Writer:
                     "unary",
                     "walrus",
                     "listcomp",
+                    "closure",
                 ]
             )
         sub = depth - 1
+        if kind == "closure" and scope.closures:
+            if self.flip():
+                return "peek()"
+            return f"poke({self.expr(scope, sub)})"
+        if kind == "closure":
+            kind = "name"
         if kind == "literal":
             return str(self.small(0, 5))
         if kind == "wait":
@@ -281,8 +289,17 @@ class _Writer:
         return lines
 
     def coroutine(self, name: str, subs: list[str]) -> list[str]:
-        scope = _Scope(["a", "b", "c", "G", "n"], subs)
+        closures = self.flip()
+        scope = _Scope(["a", "b", "c", "G", "n"], subs, closures=closures)
         body = self.block(scope, 0, 4)
+        helpers = [
+            "    def peek():",
+            "        return a + b + c",
+            "    def poke(v):",
+            "        nonlocal a",
+            "        a = v",
+            "        return v",
+        ]
         return [
             "@coroutine",
             f"def {name}(n):",
@@ -290,6 +307,7 @@ class _Writer:
             "    a = n",
             "    b = 1",
             "    c = 2",
+            *(helpers if closures else []),
             *body,
             f"    return ({name!r}, a, b, c)",
         ]

@@ -25,7 +25,7 @@ def test_generated_program_matches_reference_when_closed_after_some_polls(
 
 
 # Each example transforms twice; a handful shows nondeterminism (set or dict order leaking).
-@settings(max_examples=10)
+@settings(max_examples=6)
 @given(source=programs())
 def test_generated_code_is_deterministic_and_imports_only_runtime(source: str) -> None:
     note(source)
