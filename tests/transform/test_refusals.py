@@ -3,7 +3,10 @@ and ruff, and CPython's own message and position for syntax errors.
 
 Positions are those of the offending node's first character: line and column both count
 from 1, and the column counts characters (not UTF-8 bytes), as ruff and CPython's
-``SyntaxError.offset`` do. The cases marked "by hand" were counted against the source text.
+``SyntaxError.offset`` does for parser errors. (CPython's compiler-stage errors, such as
+"'yield' outside function", count UTF-8 bytes instead: ``x = "ééé" + (yield)`` reports
+offset 17 where the character column is 14. corofy follows ruff and the parser.) The cases
+marked "by hand" were counted against the source text.
 """
 
 from __future__ import annotations
@@ -162,6 +165,7 @@ def test_error_names_the_path_it_was_given() -> None:
         "  x = 1\n",
         "x = = 2\n",
         "f(**x, *y)\n",
+        'x = "ééé" + = 2\n',  # the parser's offset counts characters: 13, not byte 16
     ],
 )
 def test_syntax_error_carries_cpythons_message_and_position(source: str) -> None:
