@@ -296,9 +296,15 @@ def reference_source(source: str) -> str:
 
 
 class RecordingWaker:
-    """The outer loop re-polls anyway; wakes are only counted."""
+    """The outer loop re-polls anyway; wakes are only counted.
 
-    def __init__(self) -> None:
+    Each top-level poll gets a new waker numbered after it: a future must be polled with
+    the waker of the current poll (SPEC §3: it keeps the most recent one), so a leaf
+    polled with an older one logs ``("stale-waker", ...)`` — the reference never does.
+    """
+
+    def __init__(self, number: Any = 0) -> None:
+        self.number = number
         self.wakes = 0
 
     def wake(self) -> None:
@@ -331,6 +337,8 @@ class Leaf(Future):
 
     def poll(self, waker: Any) -> Any:
         self.polls += 1
+        if getattr(waker, "number", self.run.poll_no) != self.run.poll_no:
+            self.run.log("stale-waker", self.id, self.run.poll_no, waker.number)
         if self.polls <= self.pending:
             self.run.log("poll", self.id, self.run.poll_no, "pending")
             waker.wake()
@@ -474,7 +482,6 @@ def drive(run: Run, fut: Any, close_after: int | None = None) -> None:
     With ``close_after``, ``close()`` it after that many polls instead — or, when it finished
     sooner, after the extra poll (closing a finished coroutine must do nothing).
     """
-    waker = RecordingWaker()
     for number in itertools.count(1):
         if close_after is not None and number > close_after:
             _close(run, fut)
@@ -482,6 +489,7 @@ def drive(run: Run, fut: Any, close_after: int | None = None) -> None:
         if number > MAX_POLLS:
             raise AssertionError(f"future still pending after {MAX_POLLS} polls")
         run.poll_no = number
+        waker = RecordingWaker(number)
         try:
             answer = fut.poll(waker)
         except BaseException as exc:  # noqa: BLE001 - part of what is compared
@@ -496,7 +504,7 @@ def drive(run: Run, fut: Any, close_after: int | None = None) -> None:
         raise AssertionError(f"poll answered {answer!r}, neither Ready nor PENDING")
     run.poll_no = "after"
     try:
-        fut.poll(waker)
+        fut.poll(RecordingWaker("after"))
     except BaseException as exc:  # noqa: BLE001
         run.log("repoll", type(exc).__name__)
     else:

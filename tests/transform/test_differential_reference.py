@@ -2,6 +2,8 @@
 
 import inspect
 
+from runtime import Future
+
 import pytest
 from hypothesis import given
 from programs import programs
@@ -133,3 +135,24 @@ def main():
 @given(source=programs())
 def test_generated_programs_terminate_under_the_reference(source: str, n: int) -> None:
     assert outcome(execute(source, "reference", args=(n,)))[0] in ("return", "raise")
+
+
+def test_leaf_polled_with_an_older_waker_is_logged() -> None:
+    from reference import Run, drive
+
+    class KeepsFirstWaker(Future):
+        def __init__(self, inner: Future) -> None:
+            self.inner, self.waker = inner, None
+
+        def poll(self, waker):
+            self.waker = self.waker or waker
+            return self.inner.poll(self.waker)
+
+    run = Run()
+    leaf = run.namespace()["pending"](2, "v")
+    drive(run, KeepsFirstWaker(leaf))
+    assert [e for e in run.events if e[0] == "stale-waker"] == [
+        ("stale-waker", 1, 2, 1),
+        ("stale-waker", 1, 3, 1),
+        ("stale-waker", 1, "after", 1),
+    ]
