@@ -61,17 +61,21 @@ class DelayServer:
         """Start it with `args`; `max_fds` lowers RLIMIT_NOFILE, so accept() meets EMFILE."""
         self.log = workdir / f"{script.stem}.out"
         self.errors = workdir / f"{script.stem}.err"
-        limit = (
-            None
-            if max_fds is None
-            else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds)))
-        )
+
+        def prepare_child() -> None:
+            # Facts: a shell starts background jobs with SIGINT ignored, and Python installs
+            # its KeyboardInterrupt handler only when SIGINT is not ignored at start-up. So
+            # restore the default, or stop()'s Ctrl-C would fall on deaf ears under `pytest &`.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            if max_fds is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+
         with self.log.open("w") as out, self.errors.open("w") as err:
             self.process = subprocess.Popen(
                 [sys.executable, str(script), "--port", "0", *args],
                 stdout=out,
                 stderr=err,
-                preexec_fn=limit,
+                preexec_fn=prepare_child,
                 env=env,
             )
         self.host, self.port = self._wait_for_address()
@@ -108,3 +112,4 @@ class DelayServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+                pytest.fail("the delay server did not stop on Ctrl-C within 10 s")
