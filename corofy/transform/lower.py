@@ -57,7 +57,7 @@ class Context:
         self.has_wait = scan.has_wait
         self.wait_calls = scan.wait_calls
         self.wait_origin: dict[int, cst.Call] = {}
-        self.keep: list[cst.CSTNode] = []  # nodes whose id() is in has_wait must stay alive
+        self.keep = scan.keep  # nodes whose id() is in has_wait must stay alive
         self.coroutine = coroutine
         self.taken = set(_IDENT.findall(self.module.code_for_node(coroutine.node)))
         self.counters: dict[str, int] = {}

@@ -63,6 +63,9 @@ class Scan:
     has_wait: set[int]  # id() of every node with a wait call inside (or being one)
     wait_calls: set[int]
     import_edits: list[tuple[cst.CSTNode, str | None]]  # marker imports: keep-text or drop
+    # Nodes made later whose id() went into has_wait/wait_calls: they must outlive the
+    # transform, or a new node could reuse the id.
+    keep: list[cst.CSTNode] = field(default_factory=list)
 
 
 def _names(value: Any) -> set[str]:
