@@ -155,10 +155,10 @@ def serve(
 @coroutine
 def serve_at(host: str, port: int, head_timeout: float = HEAD_TIMEOUT) -> None:
     """Bind `host`:`port` (0 picks a free port), say where, and serve there forever."""
-    listener = TcpListener.bind(host, port)
-    bound_host, bound_port = listener.local_addr[:2]
-    print(f"Delay server listening on http://{bound_host}:{bound_port}")
-    wait(serve(listener, head_timeout=head_timeout))
+    with TcpListener.bind(host, port) as listener:  # closed also when run() closes this task
+        bound_host, bound_port = listener.local_addr[:2]
+        print(f"Delay server listening on http://{bound_host}:{bound_port}")
+        wait(serve(listener, head_timeout=head_timeout))
 
 
 def main(argv: list[str] | None = None) -> None:

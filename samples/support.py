@@ -51,11 +51,11 @@ def with_delay_server(server: tuple[str, int] | None, body: Callable[[str], Futu
     """Wait `body(base_url)` against `server`, or against a delay server started here."""
     if server is not None:
         return wait(body(f"http://{server[0]}:{server[1]}"))
-    listener = TcpListener.bind("127.0.0.1", 0)
-    host, port = listener.local_addr[:2]
-    serving = spawn(serve(listener, log=_log_to_stderr))
-    result = wait(body(f"http://{host}:{port}"))
-    serving.abort()  # on an exception, run() closes the server task along with the others
+    with TcpListener.bind("127.0.0.1", 0) as listener:
+        host, port = listener.local_addr[:2]
+        serving = spawn(serve(listener, log=_log_to_stderr))
+        result = wait(body(f"http://{host}:{port}"))
+        serving.abort()  # on an exception, run() closes the server task along with the others
     return result
 
 

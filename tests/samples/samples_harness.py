@@ -57,6 +57,7 @@ class DelayServer:
         *args: str,
         max_fds: int | None = None,
         env: dict[str, str] | None = None,
+        python_options: tuple[str, ...] = (),
     ) -> None:
         """Start it with `args`; `max_fds` lowers RLIMIT_NOFILE, so accept() meets EMFILE."""
         self.log = workdir / f"{script.stem}.out"
@@ -72,7 +73,7 @@ class DelayServer:
 
         with self.log.open("w") as out, self.errors.open("w") as err:
             self.process = subprocess.Popen(
-                [sys.executable, str(script), "--port", "0", *args],
+                [sys.executable, *python_options, str(script), "--port", "0", *args],
                 stdout=out,
                 stderr=err,
                 preexec_fn=prepare_child,

@@ -163,6 +163,27 @@ def test_a_client_too_slow_to_send_its_request_gets_408(built: Path, tmp_path: P
         server.stop()
 
 
+def test_ctrl_c_stops_the_server_and_closes_every_socket_even_mid_request(
+    built: Path, tmp_path: Path
+) -> None:
+    # Python's development mode warns (ResourceWarning) about every socket left unclosed.
+    server = DelayServer(built / "delayserver.py", tmp_path, python_options=("-X", "dev"))
+    try:
+        assert get(server, "/0/served")[2] == "served"
+        pending = socket.create_connection((server.host, server.port), timeout=CLIENT_TIMEOUT)
+        pending.sendall(b"GET /60000/never-answered HTTP/1.1\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while len(server.request_lines()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.stop()
+        assert server.process.returncode == 0
+        assert pending.recv(100) == b""  # closed by the server, not left hanging
+        pending.close()
+    finally:
+        server.stop()
+    assert server.errors.read_text() == ""
+
+
 def test_running_out_of_file_descriptors_pauses_accepting_but_not_serving(
     built: Path, tmp_path: Path
 ) -> None:
