@@ -200,6 +200,11 @@ class _Splice:
         names = emit.Names(self.names.PENDING, self.names.Ready, self.names.Future, self.names.CLOSING,
                            *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x", "_thrown")),
                            self.names.AGAIN)
+        analyse.clear_cache()
+        if coroutine.class_name:
+            ordered = [*coroutine.node.params.posonly_params, *coroutine.node.params.params]
+            if ordered:
+                analyse.SUPER_SELF.append(ordered[0].name.value)
         unit, declarations, docstring = lower.lower(ctx)
         declared = {n.name.value for d in declarations for n in d.names}
         params = node_params(coroutine.node)

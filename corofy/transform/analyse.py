@@ -147,6 +147,15 @@ class _Uses(cst.CSTVisitor):
         node.value.visit(self)
         return False
 
+    def visit_Call(self, node: cst.Call) -> None:
+        # Zero-argument super() reads the first parameter (and __class__) implicitly.
+        if isinstance(node.func, cst.Name) and node.func.value == "super" and not node.args \
+                and SUPER_SELF:
+            self.reads.add(SUPER_SELF[0])
+
+
+SUPER_SELF: list[str] = []  # the first parameter of the method being transformed, if any
+
 
 _cache: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
 
@@ -165,6 +174,7 @@ def uses(node: cst.CSTNode | None) -> tuple[frozenset[str], frozenset[str], froz
 
 def clear_cache() -> None:
     _cache.clear()
+    SUPER_SELF.clear()
 
 
 def _meet(values: Iterable) -> frozenset[str] | None:
