@@ -1,0 +1,270 @@
+"""Unit tests of the transform's parts: marker resolution, lowering, storage analysis, emit."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from corofy.transform import CorofyError, analyse, emit, lower, markers, transform_source
+from corofy.transform.ir import Assign, If, Loop, Raw, Try, Wait
+from runtime import PENDING, Ready
+
+
+def scan(source: str) -> markers.Scan:
+    return markers.scan(cst.parse_module(textwrap.dedent(source)), "t.py")
+
+
+def lowered(source: str):
+    s = scan(source)
+    ctx = lower.Context(s, s.coroutines[0])
+    unit, _decls, _doc = lower.lower(ctx)
+    return s, ctx, unit
+
+
+def storage(source: str) -> analyse.Storage:
+    s, ctx, unit = lowered(source)
+    co = s.coroutines[0]
+    captured, refs = analyse.captured(co.scope, s.scopes)
+    params = [p.name.value for p in co.node.params.params]
+    names = {a.name for a in co.scope.assignments} | unit.bound
+    return emit.plan(unit, params, names, captured, refs).storage
+
+
+def code(module: cst.Module, node: cst.CSTNode) -> str:
+    return module.code_for_node(node)
+
+
+# -- markers ------------------------------------------------------------------------------
+
+
+def test_markers_are_found_by_binding_whatever_the_import_spelling() -> None:
+    s = scan("""
+        import corofy as c
+        from corofy import wait as w
+
+        @c.coroutine
+        def f(x):
+            return w(x) + c.wait(x)
+        """)
+    assert [co.node.name.value for co in s.coroutines] == ["f"]
+    assert len(s.coroutines[0].waits) == 2
+
+
+def test_a_wait_bound_to_something_else_is_an_ordinary_call() -> None:
+    s = scan("""
+        from corofy import coroutine
+
+        def wait(x):
+            return x
+
+        @coroutine
+        def f(x):
+            return wait(x)
+        """)
+    assert s.coroutines[0].waits == []
+
+
+def test_marker_rebinding_is_refused_at_the_rebinding() -> None:
+    with pytest.raises(CorofyError) as info:
+        scan("""
+            from corofy import coroutine, wait
+            wait = print
+            """)
+    assert (info.value.line, info.value.col) == (3, 1)
+
+
+# -- lowering -----------------------------------------------------------------------------
+
+
+def test_assignment_from_a_wait_becomes_one_wait_statement() -> None:
+    _, ctx, unit = lowered("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(a, i, g):
+            a[i] = wait(g)
+        """)
+    [w] = unit.body
+    assert isinstance(w, Wait) and code(ctx.module, w.target) == "a[i]"
+
+
+def test_operands_left_of_a_wait_are_frozen_in_order() -> None:
+    _, ctx, unit = lowered("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(x, g):
+            return x.y * wait(g) + x
+        """)
+    kinds = [type(n).__name__ for n in unit.body]
+    assert kinds == ["Assign", "Wait", "Return"]
+    assert code(ctx.module, unit.body[0].value) == "x.y"
+    assert code(ctx.module, unit.body[2].value) == "_t1 * _t2 + x"
+
+
+def test_short_circuit_puts_the_right_wait_under_an_if() -> None:
+    _, _ctx, unit = lowered("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(a, g):
+            return a or wait(g)
+        """)
+    assign, branch, _ret = unit.body
+    assert isinstance(assign, Assign) and isinstance(branch, If)
+    assert isinstance(branch.body[0], Wait)
+
+
+def test_for_loop_that_waits_iterates_an_explicit_iterator() -> None:
+    _, ctx, unit = lowered("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(xs):
+            for x in xs:
+                wait(x)
+        """)
+    make_iter, loop = unit.body
+    assert code(ctx.module, make_iter.value) == "iter(xs)"
+    assert isinstance(loop, Loop) and code(ctx.module, loop.iter) == make_iter.name
+
+
+def test_with_that_waits_becomes_try_with_explicit_exit() -> None:
+    _, _ctx, unit = lowered("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(cm, g):
+            with cm as c:
+                wait(g)
+        """)
+    assert isinstance(unit.body[-1], Try) and unit.body[-1].finalbody
+
+
+def test_comprehension_variables_are_renamed_so_they_do_not_leak() -> None:
+    _, ctx, unit = lowered("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(xs):
+            return [wait(x) for x in xs]
+        """)
+    loop = next(n for n in unit.body if isinstance(n, Loop))
+    assert code(ctx.module, loop.target).startswith("_c")
+    appended = [n for n in loop.body if isinstance(n, Raw)]
+    assert "x" not in code(ctx.module, appended[0].stmt).replace("_t", "")
+
+
+# -- analysis -----------------------------------------------------------------------------
+
+
+def test_only_values_living_across_a_wait_are_stored() -> None:
+    st = storage("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(g, h):
+            before = 1
+            used_after = 2
+            wait(g)
+            after = used_after + 1
+            wait(h)
+            return after
+        """)
+    assert st.needed[1] == {"h", "used_after"}
+    assert st.needed[2] == {"after"}
+    assert not st.cold
+
+
+def test_captured_and_maybe_unbound_locals_live_on_the_machine() -> None:
+    st = storage("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(flag, g):
+            seen = []
+            hook = lambda: seen
+            if flag:
+                maybe = 1
+            wait(g)
+            return maybe, hook
+        """)
+    assert st.cold == {"seen", "maybe"}
+
+
+# -- emitted code ---------------------------------------------------------------------------
+
+
+class Later:
+    def __init__(self, value, pending=1):
+        self.value, self.pending = value, pending
+
+    def poll(self, waker):
+        if self.pending:
+            self.pending -= 1
+            return PENDING
+        return Ready(self.value)
+
+
+def run(source: str, name: str, *args):
+    ns: dict = {}
+    exec(compile(transform_source(textwrap.dedent(source)), "t.py", "exec", dont_inherit=True), ns)
+    machine = ns[name](*args)
+    polls = 0
+    while True:
+        polls += 1
+        answer = machine.poll(None)
+        if answer is not PENDING:
+            return answer.value, polls
+
+
+def test_a_suspension_does_not_run_finally_blocks() -> None:
+    log: list = []
+    value = run("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(log, g):
+            try:
+                return wait(g)
+            finally:
+                log.append("finally")
+        """, "f", log, Later(3, pending=2))
+    assert value == (3, 3) and log == ["finally"]
+
+
+def test_re_entered_loop_finishes_the_iteration_then_loops_again() -> None:
+    source = textwrap.dedent("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(n, later):
+            out = []
+            for i in range(n):
+                if i == 1:
+                    continue
+                out.append(wait(later(i)))
+                if i == 3:
+                    break
+            else:
+                out.append("else")
+            return out
+        """)
+    assert run(source, "f", 5, Later) == ([0, 2, 3], 4)
+    assert run(source, "f", 3, Later) == ([0, 2, "else"], 3)
+
+
+def test_a_ready_future_never_leaves_the_poll() -> None:
+    source = textwrap.dedent("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(n, later):
+            total = 0
+            for i in range(n):
+                total += wait(later(i, 0))
+            return total
+        """)
+    assert run(source, "f", 100, Later) == (4950, 1)
