@@ -108,14 +108,42 @@ class _NoWaker(Waker):
 
 
 _NO_WAKER = _NoWaker()
+
+
+class _Joiners(list):
+    """Several tasks joining one handle: completion wakes them all."""
+
+    __slots__ = ()
+
+    def wake(self) -> None:
+        for waker in self:
+            waker.wake()
+
+
+def _add_joiner(current: Any, waker: Any) -> Any:
+    """The joiner slot after ``waker`` joins: one waker, or a _Joiners of distinct ones.
+
+    A task re-polling its join passes the same waker (itself) again, so distinct wakers mean
+    distinct joiners, each of which must be woken; a repeat of any of them adds nothing.
+    """
+    if current is None:
+        return waker
+    if type(current) is _Joiners:
+        if not any(joiner is waker for joiner in current):
+            current.append(waker)
+        return current
+    return _Joiners((current, waker))
+
+
+_join_lock = threading.Lock()
 _READY_NONE = Ready(None)  # most tasks finish with None: their joins share one answer
 
 
 class Task(Future, Waker):
     """A spawned future; its own waker and its own join handle (``JoinHandle``).
 
-    As a Future it resolves to the task's value or raises its exception; it keeps one
-    joiner, the most recent waker that polled it. ``abort()`` closes the task's future (its
+    As a Future it resolves to the task's value or raises its exception; any number of
+    tasks may join it, and all are woken. ``abort()`` closes the task's future (its
     ``finally`` blocks run) and joining then raises CancelledError. ``close()``, which
     ``select``/``timeout``/``join_all`` call on the futures they give up, only lets go of
     the handle: the task runs on, as a dropped JoinHandle's does in tokio.
@@ -171,7 +199,9 @@ class Task(Future, Waker):
     def poll(self, waker: Any) -> Ready | Any:
         state = self._state
         if state < DONE:
-            self._joiner = waker
+            if self._joiner is not waker:
+                with _join_lock:  # joiners on other threads may register at the same time
+                    self._joiner = _add_joiner(self._joiner, waker)
             state = self._state  # it may have finished on another thread meanwhile
             if state < DONE:
                 return PENDING

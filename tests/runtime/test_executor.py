@@ -415,3 +415,28 @@ def test_closing_a_join_handle_detaches_it_and_the_task_runs_on():
 
     assert run(main()) == ((1, None), True)
     assert finished == ["slow"]
+
+
+def test_several_tasks_joining_one_handle_all_get_its_value():
+    from runtime import timeout
+
+    @coro
+    def work():
+        yield sleep(0.02)
+        return "shared"
+
+    @coro
+    def join(handle):
+        return (yield handle)
+
+    @coro
+    def main():
+        handle = spawn(work())
+        joiners = [spawn(join(handle)) for _ in range(3)]
+        yield YieldNow()  # every joiner registers before the work finishes
+        values = []
+        for joiner in joiners:
+            values.append((yield joiner))
+        return values
+
+    assert run(timeout(main(), 5)) == ["shared"] * 3

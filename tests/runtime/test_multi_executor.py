@@ -12,7 +12,7 @@ import time
 
 from runtime_helpers import Gate, coro
 
-from runtime import PENDING, Executor, Future, Ready, run, sleep, timeout
+from runtime import PENDING, Executor, Future, Ready, run, sleep, spawn, timeout
 from runtime.driver import reactor
 from runtime.reactor import Interest
 
@@ -170,3 +170,43 @@ def test_idle_executors_on_several_threads_burn_almost_no_cpu():
         thread.join(10)
     used = cpu() - before
     assert used < 0.05, f"three idle executors used {used:.3f} s of CPU: something spins"
+
+
+def test_tasks_on_two_executors_both_join_one_handle():
+    handoff = {}
+    spawned = threading.Event()
+    results = {}
+
+    def owner():
+        @coro
+        def work():
+            yield sleep(0.05)
+            return "from the owner's executor"
+
+        @coro
+        def main():
+            handle = handoff["handle"] = spawn(work())
+            spawned.set()
+            return (yield handle)
+
+        results["owner"] = Executor().block_on(main())
+
+    def joiner():
+        spawned.wait(5)
+
+        @coro
+        def main():
+            return (yield timeout(handoff["handle"], 5))
+
+        try:
+            results["joiner"] = Executor().block_on(main())
+        except BaseException as exc:  # noqa: BLE001 - compared by the assertion below
+            results["joiner"] = exc
+
+    threads = [_start(owner), _start(joiner)]
+    for thread in threads:
+        thread.join(10)
+    assert results == {
+        "owner": "from the owner's executor",
+        "joiner": "from the owner's executor",
+    }
