@@ -32,11 +32,14 @@ def test_the_exception_of_the_blocking_call_propagates_to_the_task():
     assert run(main()) == "caught no access"
 
 
-def test_the_pool_runs_at_most_four_calls_at_once_and_not_on_the_executor_thread():
+def test_the_pool_runs_four_calls_at_once_and_not_on_the_executor_thread():
     running = 0
     peak = 0
     threads = set()
     lock = threading.Lock()
+    # Each call waits until four run together: the pool must really hold four threads
+    # (with fewer the barrier breaks after 5 s and the calls raise), whatever the load.
+    four_at_once = threading.Barrier(4, timeout=5)
 
     def work():
         nonlocal running, peak
@@ -44,13 +47,13 @@ def test_the_pool_runs_at_most_four_calls_at_once_and_not_on_the_executor_thread
             running += 1
             peak = max(peak, running)
             threads.add(threading.get_ident())
-        time.sleep(0.02)
+        four_at_once.wait()
         with lock:
             running -= 1
 
-    run(join_all([spawn_blocking(work) for _ in range(10)]))
+    run(join_all([spawn_blocking(work) for _ in range(8)]))
     assert peak == 4
-    assert len(threads) <= 4
+    assert len(threads) == 4
     assert threading.get_ident() not in threads
 
 
