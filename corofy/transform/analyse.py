@@ -97,7 +97,9 @@ class _Uses(cst.CSTVisitor):
 
     def _delete(self, t: cst.CSTNode) -> None:
         if isinstance(t, cst.Name):
-            (self.reads if self.nested else self.dels).add(t.value)
+            self.reads.add(t.value)  # del needs the name bound: a use, for liveness
+            if not self.nested:
+                self.dels.add(t.value)
         elif isinstance(t, (cst.Tuple, cst.List)):
             for el in t.elements:
                 self._delete(el.value)

@@ -21,6 +21,10 @@ The shape of the output (facts the design depends on):
   2 raise, 3 break, 4 continue); the resume function that finishes the ``finally`` then
   carries the pending exit out. A ``return``/``break`` inside the ``finally`` itself simply
   happens first, which is Python's "finally overrides" rule.
+- A suspension sets the local ``_m`` (the machine) to None before it returns: the
+  ``finally`` blocks it returns through test that to know they must not run, and a frame
+  kept alive by a stored exception's traceback then does not keep the machine alive
+  (so a dropped machine is finalized at once, as a generator is).
 - ``close()`` passes ``_CLOSING`` as the waker: the re-entered wait raises GeneratorExit, and
   a wait reached while closing suspends without polling (the generator would fail at that
   yield), which ``close()`` turns into ``RuntimeError`` as ``generator.close()`` does.
@@ -276,10 +280,12 @@ class _Rename(cst.CSTTransformer):
 
     def leave_NamedExpr(self, original_node: cst.NamedExpr, updated_node: cst.NamedExpr):
         if isinstance(updated_node.target, cst.Attribute):
-            self.r.needs_bind = True
-            return cst.Call(func=cst.Attribute(value=name(self.r.names.m), attr=name("_bind")),
-                            args=[cst.Arg(cst.SimpleString(repr(updated_node.target.attr.value))),
-                                  cst.Arg(updated_node.value)],
+            # name := value for a local kept on the machine: a setter returning the value
+            # (no string literal: this may sit inside an f-string).
+            slot = updated_node.target.attr.value
+            self.r.setters.add(slot)
+            return cst.Call(func=cst.Attribute(value=name(self.r.names.m), attr=name(f"_set_{slot}")),
+                            args=[cst.Arg(updated_node.value)],
                             lpar=updated_node.lpar, rpar=updated_node.rpar)
         return updated_node
 
@@ -328,7 +334,9 @@ class Render:
         ordered = [*params.posonly_params, *params.params]
         self.first_param = ordered[0].name.value if ordered else None
         self.uses_class = False
-        self.needs_bind = False
+        self.setters: set[str] = set()
+        # Nested functions that use the machine close over _m: then it stays set.
+        self.clear_m = not (set(storage.nested_refs.values()) & storage.cold)
         self.as_target_ok = False
         self.frames: list[tuple] = []
         self.cache: dict[tuple[int, bool], str] = {}
@@ -406,6 +414,8 @@ class Render:
             w.line(f"{m}._state = {n.id}")
             for local in sorted(self.storage.needed.get(n.id, ())):
                 w.line(f"{m}.{self.slot(local)} = {local}")
+            if self.clear_m:
+                w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.AGAIN}")
         elif isinstance(n, Wait):
             self.mark(w, n.line)
@@ -418,6 +428,8 @@ class Render:
             w.line(f"{m}._state = {n.id}")
             for local in sorted(self.storage.needed.get(n.id, ())):
                 w.line(f"{m}.{self.slot(local)} = {local}")
+            if self.clear_m:
+                w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.r}")
             w.level -= 1
             if n.target is not None:
@@ -426,8 +438,12 @@ class Render:
             wait = n.wait
             w.line(f"# resume {wait.source}: state {wait.id}, line {wait.line}", wait.line)
             w.line(f"if {names.thrown} is not None:  # the future raised (or close() was called)")
-            # Raised here as gen.throw() raises at the yield: it chains onto a handled exception.
-            w.line(f"{ind}raise {names.thrown}", wait.line)
+            # Raised here as gen.throw() raises at the yield: it chains onto a handled
+            # exception. The local is cleared so the frame and exception form no cycle.
+            w.line(f"{ind}try:")
+            w.line(f"{ind}{ind}raise {names.thrown}", wait.line)
+            w.line(f"{ind}finally:")
+            w.line(f"{ind}{ind}{names.thrown} = None")
             if wait.target is not None:
                 w.text(f"{self.target(wait.target)} = {names.r}.value", wait.line)
             self.last_line = wait.line
@@ -559,7 +575,10 @@ class Render:
         w.level += 1
         if _suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
             # A suspension returns through this finally: it must not run then.
-            w.line(f"if {self.names.m}._state == -1:  # not suspending")
+            if self.clear_m:
+                w.line(f"if {self.names.m} is not None:  # not suspending")
+            else:
+                w.line(f"if {self.names.m}._state == -1:  # not suspending")
             self._indented(w, n.finalbody)
         else:
             self.block(w, n.finalbody)
@@ -721,7 +740,7 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
         states.append((wait.id, f"s{wait.id}_line{wait.line}", wait.line, wait.source))
         fn_names[wait.id] = f"_s{wait.id}_line{wait.line}"
     r.reserved = {"_state", "_awaiting", "_cls", "_steps", "_corofy_states_", "poll", "close",
-                  "_bind", "_finished", *fn_names.values()}
+                  "_finished", *fn_names.values()}
 
     # The resume functions first: rendering tells whether super()/__class__ or walrus on a
     # machine slot need support in the class.
@@ -842,15 +861,31 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
     w.line(f"if answer is {names.PENDING} or answer is {names.AGAIN}:")
     w.line(f"{ind}raise RuntimeError({repr(f'generator ignored GeneratorExit')})")
     w.level -= 1
+    w.line("")
+    w.line("def __del__(self):  # dropped while suspended: finalize, as a generator is")
+    w.line(f"{ind}state = self._state")
+    w.line(f"{ind}if state > 0:")
+    w.line(f"{ind}{ind}try:")
+    w.line(f"{ind}{ind}{ind}self._steps[state](self, {names.CLOSING})")
+    w.line(f"{ind}{ind}except GeneratorExit:")
+    w.line(f"{ind}{ind}{ind}pass")
     if storage.cold:
         w.line("")
         w.line("def __getattr__(self, name):  # an unset slot: the local is unbound")
         w.line(f"{ind}raise UnboundLocalError("
                "f'cannot access local variable {name!r} where it is not associated with a value')")
-    if r.needs_bind:
         w.line("")
-        w.line("def _bind(self, name, value):  # name := value, for a local kept on the machine")
-        w.line(f"{ind}setattr(self, name, value)")
+        w.line("def __delattr__(self, name):  # del of an unset slot: the local is unbound")
+        w.line(f"{ind}try:")
+        w.line(f"{ind}{ind}return object.__delattr__(self, name)")
+        w.line(f"{ind}except AttributeError:")
+        w.line(f"{ind}{ind}pass")
+        w.line(f"{ind}raise UnboundLocalError("
+               "f'cannot access local variable {name!r} where it is not associated with a value')")
+    for slot in sorted(r.setters):
+        w.line("")
+        w.line(f"def _set_{slot}(self, value):  # {slot} := value, {slot} being kept here")
+        w.line(f"{ind}self.{slot} = value")
         w.line(f"{ind}return value")
     w.level -= 1
     lines = w.lines + body.lines
