@@ -36,6 +36,7 @@ from corofy.transform.ir import (
     Reenter,
     Resume,
     Return,
+    TailCall,
     Try,
     Wait,
     With,
@@ -253,6 +254,7 @@ class Flow:
     exposed: set[str] = field(default_factory=set)
     at_wait: dict[int, frozenset[str] | None] = field(default_factory=dict)
     loops: list[tuple[list, list]] = field(default_factory=list)
+    tail_args: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def read(self, names: Iterable[str], da) -> None:
         if da is not None:
@@ -342,6 +344,9 @@ class Flow:
         if isinstance(n, Return):
             self.expr(n.value, da)
             return None
+        if isinstance(n, TailCall):
+            self.read(self.tail_args.get(n.index, ()), da)
+            return None
         if isinstance(n, Break):
             self.loops[-1][0].append(da)
             return None
@@ -374,6 +379,7 @@ class Storage:
     locals: frozenset[str]
     cold: frozenset[str]
     needed: dict[int, frozenset[str]]  # state -> hot locals loaded on resume / stored at suspend
+    tail_args: dict[int, frozenset[str]]  # statement index -> hot locals its tail receives
     nested_refs: dict[int, str]  # id(Name) in a nested scope -> the coroutine local it names
 
 

@@ -59,6 +59,7 @@ from corofy.transform.ir import (
     Reenter,
     Resume,
     Return,
+    TailCall,
     Try,
     Unit,
     Wait,
@@ -120,12 +121,28 @@ def resume_block(unit: Unit, wait: Wait) -> Block:
     """The rest of the function after ``wait``, re-entering what encloses it."""
     steps = _find(unit.body, wait)
     assert steps is not None
-    return _rest(steps, in_loop=False)
+    return _rest(steps, in_loop=False, top=True)
 
 
-def _rest(steps: list, in_loop: bool) -> Block:
+def segments(body: Block) -> tuple[Block, dict[int, Block]]:
+    """The start block and the shared tails: the body cut after each top-level statement
+    that waits, each piece ending in a call of the next."""
+    cuts = [k for k, stmt in enumerate(body) if _suspends([stmt]) and k + 1 < len(body)]
+    bounds = [-1, *cuts]
+    pieces: list[Block] = []
+    for a, b in zip(bounds, [*cuts, len(body) - 1]):
+        piece = list(body[a + 1:b + 1])
+        if b in cuts:
+            piece.append(TailCall(body[b].line, b))
+        pieces.append(piece)
+    return pieces[0], dict(zip(cuts, pieces[1:]))
+
+
+def _rest(steps: list, in_loop: bool, top: bool = False) -> Block:
     block, i, node, part = steps[0]
     tail = block[i + 1:]
+    if top and tail:
+        tail = [TailCall(node.line, i)]
     if part is None:
         return [Resume(node.line, node), *tail]
     inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"))
@@ -335,6 +352,7 @@ class Render:
         self.first_param = ordered[0].name.value if ordered else None
         self.uses_class = False
         self.setters: set[str] = set()
+        self.tail_names: dict[int, str] = {}
         # Nested functions that use the machine close over _m: then it stays set.
         self.clear_m = not (set(storage.nested_refs.values()) & storage.cold)
         self.as_target_ok = False
@@ -477,6 +495,9 @@ class Render:
             w.level -= 1
         elif isinstance(n, Return):
             self._return(w, n)
+        elif isinstance(n, TailCall):
+            passed = "".join(f", {a}" for a in sorted(self.storage.tail_args.get(n.index, ())))
+            w.line(f"return {m}.{self.tail_names[n.index]}({names.w}{passed})")
         elif isinstance(n, Break):
             self._jump(w, n, 3)
         elif isinstance(n, Continue):
@@ -681,33 +702,42 @@ def _suspends(block: Block) -> bool:
 class Plan:
     storage: Storage
     blocks: dict[int, Block] = field(default_factory=dict)
+    tails: dict[int, Block] = field(default_factory=dict)
 
 
 def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str],
          nested_refs: dict[int, str]) -> Plan:
     """Decide where each local lives (see ``analyse.py``) and build the resume blocks."""
     locals_ = frozenset(local_names | unit.temps)
-    blocks: dict[int, Block] = {0: unit.body}
+    start_block, tails = segments(unit.body)
+    blocks: dict[int, Block] = {0: start_block}
     for wait in unit.waits:
         blocks[wait.id] = resume_block(unit, wait)
     needed: dict[int, frozenset[str]] = {w.id: frozenset() for w in unit.waits}
-    for _ in range(50):  # stores are reads: iterate to the fixpoint
+    args: dict[int, frozenset[str]] = {k: frozenset() for k in tails}
+    for _ in range(50):  # stores and tail calls are reads: iterate to the fixpoint
         changed = False
-        for wait in unit.waits:
-            flow = Flow(locals_, needed)
-            flow.block(blocks[wait.id], frozenset())
+        for key, block in [*((("w", w.id), blocks[w.id]) for w in unit.waits),
+                           *((("t", k), tails[k]) for k in tails)]:
+            flow = Flow(locals_, needed, tail_args=args)
+            flow.block(block, frozenset())
             found = frozenset(flow.exposed)
-            if found != needed[wait.id]:
-                needed[wait.id] = found | needed[wait.id]
+            table = needed if key[0] == "w" else args
+            if found != table[key[1]]:
+                table[key[1]] = found | table[key[1]]
                 changed = True
         if not changed:
             break
-    start = Flow(locals_, needed)
-    start.block(unit.body, frozenset())
+    start = Flow(locals_, needed, tail_args=args)
+    start.block(start_block, frozenset())
     start_needed = frozenset(start.exposed) & frozenset(params)
     whole = Flow(locals_, needed)
-    whole.block(unit.body, frozenset(params))
+    da = frozenset(params)
     cold = set(captured & locals_)
+    for k, stmt in enumerate(unit.body):
+        da = whole.node(stmt, da)
+        if k in args and da is not None:
+            cold |= args[k] - da  # a tail receives only what is surely bound
     for wait in unit.waits:
         at = whole.at_wait.get(wait.id)
         if at is None:
@@ -715,8 +745,9 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
         cold |= needed[wait.id] - at
     hot_needed = {j: frozenset(v - cold) for j, v in needed.items()}
     hot_needed[0] = frozenset(start_needed - cold)
-    storage = Storage(locals_, frozenset(cold), hot_needed, nested_refs)
-    return Plan(storage, blocks)
+    hot_args = {k: frozenset(v - cold) for k, v in args.items()}
+    storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs)
+    return Plan(storage, blocks, tails)
 
 
 # -- the wrapper function and the class ------------------------------------------------------
@@ -727,7 +758,8 @@ def class_name_for(function: str) -> str:
     return (function.lstrip("_") if function.startswith("__") else function) + "_machine"
 
 
-def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> MachineText:
+def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: str,
+            filename: str) -> MachineText:
     """The header comment, the wrapper function and the class, indented by ``base``."""
     ctx, unit, storage, names, ind = r.ctx, r.unit, r.storage, r.names, r.indent
     node = ctx.coroutine.node
@@ -739,8 +771,10 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
     for wait in unit.waits:
         states.append((wait.id, f"s{wait.id}_line{wait.line}", wait.line, wait.source))
         fn_names[wait.id] = f"_s{wait.id}_line{wait.line}"
+    body_stmts = unit.body
+    r.tail_names = {k: f"_rest{n}_after_line{body_stmts[k].line}" for n, k in enumerate(tails, 1)}
     r.reserved = {"_state", "_awaiting", "_cls", "_steps", "_corofy_states_", "poll", "close",
-                  "_finished", *fn_names.values()}
+                  "_finished", *fn_names.values(), *r.tail_names.values()}
 
     # The resume functions first: rendering tells whether super()/__class__ or walrus on a
     # machine slot need support in the class.
@@ -772,10 +806,25 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
         r.last_line = -1
         r.frames = []
         r.block(body, blocks[state])
-        if not (blocks[state] and isinstance(blocks[state][-1], Return)):
+        if not (blocks[state] and isinstance(blocks[state][-1], (Return, TailCall))):
             body.line(f"return {names.Ready}(None)")
         body.level -= 1
-        edges.extend(_edges(state, blocks[state]))
+        edges.extend(_edges(state, blocks[state], tails))
+    for k, block in tails.items():
+        # The body after line L's statement, shared by every state that reaches it.
+        passed = "".join(f", {a}" for a in sorted(storage.tail_args.get(k, ())))
+        body.line("")
+        body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):")
+        body.level += 1
+        body.line(f"# the rest of the body after the statement at line {body_stmts[k].line}")
+        for decl in r.declarations:
+            body.line(r.code(decl).rstrip().rstrip(";"))
+        r.last_line = -1
+        r.frames = []
+        r.block(body, block)
+        if not (block and isinstance(block[-1], (Return, TailCall))):
+            body.line(f"return {names.Ready}(None)")
+        body.level -= 1
     body.line("")
     body.line(f"def _finished({names.m}, {names.w}):")
     body.line(f"{ind}raise RuntimeError({repr(f'cannot poll {fname}(): it has finished (or is running)')})")
@@ -893,12 +942,16 @@ def machine(r: Render, blocks: dict[int, Block], base: str, filename: str) -> Ma
     return MachineText(lines, origin, states, edges, cls)
 
 
-def _edges(state: int, block: Block) -> list[tuple[int, int, str]]:
+def _edges(state: int, block: Block, tails: dict[int, Block]) -> list[tuple[int, int, str]]:
     """Where a poll in ``state`` can end: another state (a wait), or done (-1)."""
     found: dict[tuple[int, int, str], None] = {}
+    followed: set[int] = set()
 
     def visit(block: Block, kind: str) -> None:
         for n in block:
+            if isinstance(n, TailCall) and n.index not in followed:
+                followed.add(n.index)
+                visit(tails[n.index], kind)
             if isinstance(n, Wait):
                 found[(state, n.id, kind)] = None
             elif isinstance(n, Resume):

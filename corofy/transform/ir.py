@@ -159,6 +159,15 @@ class Reenter(Node):
 
 
 @dataclass(eq=False)
+class TailCall(Node):
+    """``return`` the shared function running the body's statements after statement
+    ``index`` (a top-level statement that waits): resume functions end here instead of
+    each repeating the rest of the body."""
+
+    index: int
+
+
+@dataclass(eq=False)
 class Unit:
     """One lowered coroutine: the body, every wait in order, the temporaries it made."""
 

@@ -383,7 +383,7 @@ class Lower:
             head.append(Case(self.ctx.line(c), c.pattern, None, mark))
             out.append(Match(line, subject, head))
             guard: Block = []
-            test = Spill(self.ctx, self.ctx.line(c)).expr(c.guard.test if hasattr(c.guard, "test") else c.guard, guard)
+            test = Spill(self.ctx, self.ctx.line(c)).expr(c.guard, guard)
             failed: Block = [Gen(line, f"{which} = 0", writes=frozenset({which}))]
             guard.append(If(line, _not(test), failed, []))
             out.append(If(line, cst.parse_expression(f"{which} == {index}"), guard, []))
