@@ -15,7 +15,7 @@ program that still shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -43,7 +43,6 @@ class _Writer:
     draw: Any
     counter: int = 0
     budget: int = 30  # statements left in the whole program: keeps examples small
-    lines: list[str] = field(default_factory=list)
 
     def fresh(self, prefix: str) -> str:
         self.counter += 1

@@ -31,8 +31,9 @@ from __future__ import annotations
 import ast
 import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from runtime import PENDING, Future, Ready
 
@@ -48,7 +49,7 @@ REFERENCE_DECORATOR = "__corofy_reference__"
 class Reference(Future):
     """A generator driven as SPEC §2.1 says: the definition of a correct state machine."""
 
-    __slots__ = ("_gen", "_awaiting", "_started", "_finished")
+    __slots__ = ("_awaiting", "_finished", "_gen", "_started")
 
     def __init__(self, gen: Any) -> None:
         self._gen = gen
@@ -244,9 +245,9 @@ def _lower_body(func: ast.FunctionDef, markers: _Markers, counter: itertools.cou
     lowering = _WaitToYield(markers, counter)
     body = [lowering.visit(stmt) for stmt in func.body]
     docstring: list[ast.stmt] = []
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        if isinstance(body[0].value.value, str):
-            docstring = [body.pop(0)]
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", None), str):
+        docstring = [body.pop(0)]
     # A coroutine without waits is still lazy: the dead yield makes G a generator function.
     never = ast.If(ast.Constant(False), [ast.Expr(ast.Yield(None))], [])
     func.body = docstring + lowering.helpers + body + [never]
@@ -365,7 +366,7 @@ class LoggingContext:
         self.run.log("enter", self.tag, self.run.poll_no)
         return self.tag
 
-    def __exit__(self, typ: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, typ: object, exc: BaseException | None, tb: object) -> bool:
         self.run.log("exit", self.tag, self.run.poll_no, describe(exc) if exc else None)
         return self.suppress
 

@@ -62,7 +62,7 @@ def test_for_iterable_is_awaited_once_and_body_waits() -> None:
         """)
     events = assert_same(src)
     assert outcome(events) == ("return", [10, 30])
-    assert [e for e in events if e[0] == "new"][0] == ("new", 1, 1)
+    assert next(e for e in events if e[0] == "new") == ("new", 1, 1)
 
 
 def test_for_else_runs_without_break_and_not_with_break() -> None:

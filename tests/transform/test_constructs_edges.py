@@ -131,7 +131,8 @@ def test_exception_in_exit_replaces_the_body_exception() -> None:
                 wait(raising(ValueError, "body"))
         """)
     kind, (name, args, cause, context, suppress) = outcome(assert_same(src))
-    assert (kind, name, args, context[0]) == ("raise", "KeyError", ("exit",), "ValueError")
+    assert (kind, name, args, cause, suppress) == ("raise", "KeyError", ("exit",), None, False)
+    assert context[:2] == ("ValueError", ("body",))
 
 
 def test_continue_in_except_after_wait_and_return_in_with_in_finally() -> None:

@@ -90,7 +90,7 @@ def test_raise_from_none_hides_context() -> None:
                 raise ValueError(2) from wait(ready(None))
         """)
     name, args, cause, context, suppress = raised(assert_same(src))
-    assert (name, cause, suppress, context[0]) == ("ValueError", None, True, "KeyError")
+    assert (name, args, cause, suppress, context[0]) == ("ValueError", (2,), None, True, "KeyError")
 
 
 def test_exception_raised_in_except_after_wait_chains_context() -> None:
@@ -191,7 +191,8 @@ def test_exception_in_finally_replaces_the_one_in_flight_and_chains_it() -> None
                 wait(raising(KeyError, 2))
         """)
     name, args, cause, context, suppress = raised(assert_same(src))
-    assert (name, context[0]) == ("KeyError", "ValueError")
+    assert (name, args, cause, suppress) == ("KeyError", (2,), None, False)
+    assert context[:2] == ("ValueError", (1,))
 
 
 def test_return_in_try_runs_finally_with_waits_before_returning() -> None:

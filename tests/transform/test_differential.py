@@ -3,11 +3,12 @@
 import ast
 import sys
 
-from corofy.transform import transform_source
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from programs import programs
 from reference import assert_same
+
+from corofy.transform import transform_source
 
 
 @given(source=programs(), n=st.integers(0, 3))

@@ -2,12 +2,12 @@
 
 import inspect
 
-from runtime import Future
-
 import pytest
 from hypothesis import given
 from programs import programs
 from reference import execute, load, outcome, printed, reference_source
+
+from runtime import Future
 
 SRC = """
 from corofy import coroutine, wait
@@ -57,6 +57,7 @@ def main():
     kind, (name, args, cause, context, suppress) = outcome(execute(src, "reference"))
     assert (kind, name, args, suppress) == ("raise", "IndexError", (3,), True)
     assert cause[0] == "KeyError" and cause[3][0] == "ValueError"
+    assert context[:2] == ("KeyError", (2,))
 
 
 def test_reference_close_closes_the_awaited_future_then_runs_finally() -> None:
