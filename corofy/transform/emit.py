@@ -435,7 +435,7 @@ class Render:
             w.text(f"{m}._awaiting = {self.expr(n.future)}", n.line)
             w.line(f"{m}._state = {n.id}")
             for local in sorted(self.storage.needed.get(n.id, ())):
-                w.line(f"{m}.{self.slot(local)} = {local}")
+                w.line(f"{m}.{self.slot(local)} = {self.mangle(local)}")
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.AGAIN}")
@@ -449,7 +449,7 @@ class Render:
             w.line(f"{m}._awaiting = {names.f}")
             w.line(f"{m}._state = {n.id}")
             for local in sorted(self.storage.needed.get(n.id, ())):
-                w.line(f"{m}.{self.slot(local)} = {local}")
+                w.line(f"{m}.{self.slot(local)} = {self.mangle(local)}")
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.r}")
@@ -493,14 +493,14 @@ class Render:
                 w.line(f"case {self.code(case.pattern)}{guard}:", case.line)
                 w.level += 1
                 for captured in sorted(pattern_names(case.pattern) & self.storage.cold):
-                    w.line(f"{m}.{self.slot(captured)} = {captured}", case.line)
+                    w.line(f"{m}.{self.slot(captured)} = {self.mangle(captured)}", case.line)
                 self.block(w, case.body)
                 w.level -= 1
             w.level -= 1
         elif isinstance(n, Return):
             self._return(w, n)
         elif isinstance(n, TailCall):
-            passed = "".join(f", {a}" for a in sorted(self.storage.tail_args.get(n.index, ())))
+            passed = "".join(f", {self.mangle(a)}" for a in sorted(self.storage.tail_args.get(n.index, ())))
             w.line(f"return {m}.{self.tail_names[n.index]}({names.w}{passed})")
         elif isinstance(n, Break):
             self._jump(w, n, 3)
@@ -523,7 +523,7 @@ class Render:
         if self.fast or not isinstance(n.stmt, (cst.FunctionDef, cst.ClassDef, cst.Import, cst.ImportFrom)):
             return
         for bound in sorted(uses(n.stmt)[1] & self.storage.cold):
-            w.line(f"{self.names.m}.{self.slot(bound)} = {bound}", n.line)
+            w.line(f"{self.names.m}.{self.slot(bound)} = {self.mangle(bound)}", n.line)
 
     def _indented(self, w: Writer, block: Block) -> None:
         w.level += 1
@@ -806,7 +806,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
         for local in sorted(storage.needed.get(state, ())):
-            body.line(f"{local} = {names.m}.{r.slot(local)}")
+            body.line(f"{r.mangle(local)} = {names.m}.{r.slot(local)}")
         r.last_line = -1
         r.frames = []
         r.block(body, blocks[state])
@@ -816,7 +816,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         edges.extend(_edges(state, blocks[state], tails))
     for k, block in tails.items():
         # The body after line L's statement, shared by every state that reaches it.
-        passed = "".join(f", {a}" for a in sorted(storage.tail_args.get(k, ())))
+        passed = "".join(f", {r.mangle(a)}" for a in sorted(storage.tail_args.get(k, ())))
         body.line("")
         body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):")
         body.level += 1
