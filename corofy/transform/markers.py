@@ -1,9 +1,11 @@
 """Find the coroutines: resolve the marker names by binding, check them, note the waits.
 
-One walk over the module with libcst metadata: ``QualifiedNameProvider`` says whether a
-decorator is ``corofy.coroutine`` and a callee ``corofy.wait`` whatever the import spelling
-(``from corofy import wait as w``, ``import corofy``); a ``wait`` bound to anything else is
-an ordinary name. The walk also marks every node that contains a wait (what the lowering
+One walk over the module with libcst metadata: ``ScopeProvider`` says what a decorator or
+callee name is bound to, so ``corofy.coroutine`` and ``corofy.wait`` are recognised whatever
+the import spelling (``from corofy import wait as w``, ``import corofy``); a ``wait`` bound
+to anything else is an ordinary name. (Scope lookups of just those names: resolving
+``QualifiedNameProvider`` for the whole module costs about as much as parsing it again.)
+The walk also marks every node that contains a wait (what the lowering
 must take apart) and records the marker imports to remove.
 """
 
@@ -18,7 +20,6 @@ from libcst.metadata import (
     FunctionScope,
     MetadataWrapper,
     PositionProvider,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
@@ -68,12 +69,26 @@ class Scan:
     keep: list[cst.CSTNode] = field(default_factory=list)
 
 
-def _names(value: Any) -> set[str]:
-    return {q.name for q in value} if value else set()
+def _import_target(node: cst.CSTNode, name: str) -> str | None:
+    """What ``name``, bound by import statement ``node``, refers to (a dotted name)."""
+    if isinstance(node, cst.ImportFrom):
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return None
+        module = cst.helpers.get_full_name_for_node(node.module)
+        for alias in node.names:
+            if (alias.evaluated_alias or alias.evaluated_name) == name:
+                return f"{module}.{alias.evaluated_name}"
+    elif isinstance(node, cst.Import):
+        for alias in node.names:
+            if alias.evaluated_alias == name:
+                return alias.evaluated_name
+            if alias.evaluated_alias is None and alias.evaluated_name.split(".")[0] == name:
+                return name
+    return None
 
 
 class _Walk(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
 
     def __init__(self, filename: str) -> None:
         super().__init__()
@@ -93,6 +108,22 @@ class _Walk(cst.CSTVisitor):
 
     def pos(self, node: cst.CSTNode) -> CodeRange:
         return self.get_metadata(PositionProvider, node)
+
+    def bound_to(self, expr: cst.BaseExpression) -> str | None:
+        """The dotted name ``expr`` (a name or ``module.attr``) is bound to by an import."""
+        base, attr = expr, None
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+            base, attr = expr.value, expr.attr.value
+        if not isinstance(base, cst.Name):
+            return None
+        scope = self.get_metadata(ScopeProvider, base, None)
+        if scope is None:
+            return None
+        for assignment in scope[base.value]:
+            target = _import_target(getattr(assignment, "node", None), base.value)
+            if target is not None:
+                return f"{target}.{attr}" if attr else target
+        return None
 
     # -- the node stack, for has_wait and nesting --------------------------------------
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -127,7 +158,7 @@ class _Walk(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         marker = None
         for decorator in node.decorators:
-            if _names(self.get_metadata(QualifiedNameProvider, decorator.decorator, None)) & COROUTINE:
+            if self.bound_to(decorator.decorator) in COROUTINE:
                 marker = decorator
         if marker is not None:
             where = self.pos(node)
@@ -151,7 +182,7 @@ class _Walk(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if not isinstance(node.func, (cst.Name, cst.Attribute)):
             return
-        if not (_names(self.get_metadata(QualifiedNameProvider, node.func, None)) & WAIT):
+        if self.bound_to(node.func) not in WAIT:
             return
         where = self.pos(node)
         if not self.current or not any(n is self.current[-1][0].node.body for n in self.stack):
