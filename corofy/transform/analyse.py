@@ -16,8 +16,8 @@ it needs when it starts, and stores them on the machine only when it suspends. F
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import libcst as cst
 from libcst.metadata import ClassScope, ComprehensionScope, FunctionScope
@@ -41,8 +41,6 @@ from corofy.transform.ir import (
     Wait,
     With,
 )
-
-DA = "frozenset[str] | None"  # None: unreachable (every name counts as assigned)
 
 
 class _Uses(cst.CSTVisitor):
@@ -247,7 +245,8 @@ def children(node: Node) -> list[Block]:
 @dataclass
 class Flow:
     """One pass of definite assignment over a block, noting exposed reads and the
-    assignments in force at each wait."""
+    assignments in force at each wait. A set of names is what is surely assigned at a
+    point; None means the point is unreachable (every name counts as assigned there)."""
 
     locals: frozenset[str]
     stores: dict[int, frozenset[str]]  # what each suspension writes back (a read)
@@ -277,7 +276,7 @@ class Flow:
             da = self.node(node, da)
         return da
 
-    def node(self, n: Node, da):  # noqa: C901 - one case per IR node
+    def node(self, n: Node, da):
         if isinstance(n, Raw):
             reads, writes, dels = uses(n.stmt)
             self.read(reads, da)

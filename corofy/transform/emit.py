@@ -270,9 +270,9 @@ class _Rename(cst.CSTTransformer):
         return original_node
 
     def leave_AsName(self, original_node: cst.AsName, updated_node: cst.AsName) -> cst.AsName:
-        if isinstance(original_node.name, cst.Name) and not isinstance(updated_node.name, cst.Name):
-            if not self.r.as_target_ok:
-                return updated_node.with_changes(name=original_node.name)
+        renamed = isinstance(original_node.name, cst.Name) and not isinstance(updated_node.name, cst.Name)
+        if renamed and not self.r.as_target_ok:  # except/import "as" takes a plain name
+            return updated_node.with_changes(name=original_node.name)
         return updated_node
 
     def leave_MatchAs(self, original_node, updated_node):
@@ -405,7 +405,7 @@ class Render:
         if line:
             self.last_line = line
 
-    def node(self, w: Writer, n: Node) -> None:  # noqa: C901 - one case per IR node
+    def node(self, w: Writer, n: Node) -> None:
         m, names, ind = self.names.m, self.names, self.indent
         if isinstance(n, Raw):
             self.mark(w, n.line)
@@ -831,7 +831,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         body.level -= 1
     body.line("")
     body.line(f"def _finished({names.m}, {names.w}):")
-    body.line(f"{ind}raise RuntimeError({repr(f'cannot poll {fname}(): it has finished (or is running)')})")
+    body.line(f"{ind}raise RuntimeError({f'cannot poll {fname}(): it has finished (or is running)'!r})")
     body.line("")
     body.line("# poll() dispatches in O(1): state j runs _steps[j]; a finished machine is state -1.")
     body.line(f"_steps = ({', '.join(fn_names[s] for s, _, _, _ in states)}, _finished)")
@@ -912,7 +912,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w.line("except GeneratorExit:")
     w.line(f"{ind}return")
     w.line(f"if answer is {names.PENDING} or answer is {names.AGAIN}:")
-    w.line(f"{ind}raise RuntimeError({repr(f'generator ignored GeneratorExit')})")
+    w.line(f"{ind}raise RuntimeError({'generator ignored GeneratorExit'!r})")
     w.level -= 1
     w.line("")
     w.line("def __del__(self):  # dropped while suspended: finalize, as a generator is")

@@ -17,11 +17,12 @@ Facts the spilling depends on (the Python reference, 3.11):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from corofy.transform.ir import Assign, Block, If, Loop, Raw, Wait
+from corofy.transform.ir import Assign, Block, If, Loop, Raw
 
 if TYPE_CHECKING:
     from corofy.transform.lower import Context
@@ -97,9 +98,6 @@ class Spill:
 
     def _Attribute(self, e: cst.Attribute, out: Block) -> cst.BaseExpression:
         return e.with_changes(value=self.expr(e.value, out))
-
-    def _Parenthesized(self, e, out):  # pragma: no cover - libcst keeps parens on nodes
-        return self.expr(e.value, out)
 
     def _NamedExpr(self, e: cst.NamedExpr, out: Block) -> cst.BaseExpression:
         return e.with_changes(value=self.expr(e.value, out))
@@ -180,7 +178,7 @@ class Spill:
         if isinstance(e.operator, cst.Or):
             test = cst.UnaryOperation(operator=cst.Not(), expression=test)
         out.append(If(self.line, test, body, []))
-        return _parens(name(result), e)
+        return name(result)
 
     def _IfExp(self, e: cst.IfExp, out: Block) -> cst.BaseExpression:
         test = self.expr(e.test, out)
@@ -228,7 +226,7 @@ class Spill:
         block = out
         for clause in _clauses(e.for_in):
             iterable = clause.iter if first else _rename(clause.iter, renames, self.ctx)
-            iterable = self.expr(iterable, block) if first else self._in_scope(iterable, block)
+            iterable = self.expr(iterable, block)
             first = False
             body: Block = []
             # An explicit iterator, so a wait inside the loop does not restart it.
@@ -237,26 +235,23 @@ class Spill:
             block.append(Loop(self.line, None, _rename(clause.target, renames, self.ctx), name(it), body, []))
             block = body
             for cond in clause.ifs:
-                test = self._in_scope(_rename(cond.test, renames, self.ctx), block)
+                test = self.expr(_rename(cond.test, renames, self.ctx), block)
                 inner: Block = []
                 block.append(If(self.line, test, inner, []))
                 block = inner
         if kind == "dict":
-            key = self._in_scope(_rename(e.key, renames, self.ctx), block)
+            key = self.expr(_rename(e.key, renames, self.ctx), block)
             key = self.freeze(key, block) if self.has(e.value) else key
-            value = self._in_scope(_rename(e.value, renames, self.ctx), block)
+            value = self.expr(_rename(e.value, renames, self.ctx), block)
             stmt = cst.Assign(targets=[cst.AssignTarget(cst.Subscript(
                 value=name(result), slice=[cst.SubscriptElement(cst.Index(key))]))], value=value)
         else:
-            element = self._in_scope(_rename(e.elt, renames, self.ctx), block)
+            element = self.expr(_rename(e.elt, renames, self.ctx), block)
             method = "append" if kind == "list" else "add"
             stmt = cst.Expr(cst.Call(func=cst.Attribute(name(result), name(method)),
                                      args=[cst.Arg(element)]))
         block.append(Raw(self.line, stmt))
         return name(result)
-
-    def _in_scope(self, e: cst.BaseExpression, out: Block) -> cst.BaseExpression:
-        return self.expr(e, out)
 
     def _ListComp(self, e, out):
         return self._comprehension(e, out, "list")
@@ -266,10 +261,6 @@ class Spill:
 
     def _DictComp(self, e, out):
         return self._comprehension(e, out, "dict")
-
-
-def _parens(node: cst.BaseExpression, like: cst.BaseExpression) -> cst.BaseExpression:
-    return node
 
 
 def _clauses(for_in: cst.CompFor):

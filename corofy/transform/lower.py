@@ -184,7 +184,7 @@ class Lower:
             return spill._Subscript(t, out)
         if isinstance(t, cst.Attribute):
             return t.with_changes(value=spill.expr(t.value, out))
-        if isinstance(t, (cst.Tuple, cst.List)) and isinstance(out, list):
+        if isinstance(t, (cst.Tuple, cst.List)):
             self.ctx.refuse(t, "wait() inside an unpacking target is not supported: "
                                "unpack into names first")
         self.ctx.refuse(t, "wait() inside this target is not supported")
