@@ -116,6 +116,7 @@ def build(
 
     cwd = Path.cwd()
     patterns = list(exclude)
+    name_root = None  # each source's own project root
     if src:
         sources = [Path(s) for s in src]
         root = find_project_root(cwd)
@@ -125,14 +126,14 @@ def build(
         except ConfigError as exc:
             _fail(str(exc))
         sources = list(config.src)
-        root = config.path.parent
+        root = name_root = config.path.parent
         patterns += config.exclude
         if out is None:
             if config.out is None:
                 _fail(f"{config.path}: [tool.corofy] needs out (the folder to write)")
             out = str(config.out)
     try:
-        the_plan = plan(sources, out, root, patterns, stdin_filename)
+        the_plan = plan(sources, out, root, patterns, stdin_filename, name_root)
     except UsageError as exc:
         _fail(str(exc))
     job_list, folders, files = the_plan.jobs, the_plan.folders, the_plan.files

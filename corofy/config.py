@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +24,33 @@ class Config:
 def find_project_root(start: Path) -> Path:
     """The nearest folder at or above `start` holding `.git`, `.hg` or `pyproject.toml`.
 
-    Source names recorded in generated files (`__corofy_source__`) are relative to it, so the
-    output does not depend on the folder corofy happens to be run from.
+    The cache and `--exclude` patterns live relative to it; without a marker, `start` itself.
     """
-    start = start.resolve()
+    return marked_root(start.resolve()) or start.resolve()
+
+
+def marked_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding a root marker, or None if there is none."""
     for folder in (start, *start.parents):
         if any((folder / marker).exists() for marker in ROOT_MARKERS):
             return folder
-    return start
+    return None
+
+
+def recorded_name(path: Path, root: Path | None = None) -> str:
+    """The name `__corofy_source__` records for the source `path`.
+
+    Relative (posix) to `root` — by default the project root of the source itself, never of
+    the folder corofy runs from — so the output does not depend on the cwd. A source outside
+    any project (or outside the configured root) is recorded by its absolute path: a name
+    like `../../tmp/x.py` would only open from the one folder it was computed against.
+    """
+    # abspath, not resolve(): a symlinked source keeps the name it was given.
+    path = Path(os.path.abspath(path))
+    base = Path(os.path.abspath(root)) if root is not None else marked_root(path.parent)
+    if base is not None and (base == path or base in path.parents):
+        return path.relative_to(base).as_posix()
+    return path.as_posix()
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corofy.build import Job
+from corofy.config import recorded_name
 from corofy.tree import Matcher, walk
 
 
@@ -55,8 +56,14 @@ def plan(
     root: Path,
     exclude: Sequence[str] = (),
     stdin_filename: str | None = None,
+    name_root: Path | None = None,
 ) -> Plan:
-    """The jobs for `corofy SRC... [-o OUT]`; source names are recorded relative to `root`."""
+    """The jobs for `corofy SRC... [-o OUT]`.
+
+    `exclude` patterns are relative to `root`. Source names are recorded relative to
+    `name_root` (the `[tool.corofy]` folder) or, without one, to each source's own project
+    root (see `recorded_name`), so the output does not depend on the folder corofy runs from.
+    """
     if any(str(s) == "-" for s in sources):
         if len(sources) != 1:
             raise UsageError("- (stdin) cannot be mixed with other SRC")
@@ -93,7 +100,8 @@ def plan(
                         f"SRC {source} lies inside OUT {out}; its outputs could overwrite "
                         "its sources. Choose an output folder outside the sources"
                     )
-    jobs = [_file_job(f, out, out_path, root, len(files) == 1 and not folders) for f in files]
+    alone = len(files) == 1 and not folders
+    jobs = [_file_job(f, out, out_path, name_root, alone) for f in files]
     for job in jobs:  # SRC is never modified, whatever the spelling of OUT
         if job.target is not None and job.source is not None:
             if job.target.resolve() == job.source.resolve():
@@ -101,10 +109,11 @@ def plan(
     excludes = [Matcher.from_lines("", exclude)] if exclude else []
     for folder in folders:
         assert out_path is not None
-        name_prefix = _prefix(_rel(folder, root))
+        name_prefix = _prefix(recorded_name(folder, name_root))
+        exclude_prefix = _prefix(_rel(folder, root))
         manifest_prefix = _prefix(_rel(folder, out_path))
         shown_src, shown_out = _prefix(shown(folder)), _prefix(shown(out_path))
-        for rel in walk(folder, excludes, name_prefix):
+        for rel in walk(folder, excludes, exclude_prefix):
             jobs.append(
                 Job(
                     folder / rel,
@@ -120,7 +129,9 @@ def plan(
     return Plan(jobs, folders, files)
 
 
-def _file_job(f: Path, out: str | None, out_path: Path | None, root: Path, alone: bool) -> Job:
+def _file_job(
+    f: Path, out: str | None, out_path: Path | None, name_root: Path | None, alone: bool
+) -> Job:
     """One SRC file: beside it (no OUT), to stdout (-o -), to OUT.py, or into folder OUT."""
     if out is None:
         target, out_root = corofied_name(f), None
@@ -133,7 +144,7 @@ def _file_job(f: Path, out: str | None, out_path: Path | None, root: Path, alone
     return Job(
         f,
         shown(f),
-        _rel(f, root),
+        recorded_name(f, name_root),
         target,
         shown(target) if target is not None else "<stdout>",
         out_root,

@@ -21,6 +21,7 @@ order, so their results can be zipped; a `FrameSummary` given `line=` does not c
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import sys
@@ -28,21 +29,42 @@ import traceback
 import types
 from typing import Any, TextIO
 
+_ROOT_MARKERS = (".git", ".hg", "pyproject.toml")  # as corofy/config.py records names
+
 
 def _resolve_source(name: str, generated_file: str) -> str:
-    """The original file: as named, else relative to a folder above the generated file."""
-    if os.path.isabs(name) or os.path.exists(name):
+    """The original file as a user can open it from the cwd: below it, relative; else absolute."""
+    found = _locate_source(name, os.path.abspath(generated_file), os.getcwd())
+    if found is None:
         return name
-    folder = os.path.dirname(os.path.abspath(generated_file))
-    while True:
-        candidate = os.path.normpath(os.path.join(folder, name))
-        if os.path.exists(candidate):
-            shown = os.path.relpath(candidate)
-            return candidate if shown.startswith("..") else shown
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return name
-        folder = parent
+    shown = os.path.relpath(found)
+    return found if shown.startswith("..") else shown
+
+
+@functools.lru_cache(maxsize=256)
+def _locate_source(name: str, generated: str, cwd: str) -> str | None:
+    """The absolute path of the original file recorded as `name`, or None if it is gone.
+
+    corofy records `name` relative to the source's project root (absolute when the source
+    lies in no project). The generated file normally lives in that same project, so the name
+    is looked up first against the nearest root above the generated file, then against each
+    folder above it, then the cwd. The generated file itself is never taken for its source
+    (`corofy src -o out/src` puts `src/x.py`'s output at `out/src/x.py`).
+    """
+    if os.path.isabs(name):
+        return name if os.path.isfile(name) else None
+    folders = [os.path.dirname(generated)]
+    while os.path.dirname(folders[-1]) != folders[-1]:
+        folders.append(os.path.dirname(folders[-1]))
+    root = next(
+        (f for f in folders if any(os.path.exists(os.path.join(f, m)) for m in _ROOT_MARKERS)),
+        None,
+    )
+    for base in [*([root] if root else []), *folders, cwd]:
+        candidate = os.path.normpath(os.path.join(base, name))
+        if candidate != generated and os.path.isfile(candidate):
+            return candidate
+    return None
 
 
 def _defined_in(cls: type, code: types.CodeType) -> bool:
