@@ -331,8 +331,17 @@ class Lower:
         manager = spill.expr(item.item, out)
         mgr, exit_, value, ok, exc = (self.ctx.temp(b) for b in ("_cm", "_exit", "_enter", "_ok", "_e"))
         out.append(Assign(line, mgr, manager))
-        out.append(Gen(line, f"{exit_} = type({mgr}).__exit__\n{value} = type({mgr}).__enter__({mgr})\n{ok} = True",
-                       reads=frozenset({mgr}), writes=frozenset({exit_, value, ok})))
+        enter = self.ctx.temp("_enter")
+        protocol = f"{{type({mgr}).__name__!r}} object does not support the context manager protocol"
+        out.append(Gen(line, "\n".join([
+            f"{enter} = getattr(type({mgr}), '__enter__', None)",
+            f"if {enter} is None:",
+            f"    raise TypeError(f\"{protocol}\")",
+            f"{exit_} = getattr(type({mgr}), '__exit__', None)",
+            f"if {exit_} is None:",
+            f"    raise TypeError(f\"{protocol} (missed __exit__ method)\")",
+            f"{value} = {enter}({mgr})",
+            f"{ok} = True"]), reads=frozenset({mgr}), writes=frozenset({enter, exit_, value, ok})))
         inner: Block = []
         if item.asname is not None:
             if self.has(item.asname.name):
