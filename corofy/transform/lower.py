@@ -329,7 +329,7 @@ class Lower:
         item = items[0]
         spill = Spill(self.ctx, line)
         manager = spill.expr(item.item, out)
-        mgr, exit_, value, ok, exc = (self.ctx.temp(b) for b in ("_cm", "_exit", "_enter", "_ok", "_e"))
+        mgr, exit_, value, ok, exc = (self.ctx.temp(b) for b in ("_cm", "_exit", "_as", "_ok", "_e"))
         out.append(Assign(line, mgr, manager))
         enter = self.ctx.temp("_enter")
         protocol = f"{{type({mgr}).__name__!r}} object does not support the context manager protocol"
