@@ -266,10 +266,25 @@ def install_excepthook() -> None:
         threading.excepthook = thread_excepthook
 
 
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def report_task_failure(task_name: str, exc: BaseException) -> None:
-    """Print the traceback of a task that failed and was never joined, to stderr."""
+    """Print the traceback of a task that failed and was never joined, to stderr.
+
+    The executor frames that polled the task come first and say nothing about the user's
+    program, so the traceback starts at the task's own future, as asyncio's "exception was
+    never retrieved" does; a failure inside the runtime itself keeps its frames.
+    """
+    tb = exc.__traceback__
+    while (
+        tb is not None
+        and tb.tb_next is not None
+        and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR)
+    ):
+        tb = tb.tb_next
     print(f"runtime: task {task_name} failed and was never joined:", file=sys.stderr)
-    print_exception(exc, file=sys.stderr)
+    print_exception(exc.with_traceback(tb), file=sys.stderr)
 
 
 # --- dump_tasks --------------------------------------------------------------------------

@@ -208,6 +208,25 @@ def test_abort_closes_the_task_and_joining_it_raises_cancelled():
     assert gate.closed
 
 
+def test_an_aborted_task_is_still_named_after_its_future_when_joined():
+    gate = Gate()
+
+    @coro
+    def main():
+        handle = spawn(gate)
+        name = handle.name
+        yield sleep(0.01)
+        handle.abort()
+        try:
+            yield handle
+        except CancelledError as exc:
+            return name, str(exc)
+
+    name, message = run(main())
+    assert name.startswith(f"{type(gate).__qualname__}-")
+    assert message == f"task {name} was aborted"
+
+
 def test_abort_from_inside_the_tasks_own_poll_takes_effect_after_the_poll():
     class AbortSelf(Future):
         def __init__(self):
@@ -251,6 +270,23 @@ def test_a_task_that_fails_unjoined_prints_its_traceback_and_the_others_go_on(ca
     err = capfd.readouterr().err
     assert "ZeroDivisionError: unjoined failure" in err
     assert "Traceback" in err
+
+
+def test_an_unjoined_failure_is_reported_from_the_tasks_own_code_not_the_executors(capfd):
+    class Boom(Future):
+        def poll(self, waker):
+            raise ZeroDivisionError("unjoined failure")
+
+    @coro
+    def main():
+        spawn(Boom())
+        yield sleep(0.01)
+
+    run(main())
+    err = capfd.readouterr().err
+    frames = [line for line in err.splitlines() if line.startswith('  File "')]
+    assert frames and "in poll" in frames[0] and __file__ in frames[0], err
+    assert not any("runtime/executor.py" in line for line in frames), err
 
 
 def test_a_failed_task_joined_later_is_not_reported(capfd):
