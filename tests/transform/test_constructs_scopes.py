@@ -3,6 +3,7 @@ recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
 
 import inspect
 
+import pytest
 from reference import assert_same, load, outcome, program, result
 
 
@@ -285,3 +286,22 @@ def test_coroutine_returned_future_is_a_runtime_future() -> None:
     fut = machine["main"]()
     assert isinstance(fut, runtime.Future)
     assert not inspect.isgenerator(fut)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="transform: explicit __class__ in a method coroutine raises AttributeError '_cls'",
+)
+def test_explicit_dunder_class_in_a_method_coroutine() -> None:
+    # __class__ is the cell zero-argument super() reads; user code may name it directly.
+    src = program("""
+        class C:
+            @coroutine
+            def m(self):
+                wait(ready(None))
+                return __class__.__name__
+        @coroutine
+        def main():
+            return wait(C().m())
+        """)
+    assert result(src) == "C"
