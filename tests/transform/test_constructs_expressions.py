@@ -4,6 +4,7 @@ Each test runs the program as generated machine and as generator reference (they
 the same events), then pins the value Python itself gives.
 """
 
+import pytest
 from reference import assert_same, outcome, printed, program, result
 
 
@@ -281,3 +282,18 @@ def test_starred_call_arguments_and_keywords_with_waits() -> None:
             return f(*wait(ready([1, 2])), wait(ready(3)), k=wait(ready(4)), **wait(ready({"z": 5})))
         """)
     assert result(src) == ((1, 2, 3), {"k": 4, "z": 5})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="transform: del with several targets holding waits is refused as an 'unpacking target'",
+)
+def test_del_of_several_targets_with_waits_deletes_left_to_right() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            d = {1: 1, 2: 2, 3: 3}
+            del d[wait(ready(1))], d[wait(pending(1, 2))]
+            return d
+        """)
+    assert result(src) == {3: 3}

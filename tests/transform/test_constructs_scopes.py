@@ -305,3 +305,17 @@ def test_explicit_dunder_class_in_a_method_coroutine() -> None:
             return wait(C().m())
         """)
     assert result(src) == "C"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="transform: the generated class main_machine overwrites a user's global of that name",
+)
+def test_user_global_named_like_a_generated_class_is_kept() -> None:
+    src = program("""
+        main_machine = "user's"
+        @coroutine
+        def main():
+            return wait(ready(main_machine))
+        """)
+    assert result(src) == "user's"
