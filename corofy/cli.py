@@ -26,13 +26,35 @@ if TYPE_CHECKING:  # imported lazily at run time, to keep start-up lean
 EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
 
+_IMPLICIT = "corofy.implicit_build"  # ctx.meta key: `build` was not typed
+
+
+class _BuildContext(click.Context):
+    """`corofy --bogus` names `corofy` in its usage message, as the user typed it."""
+
+    @property
+    def command_path(self) -> str:
+        if self.meta.get(_IMPLICIT) and self.parent is not None:
+            return self.parent.command_path
+        return super().command_path
+
+
 class _DefaultGroup(click.Group):
     """A group whose unnamed invocation runs the `build` command."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            ctx.meta[_IMPLICIT] = True
             args = ["build", *args]
         return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # `corofy --help` lists the options of the default command, as black's does.
+        build = self.commands["build"]
+        records = [r for p in build.get_params(ctx) if (r := p.get_help_record(ctx))]
+        with formatter.section("Options"):
+            formatter.write_dl(records)
+        self.format_commands(ctx, formatter)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(
@@ -48,7 +70,7 @@ def main() -> None:
     corofy SRC... -o OUT     mirror each SRC folder into OUT, transforming coroutine files
     corofy FILE              write FILE_corofied.py beside FILE
     corofy                   use src, out and exclude from [tool.corofy] in pyproject.toml
-    corofy build --help      all options of the above (--check, --diff, -j, ...)
+    corofy show|graph|run    read or run a file's state machines (COMMAND --help for more)
     """
 
 
@@ -57,7 +79,11 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
-@main.command("build")
+@main.command(
+    "build",
+    cls=type("_Build", (click.Command,), {"context_class": _BuildContext}),
+    short_help="The default command, spelled out (options above).",
+)
 @click.argument("src", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "-o", "--out", metavar="OUT", help="Output folder (or file for one FILE; - for stdout)."
@@ -76,6 +102,7 @@ def _fail(message: str) -> NoReturn:
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
+    metavar="N",
     default=None,
     help="Worker processes [default: CPUs].",
 )
@@ -221,7 +248,7 @@ def show(file: str, func: str | None, color: bool | None) -> None:
     click.echo(render(machines, color), nl=False, color=color)
 
 
-@main.command("graph")
+@main.command("graph", short_help="Print FUNC's state graph (Mermaid or Graphviz dot).")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("func")
 @click.option(
@@ -236,7 +263,9 @@ def graph(file: str, func: str, fmt: str) -> None:
 
 
 @main.command(
-    "run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    short_help="Run FILE as __main__, transformed in memory with what it imports.",
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -253,7 +282,7 @@ def run(file: str, args: tuple[str, ...]) -> None:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
     except BaseException as exc:  # noqa: BLE001 — reported as Python would, then exit 1
-        import runtime.debug as debug
+        from runtime import debug
 
         # Drop the frames of corofy itself: the traceback starts in the user's FILE.
         tb = exc.__traceback__

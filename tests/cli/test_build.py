@@ -397,6 +397,24 @@ def test_parallel_and_serial_runs_write_the_same_bytes(corofy):
     assert tree(corofy.cwd / "one") == tree(corofy.cwd / "two")
 
 
+def test_top_level_help_lists_every_option_of_the_default_command(corofy):
+    result = corofy("--help")
+    assert result.returncode == 0
+    for option in ("--out", "--check", "--diff", "--quiet", "--verbose", "--jobs", "--version"):
+        assert option in result.stdout, option
+    for command in ("show", "graph", "run"):
+        assert f"\n  {command} " in result.stdout, command
+
+
+def test_a_bad_option_names_the_command_as_typed_on_stderr(corofy):
+    implicit = corofy("--no-such-option")
+    assert implicit.returncode == 2 and implicit.stdout == ""
+    assert implicit.stderr.startswith("Usage: corofy [OPTIONS]")
+    assert "Try 'corofy --help'" in implicit.stderr and "--no-such-option" in implicit.stderr
+    explicit = corofy("build", "--no-such-option")
+    assert explicit.returncode == 2 and explicit.stderr.startswith("Usage: corofy build ")
+
+
 @pytest.mark.parametrize("name", ["show", "graph", "run"])
 def test_subcommands_have_help(corofy, name):
     result = corofy(name, "--help")
