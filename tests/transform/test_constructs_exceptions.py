@@ -459,3 +459,65 @@ def test_reference_and_machine_agree_on_exception_args_of_leaf() -> None:
     name, args, *_ = raised(assert_same(src))
     assert (name, args) == ("FileNotFoundError", (2, "No such file"))
     assert execute(src, "reference")[-1] == ("repoll", "RuntimeError")
+
+
+def test_close_suppressed_by_exit_then_returning_is_a_clean_close() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            with cm("s", True):
+                wait(pending(5, None))
+            print("after with")
+            return 1
+        """)
+    events = assert_same(src, close_after=1)
+    assert printed(events) == ["after with"]
+    assert events[-1] == ("closed",)
+
+
+def test_close_suppressed_by_exit_then_waiting_again_raises_runtime_error() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            with cm("s", True):
+                wait(pending(5, None))
+            wait(ready(2))
+        """)
+    kind, (name, *_rest) = outcome(assert_same(src, close_after=1))
+    assert (kind, name) == ("close-raised", "RuntimeError")
+
+
+def test_close_when_generator_exit_is_replaced_by_another_exception() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            try:
+                wait(pending(5, None))
+            except GeneratorExit:
+                raise ValueError("instead")
+        """)
+    kind, (name, args, cause, context, suppress) = outcome(assert_same(src, close_after=1))
+    assert (kind, name, args, cause, suppress) == (
+        "close-raised",
+        "ValueError",
+        ("instead",),
+        None,
+        False,
+    )
+    assert context[0] == "GeneratorExit"
+
+
+def test_close_with_continue_in_finally_keeps_looping_and_raises_runtime_error() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            for i in range(3):
+                try:
+                    wait(pending(5, None))
+                finally:
+                    print("f", i)
+                    continue
+        """)
+    events = assert_same(src, close_after=1)
+    assert printed(events) == [("f", 0)]
+    assert outcome(events)[1][0] == "RuntimeError"
