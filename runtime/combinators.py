@@ -1,6 +1,7 @@
 """Futures built from time and from other futures: ``sleep``, ``timeout``, ``join_all``, ``select``.
 
-Each is a lazy state machine like the generated ones: nothing starts before the first poll.
+Each is a lazy state machine like the generated ones: nothing runs before the first poll
+(a ``sleep``'s deadline, like tokio's, is nonetheless fixed when it is created).
 "Closing" a child means calling its ``close()``: a generated state machine then runs its
 ``finally`` blocks, as ``generator.close()`` would.
 """
@@ -55,7 +56,7 @@ _READY_NONE = Ready(None)
 
 
 def sleep(seconds: float) -> Sleep:
-    """A future that is ready ``seconds`` after it is first polled."""
+    """A future that is ready ``seconds`` after this call (the deadline is fixed here)."""
     return Sleep(seconds)
 
 
