@@ -199,7 +199,7 @@ class _Splice:
         ctx = lower.Context(scan, coroutine)
         names = emit.Names(self.names.PENDING, self.names.Ready, self.names.Future, self.names.CLOSING,
                            *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x", "_thrown")),
-                           self.names.AGAIN)
+                           ctx.fixed("_closing"), self.names.AGAIN)
         analyse.clear_cache()
         if coroutine.class_name:
             ordered = [*coroutine.node.params.posonly_params, *coroutine.node.params.params]

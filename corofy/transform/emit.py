@@ -85,6 +85,7 @@ class Names:
     r: str = "_r"
     x: str = "_x"
     thrown: str = "_thrown"
+    closing: str = "_closing"
     AGAIN: str = "_AGAIN"
 
 
@@ -443,7 +444,7 @@ class Render:
             self.mark(w, n.line)
             w.line(f"# {n.source}: state {n.id}, line {n.line}", n.line)
             w.text(f"{names.f} = {self.expr(n.future)}", n.line)
-            w.line(f"{names.r} = {names.f}.poll({names.w}) if {names.w} is not {names.CLOSING} else {names.PENDING}", n.line)
+            w.line(f"{names.r} = {names.PENDING} if {names.closing} else {names.f}.poll({names.w})", n.line)
             w.line(f"if {names.r} is {names.PENDING}:")
             w.level += 1
             w.line(f"{m}._awaiting = {names.f}")
@@ -688,6 +689,15 @@ def _jumps(block: Block) -> bool:
     return False
 
 
+def _has_inline_wait(block: Block) -> bool:
+    for n in block:
+        if isinstance(n, Wait) and not n.guarded:
+            return True
+        if any(_has_inline_wait(child) for child in children(n)):
+            return True
+    return False
+
+
 def _suspends(block: Block) -> bool:
     """Can control leave ``block`` by suspending (a wait, or a resumed wait)?"""
     for n in block:
@@ -803,6 +813,8 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
             body.line(f"{ind}{ind}{names.thrown} = None")
             body.line(f"{names.m}._awaiting = None")
         body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
+        if _has_inline_wait(blocks[state]):
+            body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
         for local in sorted(storage.needed.get(state, ())):
@@ -821,6 +833,8 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):")
         body.level += 1
         body.line(f"# the rest of the body after the statement at line {body_stmts[k].line}")
+        if _has_inline_wait(block):
+            body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
         r.last_line = -1
