@@ -126,7 +126,25 @@ def plan(
                     manifest_source=manifest_prefix + rel,
                 )
             )
+    _refuse_shared_targets(jobs)
     return Plan(jobs, folders, files)
+
+
+def _refuse_shared_targets(jobs: Sequence[Job]) -> None:
+    """Two sources written to one OUT file would overwrite each other, the last one winning.
+
+    Every target is built on the same OUT path, so comparing the strings is exact enough.
+    """
+    seen: dict[str, Job] = {}
+    for job in jobs:
+        if job.target is None:
+            continue
+        first = seen.setdefault(str(job.target), job)
+        if first is not job:
+            raise UsageError(
+                f"{first.display} and {job.display} would both be written to "
+                f"{job.target_display}; give them separate OUT folders (or rename one)"
+            )
 
 
 def _file_job(

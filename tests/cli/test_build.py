@@ -244,6 +244,15 @@ def test_folder_without_out_is_a_usage_error(corofy):
     assert result.returncode == 2 and "-o OUT" in result.stderr
 
 
+@pytest.mark.parametrize("srcs", [("a", "b"), ("a/x.py", "b/x.py"), ("a", "b/x.py")])
+def test_two_sources_bound_for_one_out_file_are_refused_before_anything_is_written(corofy, srcs):
+    write(corofy.cwd, {"a/x.py": "A = 1\n", "b/x.py": "B = 1\n"})
+    result = corofy(*srcs, "-o", "out")
+    assert result.returncode == 2
+    assert "would both be written to out/x.py" in result.stderr
+    assert not (corofy.cwd / "out").exists()
+
+
 def test_stdin_to_stdout(corofy):
     result = corofy.raw("-", input=PLAIN.encode())
     assert (result.returncode, result.stdout) == (0, PLAIN.encode())
