@@ -411,7 +411,11 @@ def _remove_stale(
         if mode.verbose > 0:
             print(f"removed {shown}", file=sys.stderr)
     if mode.writes and keep != old:
-        write_manifest(out_root, keep)
+        try:
+            write_manifest(out_root, keep)
+        except OSError as exc:
+            shown = _display(out_root / MANIFEST)
+            report.errors.append(f"{shown}:1:1: error: cannot write: {exc.strerror or exc}")
 
 
 def _display(path: Path) -> str:

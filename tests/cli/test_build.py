@@ -253,6 +253,23 @@ def test_two_sources_bound_for_one_out_file_are_refused_before_anything_is_writt
     assert not (corofy.cwd / "out").exists()
 
 
+@pytest.mark.parametrize("src", ["a", "a/x.py"])
+def test_an_out_that_is_an_existing_file_is_a_usage_error(corofy, src):
+    write(corofy.cwd, {"a/x.py": "A = 1\n", "taken": "mine\n"})
+    result = corofy(src, "-o", "taken")
+    assert result.returncode == 2 and "OUT taken is a file" in result.stderr
+    assert (corofy.cwd / "taken").read_text() == "mine\n"
+
+
+def test_an_out_that_cannot_be_created_is_an_error_line_not_a_traceback(corofy):
+    write(corofy.cwd, {"a/x.py": "A = 1\n", "blocked/out": "a file\n"})
+    result = corofy("a", "-o", "blocked/out/deeper")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert lines and all(line.startswith("blocked/out/deeper/") for line in lines), lines
+
+
 def test_stdin_to_stdout(corofy):
     result = corofy.raw("-", input=PLAIN.encode())
     assert (result.returncode, result.stdout) == (0, PLAIN.encode())
