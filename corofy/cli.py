@@ -48,6 +48,20 @@ class _DefaultGroup(click.Group):
             args = ["build", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> object:
+        # Exit 1 tells a --check caller "would change": a crash must not say that. Like ruff,
+        # an internal error exits 2, with the traceback kept for the bug report.
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+            click.echo("corofy: error: internal error in corofy; please report it", err=True)
+            sys.exit(EXIT_ERROR)
+
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # `corofy --help` lists the options of the default command, as black's does.
         build = self.commands["build"]

@@ -270,6 +270,26 @@ def test_an_out_that_cannot_be_created_is_an_error_line_not_a_traceback(corofy):
     assert lines and all(line.startswith("blocked/out/deeper/") for line in lines), lines
 
 
+def test_a_crash_inside_corofy_exits_2_not_1_which_would_mean_changed(
+    tmp_path, monkeypatch, capsys
+):
+    import corofy.build
+    from corofy.cli import main
+
+    def crash(*args, **kwargs):
+        raise KeyError("a bug")
+
+    write(tmp_path, {"a/x.py": "A = 1\n"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COROFY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(corofy.build, "apply", crash)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["a", "-o", "out", "--check"], prog_name="corofy")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "KeyError: 'a bug'" in err and "internal error in corofy" in err
+
+
 def test_stdin_to_stdout(corofy):
     result = corofy.raw("-", input=PLAIN.encode())
     assert (result.returncode, result.stdout) == (0, PLAIN.encode())
