@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import keyword
+import textwrap
 import tokenize
 from collections.abc import Sequence
 from typing import Any
@@ -80,6 +81,8 @@ def select_machines(machines: Sequence[Any], func: str | None, filename: str) ->
 def render(machines: Sequence[Any], color: bool) -> str:
     parts = []
     for machine in machines:
-        text = machine.code if machine.code.endswith("\n") else machine.code + "\n"
+        # A method's machine is emitted at its class's indentation; shown from column 0.
+        code = textwrap.dedent(machine.code)
+        text = code if code.endswith("\n") else code + "\n"
         parts.append(highlight(text) if color else text)
     return "\n\n".join(parts)

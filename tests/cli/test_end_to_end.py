@@ -136,3 +136,18 @@ def test_show_is_coloured_on_a_terminal(program):
         os.close(fd)
     assert b"\x1b[1;34mdef\x1b[0m" in output
     assert b"main" in output
+
+
+def test_show_prints_a_methods_machine_from_column_zero(corofy):
+    (corofy.cwd / "meth.py").write_text(
+        "from corofy import coroutine, wait\n\n\n"
+        "class Box:\n"
+        "    @coroutine\n"
+        "    def get(self, fut):\n"
+        "        return wait(fut)\n"
+    )
+    result = corofy("show", "meth.py", "Box.get")
+    assert result.returncode == 0, result.stderr
+    code_lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert any(line.startswith("def get(") for line in code_lines), result.stdout
+    assert any(line.startswith("class ") for line in code_lines), result.stdout
