@@ -68,9 +68,11 @@ def plan(
         if len(sources) != 1:
             raise UsageError("- (stdin) cannot be mixed with other SRC")
         name = stdin_filename or "<stdin>"
+        # Recorded as the file it stands for would be, so tracebacks find it from anywhere.
+        recorded = recorded_name(Path(name), name_root) if stdin_filename else name
         target = None if out in (None, "-") else Path(out)
         data = sys.stdin.buffer.read()
-        return Plan([Job(None, name, name, target, out or "<stdout>", data=data)], [], [])
+        return Plan([Job(None, name, recorded, target, out or "<stdout>", data=data)], [], [])
 
     folders = [s for s in sources if s.is_dir()]
     files = [s for s in sources if not s.is_dir()]

@@ -68,11 +68,13 @@ class Corofy:
             proc.stderr.decode("utf-8", "replace"),
         )
 
-    def raw(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    def raw(
+        self, *args: str, input: bytes | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         assert COROFY
         return subprocess.run(
             [COROFY, *args],
-            cwd=self.cwd,
+            cwd=cwd or self.cwd,
             input=input,
             capture_output=True,
             timeout=60,

@@ -111,3 +111,16 @@ def test_an_output_mirrored_at_its_sources_path_is_not_taken_for_its_source(
     assert result.returncode == 0, result.stderr
     files = _traceback_files(project / "out/src/prog.py", project)
     assert set(files) == {os.path.join("src", "prog.py")}
+
+
+def test_stdin_filename_is_recorded_as_the_file_itself_would_be(
+    corofy: Corofy, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    write(project, {"pyproject.toml": "", "src/prog.py": PROGRAM})
+    data = PROGRAM.encode()
+    from_root = corofy.raw("-", "--stdin-filename", "src/prog.py", input=data, cwd=project)
+    from_src = corofy.raw("-", "--stdin-filename", "prog.py", input=data, cwd=project / "src")
+    assert from_root.returncode == from_src.returncode == 0
+    assert from_root.stdout == from_src.stdout
+    assert b"__corofy_source__ = 'src/prog.py'" in from_root.stdout
