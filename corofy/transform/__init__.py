@@ -85,6 +85,7 @@ class _Splice:
         for match in re.finditer("\n", source):
             self.starts.append(match.end())
         taken = set(_IDENT.findall(source))
+        scan.taken = taken
         self.names = emit.Names(**{
             key: _free(value, taken)
             for key, value in (("PENDING", "_PENDING"), ("Ready", "_Ready"),

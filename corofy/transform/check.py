@@ -62,5 +62,8 @@ AWAIT = "await inside a @coroutine: use wait(future) instead"
 ASYNC_FOR = "async for inside a @coroutine: iterate with a plain for and wait() inside"
 ASYNC_WITH = "async with inside a @coroutine: use a plain with"
 REBIND = "rebinding the corofy marker name {name!r}: choose another name"
+ON_CLASS = "@coroutine decorates functions only, not classes: decorate the methods that wait"
+MARKER_VALUE = ("the corofy marker {name!r} can only decorate a function (@coroutine) or be "
+                "called (wait(future)): the generated module does not define it")
 NESTED_COROUTINE = ("a @coroutine nested inside another @coroutine is not supported: "
                     "define it outside the coroutine")

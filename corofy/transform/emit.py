@@ -243,6 +243,7 @@ class _Rename(cst.CSTTransformer):
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         value = original_node.value
         if value == "__class__" and self.r.class_name and self.r.scopes.get(original_node) is self.r.fscope:
+            self.r.uses_class = True
             return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
         if self._is_cold(original_node):
             return cst.Attribute(value=name(self.r.names.m), attr=name(self.r.slot(value)),
@@ -779,6 +780,8 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     node = ctx.coroutine.node
     fname = node.name.value
     cls = class_name_for(fname)
+    while cls in ctx.module_taken:  # a user's name stays the user's
+        cls += "_"
     def_line = ctx.line(node)
     states = [(0, "start", def_line, "")]
     fn_names = {0: "_s0_start"}

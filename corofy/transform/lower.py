@@ -60,6 +60,7 @@ class Context:
         self.keep = scan.keep  # nodes whose id() is in has_wait must stay alive
         self.coroutine = coroutine
         self.taken = set(_IDENT.findall(self.module.code_for_node(coroutine.node)))
+        self.module_taken: set[str] = scan.taken
         self.counters: dict[str, int] = {}
         self.unit = Unit([])
         self.guard = 0  # depth of except/finally blocks being lowered
@@ -171,8 +172,12 @@ class Lower:
         elif isinstance(s, cst.Assert):
             self._assert(s, line, out, spill)
         elif isinstance(s, cst.Del):
-            target = self._target(s.target, out, spill)
-            out.append(Raw(line, s.with_changes(target=target), comments))
+            # `del a, b` deletes a, then b, each target evaluated just before.
+            targets = [el.value for el in s.target.elements] \
+                if isinstance(s.target, (cst.Tuple, cst.List)) else [s.target]
+            for t in targets:
+                out.append(Raw(line, cst.Del(target=self._target(t, out, spill)), comments))
+                comments = ()
         else:
             self.ctx.refuse(s, f"wait() inside {type(s).__name__} is not supported")
 

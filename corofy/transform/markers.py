@@ -67,6 +67,7 @@ class Scan:
     # Nodes made later whose id() went into has_wait/wait_calls: they must outlive the
     # transform, or a new node could reuse the id.
     keep: list[cst.CSTNode] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)  # every identifier in the module
 
 
 def _import_target(node: cst.CSTNode, name: str) -> str | None:
@@ -149,6 +150,9 @@ class _Walk(cst.CSTVisitor):
 
     # -- definitions ---------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        for decorator in node.decorators:
+            if self.bound_to(decorator.decorator) in COROUTINE:
+                check.refuse(self.filename, self.pos(decorator.decorator), check.ON_CLASS)
         self.classes.append((node.name.value, len(self.stack)))
         self.functions.append(node.name.value)
 
@@ -250,10 +254,32 @@ class _Walk(cst.CSTVisitor):
         if isinstance(node.value, cst.Name) and node.value.value in self.module_aliases \
                 and node.attr.value in ("coroutine", "wait"):
             self.module_aliases[node.value.value][0] += 1
+            self._marker_use(node, node)
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.module_aliases:
             self.module_aliases[node.value][1] += 1
+        if node.value in self.marker_aliases:
+            self._marker_use(node, node)
+
+    def _marker_use(self, node: cst.CSTNode, whole: cst.BaseExpression) -> None:
+        """A marker may only decorate a def or be called: anything else would leave a name
+        the generated module does not define."""
+        parent = self.stack[-2] if len(self.stack) > 1 else None
+        if isinstance(whole, cst.Name) and (
+            isinstance(parent, (cst.ImportAlias, cst.AsName, cst.NameItem))
+            or (isinstance(parent, cst.Attribute) and parent.attr is whole)
+            or (isinstance(parent, (cst.Arg, cst.Param)) and getattr(parent, "keyword", None) is whole)
+            or isinstance(parent, cst.Param)
+            or (isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is whole)
+        ):
+            return
+        if isinstance(parent, cst.Decorator) or (isinstance(parent, cst.Call) and parent.func is whole):
+            return
+        marker = self.bound_to(whole)
+        if marker in COROUTINE or marker in WAIT:
+            check.refuse(self.filename, self.pos(node), check.MARKER_VALUE.format(
+                name=marker.rsplit(".", 1)[1]))
 
 
 def scan(module: cst.Module, filename: str) -> Scan:
@@ -286,8 +312,9 @@ def _check_rebinding(walk: _Walk, scopes: Any, positions: Any, filename: str) ->
         for name in sorted(walk.marker_aliases):
             for assignment in scope.assignments[name]:
                 node = getattr(assignment, "node", None)
-                if isinstance(node, (cst.ImportFrom, cst.Import, cst.ImportAlias)):
-                    continue
+                if isinstance(node, cst.ImportFrom) and node.module is not None and \
+                        cst.helpers.get_full_name_for_node(node.module) in MARKER_MODULES:
+                    continue  # the marker import itself
                 if node is None or node not in positions:
                     continue
                 check.refuse(filename, positions[node], check.REBIND.format(name=name))
