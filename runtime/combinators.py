@@ -97,6 +97,10 @@ class Timeout(Future):
         if future is not None:
             future.close()
 
+    def _waiting_on(self) -> list[Future]:
+        """What runtime.dump_tasks() shows below this future."""
+        return [self._future] if self._future is not None else []
+
 
 def timeout(future: Future, seconds: float) -> Timeout:
     """Wait for ``future`` at most ``seconds``; then close it and raise ``TimeoutError``."""
@@ -173,6 +177,10 @@ class JoinAll(Future):
                 futures[i] = None
                 future.close()
 
+    def _waiting_on(self) -> list[Future]:
+        """What runtime.dump_tasks() shows below this future."""
+        return [future for future in self._futures if future is not None]
+
 
 def join_all(futures: Iterable[Future]) -> JoinAll:
     """Wait for every future; a list of their values in input order."""
@@ -214,6 +222,10 @@ class Select(Future):
 
     def close(self) -> None:
         self._close_except(-1)
+
+    def _waiting_on(self) -> list[Future]:
+        """What runtime.dump_tasks() shows below this future."""
+        return list(self._futures or ())
 
 
 def select(*futures: Future) -> Select:

@@ -302,18 +302,28 @@ def _machine_source_file(machine: Any) -> str:
 
 
 def describe_chain(future: Any) -> list[str]:
-    """One line per future from `future` down its `_awaiting` chain of generated machines."""
+    """One line per future from `future` down its `_awaiting` chain of generated machines.
+
+    A combinator (`join_all`, `select`, `timeout`) is a fork in the chain: each future it
+    still waits on follows it, one level deeper, as returned by its `_waiting_on()`.
+    """
     lines: list[str] = []
-    depth = 0
-    seen: set[int] = set()
+    _describe(future, 1, lines, set())
+    return lines
+
+
+def _describe(future: Any, depth: int, lines: list[str], seen: set[int]) -> None:
     while future is not None and id(future) not in seen:
         seen.add(id(future))
-        pad = "  " * (depth + 1)
+        pad = "  " * depth
         states = getattr(type(future), "_corofy_states_", None)
-        if states is None:  # the leaf: shown by type, plus its repr if it has a telling one
+        if states is None:  # a leaf: shown by type, plus its repr if it has a telling one
             detail = _short_repr(future) if type(future).__repr__ is not object.__repr__ else ""
             lines.append(f"{pad}{type(future).__qualname__} {detail}".rstrip())
-            break
+            waiting_on = getattr(future, "_waiting_on", None)
+            for child in waiting_on() if callable(waiting_on) else ():
+                _describe(child, depth + 1, lines, seen)
+            return
         state = getattr(future, "_state", None)
         # A machine marks itself -1 while its poll runs (re-entry guard) and once finished;
         # a finished machine is no longer anyone's `_awaiting`, so -1 here means running.
@@ -330,7 +340,6 @@ def describe_chain(future: Any) -> list[str]:
             lines.append(f"{pad}    {text}")
         future = getattr(future, "_awaiting", None)
         depth += 1
-    return lines
 
 
 def _short_repr(obj: Any) -> str:

@@ -166,3 +166,41 @@ def test_error_on_an_executor_thread_is_shown_in_original_lines(project):
     )
     assert "Exception in thread worker:" in proc.stderr
     assert 'File "src/orig.py", line 7, in _inner' in proc.stderr
+
+
+def test_dump_tasks_shows_each_future_a_combinator_still_waits_on(project, monkeypatch):
+    monkeypatch.chdir(project)
+    gen = _load("corofy_test_orig3", GENERATED, project / "build/orig.py")
+    leaves = _load("corofy_test_leaves3", LEAVES, project / "build/leaves.py")
+    dumped: list[str] = []
+
+    class Probe(runtime.Future):
+        polls = 0
+
+        def poll(self, waker):
+            self.polls += 1
+            if self.polls == 1:
+                waker.wake()
+                return runtime.PENDING
+            dumped.append(runtime.dump_tasks(file=sys.stdout))
+            return runtime.Ready(None)
+
+    both = runtime.join_all([gen.inner(leaves.Never()), runtime.select(leaves.Never())])
+    executor = runtime.Executor()
+    try:
+        executor.spawn(runtime.timeout(both, 60))
+        executor.block_on(Probe())
+    finally:
+        executor.close()
+    (text,) = dumped
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("task Timeout")) + 1
+    assert lines[start : start + 7] == [
+        "  Timeout",
+        "    JoinAll",
+        "      _inner in state wait_line_6 at src/orig.py:6",
+        "          value = wait(fut)",
+        "        Never",
+        "      Select",
+        "        Never",
+    ]
