@@ -55,6 +55,11 @@ class _DefaultGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # `corofy --diff | head`: the reader left. Facts: Python flushes stdout again at
+            # exit and would print a second error, so stdout is pointed at /dev/null first.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_ERROR)
         except Exception:
             import traceback
 

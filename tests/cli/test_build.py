@@ -290,6 +290,25 @@ def test_a_crash_inside_corofy_exits_2_not_1_which_would_mean_changed(
     assert "KeyError: 'a bug'" in err and "internal error in corofy" in err
 
 
+def test_a_reader_that_leaves_early_ends_corofy_quietly(corofy):
+    import subprocess
+
+    from cli_helpers import COROFY
+
+    write(corofy.cwd, {"big.py": PLAIN * 20000})
+    proc = subprocess.Popen(
+        [COROFY, "big.py", "-o", "-"],
+        cwd=corofy.cwd,
+        env=corofy.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # as `| head` does once it has what it wants
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert b"Traceback" not in err and b"Broken pipe" not in err, err
+
+
 def test_stdin_to_stdout(corofy):
     result = corofy.raw("-", input=PLAIN.encode())
     assert (result.returncode, result.stdout) == (0, PLAIN.encode())
