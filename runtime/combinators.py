@@ -43,6 +43,8 @@ class Sleep(Future):
         # float rounding at the millisecond boundary: schedule again rather than hang.
         fired = self._scheduled and self.waker is None
         self.waker = waker  # keep the most recent waker
+        if self.deadline == _FOREVER:
+            return PENDING  # sleep(math.inf), timeout(f, math.inf): no timer ever fires
         if fired or not self._scheduled:
             self._scheduled = True
             reactor().schedule(self)
@@ -53,6 +55,7 @@ class Sleep(Future):
 
 
 _READY_NONE = Ready(None)
+_FOREVER = float("inf")
 
 
 def sleep(seconds: float) -> Sleep:

@@ -131,6 +131,14 @@ def test_timeout_raises_timeout_error_and_closes_the_future():
     assert log == ["closed"]
 
 
+def test_an_infinite_sleep_never_fires_and_an_infinite_timeout_never_expires():
+    import math
+
+    with pytest.raises(TimeoutError):
+        run(timeout(sleep(math.inf), 0.02))
+    assert run(timeout(sleep(0.01), math.inf)) is None
+
+
 def test_timeout_passes_the_futures_exception_through():
     class Boom(Future):
         def poll(self, waker):
