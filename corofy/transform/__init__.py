@@ -211,7 +211,7 @@ class _Splice:
         params = node_params(coroutine.node)
         local_names = ({a.name for a in coroutine.scope.assignments} | unit.bound) - declared
         captured, refs = analyse.captured(coroutine.scope, scan.scopes)
-        plan = emit.plan(unit, params, local_names, captured - declared, refs)
+        plan = analyse.plan(unit, params, local_names, captured - declared, refs)
         render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)
         where = scan.positions[coroutine.node]
         base = self.source[self.offset(where.start.line):self.offset(where.start.line, where.start.column)]

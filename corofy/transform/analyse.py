@@ -38,9 +38,12 @@ from corofy.transform.ir import (
     Return,
     TailCall,
     Try,
+    Unit,
     Wait,
     With,
+    walk,
 )
+from corofy.transform.reenter import resume_block, segments
 
 
 class _Uses(cst.CSTVisitor):
@@ -219,29 +222,6 @@ def deleted(block: Block) -> set[str]:
     return out
 
 
-def walk(block: Block) -> Iterable[Node]:
-    for node in block:
-        yield node
-        for child in children(node):
-            yield from walk(child)
-
-
-def children(node: Node) -> list[Block]:
-    if isinstance(node, If):
-        return [node.body, node.orelse]
-    if isinstance(node, Loop):
-        return [node.body, node.orelse]
-    if isinstance(node, Try):
-        return [node.body, *[h.body for h in node.handlers], node.orelse, node.finalbody]
-    if isinstance(node, With):
-        return [node.body]
-    if isinstance(node, Match):
-        return [c.body for c in node.cases]
-    if isinstance(node, Reenter):
-        return [node.rest, [node.loop]]
-    return []
-
-
 @dataclass
 class Flow:
     """One pass of definite assignment over a block, noting exposed reads and the
@@ -404,3 +384,56 @@ def captured(scope: FunctionScope, scopes) -> tuple[set[str], dict[int, str]]:
                     break
                 s = s.parent
     return names, refs
+
+
+
+@dataclass
+class Plan:
+    storage: Storage
+    blocks: dict[int, Block] = field(default_factory=dict)
+    tails: dict[int, Block] = field(default_factory=dict)
+
+
+def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str],
+         nested_refs: dict[int, str]) -> Plan:
+    """Decide where each local lives (see ``analyse.py``) and build the resume blocks."""
+    locals_ = frozenset(local_names | unit.temps)
+    start_block, tails = segments(unit.body)
+    blocks: dict[int, Block] = {0: start_block}
+    for wait in unit.waits:
+        blocks[wait.id] = resume_block(unit, wait)
+    needed: dict[int, frozenset[str]] = {w.id: frozenset() for w in unit.waits}
+    args: dict[int, frozenset[str]] = {k: frozenset() for k in tails}
+    for _ in range(50):  # stores and tail calls are reads: iterate to the fixpoint
+        changed = False
+        for key, block in [*((("w", w.id), blocks[w.id]) for w in unit.waits),
+                           *((("t", k), tails[k]) for k in tails)]:
+            flow = Flow(locals_, needed, tail_args=args)
+            flow.block(block, frozenset())
+            found = frozenset(flow.exposed)
+            table = needed if key[0] == "w" else args
+            if found != table[key[1]]:
+                table[key[1]] = found | table[key[1]]
+                changed = True
+        if not changed:
+            break
+    start = Flow(locals_, needed, tail_args=args)
+    start.block(start_block, frozenset())
+    start_needed = frozenset(start.exposed) & frozenset(params)
+    whole = Flow(locals_, needed)
+    da = frozenset(params)
+    cold = set(captured & locals_)
+    for k, stmt in enumerate(unit.body):
+        da = whole.node(stmt, da)
+        if k in args and da is not None:
+            cold |= args[k] - da  # a tail receives only what is surely bound
+    for wait in unit.waits:
+        at = whole.at_wait.get(wait.id)
+        if at is None:
+            continue
+        cold |= needed[wait.id] - at
+    hot_needed = {j: frozenset(v - cold) for j, v in needed.items()}
+    hot_needed[0] = frozenset(start_needed - cold)
+    hot_args = {k: frozenset(v - cold) for k, v in args.items()}
+    storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs)
+    return Plan(storage, blocks, tails)

@@ -42,19 +42,17 @@ from __future__ import annotations
 
 import io
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 
-from corofy.transform.analyse import Flow, Storage, children, pattern_names, uses
-from corofy.transform.expressions import name
+from corofy.transform.analyse import Storage, pattern_names, uses
 from corofy.transform.ir import (
     Assign,
     Block,
     Break,
     Continue,
     Gen,
-    Handler,
     If,
     Loop,
     Match,
@@ -68,7 +66,10 @@ from corofy.transform.ir import (
     Unit,
     Wait,
     With,
+    children,
 )
+from corofy.transform.names import Rename
+from corofy.transform.reenter import has_inline_wait, jumps, suspends
 
 
 @dataclass
@@ -87,100 +88,6 @@ class Names:
     thrown: str = "_thrown"
     closing: str = "_closing"
     AGAIN: str = "_AGAIN"
-
-
-# -- building the resume functions' IR ---------------------------------------------------------
-
-
-def _parts(n: Node) -> list[tuple[object, Block]]:
-    if isinstance(n, If):
-        return [("body", n.body), ("orelse", n.orelse)]
-    if isinstance(n, Loop):
-        return [("body", n.body), ("orelse", n.orelse)]
-    if isinstance(n, Try):
-        return [("body", n.body), *[(("h", k), h.body) for k, h in enumerate(n.handlers)],
-                ("orelse", n.orelse), ("final", n.finalbody)]
-    if isinstance(n, With):
-        return [("body", n.body)]
-    if isinstance(n, Match):
-        return [(("case", k), c.body) for k, c in enumerate(n.cases)]
-    return []
-
-
-def _find(block: Block, target: Wait) -> list | None:
-    for i, n in enumerate(block):
-        if n is target:
-            return [(block, i, n, None)]
-        for key, child in _parts(n):
-            sub = _find(child, target)
-            if sub is not None:
-                return [(block, i, n, key), *sub]
-    return None
-
-
-def _cmp(var: str, value: int) -> cst.BaseExpression:
-    return cst.parse_expression(f"{var} == {value}")
-
-
-def resume_block(unit: Unit, wait: Wait) -> Block:
-    """The rest of the function after ``wait``, re-entering what encloses it."""
-    steps = _find(unit.body, wait)
-    assert steps is not None
-    return _rest(steps, in_loop=False, top=True)
-
-
-def segments(body: Block) -> tuple[Block, dict[int, Block]]:
-    """The start block and the shared tails: the body cut after each top-level statement
-    that waits, each piece ending in a call of the next."""
-    cuts = [k for k, stmt in enumerate(body) if _suspends([stmt]) and k + 1 < len(body)]
-    bounds = [-1, *cuts]
-    pieces: list[Block] = []
-    for a, b in zip(bounds, [*cuts, len(body) - 1]):
-        piece = list(body[a + 1:b + 1])
-        if b in cuts:
-            piece.append(TailCall(body[b].line, b))
-        pieces.append(piece)
-    return pieces[0], dict(zip(cuts, pieces[1:]))
-
-
-def _rest(steps: list, in_loop: bool, top: bool = False) -> Block:
-    block, i, node, part = steps[0]
-    tail = block[i + 1:]
-    if top and tail:
-        tail = [TailCall(node.line, i)]
-    if part is None:
-        return [Resume(node.line, node), *tail]
-    inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"))
-    return [*_reenter(node, part, inner, in_loop), *tail]
-
-
-def _reenter(node: Node, part: object, inner: Block, in_loop: bool) -> Block:
-    if isinstance(node, Loop):
-        return [Reenter(node.line, node, inner)] if part == "body" else inner
-    if isinstance(node, Try):
-        line = node.line
-        if part == "body":
-            return [Try(line, inner, node.handlers, node.orelse, node.finalbody, node.fin, node.star)]
-        if isinstance(part, tuple) and part[0] == "h":
-            h = node.handlers[part[1]]
-            again = Gen(h.line, f"raise {h.name}", reads=frozenset({h.name}), ends=True)
-            return [Try(line, [again], [Handler(h.line, name("BaseException"), None, inner)], [],
-                        node.finalbody, node.fin)]
-        if part == "orelse":
-            if not node.finalbody:
-                return inner
-            return [Try(line, inner, [], [], node.finalbody, node.fin)]
-        # part == "final": finish the finally, then carry out the exit it interrupted.
-        kind, value = node.fin  # type: ignore[misc]
-        exits: Block = []
-        if in_loop:
-            exits = [If(line, _cmp(kind, 3), [Break(line)], [If(line, _cmp(kind, 4), [Continue(line)], [])])]
-        normal = [*inner, If(line, _cmp(kind, 1), [Return(line, name(value))], exits)]
-        again = Gen(line, f"raise {value}", reads=frozenset({value}), ends=True)
-        raising = [Try(line, [again], [Handler(line, name("BaseException"), None,
-                                              [*inner, Gen(line, "raise", ends=True)])], [], [])]
-        return [If(line, _cmp(kind, 2), raising, normal)]
-    return inner  # if / match case / with: the rest of that branch is all there is
 
 
 # -- names and text ---------------------------------------------------------------------------
@@ -221,110 +128,6 @@ class Writer:
             else:
                 self.lines.append(self.base + self.unit * self.level + part if part.strip() else "")
             self.origin.append(origin + (k - 1 if exact else 0) if origin else 0)
-
-
-class _Rename(cst.CSTTransformer):
-    """Cold locals become ``_m.x``; ``super()``/``__class__`` and private names keep their
-    meaning now that the code lives in the machine class."""
-
-    def __init__(self, r: Render) -> None:
-        super().__init__()
-        self.r = r
-
-    def _is_cold(self, node: cst.Name) -> bool:
-        r = self.r
-        if node.value not in r.storage.cold:
-            return False
-        scope = r.scopes.get(node)
-        if scope is None or scope is r.fscope:
-            return True
-        return id(node) in r.storage.nested_refs
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        value = original_node.value
-        if value == "__class__" and self.r.class_name and self.r.scopes.get(original_node) is self.r.fscope:
-            self.r.uses_class = True
-            return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
-        if self._is_cold(original_node):
-            return cst.Attribute(value=name(self.r.names.m), attr=name(self.r.slot(value)),
-                                 lpar=updated_node.lpar, rpar=updated_node.rpar)
-        mangled = self.r.mangle(value)
-        return updated_node if mangled == value else updated_node.with_changes(value=mangled)
-
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
-        attr = original_node.attr
-        mangled = self.r.mangle(attr.value)
-        return updated_node.with_changes(attr=attr if mangled == attr.value else attr.with_changes(value=mangled))
-
-    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-        return updated_node.with_changes(keyword=original_node.keyword)
-
-    def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
-        return updated_node.with_changes(name=original_node.name)
-
-    def leave_FunctionDef(self, original_node, updated_node):
-        return updated_node.with_changes(name=original_node.name)
-
-    def leave_ClassDef(self, original_node, updated_node):
-        return updated_node.with_changes(name=original_node.name)
-
-    def leave_ImportAlias(self, original_node, updated_node):
-        return original_node
-
-    def leave_AsName(self, original_node: cst.AsName, updated_node: cst.AsName) -> cst.AsName:
-        renamed = isinstance(original_node.name, cst.Name) and not isinstance(updated_node.name, cst.Name)
-        if renamed and not self.r.as_target_ok:  # except/import "as" takes a plain name
-            return updated_node.with_changes(name=original_node.name)
-        return updated_node
-
-    def leave_MatchAs(self, original_node, updated_node):
-        return updated_node.with_changes(name=original_node.name)
-
-    def leave_MatchStar(self, original_node, updated_node):
-        return updated_node.with_changes(name=original_node.name)
-
-    def leave_MatchMapping(self, original_node, updated_node):
-        return updated_node.with_changes(rest=original_node.rest)
-
-    def leave_MatchKeywordElement(self, original_node, updated_node):
-        return updated_node.with_changes(key=original_node.key)
-
-    def leave_NameItem(self, original_node, updated_node):
-        return updated_node.with_changes(name=original_node.name)
-
-    def leave_Nonlocal(self, original_node: cst.Nonlocal, updated_node: cst.Nonlocal):
-        keep = [item for item in updated_node.names
-                if not (item.name.value in self.r.storage.cold and item.name.value in self.r.storage.locals)]
-        if len(keep) == len(updated_node.names):
-            return updated_node
-        if not keep:
-            return cst.Pass()
-        return updated_node.with_changes(names=[k.with_changes(comma=cst.MaybeSentinel.DEFAULT) for k in keep])
-
-    def leave_NamedExpr(self, original_node: cst.NamedExpr, updated_node: cst.NamedExpr):
-        if isinstance(updated_node.target, cst.Attribute):
-            # name := value for a local kept on the machine: a setter returning the value
-            # (no string literal: this may sit inside an f-string).
-            slot = updated_node.target.attr.value
-            self.r.setters.add(slot)
-            return cst.Call(func=cst.Attribute(value=name(self.r.names.m), attr=name(f"_set_{slot}")),
-                            args=[cst.Arg(updated_node.value)],
-                            lpar=updated_node.lpar, rpar=updated_node.rpar)
-        return updated_node
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        f = original_node.func
-        if (isinstance(f, cst.Name) and f.value == "super" and not original_node.args
-                and self.r.class_name and self.r.first_param
-                and self.r.scopes.get(f) is self.r.fscope):
-            self.r.uses_class = True
-            first = self.r.first_param
-            first_expr = (f"{self.r.names.m}.{self.r.slot(first)}" if first in self.r.storage.cold else first)
-            return updated_node.with_changes(args=[
-                cst.Arg(cst.parse_expression(f"{self.r.names.m}._cls"),
-                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                cst.Arg(cst.parse_expression(first_expr))])
-        return updated_node
 
 
 @dataclass
@@ -386,7 +189,7 @@ class Render:
         found = self.cache.get(key)
         if found is None:
             self.keep.append(node)
-            rendered = node if self.fast else node.visit(_Rename(self))
+            rendered = node if self.fast else node.visit(Rename(self))
             found = self.module.code_for_node(rendered)
             self.cache[key] = found
         return found
@@ -557,7 +360,7 @@ class Render:
 
     def _reenter(self, w: Writer, n: Reenter) -> None:
         w.line(f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again")
-        if not _jumps(n.rest):
+        if not jumps(n.rest):
             self.block(w, n.rest)
             self._loop(w, n.loop)
             return
@@ -600,7 +403,7 @@ class Render:
     def _finally(self, w: Writer, n: Try) -> None:
         w.line("finally:")
         w.level += 1
-        if _suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
+        if suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
             # A suspension returns through this finally: it must not run then.
             if self.clear_m:
                 w.line(f"if {self.names.m} is not None:  # not suspending")
@@ -674,97 +477,6 @@ class Render:
         w.line(keyword, n.line)
 
 
-def _jumps(block: Block) -> bool:
-    """Does ``block`` break or continue the loop it sits in (not an inner one)?"""
-    for n in block:
-        if isinstance(n, (Break, Continue)):
-            return True
-        if isinstance(n, (Loop, Reenter)):
-            # A loop's own body breaks that loop, but its else clause breaks ours.
-            if _jumps((n.loop if isinstance(n, Reenter) else n).orelse):
-                return True
-            continue
-        for child in children(n):
-            if _jumps(child):
-                return True
-    return False
-
-
-def _has_inline_wait(block: Block) -> bool:
-    for n in block:
-        if isinstance(n, Wait) and not n.guarded:
-            return True
-        if any(_has_inline_wait(child) for child in children(n)):
-            return True
-    return False
-
-
-def _suspends(block: Block) -> bool:
-    """Can control leave ``block`` by suspending (a wait, or a resumed wait)?"""
-    for n in block:
-        if isinstance(n, (Wait, Resume)):
-            return True
-        for child in children(n):
-            if _suspends(child):
-                return True
-    return False
-
-
-# -- storage: which locals are cold, which are loaded and stored where --------------------------
-
-
-@dataclass
-class Plan:
-    storage: Storage
-    blocks: dict[int, Block] = field(default_factory=dict)
-    tails: dict[int, Block] = field(default_factory=dict)
-
-
-def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str],
-         nested_refs: dict[int, str]) -> Plan:
-    """Decide where each local lives (see ``analyse.py``) and build the resume blocks."""
-    locals_ = frozenset(local_names | unit.temps)
-    start_block, tails = segments(unit.body)
-    blocks: dict[int, Block] = {0: start_block}
-    for wait in unit.waits:
-        blocks[wait.id] = resume_block(unit, wait)
-    needed: dict[int, frozenset[str]] = {w.id: frozenset() for w in unit.waits}
-    args: dict[int, frozenset[str]] = {k: frozenset() for k in tails}
-    for _ in range(50):  # stores and tail calls are reads: iterate to the fixpoint
-        changed = False
-        for key, block in [*((("w", w.id), blocks[w.id]) for w in unit.waits),
-                           *((("t", k), tails[k]) for k in tails)]:
-            flow = Flow(locals_, needed, tail_args=args)
-            flow.block(block, frozenset())
-            found = frozenset(flow.exposed)
-            table = needed if key[0] == "w" else args
-            if found != table[key[1]]:
-                table[key[1]] = found | table[key[1]]
-                changed = True
-        if not changed:
-            break
-    start = Flow(locals_, needed, tail_args=args)
-    start.block(start_block, frozenset())
-    start_needed = frozenset(start.exposed) & frozenset(params)
-    whole = Flow(locals_, needed)
-    da = frozenset(params)
-    cold = set(captured & locals_)
-    for k, stmt in enumerate(unit.body):
-        da = whole.node(stmt, da)
-        if k in args and da is not None:
-            cold |= args[k] - da  # a tail receives only what is surely bound
-    for wait in unit.waits:
-        at = whole.at_wait.get(wait.id)
-        if at is None:
-            continue
-        cold |= needed[wait.id] - at
-    hot_needed = {j: frozenset(v - cold) for j, v in needed.items()}
-    hot_needed[0] = frozenset(start_needed - cold)
-    hot_args = {k: frozenset(v - cold) for k, v in args.items()}
-    storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs)
-    return Plan(storage, blocks, tails)
-
-
 # -- the wrapper function and the class ------------------------------------------------------
 
 
@@ -816,7 +528,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
             body.line(f"{ind}{ind}{names.thrown} = None")
             body.line(f"{names.m}._awaiting = None")
         body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
-        if _has_inline_wait(blocks[state]):
+        if has_inline_wait(blocks[state]):
             body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
@@ -836,7 +548,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):")
         body.level += 1
         body.line(f"# the rest of the body after the statement at line {body_stmts[k].line}")
-        if _has_inline_wait(block):
+        if has_inline_wait(block):
             body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))

@@ -8,6 +8,7 @@ and simple statement is plain Python kept as a libcst node and printed as writte
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -176,3 +177,29 @@ class Unit:
     temps: set[str] = field(default_factory=set)
     fins: list[Try] = field(default_factory=list)
     bound: set[str] = field(default_factory=set)  # names bound where libcst scopes miss them
+
+
+# -- walking the IR --------------------------------------------------------------------------
+
+
+def walk(block: Block) -> Iterable[Node]:
+    for node in block:
+        yield node
+        for child in children(node):
+            yield from walk(child)
+
+
+def children(node: Node) -> list[Block]:
+    if isinstance(node, If):
+        return [node.body, node.orelse]
+    if isinstance(node, Loop):
+        return [node.body, node.orelse]
+    if isinstance(node, Try):
+        return [node.body, *[h.body for h in node.handlers], node.orelse, node.finalbody]
+    if isinstance(node, With):
+        return [node.body]
+    if isinstance(node, Match):
+        return [c.body for c in node.cases]
+    if isinstance(node, Reenter):
+        return [node.rest, [node.loop]]
+    return []

@@ -7,7 +7,7 @@ import textwrap
 import libcst as cst
 import pytest
 
-from corofy.transform import CorofyError, analyse, emit, lower, markers, transform_source
+from corofy.transform import CorofyError, analyse, lower, markers, transform_source
 from corofy.transform.ir import Assign, If, Loop, Raw, Try, Wait
 from runtime import PENDING, Ready
 
@@ -29,7 +29,7 @@ def storage(source: str) -> analyse.Storage:
     captured, refs = analyse.captured(co.scope, s.scopes)
     params = [p.name.value for p in co.node.params.params]
     names = {a.name for a in co.scope.assignments} | unit.bound
-    return emit.plan(unit, params, names, captured, refs).storage
+    return analyse.plan(unit, params, names, captured, refs).storage
 
 
 def code(module: cst.Module, node: cst.CSTNode) -> str:

@@ -1,0 +1,120 @@
+"""User code as it reads inside the machine class.
+
+Locals kept on the machine ("cold", see ``analyse.py``) become ``_m.x``; zero-argument
+``super()`` and ``__class__`` name the user's class, which the machine keeps in ``_cls``;
+private names are mangled for the user's class (inside the machine class Python would
+mangle them for the machine's). Names in positions that are not variables (attributes,
+keywords, parameters, import and ``as`` names, pattern captures) are put back as written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from corofy.transform.expressions import name
+
+
+class Rename(cst.CSTTransformer):
+    """Cold locals become ``_m.x``; ``super()``/``__class__`` and private names keep their
+    meaning now that the code lives in the machine class."""
+
+    def __init__(self, r: Any) -> None:  # the Render of emit.py
+        super().__init__()
+        self.r = r
+
+    def _is_cold(self, node: cst.Name) -> bool:
+        r = self.r
+        if node.value not in r.storage.cold:
+            return False
+        scope = r.scopes.get(node)
+        if scope is None or scope is r.fscope:
+            return True
+        return id(node) in r.storage.nested_refs
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        value = original_node.value
+        if value == "__class__" and self.r.class_name and self.r.scopes.get(original_node) is self.r.fscope:
+            self.r.uses_class = True
+            return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
+        if self._is_cold(original_node):
+            return cst.Attribute(value=name(self.r.names.m), attr=name(self.r.slot(value)),
+                                 lpar=updated_node.lpar, rpar=updated_node.rpar)
+        mangled = self.r.mangle(value)
+        return updated_node if mangled == value else updated_node.with_changes(value=mangled)
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
+        attr = original_node.attr
+        mangled = self.r.mangle(attr.value)
+        return updated_node.with_changes(attr=attr if mangled == attr.value else attr.with_changes(value=mangled))
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+    def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
+        return updated_node.with_changes(name=original_node.name)
+
+    def leave_FunctionDef(self, original_node, updated_node):
+        return updated_node.with_changes(name=original_node.name)
+
+    def leave_ClassDef(self, original_node, updated_node):
+        return updated_node.with_changes(name=original_node.name)
+
+    def leave_ImportAlias(self, original_node, updated_node):
+        return original_node
+
+    def leave_AsName(self, original_node: cst.AsName, updated_node: cst.AsName) -> cst.AsName:
+        renamed = isinstance(original_node.name, cst.Name) and not isinstance(updated_node.name, cst.Name)
+        if renamed and not self.r.as_target_ok:  # except/import "as" takes a plain name
+            return updated_node.with_changes(name=original_node.name)
+        return updated_node
+
+    def leave_MatchAs(self, original_node, updated_node):
+        return updated_node.with_changes(name=original_node.name)
+
+    def leave_MatchStar(self, original_node, updated_node):
+        return updated_node.with_changes(name=original_node.name)
+
+    def leave_MatchMapping(self, original_node, updated_node):
+        return updated_node.with_changes(rest=original_node.rest)
+
+    def leave_MatchKeywordElement(self, original_node, updated_node):
+        return updated_node.with_changes(key=original_node.key)
+
+    def leave_NameItem(self, original_node, updated_node):
+        return updated_node.with_changes(name=original_node.name)
+
+    def leave_Nonlocal(self, original_node: cst.Nonlocal, updated_node: cst.Nonlocal):
+        keep = [item for item in updated_node.names
+                if not (item.name.value in self.r.storage.cold and item.name.value in self.r.storage.locals)]
+        if len(keep) == len(updated_node.names):
+            return updated_node
+        if not keep:
+            return cst.Pass()
+        return updated_node.with_changes(names=[k.with_changes(comma=cst.MaybeSentinel.DEFAULT) for k in keep])
+
+    def leave_NamedExpr(self, original_node: cst.NamedExpr, updated_node: cst.NamedExpr):
+        if isinstance(updated_node.target, cst.Attribute):
+            # name := value for a local kept on the machine: a setter returning the value
+            # (no string literal: this may sit inside an f-string).
+            slot = updated_node.target.attr.value
+            self.r.setters.add(slot)
+            return cst.Call(func=cst.Attribute(value=name(self.r.names.m), attr=name(f"_set_{slot}")),
+                            args=[cst.Arg(updated_node.value)],
+                            lpar=updated_node.lpar, rpar=updated_node.rpar)
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        f = original_node.func
+        if (isinstance(f, cst.Name) and f.value == "super" and not original_node.args
+                and self.r.class_name and self.r.first_param
+                and self.r.scopes.get(f) is self.r.fscope):
+            self.r.uses_class = True
+            first = self.r.first_param
+            first_expr = (f"{self.r.names.m}.{self.r.slot(first)}" if first in self.r.storage.cold else first)
+            return updated_node.with_changes(args=[
+                cst.Arg(cst.parse_expression(f"{self.r.names.m}._cls"),
+                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                cst.Arg(cst.parse_expression(first_expr))])
+        return updated_node

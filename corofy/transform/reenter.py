@@ -1,0 +1,164 @@
+"""Build the IR of each resume function: the rest of the body after a wait.
+
+A resume function re-enters what encloses its wait (see ``emit.py`` for the facts this
+relies on): the rest of the interrupted loop iteration and then the loop itself, a ``try``
+re-opened around the rest of its body, an ``except`` block re-entered by raising its
+exception again, a waiting ``finally`` finished and the exit it interrupted carried out.
+After the top-level statement holding the wait, it calls the shared tail of the body.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from corofy.transform.expressions import name
+from corofy.transform.ir import (
+    Block,
+    Break,
+    Continue,
+    Gen,
+    Handler,
+    If,
+    Loop,
+    Match,
+    Node,
+    Reenter,
+    Resume,
+    Return,
+    TailCall,
+    Try,
+    Unit,
+    Wait,
+    With,
+    children,
+)
+
+
+def _parts(n: Node) -> list[tuple[object, Block]]:
+    if isinstance(n, If):
+        return [("body", n.body), ("orelse", n.orelse)]
+    if isinstance(n, Loop):
+        return [("body", n.body), ("orelse", n.orelse)]
+    if isinstance(n, Try):
+        return [("body", n.body), *[(("h", k), h.body) for k, h in enumerate(n.handlers)],
+                ("orelse", n.orelse), ("final", n.finalbody)]
+    if isinstance(n, With):
+        return [("body", n.body)]
+    if isinstance(n, Match):
+        return [(("case", k), c.body) for k, c in enumerate(n.cases)]
+    return []
+
+
+def _find(block: Block, target: Wait) -> list | None:
+    for i, n in enumerate(block):
+        if n is target:
+            return [(block, i, n, None)]
+        for key, child in _parts(n):
+            sub = _find(child, target)
+            if sub is not None:
+                return [(block, i, n, key), *sub]
+    return None
+
+
+def _cmp(var: str, value: int) -> cst.BaseExpression:
+    return cst.parse_expression(f"{var} == {value}")
+
+
+def resume_block(unit: Unit, wait: Wait) -> Block:
+    """The rest of the function after ``wait``, re-entering what encloses it."""
+    steps = _find(unit.body, wait)
+    assert steps is not None
+    return _rest(steps, in_loop=False, top=True)
+
+
+def segments(body: Block) -> tuple[Block, dict[int, Block]]:
+    """The start block and the shared tails: the body cut after each top-level statement
+    that waits, each piece ending in a call of the next."""
+    cuts = [k for k, stmt in enumerate(body) if suspends([stmt]) and k + 1 < len(body)]
+    bounds = [-1, *cuts]
+    pieces: list[Block] = []
+    for a, b in zip(bounds, [*cuts, len(body) - 1]):
+        piece = list(body[a + 1:b + 1])
+        if b in cuts:
+            piece.append(TailCall(body[b].line, b))
+        pieces.append(piece)
+    return pieces[0], dict(zip(cuts, pieces[1:]))
+
+
+def _rest(steps: list, in_loop: bool, top: bool = False) -> Block:
+    block, i, node, part = steps[0]
+    tail = block[i + 1:]
+    if top and tail:
+        tail = [TailCall(node.line, i)]
+    if part is None:
+        return [Resume(node.line, node), *tail]
+    inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"))
+    return [*_reenter(node, part, inner, in_loop), *tail]
+
+
+def _reenter(node: Node, part: object, inner: Block, in_loop: bool) -> Block:
+    if isinstance(node, Loop):
+        return [Reenter(node.line, node, inner)] if part == "body" else inner
+    if isinstance(node, Try):
+        line = node.line
+        if part == "body":
+            return [Try(line, inner, node.handlers, node.orelse, node.finalbody, node.fin, node.star)]
+        if isinstance(part, tuple) and part[0] == "h":
+            h = node.handlers[part[1]]
+            again = Gen(h.line, f"raise {h.name}", reads=frozenset({h.name}), ends=True)
+            return [Try(line, [again], [Handler(h.line, name("BaseException"), None, inner)], [],
+                        node.finalbody, node.fin)]
+        if part == "orelse":
+            if not node.finalbody:
+                return inner
+            return [Try(line, inner, [], [], node.finalbody, node.fin)]
+        # part == "final": finish the finally, then carry out the exit it interrupted.
+        kind, value = node.fin  # type: ignore[misc]
+        exits: Block = []
+        if in_loop:
+            exits = [If(line, _cmp(kind, 3), [Break(line)], [If(line, _cmp(kind, 4), [Continue(line)], [])])]
+        normal = [*inner, If(line, _cmp(kind, 1), [Return(line, name(value))], exits)]
+        again = Gen(line, f"raise {value}", reads=frozenset({value}), ends=True)
+        raising = [Try(line, [again], [Handler(line, name("BaseException"), None,
+                                              [*inner, Gen(line, "raise", ends=True)])], [], [])]
+        return [If(line, _cmp(kind, 2), raising, normal)]
+    return inner  # if / match case / with: the rest of that branch is all there is
+
+
+# -- structural questions the emitter asks ------------------------------------------------
+
+
+def jumps(block: Block) -> bool:
+    """Does ``block`` break or continue the loop it sits in (not an inner one)?"""
+    for n in block:
+        if isinstance(n, (Break, Continue)):
+            return True
+        if isinstance(n, (Loop, Reenter)):
+            # A loop's own body breaks that loop, but its else clause breaks ours.
+            if jumps((n.loop if isinstance(n, Reenter) else n).orelse):
+                return True
+            continue
+        for child in children(n):
+            if jumps(child):
+                return True
+    return False
+
+
+def has_inline_wait(block: Block) -> bool:
+    for n in block:
+        if isinstance(n, Wait) and not n.guarded:
+            return True
+        if any(has_inline_wait(child) for child in children(n)):
+            return True
+    return False
+
+
+def suspends(block: Block) -> bool:
+    """Can control leave ``block`` by suspending (a wait, or a resumed wait)?"""
+    for n in block:
+        if isinstance(n, (Wait, Resume)):
+            return True
+        for child in children(n):
+            if suspends(child):
+                return True
+    return False
