@@ -2,9 +2,11 @@
 
 The pipeline, one module per job: ``markers`` finds the coroutines and checks them
 (``check`` holds the refusals), ``lower`` turns each body into the IR of ``ir`` (with
-``expressions`` taking waits out of expressions), ``analyse`` decides where each local
-lives, and ``emit`` prints the wrapper function and the class. This module splices the
-generated text into the source: everything outside coroutines is kept byte for byte.
+``expressions`` taking waits out of expressions), ``reenter`` builds each resume
+function's IR, ``analyse`` decides where each local lives, ``names`` renders user code as
+it reads inside the machine class, and ``emit`` prints the wrapper function and the class.
+This module splices the generated text into the source: everything outside coroutines is
+kept byte for byte.
 """
 
 from __future__ import annotations
