@@ -26,7 +26,10 @@ def to_mermaid(machine: Any) -> str:
 
     def quote(text: str) -> str:
         # Mermaid has no backslash escapes in labels; it takes HTML-ish entity codes.
-        return text.replace("#", "#35;").replace('"', "#quot;").replace("\n", "<br>")
+        # `<`/`>` too: labels are rendered as HTML, so `wait(f(a <b> c))` would lose text.
+        for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+            text = text.replace(char, code)
+        return text.replace("\n", "<br>")
 
     lines = ["stateDiagram-v2", f"    %% {machine.qualname}, def at line {machine.line}"]
     for state in machine.states:

@@ -156,3 +156,16 @@ def test_run_transforms_the_file_and_its_corofy_imports_in_memory(
     )
     assert isinstance(sys.modules["helper_mod"].__loader__, CorofyLoader)
     assert not list(tmp_path.glob("__pycache__/helper_mod*")), "no bytecode of transformed code"
+
+
+def test_mermaid_labels_escape_what_mermaid_would_read_as_html_or_quotes():
+    from types import SimpleNamespace
+
+    from corofy.graph import to_mermaid
+
+    state = SimpleNamespace(id=1, name="s1_line5", line=5, wait_source='wait(f("<b>" > x#1))')
+    machine = SimpleNamespace(qualname="g", line=4, states=[state], edges=[])
+    (label,) = [line for line in to_mermaid(machine).splitlines() if "as s1" in line]
+    inner = label.split('"', 1)[1].rsplit('"', 1)[0]
+    assert not set('<>"') & set(inner.replace("<br>", "")), label
+    assert "#quot;#lt;b#gt;#quot; #gt; x#35;1" in inner
