@@ -34,10 +34,17 @@ _ROOT_MARKERS = (".git", ".hg", "pyproject.toml")  # as corofy/config.py records
 
 def _resolve_source(name: str, generated_file: str) -> str:
     """The original file as a user can open it from the cwd: below it, relative; else absolute."""
-    found = _locate_source(name, os.path.abspath(generated_file), os.getcwd())
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the cwd was removed: paths can only be absolute
+        cwd = None
+    generated = os.path.join(cwd or "/", generated_file)
+    found = _locate_source(name, os.path.normpath(generated), cwd or "/")
     if found is None:
         return name
-    shown = os.path.relpath(found)
+    if cwd is None:
+        return found
+    shown = os.path.relpath(found, cwd)
     return found if shown.startswith("..") else shown
 
 

@@ -67,6 +67,18 @@ def test_original_is_found_relative_to_the_generated_file_from_another_cwd(proje
     assert f'File "{project / "src/orig.py"}", line 7, in _inner' in proc.stderr
 
 
+def test_original_is_named_absolutely_when_the_cwd_was_removed(project):
+    doomed = project / "doomed"
+    doomed.mkdir()
+    proc = run_python(
+        doomed,
+        "import os, runtime\nfrom orig import outer\nfrom leaves import Now\n"
+        "os.rmdir(os.getcwd())\nruntime.run(outer(Now(0)))\n",
+        build=project / "build",
+    )
+    assert f'File "{project / "src/orig.py"}", line 7, in _inner' in proc.stderr, proc.stderr
+
+
 def test_unjoined_failed_task_is_reported_in_original_lines(project):
     proc = run_python(
         project,
