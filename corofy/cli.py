@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # imported lazily at run time, to keep start-up lean
     from corofy.build import Mode, Report
 
 EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it: neither "fine" nor "changed"
 
 
 _IMPLICIT = "corofy.implicit_build"  # ctx.meta key: `build` was not typed
@@ -55,6 +56,10 @@ class _DefaultGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            # click would say "Aborted!" and exit 1, which a hook reads as "changed".
+            click.echo("corofy: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             # `corofy --diff | head`: the reader left. Facts: Python flushes stdout again at
             # exit and would print a second error, so stdout is pointed at /dev/null first.
@@ -308,4 +313,4 @@ def run(file: str, args: tuple[str, ...]) -> None:
         while tb is not None and tb.tb_frame.f_code.co_filename != file:
             tb = tb.tb_next
         debug.print_exception(exc.with_traceback(tb) if tb is not None else exc)
-        sys.exit(1)
+        sys.exit(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 1)

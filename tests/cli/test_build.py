@@ -309,6 +309,23 @@ def test_a_reader_that_leaves_early_ends_corofy_quietly(corofy):
     assert b"Traceback" not in err and b"Broken pipe" not in err, err
 
 
+def test_ctrl_c_exits_130_not_1_which_would_mean_changed(tmp_path, monkeypatch, capsys):
+    import corofy.build
+    from corofy.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    write(tmp_path, {"a/x.py": "A = 1\n"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COROFY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(corofy.build, "apply", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["a", "-o", "out", "--check"], prog_name="corofy")
+    assert exit_info.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
 def test_stdin_to_stdout(corofy):
     result = corofy.raw("-", input=PLAIN.encode())
     assert (result.returncode, result.stdout) == (0, PLAIN.encode())

@@ -151,3 +151,10 @@ def test_show_prints_a_methods_machine_from_column_zero(corofy):
     code_lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert any(line.startswith("def get(") for line in code_lines), result.stdout
     assert any(line.startswith("class ") for line in code_lines), result.stdout
+
+
+def test_run_exits_as_python_does_when_the_program_is_interrupted(corofy):
+    (corofy.cwd / "stop.py").write_text("raise KeyboardInterrupt\n")
+    result = corofy("run", "stop.py")
+    assert result.returncode == 130
+    assert result.stderr.rstrip().endswith("KeyboardInterrupt")
