@@ -37,19 +37,22 @@ def marked_root(start: Path) -> Path | None:
     return None
 
 
-def recorded_name(path: Path, root: Path | None = None) -> str:
-    """The name `__corofy_source__` records for the source `path`.
+def recorded_name(path: Path, root: Path | None = None, target: Path | None = None) -> str:
+    """The name `__corofy_source__` records for the source `path`, written to `target`.
 
     Relative (posix) to `root` — by default the project root of the source itself, never of
     the folder corofy runs from — so the output does not depend on the cwd. A source outside
     any project (or outside the configured root) is recorded by its absolute path: a name
-    like `../../tmp/x.py` would only open from the one folder it was computed against.
+    like `../../tmp/x.py` would only open from the one folder it was computed against. So is
+    a source whose output goes outside its project: runtime.debug looks a relative name up
+    from the generated file, which would then search another project for it.
     """
     # abspath, not resolve(): a symlinked source keeps the name it was given.
     path = Path(os.path.abspath(path))
     base = Path(os.path.abspath(root)) if root is not None else marked_root(path.parent)
     if base is not None and (base == path or base in path.parents):
-        return path.relative_to(base).as_posix()
+        if target is None or base in Path(os.path.abspath(target)).parents:
+            return path.relative_to(base).as_posix()
     return path.as_posix()
 
 

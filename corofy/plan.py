@@ -69,8 +69,8 @@ def plan(
             raise UsageError("- (stdin) cannot be mixed with other SRC")
         name = stdin_filename or "<stdin>"
         # Recorded as the file it stands for would be, so tracebacks find it from anywhere.
-        recorded = recorded_name(Path(name), name_root) if stdin_filename else name
         target = None if out in (None, "-") else Path(out)
+        recorded = recorded_name(Path(name), name_root, target) if stdin_filename else name
         data = sys.stdin.buffer.read()
         return Plan([Job(None, name, recorded, target, out or "<stdout>", data=data)], [], [])
 
@@ -117,7 +117,7 @@ def plan(
     excludes = [Matcher.from_lines("", exclude)] if exclude else []
     for folder in folders:
         assert out_path is not None
-        name_prefix = _prefix(recorded_name(folder, name_root))
+        name_prefix = _prefix(recorded_name(folder, name_root, out_path))
         exclude_prefix = _prefix(_rel(folder, root))
         manifest_prefix = _prefix(_rel(folder, out_path))
         shown_src, shown_out = _prefix(shown(folder)), _prefix(shown(out_path))
@@ -170,7 +170,7 @@ def _file_job(
     return Job(
         f,
         shown(f),
-        recorded_name(f, name_root),
+        recorded_name(f, name_root, target),
         target,
         shown(target) if target is not None else "<stdout>",
         out_root,

@@ -124,3 +124,18 @@ def test_stdin_filename_is_recorded_as_the_file_itself_would_be(
     assert from_root.returncode == from_src.returncode == 0
     assert from_root.stdout == from_src.stdout
     assert b"__corofy_source__ = 'src/prog.py'" in from_root.stdout
+
+
+def test_a_source_written_into_another_project_is_named_by_its_absolute_path(
+    corofy: Corofy, tmp_path: Path
+) -> None:
+    mine = tmp_path / "mine"
+    theirs = tmp_path / "theirs"
+    # `theirs` holds a file at the same relative path: it must not be taken for the source.
+    write(mine, {"pyproject.toml": "", "src/prog.py": PROGRAM})
+    write(theirs, {"pyproject.toml": "", "src/prog.py": "# another project's file\n"})
+    result = corofy("src", "-o", str(theirs / "build"), cwd=mine)
+    assert result.returncode == 0, result.stderr
+    generated = theirs / "build/prog.py"
+    assert f"__corofy_source__ = {str(mine / 'src/prog.py')!r}" in generated.read_text()
+    assert set(_traceback_files(generated, theirs)) == {str(mine / "src/prog.py")}
