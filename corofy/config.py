@@ -50,9 +50,9 @@ def recorded_name(path: Path, root: Path | None = None, target: Path | None = No
     # abspath, not resolve(): a symlinked source keeps the name it was given.
     path = Path(os.path.abspath(path))
     base = Path(os.path.abspath(root)) if root is not None else marked_root(path.parent)
-    if base is not None and (base == path or base in path.parents):
-        if target is None or base in Path(os.path.abspath(target)).parents:
-            return path.relative_to(base).as_posix()
+    inside = base is not None and (base == path or base in path.parents)
+    if inside and (target is None or base in Path(os.path.abspath(target)).parents):
+        return path.relative_to(base).as_posix()
     return path.as_posix()
 
 

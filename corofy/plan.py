@@ -83,12 +83,12 @@ def plan(
     if folders and out == "-":
         raise UsageError("-o - (stdout) takes files, not folders")
     out_path = None if out in (None, "-") else Path(out)
-    if out_path is not None and out_path.exists() and not out_path.is_dir():
-        if folders or len(files) > 1 or not out.endswith(".py"):
-            raise UsageError(
-                f"OUT {out} is a file, not a folder; name a folder "
-                "(or a .py file when SRC is a single file)"
-            )
+    one_py_file = not folders and len(files) == 1 and str(out).endswith(".py")
+    if out_path is not None and out_path.exists() and not out_path.is_dir() and not one_py_file:
+        raise UsageError(
+            f"OUT {out} is a file, not a folder; name a folder "
+            "(or a .py file when SRC is a single file)"
+        )
     if out_path is not None:
         out_resolved = out_path.resolve()
         for folder in folders:

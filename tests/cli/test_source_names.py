@@ -42,7 +42,12 @@ if __name__ == "__main__":
 
 def _traceback_files(program: Path, cwd: Path) -> list[str]:
     proc = subprocess.run(
-        [sys.executable, str(program)], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, str(program)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert "ZeroDivisionError" in proc.stderr, proc.stderr
     return [
