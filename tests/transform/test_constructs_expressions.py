@@ -4,7 +4,6 @@ Each test runs the program as generated machine and as generator reference (they
 the same events), then pins the value Python itself gives.
 """
 
-import pytest
 from reference import assert_same, outcome, printed, program, result
 
 
@@ -284,10 +283,6 @@ def test_starred_call_arguments_and_keywords_with_waits() -> None:
     assert result(src) == ((1, 2, 3), {"k": 4, "z": 5})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform: del with several targets holding waits is refused as an 'unpacking target'",
-)
 def test_del_of_several_targets_with_waits_deletes_left_to_right() -> None:
     src = program("""
         @coroutine

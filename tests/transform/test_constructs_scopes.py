@@ -3,7 +3,6 @@ recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
 
 import inspect
 
-import pytest
 from reference import assert_same, load, outcome, program, result
 
 
@@ -288,10 +287,6 @@ def test_coroutine_returned_future_is_a_runtime_future() -> None:
     assert not inspect.isgenerator(fut)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform: explicit __class__ in a method coroutine raises AttributeError '_cls'",
-)
 def test_explicit_dunder_class_in_a_method_coroutine() -> None:
     # __class__ is the cell zero-argument super() reads; user code may name it directly.
     src = program("""
@@ -307,10 +302,6 @@ def test_explicit_dunder_class_in_a_method_coroutine() -> None:
     assert result(src) == "C"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform: the generated class main_machine overwrites a user's global of that name",
-)
 def test_user_global_named_like_a_generated_class_is_kept() -> None:
     src = program("""
         main_machine = "user's"

@@ -200,32 +200,17 @@ def test_accepted_source_without_coroutines_is_kept_byte_for_byte() -> None:
 # so accepting these would write a module that fails with NameError (silently wrong code).
 
 
-@pytest.mark.xfail(
-    strict=True, reason="transform: @coroutine on a class is kept, output raises NameError"
-)
 def test_coroutine_on_a_class_is_refused() -> None:
     check(src("@coroutine\nclass C:\n    pass\n"), 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform: a marker read as a value is accepted, output raises NameError",
-)
 def test_marker_read_as_a_value_at_module_level_is_refused() -> None:
     check(src("x = coroutine\n"), 2, 5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform: wait read as a value in a coroutine is accepted, poll raises NameError",
-)
 def test_wait_read_as_a_value_inside_a_coroutine_is_refused() -> None:
     check(src("@coroutine\ndef f():\n    return wait\n"), 4, 12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform: 'import wait' in a coroutine is accepted though 'for wait in' is refused",
-)
 def test_rebinding_wait_by_import_inside_a_coroutine_is_refused() -> None:
     check(src("@coroutine\ndef f():\n    import wait\n"), 4)
