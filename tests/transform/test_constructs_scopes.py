@@ -3,6 +3,7 @@ recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
 
 import inspect
 
+import pytest
 from reference import assert_same, load, outcome, program, result
 
 
@@ -310,3 +311,23 @@ def test_user_global_named_like_a_generated_class_is_kept() -> None:
             return wait(ready(main_machine))
         """)
     assert result(src) == "user's"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="transform: a redefined coroutine's first function builds the second's machine",
+)
+def test_redefining_a_coroutine_leaves_the_first_definition_intact() -> None:
+    src = program("""
+        @coroutine
+        def f():
+            return wait(ready("first"))
+        first = f
+        @coroutine
+        def f():
+            return wait(ready("second"))
+        @coroutine
+        def main():
+            return wait(first()), wait(f())
+        """)
+    assert result(src) == ("first", "second")
