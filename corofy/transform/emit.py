@@ -492,8 +492,9 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     node = ctx.coroutine.node
     fname = node.name.value
     cls = class_name_for(fname)
-    while cls in ctx.module_taken:  # a user's name stays the user's
+    while cls in ctx.module_taken:  # a user's name, or another machine's, stays theirs
         cls += "_"
+    ctx.module_taken.add(cls)
     def_line = ctx.line(node)
     states = [(0, "start", def_line, "")]
     fn_names = {0: "_s0_start"}
