@@ -7,19 +7,35 @@ result at the original file name and line numbers, and builds it in the function
 globals and closure cells — a write through `nonlocal` reaches the enclosing function.
 
 How the function's source is presented to the transform: blank lines, then three lines of
-prelude, then the function on its own original line numbers (so state names, the line table
-and error positions come out original without any arithmetic):
+prelude (four for a method), then the function on its own original line numbers (so state
+names, the line table and error positions come out original without any arithmetic):
 
     (blank lines)
     from corofy import coroutine as __corofy_coroutine__, wait as …; import corofy as …
     def __corofy_cells__(<the function's free variables>):
         def __corofy_factory__():
-            <the function, re-indented, @coroutine spelled __corofy_coroutine__>
+            class <its class>:                  (only for a method: see below)
+                <the function, re-indented, @coroutine spelled __corofy_coroutine__>
             return <name>
         return __corofy_factory__
 
-A function starting on lines 1-3 leaves no room for the prelude; it is shifted down and the
-lines corrected afterwards (state names then carry the shifted numbers).
+A function starting on the first lines leaves no room for the prelude; it is shifted down
+and the lines corrected afterwards (state names then carry the shifted numbers).
+
+A method (defined directly in a class body) is presented inside a class of the same name, so
+the transform treats it as the command line does: private names are mangled with that
+class's name, and zero-argument `super()` and `__class__` are lowered to the class the
+machine receives. The transform puts the machine class in the class body and reaches it as
+`__class__.<machine>`; here the class body is unwrapped into the factory and those
+references become plain names, so every `__class__` left in the generated code is the
+original method's own `__class__` cell.
+
+Facts: CPython gives a function defined in a class body a free variable `__class__` whenever
+it uses zero-argument `super()` or names `__class__`; `type.__new__` fills that cell (passed
+as `__classcell__`) only after the class body has run, so when `@coroutine` runs the cell is
+still empty. The generated code must therefore share the cell itself, never copy its value.
+Name mangling (`self.__x` -> `self._C__x`) is by the innermost enclosing class, which for
+generated code would be the machine class: hence the transform must know the real one.
 
 Only the code of `__corofy_factory__` is kept: it is turned into a function whose closure
 is the *original* function's cells (matched by name), so the generated code reads and writes
@@ -45,6 +61,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _PRELUDE_LINES = 3
 _INDENT = " " * 8
+_METHOD_INDENT = " " * 12
 _WRAPPER_QUALNAME = "__corofy_cells__.<locals>.__corofy_factory__.<locals>."
 
 
@@ -183,7 +200,9 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
     for number in range(ours.lineno, (ours.end_lineno or ours.lineno) + 1):
         edited[number - 1] = "\n"
     edited[ours.lineno - 1] = indent + "@__corofy_coroutine__\n"
-    body = _reindent(edited, cont, indent, _INDENT)
+    owner = _owner_class(fn)
+    body_indent = _METHOD_INDENT if owner else _INDENT
+    body = _reindent(edited, cont, indent, body_indent)
     # Markers bound in an enclosing function (`from corofy import wait` inside it) are
     # imported like global ones; the other free variables become the cells' parameters.
     markers = dict(fn.__globals__)
@@ -199,21 +218,35 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
             freevars.append(name)
     # Blank lines first, so the function sits on its own line numbers and everything the
     # transform derives from them (state names, line table, errors) is already original.
-    # A function on lines 1-3 leaves no room: it is shifted, and `offset` corrects lines.
-    padding = max(0, start - (_PRELUDE_LINES + 1))
+    # A function on the first lines leaves no room: it is shifted, `offset` corrects lines.
+    prelude = _PRELUDE_LINES + (1 if owner else 0)
+    padding = max(0, start - (prelude + 1))
     snippet = (
         "\n" * padding
         + _marker_imports(markers)
         + "\n"
         + f"def __corofy_cells__({', '.join(freevars)}):\n"
         + "    def __corofy_factory__():\n"
+        + (f"{_INDENT}class {owner}:\n" if owner else "")
         + body
         + f"{_INDENT}return {fn.__name__}\n"
         + "    return __corofy_factory__\n"
     )
-    offset = start - (padding + _PRELUDE_LINES + 1)  # snippet line + offset = original line
-    code = _transform(snippet, filename, offset, len(indent), start)
-    return _instantiate(fn, code, snippet, filename, start, offset)
+    offset = start - (padding + prelude + 1)  # snippet line + offset = original line
+    code = _transform(snippet, filename, offset, len(indent), len(body_indent), start)
+    return _instantiate(fn, code, snippet, filename, start, offset, owner)
+
+
+def _owner_class(fn: types.FunctionType) -> str | None:
+    """The name of the class whose body defines `fn`, or None for a plain function.
+
+    The code object's qualname is the one the compiler gave (`C.m`, `f.<locals>.C.m`);
+    `fn.__qualname__` may have been reassigned.
+    """
+    parts = fn.__code__.co_qualname.split(".")
+    if len(parts) >= 2 and parts[-2] != "<locals>":
+        return parts[-2]
+    return None
 
 
 def _reindent(lines: list[str], cont: set[int], indent: str, new_indent: str) -> str:
@@ -232,7 +265,9 @@ def _reindent(lines: list[str], cont: set[int], indent: str, new_indent: str) ->
     return text if text.endswith("\n") else text + "\n"
 
 
-def _transform(snippet: str, filename: str, offset: int, indent: int, first_line: int) -> str:
+def _transform(
+    snippet: str, filename: str, offset: int, indent: int, new_indent: int, first_line: int
+) -> str:
     from corofy.transform import CorofyError, transform
 
     try:
@@ -240,7 +275,7 @@ def _transform(snippet: str, filename: str, offset: int, indent: int, first_line
     except CorofyError as exc:
         line = exc.line + offset
         in_function = exc.line + offset >= first_line
-        col = max(1, exc.col - len(_INDENT) + indent) if in_function else exc.col
+        col = max(1, exc.col - new_indent + indent) if in_function else exc.col
         raise _error_like(type(exc), filename, line, col, exc.message) from None
     return result.code
 
@@ -252,8 +287,46 @@ def _find_code(code: types.CodeType, name: str) -> types.CodeType:
     raise LookupError(name)
 
 
+def _unwrap_class(factory: ast.FunctionDef, owner: str) -> None:
+    """Splice the stand-in class's body into the factory; `__class__.X` becomes `X`.
+
+    The names the class body defines (the method, its machine class) become the factory's
+    locals, so the `__class__` the generated code still names is a free variable, bound to
+    the original method's cell, as is every name it closes over.
+    """
+    k, stand_in = next(
+        (k, s)
+        for k, s in enumerate(factory.body)
+        if isinstance(s, ast.ClassDef) and s.name == owner
+    )
+    factory.body[k : k + 1] = stand_in.body
+    defined = {s.name for s in stand_in.body if isinstance(s, ast.ClassDef | ast.FunctionDef)}
+
+    class Reach(ast.NodeTransformer):
+        def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+            self.generic_visit(node)
+            if (
+                isinstance(node.value, ast.Name)
+                and node.value.id == "__class__"
+                and node.attr in defined
+                and isinstance(node.ctx, ast.Load)
+            ):
+                return ast.copy_location(ast.Name(node.attr, ast.Load()), node)
+            return node
+
+    for stmt in stand_in.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            stmt.body = [Reach().visit(s) for s in stmt.body]
+
+
 def _instantiate(
-    fn: types.FunctionType, generated: str, snippet: str, filename: str, start: int, offset: int
+    fn: types.FunctionType,
+    generated: str,
+    snippet: str,
+    filename: str,
+    start: int,
+    offset: int,
+    owner: str | None,
 ) -> types.FunctionType:
     from corofy.linemap import move_to_original_lines, pop_line_table
 
@@ -267,6 +340,8 @@ def _instantiate(
     factory = next(
         s for s in cells.body if isinstance(s, ast.FunctionDef) and s.name == "__corofy_factory__"
     )
+    if owner:
+        _unwrap_class(factory, owner)
     factory.body[:0] = [s for s in tree.body if s is not cells]
     tree.body = [cells]
     original = linecache.getlines(filename) or snippet.splitlines()
@@ -284,7 +359,7 @@ def _instantiate(
     cells_by_name = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     closure = tuple(cells_by_name[name] for name in factory_code.co_freevars)
     built = types.FunctionType(factory_code, fn.__globals__, "__corofy_factory__", None, closure)()
-    _adopt(built, fn, offset)
+    _adopt(built, fn, offset, owner)
     return built
 
 
@@ -295,11 +370,14 @@ def _shift_line_numbers(name: str, offset: int) -> str:
     return re.sub(r"(line_?)(\d+)", lambda m: f"{m.group(1)}{int(m.group(2)) + offset}", name)
 
 
-def _adopt(built: types.FunctionType, fn: types.FunctionType, offset: int) -> None:
+def _adopt(
+    built: types.FunctionType, fn: types.FunctionType, offset: int, owner: str | None
+) -> None:
     """Give the built function and its machine class the names and lines of the original."""
     built.__qualname__ = fn.__qualname__
     built.__module__ = fn.__module__
     prefix = fn.__qualname__.rpartition(".")[0]
+    seen = _WRAPPER_QUALNAME + (f"{owner}." if owner else "")  # the qualname prefix it saw
     for cell in built.__closure__ or ():
         try:
             value = cell.cell_contents
@@ -308,9 +386,7 @@ def _adopt(built: types.FunctionType, fn: types.FunctionType, offset: int) -> No
         if isinstance(value, type) and hasattr(value, "_corofy_states_"):
             value.__qualname__ = f"{prefix}.{value.__name__}" if prefix else value.__name__
             if value.__doc__:  # the transform names the coroutine by the qualname it saw
-                value.__doc__ = value.__doc__.replace(
-                    _WRAPPER_QUALNAME, f"{prefix}." if prefix else ""
-                )
+                value.__doc__ = value.__doc__.replace(seen, f"{prefix}." if prefix else "")
             value.__module__ = fn.__module__
             if offset:  # the function was shifted down: lines, and names made of them
                 value._corofy_states_ = {

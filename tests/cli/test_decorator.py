@@ -243,3 +243,179 @@ def test_markers_imported_inside_the_enclosing_function_are_recognised(load):
             return inner
     """)
     assert drive(mod.make()(Now(1))) == 2
+
+
+# -- methods with the real transform: super(), __class__, private names ------------------
+# The stand-in transform does not lower super(), so these run the real one: they pin down
+# that the decorator presents a method to it inside its class, as the command line does.
+
+
+class Twice(runtime.Future):
+    """PENDING on the first poll, then ready: the machine must suspend and resume."""
+
+    def __init__(self, value):
+        self.value, self.polls = value, 0
+
+    def poll(self, waker):
+        self.polls += 1
+        return runtime.Ready(self.value) if self.polls > 1 else runtime.PENDING
+
+
+def drive_through(machine, limit=50):
+    """Poll until ready (each inner future is ready on a later poll); bounded, never hangs."""
+    for _ in range(limit):
+        answer = machine.poll(None)
+        if answer is not runtime.PENDING:
+            return answer.value
+    raise AssertionError(f"still pending after {limit} polls")
+
+
+@pytest.fixture
+def load_real(tmp_path):
+    loaded = []
+
+    def load(source: str, name: str = "user_methods"):
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        loaded.append(name)
+        module.Twice = Twice
+        spec.loader.exec_module(module)
+        return module
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(name, None)
+
+
+def test_instance_method_zero_argument_super_reaches_the_base_coroutine(load_real):
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        class Base:
+            @coroutine
+            def go(self, x):
+                wait(Twice(None))
+                return x + 1
+
+        class A(Base):
+            @coroutine
+            def go(self, x):
+                y = wait(super().go(x))
+                wait(Twice(None))
+                return y * 2, super().go
+    """)
+    value, bound = drive_through(mod.A().go(1))
+    assert value == 4
+    assert bound.__func__ is mod.Base.go, "super() after a wait still starts above A"
+    assert mod.A.go.__qualname__ == "A.go"
+
+
+def test_classmethod_zero_argument_super_keeps_the_calling_class(load_real):
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        class Base:
+            @classmethod
+            @coroutine
+            def make(cls, v):
+                wait(Twice(None))
+                return cls, v
+
+        class Sub(Base):
+            @classmethod
+            @coroutine
+            def make(cls, v):
+                got = wait(super().make(v + 1))
+                return got, cls
+    """)
+    assert drive_through(mod.Sub.make(1)) == ((mod.Sub, 2), mod.Sub)
+
+
+def test_explicit_dunder_class_is_the_defining_class_not_the_instance_type(load_real):
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        class Owner:
+            @coroutine
+            def which(self):
+                before = __class__
+                wait(Twice(None))
+                return before, __class__, type(self)
+
+        class Child(Owner):
+            pass
+    """)
+    assert drive_through(mod.Child().which()) == (mod.Owner, mod.Owner, mod.Child)
+
+
+def test_super_chain_of_three_classes_runs_each_level_once_in_order(load_real):
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        def build(log):
+            class A:
+                @coroutine
+                def go(self, x):
+                    log.append(("A", wait(Twice(x))))
+                    return [x]
+
+            class B(A):
+                @coroutine
+                def go(self, x):
+                    log.append(("B", x))
+                    return wait(super().go(x + 1)) + [x]
+
+            class C(B):
+                @coroutine
+                def go(self, x):
+                    log.append(("C", x))
+                    got = wait(super().go(x + 1))
+                    return got + [x, __class__.__name__]
+
+            return C
+
+        log = []
+        C = build(log)
+    """)
+    assert drive_through(mod.C().go(1)) == [3, 2, 1, "C"]
+    assert mod.log == [("C", 1), ("B", 2), ("A", 3)]
+    assert mod.C.go.__qualname__ == "build.<locals>.C.go"
+
+
+def test_private_names_in_a_method_are_mangled_with_its_own_class(load_real):
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        class Vault:
+            __secret = 7
+
+            @coroutine
+            def open(self):
+                wait(Twice(None))
+                return self.__secret, self._Vault__secret
+    """)
+    assert drive_through(mod.Vault().open()) == (7, 7)
+
+
+def test_a_failure_after_super_names_the_original_line(load_real):
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        class Base:
+            @coroutine
+            def go(self):
+                return wait(Twice(0))
+
+        class A(Base):
+            @coroutine
+            def go(self):
+                zero = wait(super().go())
+                return 1 // zero
+    """)
+    with pytest.raises(ZeroDivisionError) as info:
+        drive_through(mod.A().go())
+    last = traceback.extract_tb(info.value.__traceback__)[-1]
+    assert (last.filename, last.lineno, last.line) == (mod.__file__, 13, "return 1 // zero")
