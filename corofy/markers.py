@@ -319,6 +319,27 @@ def _unwrap_class(factory: ast.FunctionDef, owner: str) -> None:
             stmt.body = [Reach().visit(s) for s in stmt.body]
 
 
+def _drop_def_time_expressions(factory: ast.FunctionDef, name: str) -> None:
+    """Blank the generated function's defaults and annotations; the original's are copied.
+
+    Facts: Python evaluates defaults (and, without `from __future__ import annotations`,
+    annotations) once, when the `def` runs, in the scope around it — for a method, the class
+    body. The original `def` has already done so; evaluating the copies again in the factory
+    would repeat their side effects and fail on names of the class body (`x=LIMIT`) or on the
+    class itself, not yet bound (`other: C`).
+    """
+    wrapper = next(s for s in factory.body if isinstance(s, ast.FunctionDef) and s.name == name)
+    args = wrapper.args
+    args.defaults = [ast.copy_location(ast.Constant(None), d) for d in args.defaults]
+    args.kw_defaults = [
+        None if d is None else ast.copy_location(ast.Constant(None), d) for d in args.kw_defaults
+    ]
+    for arg in (*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg):
+        if arg is not None:
+            arg.annotation = None
+    wrapper.returns = None
+
+
 def _instantiate(
     fn: types.FunctionType,
     generated: str,
@@ -342,6 +363,7 @@ def _instantiate(
     )
     if owner:
         _unwrap_class(factory, owner)
+    _drop_def_time_expressions(factory, fn.__name__)
     factory.body[:0] = [s for s in tree.body if s is not cells]
     tree.body = [cells]
     original = linecache.getlines(filename) or snippet.splitlines()
@@ -359,6 +381,9 @@ def _instantiate(
     cells_by_name = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     closure = tuple(cells_by_name[name] for name in factory_code.co_freevars)
     built = types.FunctionType(factory_code, fn.__globals__, "__corofy_factory__", None, closure)()
+    built.__defaults__ = fn.__defaults__
+    built.__kwdefaults__ = fn.__kwdefaults__
+    built.__annotations__ = dict(fn.__annotations__)
     _adopt(built, fn, offset, owner)
     return built
 

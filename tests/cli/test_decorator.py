@@ -419,3 +419,44 @@ def test_a_failure_after_super_names_the_original_line(load_real):
         drive_through(mod.A().go())
     last = traceback.extract_tb(info.value.__traceback__)[-1]
     assert (last.filename, last.lineno, last.line) == (mod.__file__, 13, "return 1 // zero")
+
+
+def test_defaults_are_the_originals_evaluated_once_in_the_class_body(load_real):
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        made = []
+
+        def make_default():
+            made.append(1)
+            return [len(made)]
+
+        class Limits:
+            LIMIT = 3
+
+            @coroutine
+            def go(self, x=LIMIT, y=make_default(), *, z: int = LIMIT + 1):
+                wait(Twice(None))
+                return x, y, z
+    """)
+    assert mod.made == [1], "a default expression runs once, as the def runs"
+    assert str(inspect.signature(mod.Limits.go)) == "(self, x=3, y=[1], *, z: int = 4)"
+    x, y, z = drive_through(mod.Limits().go())
+    assert (x, z) == (3, 4) and y is mod.Limits.go.__defaults__[1]
+
+
+def test_postponed_annotations_naming_the_class_itself_stay_strings(load_real):
+    mod = load_real("""
+        from __future__ import annotations
+
+        from corofy import coroutine, wait
+
+        class Node:
+            @coroutine
+            def link(self, other: Node) -> Node:
+                wait(Twice(None))
+                return other
+    """)
+    node = mod.Node()
+    assert drive_through(mod.Node().link(node)) is node
+    assert mod.Node.link.__annotations__ == {"other": "Node", "return": "Node"}
