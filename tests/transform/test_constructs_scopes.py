@@ -3,7 +3,6 @@ recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
 
 import inspect
 
-import pytest
 from reference import assert_same, load, outcome, program, result
 
 
@@ -313,10 +312,6 @@ def test_user_global_named_like_a_generated_class_is_kept() -> None:
     assert result(src) == "user's"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transform: a redefined coroutine's first function builds the second's machine",
-)
 def test_redefining_a_coroutine_leaves_the_first_definition_intact() -> None:
     src = program("""
         @coroutine
