@@ -510,7 +510,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     # machine slot need support in the class.
     body = Writer(ind, base + ind)
     edges: list[tuple[int, int, str]] = []
-    for state, _, _, _ in states:
+    for state, _, wait_line, _ in states:
         body.line("")
         body.line(f"def {fn_names[state]}({names.m}, {names.w}):")
         body.level += 1
@@ -520,7 +520,9 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
             body.line(f"{ind}{names.thrown} = GeneratorExit()")
             body.line("else:")
             body.line(f"{ind}try:")
-            body.line(f"{ind}{ind}{names.r} = {names.m}._awaiting.poll({names.w})")
+            # An exception from this poll is re-raised at the wait, but its traceback passes
+            # through this line first: map it to the wait's line too.
+            body.line(f"{ind}{ind}{names.r} = {names.m}._awaiting.poll({names.w})", wait_line)
             body.line(f"{ind}except BaseException as {names.x}:")
             body.line(f"{ind}{ind}{names.thrown} = {names.x}")
             body.line(f"{ind}else:")

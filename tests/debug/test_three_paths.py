@@ -58,8 +58,8 @@ def outer(n):
 if __name__ == "__main__":
     print(runtime.run(outer(int(sys.argv[1]))))
 """
-FAILING_LINE = 18  # return 10 // value
-CALLER_LINE = 24  # total += wait(divide(n))
+FAILING_LINE = FAILING_LINE_0 = 18  # return 10 // value
+CALLER_LINE = CALLER_LINE_0 = 24  # total += wait(divide(n))
 
 
 @pytest.fixture
@@ -75,7 +75,9 @@ def run(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
 
 
-def assert_original_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+def assert_original_traceback(proc: subprocess.CompletedProcess[str], shift: int = 0) -> None:
+    """``shift``: how many lines the program moved the two coroutines down."""
+    FAILING_LINE, CALLER_LINE = FAILING_LINE_0 + shift, CALLER_LINE_0 + shift
     assert proc.returncode == 1, proc.stdout + proc.stderr
     err = proc.stderr
     assert f'prog.py", line {FAILING_LINE}' in err, err
@@ -104,6 +106,39 @@ def test_corofy_run(project):
 def test_untransformed_decorator(project):
     assert run(project, sys.executable, "prog.py", "5").stdout == "3\n"
     assert_original_traceback(run(project, sys.executable, "prog.py", "0"))
+
+
+RESUMED = PROGRAM.replace(
+    """    def poll(self, waker):
+        return runtime.Ready(self.value)
+""",
+    """    def poll(self, waker):  # pending once, so the machines fail after a resume
+        if not getattr(self, "polled", False):
+            self.polled = True
+            waker.wake()
+            return runtime.PENDING
+        return runtime.Ready(self.value)
+""",
+)
+
+
+@pytest.mark.parametrize("path", ["cli", "run", "decorator"])
+def test_traceback_after_a_resume_names_original_lines(tmp_path, path):
+    """The failure reaches the machines through their resume functions, where the awaited
+    future is polled again: those frames must map to the waits' lines as well."""
+    (tmp_path / "prog.py").write_text(RESUMED)
+    corofy = str(BIN / "corofy")
+    if path == "cli":
+        assert run(tmp_path, corofy, "prog.py", "-o", "build/prog.py").returncode == 0
+        argv = [sys.executable, "build/prog.py"]
+    elif path == "run":
+        argv = [corofy, "run", "prog.py"]
+    else:
+        argv = [sys.executable, "prog.py"]
+    assert run(tmp_path, *argv, "5").stdout == "3\n"
+    proc = run(tmp_path, *argv, "0")
+    assert_original_traceback(proc, shift=len(RESUMED.splitlines()) - len(PROGRAM.splitlines()))
+    assert "_awaiting" not in proc.stderr
 
 
 DUMP = PROGRAM.replace(
