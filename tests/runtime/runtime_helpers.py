@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
+import runtime
 from runtime import PENDING, Future, Ready
 
 
@@ -83,6 +84,11 @@ def coro(fn):
         return Coro(fn(*args, **kwargs))
 
     return make
+
+
+def run_with_deadline(future: Future, seconds: float = 20.0):
+    """runtime.run with a deadline, so a lost wake fails the test in seconds, not a hang."""
+    return runtime.run(runtime.timeout(future, seconds))
 
 
 def open_fds() -> set[str]:

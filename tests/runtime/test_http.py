@@ -6,61 +6,17 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from runtime_helpers import coro
+from runtime_helpers import run_with_deadline as run
 
 import runtime
-from runtime import PENDING, Future, Ready
+from runtime import PENDING, Future
 from runtime.http import Http, HttpGet, ProtocolError, Response
-
-
-class Gen(Future):
-    """The reference driver of SPEC §2.1 as a future: runs a generator that yields futures."""
-
-    __slots__ = ("_error", "_gen", "_inner", "_send")
-
-    def __init__(self, gen: Generator[Any, Any, Any]) -> None:
-        self._gen = gen
-        self._inner: Any = None
-        self._send: Any = None
-        self._error: BaseException | None = None
-
-    def poll(self, waker: Any) -> Any:
-        while True:
-            if self._inner is None:
-                try:
-                    if self._error is not None:
-                        error, self._error = self._error, None
-                        self._inner = self._gen.throw(error)
-                    else:
-                        self._inner = self._gen.send(self._send)
-                except StopIteration as stop:
-                    return Ready(stop.value)
-            try:
-                answer = self._inner.poll(waker)
-            except BaseException as exc:  # noqa: BLE001 - thrown into the generator at its yield
-                self._inner, self._error = None, exc
-                continue
-            if answer is PENDING:
-                return PENDING
-            self._inner, self._send = None, answer.value
-
-    def close(self) -> None:
-        if self._inner is not None:
-            self._inner.close()
-        self._gen.close()
-
-
-def co(fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Gen]:
-    return lambda *args: Gen(fn(*args))
-
-
-def run(future: Future) -> Any:
-    """runtime.run with a deadline, so a lost wake fails the test in seconds, not a hang."""
-    return runtime.run(runtime.timeout(future, 20))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -277,7 +233,7 @@ def test_refused_connection_surfaces_from_wait():
 def test_many_concurrent_gets_each_get_their_own_answer(server):
     host, port = server
 
-    @co
+    @coro
     def main():
         handles = [runtime.spawn(Http.get(f"/length/{i}", host, port)) for i in range(40)]
         bodies = []

@@ -7,63 +7,15 @@ import resource
 import socket
 import struct
 import threading
-from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
+from runtime_helpers import coro
+from runtime_helpers import run_with_deadline as run
 
 import runtime
 from runtime import PENDING, Future, Ready
 from runtime.net import TcpListener, TcpStream
-
-
-class Gen(Future):
-    """The reference driver of SPEC §2.1 as a future: runs a generator that yields futures.
-
-    Lets these tests write tasks as straight-line code without the transform.
-    """
-
-    __slots__ = ("_error", "_gen", "_inner", "_send")
-
-    def __init__(self, gen: Generator[Any, Any, Any]) -> None:
-        self._gen = gen
-        self._inner: Any = None
-        self._send: Any = None
-        self._error: BaseException | None = None
-
-    def poll(self, waker: Any) -> Any:
-        while True:
-            if self._inner is None:
-                try:
-                    if self._error is not None:
-                        error, self._error = self._error, None
-                        self._inner = self._gen.throw(error)
-                    else:
-                        self._inner = self._gen.send(self._send)
-                except StopIteration as stop:
-                    return Ready(stop.value)
-            try:
-                answer = self._inner.poll(waker)
-            except BaseException as exc:  # noqa: BLE001 - thrown into the generator at its yield
-                self._inner, self._error = None, exc
-                continue
-            if answer is PENDING:
-                return PENDING
-            self._inner, self._send = None, answer.value
-
-    def close(self) -> None:
-        if self._inner is not None:
-            self._inner.close()
-        self._gen.close()
-
-
-def co(fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Gen]:
-    return lambda *args: Gen(fn(*args))
-
-
-def run(future: Future) -> Any:
-    """runtime.run with a deadline, so a lost wake fails the test in seconds, not a hang."""
-    return runtime.run(runtime.timeout(future, 20))
 
 
 def open_fds() -> int:
@@ -81,7 +33,7 @@ def enough_fds():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-@co
+@coro
 def echo_server(listener: TcpListener, connections: int):
     """Accept ``connections`` clients, echoing each in a task of its own until its EOF."""
     handles = []
@@ -92,7 +44,7 @@ def echo_server(listener: TcpListener, connections: int):
         yield handle
 
 
-@co
+@coro
 def echo(stream: TcpStream):
     try:
         while data := (yield stream.read(4096)):
@@ -136,7 +88,7 @@ class BarrierWait(Future):
         return PENDING
 
 
-@co
+@coro
 def echo_client(port: int, message: bytes, barrier: Barrier):
     stream = yield TcpStream.connect("127.0.0.1", port)
     try:
@@ -152,7 +104,7 @@ def echo_client(port: int, message: bytes, barrier: Barrier):
         stream.close()
 
 
-@co
+@coro
 def echo_session(clients: int, barrier: Barrier):
     listener = TcpListener.bind("127.0.0.1", 0)
     try:
@@ -207,7 +159,7 @@ def test_connection_refused_can_be_caught_inside_a_task():
     port = sock.getsockname()[1]
     sock.close()
 
-    @co
+    @coro
     def attempt():
         try:
             yield TcpStream.connect("127.0.0.1", port)
@@ -238,7 +190,7 @@ def test_peer_reset_while_reading_is_an_oserror_not_a_hang():
     server = socket.create_server(("127.0.0.1", 0))
     thread = _reset_after(server, b"go")
 
-    @co
+    @coro
     def client():
         stream = yield TcpStream.connect("127.0.0.1", server.getsockname()[1])
         try:
@@ -264,7 +216,7 @@ def test_writing_to_a_reset_connection_is_an_oserror():
     server = socket.create_server(("127.0.0.1", 0))
     thread = _reset_after(server, b"go")
 
-    @co
+    @coro
     def client():
         stream = yield TcpStream.connect("127.0.0.1", server.getsockname()[1])
         try:
@@ -287,7 +239,7 @@ def test_writing_to_a_reset_connection_is_an_oserror():
 
 
 def test_read_returns_empty_bytes_at_eof():
-    @co
+    @coro
     def session():
         with TcpListener.bind() as listener:
             client = yield TcpStream.connect(*listener.local_addr)
@@ -307,7 +259,7 @@ def test_read_returns_empty_bytes_at_eof():
 def test_write_all_waits_for_a_slow_reader_and_sends_every_byte():
     payload = os.urandom(8 * 1024 * 1024)  # far beyond the socket buffers
 
-    @co
+    @coro
     def reader(stream: TcpStream):
         got = bytearray()
         while data := (yield stream.read(65536)):
@@ -315,7 +267,7 @@ def test_write_all_waits_for_a_slow_reader_and_sends_every_byte():
         stream.close()
         return bytes(got)
 
-    @co
+    @coro
     def session():
         with TcpListener.bind() as listener:
             client = yield TcpStream.connect(*listener.local_addr)
@@ -367,7 +319,7 @@ def test_closing_a_connect_future_mid_connect_releases_its_socket():
 
 
 def test_close_deregisters_and_closes_the_fd_and_later_reads_fail():
-    @co
+    @coro
     def session():
         with TcpListener.bind() as listener:
             client = yield TcpStream.connect(*listener.local_addr)
@@ -385,7 +337,7 @@ def test_close_deregisters_and_closes_the_fd_and_later_reads_fail():
 
 
 def test_read_rejects_a_size_that_is_not_positive():
-    @co
+    @coro
     def session():
         with TcpListener.bind() as listener:
             client = yield TcpStream.connect(*listener.local_addr)
@@ -396,7 +348,7 @@ def test_read_rejects_a_size_that_is_not_positive():
 
 
 def test_connect_by_host_name_resolves_it():
-    @co
+    @coro
     def session():
         with TcpListener.bind("127.0.0.1", 0) as listener:
             client = yield TcpStream.connect("localhost", listener.local_addr[1])
@@ -419,7 +371,7 @@ def test_waiting_for_readiness_costs_no_epoll_ctl_per_message(monkeypatch, messa
         calls.append(op)
         real_epoll_ctl(epfd, op, *args)
 
-    @co
+    @coro
     def session():
         with TcpListener.bind() as listener:
             client = yield TcpStream.connect(*listener.local_addr)
@@ -443,7 +395,7 @@ def test_waiting_for_readiness_costs_no_epoll_ctl_per_message(monkeypatch, messa
 
 
 def test_a_pending_read_keeps_its_temporary_stream_open():
-    @co
+    @coro
     def session():
         with TcpListener.bind() as listener:
             # The stream is a temporary: only the read future refers to it.
@@ -462,7 +414,7 @@ def test_eof_queued_behind_data_is_not_lost(size):
     the readiness the FIN's (already delivered) edge set."""
     payload = os.urandom(size)
 
-    @co
+    @coro
     def session(listener: TcpListener):
         stream, _ = yield listener.accept()
         with stream:
@@ -482,7 +434,7 @@ def test_eof_queued_behind_data_is_not_lost(size):
 
 
 def test_reset_queued_behind_data_is_not_lost():
-    @co
+    @coro
     def session(listener: TcpListener):
         stream, _ = yield listener.accept()
         with stream:
@@ -519,7 +471,7 @@ def test_connect_tries_each_resolved_address_until_one_answers(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
 
-    @co
+    @coro
     def session():
         with TcpListener.bind("127.0.0.1", 0) as listener:
             client = yield TcpStream.connect("two-addresses.test", listener.local_addr[1])
@@ -537,7 +489,7 @@ def test_ipv6_loopback_works_when_the_host_has_it():
     except OSError:
         pytest.skip("no IPv6 loopback here")
 
-    @co
+    @coro
     def session():
         with TcpListener.bind("::1", 0) as listener:
             client = yield TcpStream.connect("::1", listener.local_addr[1])
@@ -560,7 +512,7 @@ def test_echo_across_executors_on_two_threads_loses_no_wake():
     )
     server_thread.start()
 
-    @co
+    @coro
     def client(i: int):
         stream = yield TcpStream.connect(*listener.local_addr)
         with stream:
@@ -576,7 +528,7 @@ def test_echo_across_executors_on_two_threads_loses_no_wake():
             stream.shutdown_write()
             return (yield stream.read(10))  # the server's EOF once it saw ours
 
-    @co
+    @coro
     def main():
         handles = [runtime.spawn(client(i)) for i in range(clients)]
         results = []
