@@ -11,12 +11,15 @@ must take apart) and records the marker imports to remove.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import libcst as cst
 from libcst.metadata import (
     CodeRange,
+    ExpressionContextProvider,
     FunctionScope,
     MetadataWrapper,
     PositionProvider,
@@ -25,6 +28,7 @@ from libcst.metadata import (
 )
 
 from corofy.transform import check
+from corofy.transform.positions import FastPositionProvider
 
 MARKER_MODULES = frozenset({"corofy", "corofy.markers"})
 COROUTINE = frozenset({"corofy.coroutine", "corofy.markers.coroutine"})
@@ -284,11 +288,10 @@ class _Walk(cst.CSTVisitor):
 
 def scan(module: cst.Module, filename: str) -> Scan:
     """Walk ``module`` once; raise ``CorofyError`` for what SPEC §2.3 refuses."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions, scopes = _metadata(module)
     walk = _Walk(filename)
-    wrapper.visit(walk)
-    positions = wrapper.resolve(PositionProvider)
-    scopes = wrapper.resolve(ScopeProvider)
+    walk.metadata = {PositionProvider: positions, ScopeProvider: scopes}
+    module.visit(walk)
     _check_rebinding(walk, scopes, positions, filename)
     edits = list(walk.import_edits)
     for node, alias in walk.module_imports:
@@ -299,6 +302,26 @@ def scan(module: cst.Module, filename: str) -> Scan:
             edits.append((node, None))
     return Scan(module, filename, positions, scopes, walk.coroutines, walk.has_wait,
                 walk.wait_calls, edits)
+
+
+def _metadata(module: cst.Module) -> tuple[Mapping[cst.CSTNode, CodeRange], Mapping[cst.CSTNode, Any]]:
+    """Positions and scopes of every node of ``module``, as ``MetadataWrapper.resolve`` gives.
+
+    Facts (libcst 1.x, metadata/wrapper.py): the wrapper resolves dependencies in rounds and
+    every round ends with a batched traversal of the whole tree, even when the round has no
+    batchable provider; expression contexts and scopes do their work in ``visit_Module``
+    (each with its own visitor), so resolving them through the wrapper cost two extra full
+    walks that did nothing. Here each provider runs once, on the tree as given (what
+    ``unsafe_skip_copy=True`` did), and its results are handed on as the wrapper would:
+    a read-only copy of what it recorded.
+    """
+    contexts = ExpressionContextProvider()
+    contexts.visit_Module(module)
+    scopes = ScopeProvider()
+    scopes.metadata = {ExpressionContextProvider: MappingProxyType(dict(contexts._computed))}
+    scopes.visit_Module(module)
+    return FastPositionProvider()._gen(MetadataWrapper(module, unsafe_skip_copy=True)), \
+        MappingProxyType(dict(scopes._computed))
 
 
 def _check_rebinding(walk: _Walk, scopes: Any, positions: Any, filename: str) -> None:

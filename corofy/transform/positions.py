@@ -1,0 +1,93 @@
+"""Source positions of every node, as libcst's ``PositionProvider`` computes them, faster.
+
+libcst finds positions by printing the module with a codegen state that records the line
+and column around each node. Its state pays, per node and per token, for a regex split, a
+generator-based context manager and a ``CodePosition`` object on every entry; on a large
+module that made the positions the dearest part of the transform (1.0 s against 0.15 s for
+printing the same module). This state computes the very same ranges — same rules, same
+order of recording — with plain arithmetic.
+
+Facts relied on (libcst 1.x, ``libcst/metadata/position_provider.py``):
+- a node's range is recorded in ``after_codegen`` unless ``record_syntactic_position`` has
+  already recorded it (that one runs inside the node's ``_codegen_impl``, so first);
+- ``record_syntactic_position`` may hoist the start of ``start_node`` and the end of
+  ``end_node``, both already recorded as children;
+- a token moves the line by its count of ``\\r\\n``, ``\\r`` or ``\\n`` and sets the column
+  to the length after the last one; a token without any only moves the column.
+"""
+
+from __future__ import annotations
+
+from libcst import CSTNode, Module
+from libcst._position import CodePosition, CodeRange
+from libcst.metadata import PositionProvider
+from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
+
+
+class _Syntactic:
+    """``record_syntactic_position`` as a plain context manager (no generator frame)."""
+
+    __slots__ = ("column", "end_node", "line", "node", "start_node", "state")
+
+    def __init__(self, state: _State, node: CSTNode, start_node: CSTNode | None,
+                 end_node: CSTNode | None) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+        self.line, self.column = state.line, state.column
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        state, computed = self.state, self.state.provider._computed
+        start = (computed[self.start_node].start if self.start_node is not None
+                 else CodePosition(self.line, self.column))
+        end = (computed[self.end_node].end if self.end_node is not None
+               else CodePosition(state.line, state.column))
+        computed[self.node] = CodeRange(start, end)
+
+
+class _State(PositionProvidingCodegenState):
+    def add_indent_tokens(self) -> None:
+        tokens = self.indent_tokens
+        self.tokens.extend(tokens)
+        for token in tokens:  # indents hold no newline
+            self._update_position(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        if "\n" in value or "\r" in value:
+            segments = NEWLINE_RE.split(value)
+            self.line += len(segments) - 1
+            self.column = len(segments[-1])
+        else:
+            self.column += len(value)
+
+    def _update_position(self, value: str) -> None:
+        if "\n" in value or "\r" in value:
+            segments = NEWLINE_RE.split(value)
+            self.line += len(segments) - 1
+            self.column = len(segments[-1])
+        else:
+            self.column += len(value)
+
+    def before_codegen(self, node: CSTNode) -> None:
+        self._stack.append((self.line, self.column))
+
+    def after_codegen(self, node: CSTNode) -> None:
+        line, column = self._stack.pop()
+        computed = self.provider._computed
+        if node not in computed:
+            computed[node] = CodeRange(CodePosition(line, column), CodePosition(self.line, self.column))
+
+    def record_syntactic_position(self, node: CSTNode, *, start_node: CSTNode | None = None,
+                                  end_node: CSTNode | None = None) -> _Syntactic:
+        return _Syntactic(self, node, start_node, end_node)
+
+
+class FastPositionProvider(PositionProvider):
+    """``PositionProvider``'s ranges (equal values) from a cheaper codegen pass."""
+
+    def _gen_impl(self, module: Module) -> None:
+        state = _State(default_indent=module.default_indent, default_newline=module.default_newline,
+                       provider=self)
+        module._codegen(state)
