@@ -586,7 +586,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w = Writer(ind, base)
     # Header: the book's "we rewrite this / into this".
     w.line(f"# corofy: the coroutine {ctx.coroutine.qualname} (line {def_line}) was written as")
-    original = ctx.module.code_for_node(node.with_changes(leading_lines=[])).rstrip("\n")
+    original = ctx.source_text.rstrip("\n")
     for k, text in enumerate(original.split("\n")):
         w.line(f"#     {text}".rstrip())
     w.line(f"# and is rewritten into this function, which builds the state machine {cls} below.")

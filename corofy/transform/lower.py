@@ -59,7 +59,14 @@ class Context:
         self.wait_origin: dict[int, cst.Call] = {}
         self.keep = scan.keep  # nodes whose id() is in has_wait must stay alive
         self.coroutine = coroutine
-        self.taken = set(_IDENT.findall(self.module.code_for_node(coroutine.node)))
+        node = coroutine.node
+        # The def as written minus its leading comment lines (the header of the generated
+        # code quotes it); rendered once, as rendering the whole def is not cheap. The names
+        # in those comment lines count as taken too; the comment text ends with a newline, so
+        # no identifier spans the two parts.
+        self.source_text = self.module.code_for_node(node.with_changes(leading_lines=[]))
+        leading = "".join(self.module.code_for_node(line) for line in node.leading_lines)
+        self.taken = set(_IDENT.findall(leading)) | set(_IDENT.findall(self.source_text))
         self.module_taken: set[str] = scan.taken
         self.counters: dict[str, int] = {}
         self.unit = Unit([])
