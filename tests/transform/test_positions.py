@@ -1,0 +1,42 @@
+"""corofy's FastPositionProvider must give exactly libcst's PositionProvider ranges: the
+transform's error positions, state names and line table all come from it, and it leans on
+libcst internals that an upgrade could change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+import corofy.transform
+from corofy.transform.positions import FastPositionProvider
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted((ROOT / "samples").glob("*.py"))
+OWN = sorted(Path(corofy.transform.__file__).parent.glob("*.py"))
+
+
+def assert_same_positions(source: str) -> None:
+    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    libcst_ranges = wrapper.resolve(PositionProvider)
+    ours = wrapper.resolve(FastPositionProvider)
+    assert set(ours) == set(libcst_ranges)
+    for node, expected in libcst_ranges.items():
+        assert ours[node] == expected, (type(node).__name__, ours[node], expected)
+
+
+@pytest.mark.parametrize("path", SAMPLES + OWN[:4], ids=lambda p: p.name)
+def test_positions_match_libcst_on_real_files(path):
+    assert_same_positions(path.read_text())
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_positions_match_libcst_with_other_line_endings(newline):
+    source = (ROOT / "samples" / "c_async_await.py").read_text()
+    assert_same_positions(source.replace("\n", newline))
+
+
+def test_positions_match_libcst_on_strings_spanning_lines():
+    assert_same_positions('x = """a\nb\r\nc"""\nif x:\n    y = (1,\n         2)  # c\n')
