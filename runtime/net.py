@@ -88,10 +88,37 @@ def _resolve_for_bind(host: str, port: int) -> list[tuple[Any, ...]]:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=flags)
 
 
-class TcpStream:
-    """A connected TCP socket. ``read``/``write_all`` return futures to ``wait`` on."""
+class _RegisteredSocket:
+    """A non-blocking socket registered once with the reactor: how streams and listeners close."""
 
     __slots__ = ("_io", "_sock")
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def close(self) -> None:
+        """Deregister, then close the fd. Idempotent; pending futures on it fail with EBADF."""
+        self._io.deregister()
+        self._sock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A socket dropped unclosed must not leave its registration behind in the reactor.
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - at interpreter shutdown the reactor may be gone
+            pass
+
+
+class TcpStream(_RegisteredSocket):
+    """A connected TCP socket. ``read``/``write_all`` return futures to ``wait`` on."""
+
+    __slots__ = ()
 
     def __init__(self, sock: socket.socket) -> None:
         """Take over a connected socket: make it non-blocking and register it once."""
@@ -135,27 +162,6 @@ class TcpStream:
     def peer_addr(self) -> tuple[Any, ...]:
         return self._sock.getpeername()
 
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def close(self) -> None:
-        """Deregister, then close the fd. Idempotent; pending reads and writes fail with EBADF."""
-        self._io.deregister()
-        self._sock.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A stream dropped unclosed must not leave its registration behind in the reactor.
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001, S110 - at interpreter shutdown the reactor may be gone
-            pass
-
     def __repr__(self) -> str:
         if self._sock.fileno() < 0:
             return "<TcpStream closed>"
@@ -165,10 +171,10 @@ class TcpStream:
             return f"<TcpStream fd={self._sock.fileno()}>"
 
 
-class TcpListener:
+class TcpListener(_RegisteredSocket):
     """A listening TCP socket; ``accept()`` returns a future of ``(TcpStream, address)``."""
 
-    __slots__ = ("_io", "_sock", "local_addr")
+    __slots__ = ("local_addr",)
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
@@ -199,25 +205,6 @@ class TcpListener:
     def accept(self) -> Accept:
         return Accept(self)
 
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def close(self) -> None:
-        """Deregister, then close the fd; idempotent."""
-        self._io.deregister()
-        self._sock.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001, S110 - as TcpStream.__del__
-            pass
 
     def __repr__(self) -> str:
         return f"<TcpListener {self.local_addr}>"
