@@ -319,10 +319,15 @@ def _to_stdout(result: Result, mode: Mode, report: Report, out: io.BufferedIOBas
         out.flush()
     elif result.job.data != result.expected:
         report.written.append(result.job.target_display)
+        if mode.check and mode.verbose >= 0:
+            # stdin has no target file: name the input, as --stdin-filename (or '-') gives it
+            print(f"would rewrite {result.job.display}", file=sys.stderr)
         if mode.diff:
             _diff(result.job.data, result.expected, result.job.display, sys.stdout)
     else:
         report.unchanged += 1
+        if mode.verbose > 0:
+            print(f"unchanged {result.job.display}", file=sys.stderr)
 
 
 def _to_target(result: Result, mode: Mode, report: Report) -> None:
@@ -331,6 +336,8 @@ def _to_target(result: Result, mode: Mode, report: Report) -> None:
     current = _read(job.target)
     if current == expected:
         report.unchanged += 1
+        if mode.verbose > 0:
+            print(f"unchanged {job.target_display}", file=sys.stderr)
         return
     if mode.diff:
         _diff(current, expected, job.target_display, sys.stdout)

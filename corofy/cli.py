@@ -121,7 +121,7 @@ def _fail(message: str) -> NoReturn:
     help="Write nothing; print a unified diff; exit 1 if anything would change.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.option("-v", "--verbose", is_flag=True, help="Name every file written or removed.")
+@click.option("-v", "--verbose", is_flag=True, help="Name every file written, removed or left unchanged.")
 @click.option(
     "-j",
     "--jobs",

@@ -102,6 +102,18 @@ def test_deleted_source_removes_only_what_corofy_wrote(corofy):
     assert manifest["files"] == {"a.py": "../src/a.py"}
 
 
+def test_verbose_names_unchanged_files_too(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN, "b.py": PLAIN})
+    assert corofy("src", "-o", "build").returncode == 0
+    write(corofy.cwd / "src", {"b.py": PLAIN + "# edited\n"})
+    result = corofy("src", "-o", "build", "-v")
+    assert result.returncode == 0, result.stderr
+    assert "unchanged build/a.py" in result.stderr
+    assert "build/b.py" in result.stderr and "unchanged build/b.py" not in result.stderr
+    quiet = corofy("src", "-o", "build")
+    assert "unchanged build/a.py" not in quiet.stderr
+
+
 def test_emptied_folders_are_pruned_after_removal(corofy):
     write(corofy.cwd / "src", {"a.py": PLAIN, "only/one.py": PLAIN})
     assert corofy("src", "-o", "build").returncode == 0
@@ -445,6 +457,8 @@ def test_stdin_coroutine_source_is_transformed_to_stdout(corofy):
     assert b"class " in result.stdout and b"from corofy" not in result.stdout
     check = corofy.raw("-", "--check", input=COROUTINE_FILE.encode())
     assert check.returncode == 1
+    named = corofy.raw("-", "--check", "--stdin-filename", "job.py", input=COROUTINE_FILE.encode())
+    assert named.returncode == 1 and "would rewrite job.py" in named.stderr.decode()
 
 
 @requires_transform
