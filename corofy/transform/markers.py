@@ -21,14 +21,13 @@ from libcst.metadata import (
     CodeRange,
     ExpressionContextProvider,
     FunctionScope,
-    MetadataWrapper,
     PositionProvider,
     Scope,
     ScopeProvider,
 )
 
 from corofy.transform import check
-from corofy.transform.positions import FastPositionProvider
+from corofy.transform.positions import node_positions
 
 MARKER_MODULES = frozenset({"corofy", "corofy.markers"})
 COROUTINE = frozenset({"corofy.coroutine", "corofy.markers.coroutine"})
@@ -320,8 +319,7 @@ def _metadata(module: cst.Module) -> tuple[Mapping[cst.CSTNode, CodeRange], Mapp
     scopes = ScopeProvider()
     scopes.metadata = {ExpressionContextProvider: MappingProxyType(dict(contexts._computed))}
     scopes.visit_Module(module)
-    return FastPositionProvider()._gen(MetadataWrapper(module, unsafe_skip_copy=True)), \
-        MappingProxyType(dict(scopes._computed))
+    return node_positions(module), MappingProxyType(dict(scopes._computed))
 
 
 def _check_rebinding(walk: _Walk, scopes: Any, positions: Any, filename: str) -> None:

@@ -14,13 +14,20 @@ Facts relied on (libcst 1.x, ``libcst/metadata/position_provider.py``):
   ``end_node``, both already recorded as children;
 - a token moves the line by its count of ``\\r\\n``, ``\\r`` or ``\\n`` and sets the column
   to the length after the last one; a token without any only moves the column.
+
+``node_positions`` goes further: corofy reads the positions of few kinds of nodes (statements
+and their clauses, suites, decorators, calls), so its pass records only those, and computes
+every other node's range (what a refusal may point at) once, on first demand.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
+import libcst as cst
 from libcst import CSTNode, Module
 from libcst._position import CodePosition, CodeRange
-from libcst.metadata import PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
 
@@ -91,3 +98,116 @@ class FastPositionProvider(PositionProvider):
         state = _State(default_indent=module.default_indent, default_newline=module.default_newline,
                        provider=self)
         module._codegen(state)
+
+
+# What corofy looks positions up for, and what libcst's ``record_syntactic_position`` reads
+# back as ``start_node``/``end_node``: suites, clauses, the first and last small statement of
+# a line, the last match case — and inside an import its last name or closing parenthesis,
+# so an import's whole subtree is recorded.
+RECORDED: tuple[type, ...] = (
+    cst.BaseStatement, cst.BaseSmallStatement, cst.BaseSuite, cst.Else, cst.Finally,
+    cst.ExceptHandler, cst.ExceptStarHandler, cst.MatchCase, cst.Decorator, cst.Call,
+)
+_WHOLE = (cst.Import, cst.ImportFrom)
+class _Kinds(dict):
+    """type -> is it recorded; filled on first sight of a type."""
+
+    def __missing__(self, kind: type) -> bool:
+        self[kind] = found = issubclass(kind, RECORDED)
+        return found
+
+
+_recorded_types = _Kinds()
+
+
+class _SomeState(_State):
+    """``_State`` recording only the kinds in ``RECORDED``: no bookkeeping for the rest."""
+
+    whole = 0  # inside an import: record everything
+
+    def before_codegen(self, node: CSTNode) -> None:
+        if self.whole or _recorded_types[type(node)]:
+            if isinstance(node, _WHOLE):
+                self.whole += 1
+            self._stack.append((self.line, self.column))
+
+    def after_codegen(self, node: CSTNode) -> None:
+        if self.whole or _recorded_types[type(node)]:
+            if isinstance(node, _WHOLE):
+                self.whole -= 1
+            line, column = self._stack.pop()
+            computed = self.provider._computed
+            if node not in computed:
+                computed[node] = CodeRange(CodePosition(line, column),
+                                           CodePosition(self.line, self.column))
+
+    def record_syntactic_position(self, node: CSTNode, *, start_node: CSTNode | None = None,
+                                  end_node: CSTNode | None = None) -> _Syntactic | _Nothing:
+        # Every expression asks this (libcst's _parenthesize): most need nothing recorded.
+        if self.whole or _recorded_types[type(node)]:
+            return _Syntactic(self, node, start_node, end_node)
+        return _NOTHING
+
+
+class _Nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NOTHING = _Nothing()
+
+
+class _SomePositions(PositionProvider):
+    def _gen_impl(self, module: Module) -> None:
+        state = _SomeState(default_indent=module.default_indent,
+                           default_newline=module.default_newline, provider=self)
+        module._codegen(state)
+
+
+class NodePositions(Mapping[CSTNode, CodeRange]):
+    """Every node's range, as libcst's ``PositionProvider`` gives it: the recorded kinds at
+    once, any other node of the module after one full pass on the first lookup of one. A node
+    of a recorded kind that is missing is not in the module (lowering makes new nodes)."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        provider = _SomePositions()
+        provider._gen_impl(module)
+        self.some: dict[CSTNode, CodeRange] = provider._computed
+        self.all: Mapping[CSTNode, CodeRange] | None = None
+
+    def _everything(self) -> Mapping[CSTNode, CodeRange]:
+        if self.all is None:
+            self.all = FastPositionProvider()._gen(MetadataWrapper(self.module, unsafe_skip_copy=True))
+        return self.all
+
+    def __getitem__(self, node: CSTNode) -> CodeRange:
+        found = self.some.get(node)
+        if found is not None:
+            return found
+        if _recorded_types[type(node)]:
+            raise KeyError(node)
+        return self._everything()[node]
+
+    def get(self, node, default=None):  # type: ignore[override]
+        try:
+            return self[node]
+        except KeyError:
+            return default
+
+    def __contains__(self, node: object) -> bool:
+        return self.get(node) is not None
+
+    def __iter__(self) -> Iterator[CSTNode]:
+        return iter(self._everything())
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+
+def node_positions(module: Module) -> NodePositions:
+    """The positions corofy needs of ``module``'s nodes (see ``NodePositions``)."""
+    return NodePositions(module)

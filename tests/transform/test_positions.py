@@ -11,7 +11,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 import corofy.transform
-from corofy.transform.positions import FastPositionProvider
+from corofy.transform.positions import RECORDED, FastPositionProvider, node_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").glob("*.py"))
@@ -40,3 +40,32 @@ def test_positions_match_libcst_with_other_line_endings(newline):
 
 def test_positions_match_libcst_on_strings_spanning_lines():
     assert_same_positions('x = """a\nb\r\nc"""\nif x:\n    y = (1,\n         2)  # c\n')
+
+
+def assert_node_positions_agree(source: str) -> None:
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    some = node_positions(module)
+    recorded = [n for n in expected if isinstance(n, RECORDED)]
+    assert recorded and all(some.some[n] == expected[n] for n in recorded)
+    assert some.all is None, "the recorded kinds must not need the full pass"
+    assert some.get(cst.Call(cst.Name("made_later"))) is None and some.all is None
+    # Any other node: the exact range, from one full pass on demand.
+    other = next(n for n in expected if isinstance(n, cst.Name) and n not in some.some)
+    assert some[other] == expected[other] and some.all is not None
+    assert all(some[n] == r for n, r in expected.items())
+
+
+@pytest.mark.parametrize("path", SAMPLES + OWN[:4], ids=lambda p: p.name)
+def test_node_positions_match_libcst_on_real_files(path):
+    assert_node_positions_agree(path.read_text())
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_node_positions_match_libcst_with_other_line_endings(newline):
+    source = (ROOT / "samples" / "c_async_await.py").read_text()
+    assert_node_positions_agree(source.replace("\n", newline))
+
+
+def test_node_positions_of_imports_in_parentheses():
+    assert_node_positions_agree("from a import (b,\n    c)\nimport d.e as f, g\nfrom h import *\nx = (y)\n")
