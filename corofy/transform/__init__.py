@@ -211,8 +211,8 @@ class _Splice:
         unit, declarations, docstring = lower.lower(ctx)
         declared = {n.name.value for d in declarations for n in d.names}
         params = node_params(coroutine.node)
-        local_names = ({a.name for a in coroutine.scope.assignments} | unit.bound) - declared
-        captured, refs = analyse.captured(coroutine.scope, scan.scopes)
+        local_names = (coroutine.scope.locals | unit.bound) - declared
+        captured, refs = coroutine.scope.captured, coroutine.scope.nested_refs
         plan = analyse.plan(unit, params, local_names, captured - declared, refs)
         render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)
         where = scan.positions[coroutine.node]

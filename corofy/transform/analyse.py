@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import ClassScope, ComprehensionScope, FunctionScope
 
 from corofy.transform.ir import (
     Assign,
@@ -360,31 +359,6 @@ class Storage:
     needed: dict[int, frozenset[str]]  # state -> hot locals loaded on resume / stored at suspend
     tail_args: dict[int, frozenset[str]]  # statement index -> hot locals its tail receives
     nested_refs: dict[int, str]  # id(Name) in a nested scope -> the coroutine local it names
-
-
-def captured(scope: FunctionScope, scopes) -> tuple[set[str], dict[int, str]]:
-    """Locals a nested function, lambda, class or generator expression refers to."""
-    names: set[str] = set()
-    refs: dict[int, str] = {}
-    for assignment in scope.assignments:
-        node = getattr(assignment, "node", None)
-        if isinstance(node, cst.Name) and scopes.get(node) is not scope:
-            names.add(assignment.name)
-            refs[id(node)] = assignment.name
-        for access in assignment.references:
-            s = access.scope
-            if s is scope:
-                continue
-            refs[id(access.node)] = assignment.name
-            while s is not None and s is not scope:
-                if isinstance(s, (FunctionScope, ClassScope)) or (
-                    isinstance(s, ComprehensionScope) and isinstance(getattr(s, "node", None), cst.GeneratorExp)
-                ):
-                    names.add(assignment.name)
-                    break
-                s = s.parent
-    return names, refs
-
 
 
 @dataclass

@@ -1,15 +1,14 @@
 """The refusals of SPEC §2.3: what corofy will not rewrite, and the message that says why.
 
-Each rule is a function raising ``CorofyError`` at the offending node's first character
-(1-based line and column, counted in characters as CPython and ruff do). The scan in
-``markers.py`` calls them while it walks the module once.
+Each refusal is a ``CorofyError`` at the offending node's first character (1-based line
+and column, counted in characters as CPython and ruff do). The scan in ``markers.py``
+finds them and reports the first in source order.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-import libcst as cst
 from libcst.metadata import CodeRange
 
 from corofy.transform.errors import CorofyError
@@ -34,19 +33,8 @@ def syntax_error(source: str, filename: str) -> CorofyError | None:
     return None
 
 
-def check_coroutine_def(filename: str, node: cst.FunctionDef, where: CodeRange) -> None:
-    if node.asynchronous is not None:
-        refuse(filename, where, "@coroutine cannot decorate an async def: use a plain def "
-               "and wait() instead of await")
-
-
-def check_wait_call(filename: str, node: cst.Call, where: CodeRange) -> None:
-    args = node.args
-    if len(args) != 1 or args[0].keyword is not None or args[0].star:
-        refuse(filename, where, "wait() takes exactly one positional argument: the future "
-               "to wait for")
-
-
+ASYNC_DEF = "@coroutine cannot decorate an async def: use a plain def and wait() instead of await"
+WAIT_ARGS = "wait() takes exactly one positional argument: the future to wait for"
 WAIT_OUTSIDE = "wait() outside a @coroutine function: decorate the function with @coroutine"
 WAIT_NESTED = {
     "lambda": "wait() inside a lambda within a @coroutine: a lambda cannot suspend; "

@@ -1,32 +1,22 @@
 """Find the coroutines: resolve the marker names by binding, check them, note the waits.
 
-One walk over the module with libcst metadata: ``ScopeProvider`` says what a decorator or
-callee name is bound to, so ``corofy.coroutine`` and ``corofy.wait`` are recognised whatever
-the import spelling (``from corofy import wait as w``, ``import corofy``); a ``wait`` bound
-to anything else is an ordinary name. (Scope lookups of just those names: resolving
-``QualifiedNameProvider`` for the whole module costs about as much as parsing it again.)
-The walk also marks every node that contains a wait (what the lowering
-must take apart) and records the marker imports to remove.
+One walk over the module (``scopes.py``: Python's scopes, the names used as callees,
+decorators and values) says what a decorator or callee name is bound to, so
+``corofy.coroutine`` and ``corofy.wait`` are recognised whatever the import spelling
+(``from corofy import wait as w``, ``import corofy``); a ``wait`` bound to anything else is
+an ordinary name. From it the scan marks every node that contains a wait (what the
+lowering must take apart), records the marker imports to remove, and finds what SPEC §2.3
+refuses — reporting the first problem in source order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import (
-    CodeRange,
-    ExpressionContextProvider,
-    FunctionScope,
-    PositionProvider,
-    Scope,
-    ScopeProvider,
-)
 
-from corofy.transform import check
+from corofy.transform import check, scopes
 from corofy.transform.positions import node_positions
 
 MARKER_MODULES = frozenset({"corofy", "corofy.markers"})
@@ -42,19 +32,10 @@ class Coroutine:
 
     node: cst.FunctionDef
     marker: cst.Decorator
-    scope: FunctionScope
+    scope: scopes.CoroutineScope
     qualname: str
     class_name: str | None  # the class it is a method of, if any
     waits: list[cst.Call] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class Edit:
-    """Replace ``[start, end)`` of the source (character offsets) by ``text``."""
-
-    start: int
-    end: int
-    text: str
 
 
 @dataclass(eq=False)
@@ -62,7 +43,7 @@ class Scan:
     module: cst.Module
     filename: str
     positions: Any  # Mapping[CSTNode, CodeRange]
-    scopes: Any  # Mapping[CSTNode, Scope]
+    scopes: scopes.ModuleScopes
     coroutines: list[Coroutine]
     has_wait: set[int]  # id() of every node with a wait call inside (or being one)
     wait_calls: set[int]
@@ -91,251 +72,201 @@ def _import_target(node: cst.CSTNode, name: str) -> str | None:
     return None
 
 
-class _Walk(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
-
-    def __init__(self, filename: str) -> None:
-        super().__init__()
-        self.filename = filename
-        self.stack: list[cst.CSTNode] = []
-        self.coroutines: list[Coroutine] = []
-        self.current: list[tuple[Coroutine, int]] = []  # (coroutine, stack depth of its def)
-        self.nested: list[tuple[str, int]] = []  # nested scopes inside the current coroutine
-        self.classes: list[tuple[str, int]] = []
-        self.functions: list[str] = []
-        self.has_wait: set[int] = set()
-        self.wait_calls: set[int] = set()
-        self.import_edits: list[tuple[cst.CSTNode, str | None]] = []
-        self.marker_aliases: set[str] = set()
-        self.module_aliases: dict[str, list[int]] = {}  # alias -> [marker uses, all uses]
-        self.module_imports: list[tuple[cst.Import, cst.ImportAlias]] = []
-
-    def pos(self, node: cst.CSTNode) -> CodeRange:
-        return self.get_metadata(PositionProvider, node)
-
-    def bound_to(self, expr: cst.BaseExpression) -> str | None:
-        """The dotted name ``expr`` (a name or ``module.attr``) is bound to by an import."""
-        base, attr = expr, None
-        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
-            base, attr = expr.value, expr.attr.value
-        if not isinstance(base, cst.Name):
-            return None
-        scope = self.get_metadata(ScopeProvider, base, None)
-        if scope is None:
-            return None
-        for assignment in scope[base.value]:
-            target = _import_target(getattr(assignment, "node", None), base.value)
-            if target is not None:
-                return f"{target}.{attr}" if attr else target
+def bound_to(scope: scopes.Scope, name: str, attr: str | None = None) -> str | None:
+    """The dotted name ``name`` (or ``name.attr``), read in ``scope``, is bound to by an
+    import; None when what binds it is not an import."""
+    where = scope.resolve(name)
+    if where is None:
         return None
+    for node in where.binds.get(name, ()):
+        target = _import_target(node, name)
+        if target is not None:
+            return f"{target}.{attr}" if attr else target
+    return None
 
-    # -- the node stack, for has_wait and nesting --------------------------------------
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.stack.append(node)
-        kind = _NESTED.get(type(node))
-        if kind is not None and self.current and not self._is_coroutine_def(node):
-            self.nested.append((kind, len(self.stack)))
-        return super().on_visit(node)
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        super().on_leave(original_node)
-        depth = len(self.stack)
-        if self.nested and self.nested[-1][1] == depth:
-            self.nested.pop()
-        if self.current and self.current[-1][1] == depth:
-            self.current.pop()
-        if self.classes and self.classes[-1][1] == depth:
-            self.classes.pop()
-        self.stack.pop()
+_NESTED_KIND = {cst.Lambda: "lambda", cst.FunctionDef: "def", cst.ClassDef: "class",
+                cst.GeneratorExp: "genexp"}
 
-    def _is_coroutine_def(self, node: cst.CSTNode) -> bool:
-        return bool(self.current) and self.current[-1][0].node is node
 
-    # -- definitions ---------------------------------------------------------------------
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        for decorator in node.decorators:
-            if self.bound_to(decorator.decorator) in COROUTINE:
-                check.refuse(self.filename, self.pos(decorator.decorator), check.ON_CLASS)
-        self.classes.append((node.name.value, len(self.stack)))
-        self.functions.append(node.name.value)
+class _Problems:
+    """Refusals found, raised in source order: the first one a top-down walk meets."""
 
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.functions.pop()
+    def __init__(self, filename: str, positions: Any) -> None:
+        self.filename = filename
+        self.positions = positions
+        self.found: list[tuple[int, cst.CSTNode, str]] = []
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        marker = None
-        for decorator in node.decorators:
-            if self.bound_to(decorator.decorator) in COROUTINE:
-                marker = decorator
-        if marker is not None:
-            where = self.pos(node)
-            if self.current:
-                check.refuse(self.filename, self.pos(marker), check.NESTED_COROUTINE)
-            check.check_coroutine_def(self.filename, node, where)
-            depth = len(self.stack)
-            in_class = None
-            if depth >= 3 and isinstance(self.stack[-3], cst.ClassDef):
-                in_class = self.stack[-3].name.value
-            qual = ".".join(self.functions + [node.name.value])
-            scope = self.get_metadata(ScopeProvider, node.body)
-            self.coroutines.append(Coroutine(node, marker, scope, qual, in_class))
-            self.current.append((self.coroutines[-1], depth))
-        self.functions.append(node.name.value + ".<locals>")
+    def add(self, order: int, node: cst.CSTNode, message: str) -> None:
+        self.found.append((order, node, message))
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.functions.pop()
-
-    # -- waits and what a coroutine may not contain ---------------------------------------
-    def visit_Call(self, node: cst.Call) -> None:
-        if not isinstance(node.func, (cst.Name, cst.Attribute)):
-            return
-        if self.bound_to(node.func) not in WAIT:
-            return
-        where = self.pos(node)
-        if not self.current or not any(n is self.current[-1][0].node.body for n in self.stack):
-            # Outside any coroutine, or in a default, annotation or decorator of one: those
-            # run when the def runs, not in the coroutine.
-            check.refuse(self.filename, where, check.WAIT_OUTSIDE)
-        if self.nested:
-            check.refuse(self.filename, where, check.WAIT_NESTED[self.nested[-1][0]])
-        check.check_wait_call(self.filename, node, where)
-        coroutine, depth = self.current[-1]
-        coroutine.waits.append(node)
-        self.wait_calls.add(id(node))
-        for ancestor in self.stack[depth:]:
-            self.has_wait.add(id(ancestor))
-
-    def _inside_body(self) -> bool:
-        return bool(self.current) and not self.nested
-
-    def visit_Yield(self, node: cst.Yield) -> None:
-        if self._inside_body():
-            check.refuse(self.filename, self.pos(node), check.YIELD)
-
-    def visit_Await(self, node: cst.Await) -> None:
-        if self._inside_body():
-            check.refuse(self.filename, self.pos(node), check.AWAIT)
-
-    def visit_For(self, node: cst.For) -> None:
-        if node.asynchronous is not None and self._inside_body():
-            check.refuse(self.filename, self.pos(node), check.ASYNC_FOR)
-
-    def visit_With(self, node: cst.With) -> None:
-        if node.asynchronous is not None and self._inside_body():
-            check.refuse(self.filename, self.pos(node), check.ASYNC_WITH)
-
-    # -- marker imports ------------------------------------------------------------------
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-            return
-        module = cst.helpers.get_full_name_for_node(node.module)
-        if module not in MARKER_MODULES:
-            return
-        kept = []
-        for alias in node.names:
-            if alias.name.value in ("coroutine", "wait"):
-                self.marker_aliases.add(alias.evaluated_alias or alias.name.value)
-            else:
-                kept.append(alias)
-        if len(kept) == len(node.names):
-            return
-        if kept:
-            text = "from {} import {}".format(
-                module, ", ".join(cst.Module([]).code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in kept))
-            self.import_edits.append((node, text))
-        else:
-            self.import_edits.append((node, None))
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            if cst.helpers.get_full_name_for_node(alias.name) == "corofy":
-                name = alias.evaluated_alias or "corofy"
-                self.module_aliases.setdefault(name, [0, 0])
-                self.module_imports.append((node, alias))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name) and node.value.value in self.module_aliases \
-                and node.attr.value in ("coroutine", "wait"):
-            self.module_aliases[node.value.value][0] += 1
-            self._marker_use(node, node)
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.module_aliases:
-            self.module_aliases[node.value][1] += 1
-        if node.value in self.marker_aliases:
-            self._marker_use(node, node)
-
-    def _marker_use(self, node: cst.CSTNode, whole: cst.BaseExpression) -> None:
-        """A marker may only decorate a def or be called: anything else would leave a name
-        the generated module does not define."""
-        parent = self.stack[-2] if len(self.stack) > 1 else None
-        if isinstance(whole, cst.Name) and (
-            isinstance(parent, (cst.ImportAlias, cst.AsName, cst.NameItem))
-            or (isinstance(parent, cst.Attribute) and parent.attr is whole)
-            or (isinstance(parent, (cst.Arg, cst.Param)) and getattr(parent, "keyword", None) is whole)
-            or isinstance(parent, cst.Param)
-            or (isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is whole)
-        ):
-            return
-        if isinstance(parent, cst.Decorator) or (isinstance(parent, cst.Call) and parent.func is whole):
-            return
-        marker = self.bound_to(whole)
-        if marker in COROUTINE or marker in WAIT:
-            check.refuse(self.filename, self.pos(node), check.MARKER_VALUE.format(
-                name=marker.rsplit(".", 1)[1]))
+    def raise_first(self) -> None:
+        if self.found:
+            order, node, message = min(self.found, key=lambda f: f[0])
+            check.refuse(self.filename, self.positions[node], message)
 
 
 def scan(module: cst.Module, filename: str) -> Scan:
     """Walk ``module`` once; raise ``CorofyError`` for what SPEC §2.3 refuses."""
-    positions, scopes = _metadata(module)
-    walk = _Walk(filename)
-    walk.metadata = {PositionProvider: positions, ScopeProvider: scopes}
-    module.visit(walk)
-    _check_rebinding(walk, scopes, positions, filename)
-    edits = list(walk.import_edits)
-    for node, alias in walk.module_imports:
-        name = alias.evaluated_alias or "corofy"
-        marker_uses, all_uses = walk.module_aliases[name]
-        # The import's own Name counts once; drop it only when every other use is a marker.
-        if all_uses - 1 == marker_uses and len(node.names) == 1:
-            edits.append((node, None))
-    return Scan(module, filename, positions, scopes, walk.coroutines, walk.has_wait,
-                walk.wait_calls, edits)
+    found = scopes.walk(module)
+    positions = node_positions(module)
+    problems = _Problems(filename, positions)
+    edits, aliases, module_aliases = _marker_imports(found)
+    candidates = aliases | set(module_aliases)
+
+    def resolves(use: scopes.Use) -> str | None:
+        return bound_to(use.scope, use.name.value, use.attr)
+
+    for node, decorators, order in found.classes:
+        for use in decorators:
+            if use.name.value in candidates and resolves(use) in COROUTINE:
+                problems.add(order, use.node, check.ON_CLASS)
+
+    coroutines: list[Coroutine] = []
+    is_coroutine: dict[int, Coroutine] = {}
+    for d in found.defs:
+        marker = None
+        for use in d.decorators:
+            if use.name.value in candidates and resolves(use) in COROUTINE:
+                marker = use.parent
+        if marker is None:
+            continue
+        if any(id(n) in is_coroutine for n in d.chain[:-1]):
+            problems.add(d.order, marker, check.NESTED_COROUTINE)
+            continue
+        if d.node.asynchronous is not None:
+            problems.add(d.order, d.node, check.ASYNC_DEF)
+        coroutine = Coroutine(d.node, marker, scopes.coroutine_scope(d.scope), d.qualname,
+                              d.class_name)
+        coroutines.append(coroutine)
+        is_coroutine[id(d.node)] = coroutine
+
+    has_wait: set[int] = set()
+    wait_calls: set[int] = set()
+    for use in found.calls:
+        if use.name.value not in candidates or resolves(use) not in WAIT:
+            continue
+        chain = use.chain
+        call = chain[-1]
+        at = len(chain) - 2
+        while at >= 0 and id(chain[at]) not in is_coroutine:
+            at -= 1
+        if at < 0 or at + 1 >= len(chain) or chain[at + 1] is not chain[at].body:
+            # Outside any coroutine, or in a default, annotation or decorator of one: those
+            # run when the def runs, not in the coroutine.
+            problems.add(use.order, call, check.WAIT_OUTSIDE)
+            continue
+        nested = [_NESTED_KIND[type(n)] for n in chain[at + 1:-1] if type(n) in _NESTED_KIND]
+        if nested:
+            problems.add(use.order, call, check.WAIT_NESTED[nested[-1]])
+            continue
+        args = call.args
+        if len(args) != 1 or args[0].keyword is not None or args[0].star:
+            problems.add(use.order, call, check.WAIT_ARGS)
+            continue
+        is_coroutine[id(chain[at])].waits.append(call)
+        wait_calls.add(id(call))
+        has_wait.update(id(n) for n in chain[at + 1:])
+
+    for mark in found.marked:
+        chain = mark.chain
+        at = len(chain) - 2
+        while at >= 0 and id(chain[at]) not in is_coroutine:
+            at -= 1
+        if at < 0 or any(type(n) in _NESTED_KIND for n in chain[at + 1:-1]):
+            continue
+        problems.add(mark.order, mark.node, _MARKED[mark.kind])
+
+    for name in candidates:
+        for use in found.values.get(name, ()):
+            target = bound_to(use.scope, name)
+            if target in COROUTINE or target in WAIT:
+                problems.add(use.order, use.name, check.MARKER_VALUE.format(
+                    name=target.rsplit(".", 1)[1]))
+            elif use.attr is not None and target is not None and \
+                    f"{target}.{use.attr}" in COROUTINE | WAIT:
+                problems.add(use.order, use.node, check.MARKER_VALUE.format(name=use.attr))
+
+    problems.raise_first()
+    _check_rebinding(found, coroutines, aliases, positions, filename)
+    edits.extend(_droppable_module_imports(found, module_aliases))
+    return Scan(module, filename, positions, found, coroutines, has_wait, wait_calls, edits)
 
 
-def _metadata(module: cst.Module) -> tuple[Mapping[cst.CSTNode, CodeRange], Mapping[cst.CSTNode, Any]]:
-    """Positions and scopes of every node of ``module``, as ``MetadataWrapper.resolve`` gives.
-
-    Facts (libcst 1.x, metadata/wrapper.py): the wrapper resolves dependencies in rounds and
-    every round ends with a batched traversal of the whole tree, even when the round has no
-    batchable provider; expression contexts and scopes do their work in ``visit_Module``
-    (each with its own visitor), so resolving them through the wrapper cost two extra full
-    walks that did nothing. Here each provider runs once, on the tree as given (what
-    ``unsafe_skip_copy=True`` did), and its results are handed on as the wrapper would:
-    a read-only copy of what it recorded.
-    """
-    contexts = ExpressionContextProvider()
-    contexts.visit_Module(module)
-    scopes = ScopeProvider()
-    scopes.metadata = {ExpressionContextProvider: MappingProxyType(dict(contexts._computed))}
-    scopes.visit_Module(module)
-    return node_positions(module), MappingProxyType(dict(scopes._computed))
+_MARKED = {"yield": check.YIELD, "await": check.AWAIT, "async for": check.ASYNC_FOR,
+           "async with": check.ASYNC_WITH}
 
 
-def _check_rebinding(walk: _Walk, scopes: Any, positions: Any, filename: str) -> None:
-    if not walk.marker_aliases:
+def _marker_imports(found: scopes.ModuleScopes):
+    """The edits removing marker imports, the marker aliases (``from corofy import wait as
+    w`` gives ``w``), and each ``import corofy`` alias with the Import statements binding it."""
+    edits: list[tuple[cst.CSTNode, str | None]] = []
+    aliases: set[str] = set()
+    module_aliases: dict[str, list[cst.Import]] = {}
+    for node, _scope, _order in found.imports:
+        if isinstance(node, cst.ImportFrom):
+            if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+                continue
+            module = cst.helpers.get_full_name_for_node(node.module)
+            if module not in MARKER_MODULES:
+                continue
+            kept = []
+            for alias in node.names:
+                if alias.name.value in ("coroutine", "wait"):
+                    aliases.add(alias.evaluated_alias or alias.name.value)
+                else:
+                    kept.append(alias)
+            if len(kept) == len(node.names):
+                continue
+            if kept:
+                text = "from {} import {}".format(module, ", ".join(
+                    cst.Module([]).code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+                    for a in kept))
+                edits.append((node, text))
+            else:
+                edits.append((node, None))
+        else:
+            for alias in node.names:
+                if cst.helpers.get_full_name_for_node(alias.name) == "corofy":
+                    module_aliases.setdefault(alias.evaluated_alias or "corofy", []).append(node)
+    return edits, aliases, module_aliases
+
+
+def _droppable_module_imports(found: scopes.ModuleScopes,
+                              module_aliases: dict[str, list[cst.Import]]):
+    """``import corofy`` goes when it imports only that and every use of the name is
+    ``corofy.coroutine`` or ``corofy.wait`` (all rewritten away)."""
+    if not module_aliases:
+        return []
+    uses: dict[str, list[scopes.Use]] = {name: list(found.values.get(name, ()))
+                                         for name in module_aliases}
+    for use in found.calls:
+        if use.name.value in uses:
+            uses[use.name.value].append(use)
+    for d in found.defs:
+        for use in d.decorators:
+            if use.name.value in uses:
+                uses[use.name.value].append(use)
+    for _node, decorators, _order in found.classes:
+        for use in decorators:
+            if use.name.value in uses:
+                uses[use.name.value].append(use)
+    edits: list[tuple[cst.CSTNode, str | None]] = []
+    for name, nodes in module_aliases.items():
+        if all(use.attr in ("coroutine", "wait") for use in uses[name]):
+            edits.extend((node, None) for node in nodes if len(node.names) == 1)
+    return edits
+
+
+def _check_rebinding(found: scopes.ModuleScopes, coroutines: list[Coroutine],
+                     aliases: set[str], positions: Any, filename: str) -> None:
+    if not aliases:
         return
-    checked: list[Scope] = [c.scope for c in walk.coroutines]
-    module_scope = next((s.globals for s in scopes.values() if s is not None), None)
-    if module_scope is not None:
-        checked.insert(0, module_scope)
+    checked = [found.module, *(c.scope.scope for c in coroutines)]
     for scope in checked:
-        for name in sorted(walk.marker_aliases):
-            for assignment in scope.assignments[name]:
-                node = getattr(assignment, "node", None)
+        for name in sorted(aliases):
+            for node in scope.binds.get(name, ()):
                 if isinstance(node, cst.ImportFrom) and node.module is not None and \
                         cst.helpers.get_full_name_for_node(node.module) in MARKER_MODULES:
                     continue  # the marker import itself
-                if node is None or node not in positions:
-                    continue
                 check.refuse(filename, positions[node], check.REBIND.format(name=name))

@@ -28,14 +28,13 @@ class Rename(cst.CSTTransformer):
         r = self.r
         if node.value not in r.storage.cold:
             return False
-        scope = r.scopes.get(node)
-        if scope is None or scope is r.fscope:
+        if r.where(node) != "nested":
             return True
         return id(node) in r.storage.nested_refs
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         value = original_node.value
-        if value == "__class__" and self.r.class_name and self.r.scopes.get(original_node) is self.r.fscope:
+        if value == "__class__" and self.r.class_name and self.r.where(original_node) == "own":
             self.r.uses_class = True
             return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
         if self._is_cold(original_node):
@@ -109,7 +108,7 @@ class Rename(cst.CSTTransformer):
         f = original_node.func
         if (isinstance(f, cst.Name) and f.value == "super" and not original_node.args
                 and self.r.class_name and self.r.first_param
-                and self.r.scopes.get(f) is self.r.fscope):
+                and self.r.where(f) == "own"):
             self.r.uses_class = True
             first = self.r.first_param
             first_expr = (f"{self.r.names.m}.{self.r.slot(first)}" if first in self.r.storage.cold else first)

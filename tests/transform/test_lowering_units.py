@@ -26,9 +26,9 @@ def lowered(source: str):
 def storage(source: str) -> analyse.Storage:
     s, ctx, unit = lowered(source)
     co = s.coroutines[0]
-    captured, refs = analyse.captured(co.scope, s.scopes)
+    captured, refs = co.scope.captured, co.scope.nested_refs
     params = [p.name.value for p in co.node.params.params]
-    names = {a.name for a in co.scope.assignments} | unit.bound
+    names = co.scope.locals | unit.bound
     return analyse.plan(unit, params, names, captured, refs).storage
 
 
