@@ -41,6 +41,7 @@ The shape of the output (facts the design depends on):
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
@@ -139,6 +140,27 @@ class MachineText:
     class_name: str
 
 
+_WORD = re.compile(r"\w+")
+
+
+class _RenameTriggers:
+    """``isdisjoint(words)``: False when any word is one Rename may change."""
+
+    def __init__(self, cold: frozenset[str], in_class: bool) -> None:
+        self.cold = cold
+        self.in_class = in_class
+
+    def isdisjoint(self, words: list[str]) -> bool:
+        if not self.cold.isdisjoint(words):
+            return False
+        if self.in_class:
+            for word in words:
+                if word == "super" or (word.startswith("__") and not word.endswith("__")) \
+                        or word == "__class__":
+                    return False
+        return True
+
+
 class Render:
     """Prints the wrapper and the machine class of one coroutine."""
 
@@ -152,9 +174,8 @@ class Render:
         self.names = names
         self.indent = indent
         self.module = ctx.module
-        self.scopes = ctx.scan.scopes
         self.coroutine = ctx.coroutine
-        self.fscope = ctx.coroutine.scope
+        self.where = ctx.coroutine.scope.where  # 'own', 'nested' or None (made later)
         self.class_name = ctx.coroutine.class_name
         params = ctx.coroutine.node.params
         ordered = [*params.posonly_params, *params.params]
@@ -169,6 +190,9 @@ class Render:
         self.cache: dict[tuple[int, bool], str] = {}
         self.keep: list[cst.CSTNode] = []
         self.fast = not storage.cold and not self.class_name
+        # The identifiers Rename may change: cold locals, and in a method __class__, super
+        # and private names (those are added as the text shows them: any __x).
+        self.renamed = _RenameTriggers(storage.cold, bool(self.class_name))
         self.reserved: set[str] = set()
         self.last_line = -1
 
@@ -189,8 +213,12 @@ class Render:
         found = self.cache.get(key)
         if found is None:
             self.keep.append(node)
-            rendered = node if self.fast else node.visit(Rename(self))
-            found = self.module.code_for_node(rendered)
+            found = self.module.code_for_node(node)
+            # Rename (a whole libcst visitor walk) changes only Names it is told about: run
+            # it only where the text holds one of them (strings and comments may give false
+            # alarms, which cost a walk and change nothing).
+            if not self.fast and not self.renamed.isdisjoint(_WORD.findall(found)):
+                found = self.module.code_for_node(node.visit(Rename(self)))
             self.cache[key] = found
         return found
 
