@@ -43,20 +43,31 @@ from corofy.transform.ir import (
     walk,
 )
 from corofy.transform.reenter import resume_block, segments
+from corofy.transform.scopes import children_of
 
 
-class _Uses(cst.CSTVisitor):
-    """Names a statement or expression reads, binds and deletes (reads may over-count)."""
+class _Uses:
+    """Names a statement or expression reads, binds and deletes (reads may over-count).
+
+    A plain walk over node fields (``scopes.children_of``), not a libcst visitor: this runs
+    on every statement of every resume block, and libcst's visitor dispatch was most of
+    its cost."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         self.dels: set[str] = set()
         self.nested = 0  # inside a nested def/class/lambda: its bindings are its own
 
-    def visit_Name(self, node: cst.Name) -> None:
+    def visit(self, node: cst.CSTNode) -> None:
+        handler = _HANDLERS.get(type(node))
+        if handler is None or handler(self, node):
+            for child in children_of(node):
+                self.visit(child)
+
+    def visit_Name(self, node: cst.Name) -> bool:
         self.reads.add(node.value)
+        return False
 
     def store(self, t: cst.CSTNode) -> None:
         if isinstance(t, cst.Name):
@@ -67,28 +78,28 @@ class _Uses(cst.CSTVisitor):
         elif isinstance(t, cst.StarredElement):
             self.store(t.value)
         else:
-            t.visit(self)
+            self.visit(t)
 
     def visit_Assign(self, node: cst.Assign) -> bool:
-        node.value.visit(self)
+        self.visit(node.value)
         for t in node.targets:
             self.store(t.target)
         return False
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
-        node.target.visit(self)
-        node.value.visit(self)
+        self.visit(node.target)
+        self.visit(node.value)
         self.store(node.target)
         return False
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
         if node.value is not None:
-            node.value.visit(self)
+            self.visit(node.value)
             self.store(node.target)
         return False
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
-        node.value.visit(self)
+        self.visit(node.value)
         self.store(node.target)
         return False
 
@@ -105,7 +116,7 @@ class _Uses(cst.CSTVisitor):
             for el in t.elements:
                 self._delete(el.value)
         else:
-            t.visit(self)
+            self.visit(t)
 
     def visit_Import(self, node: cst.Import) -> bool:
         for alias in node.names:
@@ -120,19 +131,19 @@ class _Uses(cst.CSTVisitor):
 
     def _nested_body(self, body: cst.CSTNode) -> None:
         self.nested += 1
-        body.visit(self)
+        self.visit(body)
         self.nested -= 1
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         for part in (*node.decorators, node.params):
-            part.visit(self)
+            self.visit(part)
         self._nested_body(node.body)
         self.store(node.name)
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         for part in (*node.decorators, *node.bases, *node.keywords):
-            part.visit(self)
+            self.visit(part)
         self._nested_body(node.body)
         self.store(node.name)
         return False
@@ -143,18 +154,23 @@ class _Uses(cst.CSTVisitor):
         return False
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
+        self.visit(node.value)
         return False
 
     def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
+        self.visit(node.value)
         return False
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> bool:
         # Zero-argument super() reads the first parameter (and __class__) implicitly.
         if isinstance(node.func, cst.Name) and node.func.value == "super" and not node.args \
                 and SUPER_SELF:
             self.reads.add(SUPER_SELF[0])
+        return True
+
+
+_HANDLERS = {getattr(cst, name[len("visit_"):]): method for name, method in vars(_Uses).items()
+             if name.startswith("visit_")}
 
 
 SUPER_SELF: list[str] = []  # the first parameter of the method being transformed, if any
@@ -169,7 +185,7 @@ def uses(node: cst.CSTNode | None) -> tuple[frozenset[str], frozenset[str], froz
     found = _cache.get(id(node))
     if found is None or found[3] is not node:  # type: ignore[misc]
         v = _Uses()
-        node.visit(v)
+        v.visit(node)
         found = (frozenset(v.reads), frozenset(v.writes), frozenset(v.dels), node)  # type: ignore[assignment]
         _cache[id(node)] = found  # type: ignore[assignment]
     return found[0], found[1], found[2]

@@ -154,6 +154,18 @@ def _fields(kind: type) -> tuple[str, ...]:
     return found
 
 
+def children_of(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The child nodes of ``node`` that can hold a name, in source order (no whitespace)."""
+    for field in _fields(type(node)):
+        value = getattr(node, field)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif type(value) in (list, tuple):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
 class _Walk:
     def __init__(self) -> None:
         self.stack: list[cst.CSTNode] = []
