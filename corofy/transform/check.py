@@ -53,5 +53,11 @@ REBIND = "rebinding the corofy marker name {name!r}: choose another name"
 ON_CLASS = "@coroutine decorates functions only, not classes: decorate the methods that wait"
 MARKER_VALUE = ("the corofy marker {name!r} can only decorate a function (@coroutine) or be "
                 "called (wait(future)): the generated module does not define it")
+PRIVATE_OUTSIDE_CLASS = (
+    "the private name {name!r} in a @coroutine outside any class: Python would mangle it "
+    "for the generated state-machine class, so it would name something else; rename it")
+SUPER_NESTED = ("zero-argument super() and __class__ work in a @coroutine method's own body, "
+                "not in a function nested in it nor in a @coroutine nested in a method: "
+                "name the class, as in super(Class, obj)")
 NESTED_COROUTINE = ("a @coroutine nested inside another @coroutine is not supported: "
                     "define it outside the coroutine")

@@ -192,14 +192,16 @@ class Render:
         self.fast = not storage.cold and not self.class_name
         # The identifiers Rename may change: cold locals, and in a method __class__, super
         # and private names (those are added as the text shows them: any __x).
-        self.renamed = _RenameTriggers(storage.cold, bool(self.class_name))
+        self.private_owner = ctx.coroutine.private_owner
+        self.fast = self.fast and not self.private_owner
+        self.renamed = _RenameTriggers(storage.cold, bool(self.class_name or self.private_owner))
         self.reserved: set[str] = set()
         self.last_line = -1
 
     # -- names ---------------------------------------------------------------------------
     def mangle(self, ident: str) -> str:
-        if self.class_name and ident.startswith("__") and not ident.endswith("__"):
-            owner = self.class_name.lstrip("_")
+        if self.private_owner and ident.startswith("__") and not ident.endswith("__"):
+            owner = self.private_owner.lstrip("_")
             if owner:
                 return f"_{owner}{ident}"
         return ident

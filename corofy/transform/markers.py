@@ -35,6 +35,9 @@ class Coroutine:
     scope: scopes.CoroutineScope
     qualname: str
     class_name: str | None  # the class it is a method of, if any
+    # The innermost class around it (through functions too): private names are Python's
+    # "mangled" for that class, so the generated code spells them out for it.
+    private_owner: str | None = None
     waits: list[cst.Call] = field(default_factory=list)
 
 
@@ -136,10 +139,13 @@ def scan(module: cst.Module, filename: str) -> Scan:
             continue
         if d.node.asynchronous is not None:
             problems.add(d.order, d.node, check.ASYNC_DEF)
+        owner = next((n.name.value for n in reversed(d.chain[:-1]) if isinstance(n, cst.ClassDef)),
+                     None)
         coroutine = Coroutine(d.node, marker, scopes.coroutine_scope(d.scope), d.qualname,
-                              d.class_name)
+                              d.class_name, private_owner=owner)
         coroutines.append(coroutine)
         is_coroutine[id(d.node)] = coroutine
+        _check_private_names(coroutine, problems, d.order)
 
     has_wait: set[int] = set()
     wait_calls: set[int] = set()
@@ -168,6 +174,20 @@ def scan(module: cst.Module, filename: str) -> Scan:
         wait_calls.add(id(call))
         has_wait.update(id(n) for n in chain[at + 1:])
 
+    for node, scope, order in found.privates:
+        inside = _coroutine_around(scope, is_coroutine)
+        if inside is not None and inside.private_owner is None:
+            name = node.attr.value if isinstance(node, cst.Attribute) else \
+                node.evaluated_name.split(".")[0]
+            problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=name))
+    for use in found.calls:
+        if use.name.value == "super" and use.attr is None and not use.chain[-1].args:
+            inside = _coroutine_around(use.scope, is_coroutine)
+            if inside is not None and inside.private_owner is not None and \
+                    use.scope.resolve("super") is None and \
+                    (inside.class_name is None or use.scope is not inside.scope.scope):
+                problems.add(use.order, use.chain[-1], check.SUPER_NESTED)
+
     for mark in found.marked:
         chain = mark.chain
         at = len(chain) - 2
@@ -191,6 +211,34 @@ def scan(module: cst.Module, filename: str) -> Scan:
     _check_rebinding(found, coroutines, aliases, positions, filename)
     edits.extend(_droppable_module_imports(found, module_aliases))
     return Scan(module, filename, positions, found, coroutines, has_wait, wait_calls, edits)
+
+
+def _coroutine_around(scope: scopes.Scope | None, is_coroutine: dict[int, Coroutine]):
+    while scope is not None:
+        found = is_coroutine.get(id(scope.node))
+        if found is not None:
+            return found
+        scope = scope.parent
+    return None
+
+
+def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) -> None:
+    """Names like ``__x`` that are not the coroutine's own: outside a class Python would
+    not mangle them, but inside the generated class it does. In a coroutine nested in a
+    method, ``__class__`` would name the generated class."""
+    own = coroutine.scope.scope
+    inner = {id(s) for s in own.descendants()} | {id(own)}
+    for scope in (own, *own.descendants()):
+        for node in scope.names:
+            value = node.value
+            if value == "__class__" and coroutine.private_owner is not None and \
+                    (coroutine.class_name is None or scope is not own):
+                problems.add(order, node, check.SUPER_NESTED)
+            elif coroutine.private_owner is None and value.startswith("__") and \
+                    not value.endswith("__"):
+                where = scope.resolve(value)
+                if where is None or id(where) not in inner:
+                    problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=value))
 
 
 _MARKED = {"yield": check.YIELD, "await": check.AWAIT, "async for": check.ASYNC_FOR,

@@ -135,6 +135,7 @@ class ModuleScopes:
     values: dict[str, list[Use]]  # name -> its other reads (as a value, or name.attr)
     marked: list[Marked]
     imports: list[tuple[cst.CSTNode, Scope, int]]  # every Import/ImportFrom, its scope, order
+    privates: list[tuple[cst.CSTNode, Scope, int]]  # x.__a attributes and ``import __a``
 
 
 _SKIP = frozenset({
@@ -178,6 +179,7 @@ class _Walk:
         self.values: dict[str, list[Use]] = {}
         self.marked: list[Marked] = []
         self.imports: list[tuple[cst.CSTNode, Scope, int]] = []
+        self.privates: list[tuple[cst.CSTNode, Scope, int]] = []
         self.qual: list[str] = []
         handlers: dict[type, Callable[[cst.CSTNode, int], None]] = {
             cst.Name: self.name, cst.Attribute: self.attribute, cst.Call: self.call,
@@ -260,6 +262,10 @@ class _Walk:
                 scope.loads.append(node)
 
     def attribute(self, node: cst.Attribute, ctx: int) -> None:
+        attr = node.attr.value
+        if attr.startswith("__") and not attr.endswith("__"):
+            assert self.scope is not None
+            self.privates.append((node, self.scope, self.order))
         value = node.value
         if isinstance(value, cst.Name):
             self.stack.append(value)
@@ -405,6 +411,9 @@ class _Walk:
         assert self.scope is not None
         self.imports.append((node, self.scope, self.order))
         for alias in node.names:
+            first = alias.evaluated_name.split(".")[0]
+            if first.startswith("__") and not first.endswith("__"):
+                self.privates.append((alias, self.scope, self.order))
             if alias.asname is not None:
                 self.bind_as(alias.evaluated_alias or "", node)
             else:
@@ -547,7 +556,8 @@ def walk(module: cst.Module) -> ModuleScopes:
                 target = top if name in scope.declared_global else scope.resolve(name)
                 if target is not None and target is not scope:
                     target.binds.setdefault(name, []).extend(nodes)
-    return ModuleScopes(top, w.defs, w.classes, w.calls, w.values, w.marked, w.imports)
+    return ModuleScopes(top, w.defs, w.classes, w.calls, w.values, w.marked, w.imports,
+                        w.privates)
 
 
 # -- what the lowering asks of a coroutine's scope ------------------------------------------

@@ -326,3 +326,46 @@ def test_redefining_a_coroutine_leaves_the_first_definition_intact() -> None:
             return wait(first()), wait(f())
         """)
     assert result(src) == ("first", "second")
+
+
+def test_coroutine_nested_in_a_method_uses_that_class_private_names() -> None:
+    src = program("""
+        class Box:
+            __secret = "s"
+
+            def __init__(self):
+                self.__count = 1
+
+            def make(self):
+                @coroutine
+                def inner(step):
+                    self.__count += wait(ready(step))
+                    wait(pending(1, None))
+                    return self.__secret, self.__count
+                return inner
+
+        @coroutine
+        def main():
+            return wait(Box().make()(2))
+        """)
+    assert result(src) == ("s", 3)
+
+
+def test_private_names_of_the_method_own_class_work_across_waits() -> None:
+    src = program("""
+        class Box:
+            def __init__(self):
+                self.__items = []
+
+            @coroutine
+            def add(self, value):
+                __local = wait(ready(value))
+                self.__items.append(__local)
+                wait(pending(1, None))
+                return list(self.__items), __local
+
+        @coroutine
+        def main():
+            return wait(Box().add(5))
+        """)
+    assert result(src) == ([5], 5)

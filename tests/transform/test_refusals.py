@@ -214,3 +214,47 @@ def test_wait_read_as_a_value_inside_a_coroutine_is_refused() -> None:
 
 def test_rebinding_wait_by_import_inside_a_coroutine_is_refused() -> None:
     check(src("@coroutine\ndef f():\n    import wait\n"), 4)
+
+
+def test_private_attribute_in_a_coroutine_outside_any_class_is_refused() -> None:
+    # by hand: line 4 is "    return wait(obj.__x)"; the attribute starts at column 17
+    message = check(src("@coroutine\ndef f(obj):\n    return wait(obj.__x)\n"), 4, 17)
+    assert "'__x'" in message and "mangle" in message
+
+
+def test_private_global_read_by_a_coroutine_outside_any_class_is_refused() -> None:
+    message = check(src("__limit = 3\n@coroutine\ndef f(x):\n    return wait(x) + __limit\n"), 5, 22)
+    assert "'__limit'" in message
+
+
+def test_private_local_of_a_coroutine_outside_any_class_is_fine() -> None:
+    from corofy.transform import transform_source
+
+    transform_source(src("@coroutine\ndef f(x):\n    __y = wait(x)\n    return __y\n"), PATH)
+
+
+def test_zero_argument_super_in_a_function_nested_in_a_coroutine_method_is_refused() -> None:
+    source = src("""
+        class C:
+            @coroutine
+            def m(self):
+                wait(self.f)
+                def g(x):
+                    return super().hello()
+                return g(self)
+        """)
+    # by hand: line 8 is "            return super().hello()"; super starts at column 20
+    assert "super(Class, obj)" in check(source, 8, 20)
+
+
+def test_zero_argument_super_in_a_coroutine_nested_in_a_method_is_refused() -> None:
+    source = src("""
+        class C:
+            def m(self):
+                @coroutine
+                def inner(obj):
+                    return wait(super().f)
+                return inner
+        """)
+    # by hand: line 7 is "            return wait(super().f)"; super starts at column 25
+    check(source, 7, 25)
