@@ -326,7 +326,11 @@ class Flow:
                 self.expr(item.item, da)
                 if item.asname is not None:
                     da = self.target(item.asname.name, da)
-            return self.block(n.body, da)
+            end = self.block(n.body, da)
+            # __exit__ may swallow an exception raised anywhere in the body: the code after
+            # the with is reachable even when the body always raises, with only what was
+            # assigned before the body surely assigned.
+            return _meet([end, None if da is None else da - deleted(n.body)])
         if isinstance(n, Match):
             self.expr(n.subject, da)
             ends = [da]

@@ -260,6 +260,23 @@ def test_with_exit_gets_the_exception_and_can_suppress_it() -> None:
     assert raised(events)[:2] == ("KeyError", ("loud",))
 
 
+def test_code_after_a_with_whose_body_always_raises_runs_when_exit_suppresses() -> None:
+    # Found by the differential test: the locals were thought dead after such a with, so
+    # the rest of the body, after a wait, was handed none of them.
+    src = program("""
+        @coroutine
+        def main(n):
+            a = n
+            c = 2
+            wait(pending(1, None))
+            with cm("quiet", True):
+                raise IndexError(0)
+            b = wait(pending(1, c))
+            return a, b, c
+        """)
+    assert result(src, args=(7,)) == (7, 2, 2)
+
+
 def test_with_items_wait_in_order_and_exit_in_reverse() -> None:
     src = program("""
         @coroutine
