@@ -398,19 +398,32 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
         blocks[wait.id] = resume_block(unit, wait)
     needed: dict[int, frozenset[str]] = {w.id: frozenset() for w in unit.waits}
     args: dict[int, frozenset[str]] = {k: frozenset() for k in tails}
-    for _ in range(50):  # stores and tail calls are reads: iterate to the fixpoint
-        changed = False
-        for key, block in [*((("w", w.id), blocks[w.id]) for w in unit.waits),
-                           *((("t", k), tails[k]) for k in tails)]:
-            flow = Flow(locals_, needed, tail_args=args)
-            flow.block(block, frozenset())
-            found = frozenset(flow.exposed)
-            table = needed if key[0] == "w" else args
-            if found != table[key[1]]:
-                table[key[1]] = found | table[key[1]]
-                changed = True
-        if not changed:
-            break
+    # Stores and tail calls are reads: iterate to the fixpoint. A block's exposed reads
+    # depend only on the entries of the waits and tail calls inside it, so when an entry
+    # grows only the blocks holding that wait or tail call run again.
+    entries = [*((needed, w.id, blocks[w.id]) for w in unit.waits), *((args, k, tails[k]) for k in tails)]
+    readers: dict[tuple[int, int], list[int]] = {}
+    for e, (_, _, block) in enumerate(entries):
+        for node in walk(block):
+            if isinstance(node, Wait):
+                readers.setdefault((id(needed), node.id), []).append(e)
+            elif isinstance(node, TailCall):
+                readers.setdefault((id(args), node.index), []).append(e)
+    pending = list(range(len(entries)))[::-1]  # later code first: earlier blocks read its entries
+    queued = set(pending)
+    while pending:
+        e = pending.pop(0)
+        queued.discard(e)
+        table, key, block = entries[e]
+        flow = Flow(locals_, needed, tail_args=args)
+        flow.block(block, frozenset())
+        found = frozenset(flow.exposed)
+        if not found <= table[key]:
+            table[key] = found | table[key]
+            for r in readers.get((id(table), key), ()):
+                if r not in queued:
+                    queued.add(r)
+                    pending.append(r)
     start = Flow(locals_, needed, tail_args=args)
     start.block(start_block, frozenset())
     start_needed = frozenset(start.exposed) & frozenset(params)
