@@ -64,13 +64,25 @@ class Context:
         # code quotes it); rendered once, as rendering the whole def is not cheap. The names
         # in those comment lines count as taken too; the comment text ends with a newline, so
         # no identifier spans the two parts.
-        self.source_text = self.module.code_for_node(node.with_changes(leading_lines=[]))
+        self.source_text = self._source_text(node)
         leading = "".join(self.module.code_for_node(line) for line in node.leading_lines)
         self.taken = set(_IDENT.findall(leading)) | set(_IDENT.findall(self.source_text))
         self.module_taken: set[str] = scan.taken
         self.counters: dict[str, int] = {}
         self.unit = Unit([])
         self.guard = 0  # depth of except/finally blocks being lowered
+
+    def _source_text(self, node: cst.FunctionDef) -> str:
+        """The def as written, from its first decorator; cut from the source when it starts
+        at column 0 (libcst prints an unchanged def exactly so), printed otherwise (a
+        method's lines come back dedented)."""
+        scan, positions = self.scan, self.positions
+        where = positions[node.decorators[0] if node.decorators else node]
+        if scan.starts and where.start.column == 0:
+            starts, end = scan.starts, positions[node].end.line
+            return scan.source[starts[where.start.line - 1]:
+                               starts[end] if end < len(starts) else len(scan.source)]
+        return self.module.code_for_node(node.with_changes(leading_lines=[]))
 
     def temp(self, base: str) -> str:
         """A fresh name no user identifier in the coroutine uses."""

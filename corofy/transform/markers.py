@@ -55,6 +55,8 @@ class Scan:
     # transform, or a new node could reuse the id.
     keep: list[cst.CSTNode] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)  # every identifier in the module
+    source: str = ""  # the module's text, and where each of its lines starts
+    starts: list[int] = field(default_factory=list)
 
 
 def _import_target(node: cst.CSTNode, name: str) -> str | None:

@@ -268,3 +268,25 @@ def test_a_ready_future_never_leaves_the_poll() -> None:
             return total
         """)
     assert run(source, "f", 100, Later) == (4950, 1)
+
+
+def test_the_header_text_cut_from_the_source_is_what_libcst_prints() -> None:
+    # The header quotes each def as written; for a def at column 0 it is cut from the source
+    # rather than printed, which must give the same text.
+    from pathlib import Path
+
+    from corofy.transform import _Splice
+
+    root = Path(__file__).resolve().parents[2]
+    paths = [*(root / "samples").glob("*.py"), *(root / "tests/transform/golden/inputs").glob("*.py")]
+    compared = 0
+    for path in paths:
+        source = path.read_text()
+        s = markers.scan(cst.parse_module(source), str(path))
+        _Splice(source, s)  # records the source's line starts on the scan
+        for co in s.coroutines:
+            text = lower.Context(s, co).source_text
+            printed = s.module.code_for_node(co.node.with_changes(leading_lines=[]))
+            assert text.rstrip("\n") == printed.rstrip("\n"), co.qualname
+            compared += 1
+    assert compared >= 15
