@@ -373,22 +373,22 @@ class _Walk:
         self.some(node.items)
         self.visit(node.body)
 
+    def _as_name(self, asname: cst.AsName | None) -> None:
+        """``with ... as x`` / ``except ... as x``: x (or a target) is bound here."""
+        if asname is not None:
+            self.stack.append(asname)
+            self.order += 1
+            self.visit(asname.name, STORE)
+            self.stack.pop()
+
     def with_item(self, node: cst.WithItem, ctx: int) -> None:
         self.visit(node.item)
-        if node.asname is not None:
-            self.stack.append(node.asname)
-            self.order += 1
-            self.visit(node.asname.name, STORE)
-            self.stack.pop()
+        self._as_name(node.asname)
 
     def except_handler(self, node: cst.ExceptHandler | cst.ExceptStarHandler, ctx: int) -> None:
         if node.type is not None:
             self.visit(node.type)
-        if node.name is not None:
-            self.stack.append(node.name)
-            self.order += 1
-            self.visit(node.name.name, STORE)
-            self.stack.pop()
+        self._as_name(node.name)
         self.visit(node.body)
 
     def match_capture(self, node: cst.MatchAs | cst.MatchStar, ctx: int) -> None:
