@@ -39,7 +39,7 @@ class Scope:
     """One scope: what is bound in it, declared in it, and which Name nodes sit in it."""
 
     __slots__ = ("binds", "children", "declared_global", "declared_nonlocal", "kind",
-                 "loads", "names", "node", "parent")
+                 "names", "node", "parent")
 
     def __init__(self, kind: str, node: cst.CSTNode, parent: Scope | None) -> None:
         self.kind = kind  # "module", "function", "lambda", "class", "comprehension"
@@ -49,7 +49,6 @@ class Scope:
         self.binds: dict[str, list[cst.CSTNode]] = {}  # name -> binding nodes, as written here
         self.declared_global: set[str] = set()
         self.declared_nonlocal: set[str] = set()
-        self.loads: list[cst.Name] = []  # Name nodes read here
         self.names: list[cst.Name] = []  # every Name node read or bound here
         if parent is not None:
             parent.children.append(self)
@@ -252,14 +251,11 @@ class _Walk:
         scope = self.scope
         assert scope is not None
         if ctx == LOAD:
-            scope.loads.append(node)
             scope.names.append(node)
             self.values.setdefault(node.value, []).append(
                 Use(node, None, node, scope, "value", self.order, parent=self.stack[-2]))
         else:  # a store or a del binds the name here
             self.bind(node)
-            if ctx == DEL:
-                scope.loads.append(node)
 
     def attribute(self, node: cst.Attribute, ctx: int) -> None:
         attr = node.attr.value
@@ -272,7 +268,6 @@ class _Walk:
             self.order += 1
             scope = self.scope
             assert scope is not None
-            scope.loads.append(value)
             scope.names.append(value)
             self.stack.pop()
             self.values.setdefault(value.value, []).append(
