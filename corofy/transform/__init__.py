@@ -219,7 +219,7 @@ class _Splice:
         render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)
         where = scan.positions[coroutine.node]
         base = self.source[self.offset(where.start.line):self.offset(where.start.line, where.start.column)]
-        text = emit.machine(render, plan.blocks, plan.tails, base, scan.filename)
+        text = emit.machine(render, plan.blocks, plan.tails, base, scan.filename, plan.loops)
         code = "\n".join(text.lines) + "\n"
         info = MachineInfo(
             coroutine.qualname, coroutine.node.name.value, ctx.line(coroutine.node), code,

@@ -42,7 +42,7 @@ from corofy.transform.ir import (
     With,
     walk,
 )
-from corofy.transform.reenter import resume_block, segments
+from corofy.transform.reenter import Continuations, resume_block, segments
 from corofy.transform.scopes import children_of
 
 
@@ -249,6 +249,7 @@ class Flow:
     at_wait: dict[int, frozenset[str] | None] = field(default_factory=dict)
     loops: list[tuple[list, list]] = field(default_factory=list)
     tail_args: dict[int, frozenset[str]] = field(default_factory=dict)
+    heads: dict[int, frozenset[str] | None] = field(default_factory=dict)  # id(loop) -> at its head
 
     def read(self, names: Iterable[str], da) -> None:
         if da is not None:
@@ -302,7 +303,8 @@ class Flow:
             self.loops.append(([], []))
             end = self.block(n.rest, da)
             breaks, conts = self.loops.pop()
-            after = self.loop(n.loop, _meet([end, *conts]) if (end is not None or conts) else None)
+            entry = _meet([end, *conts]) if (end is not None or conts) else None
+            after = self.node(n.cont, entry) if n.cont is not None else self.loop(n.loop, entry)
             return _meet([after, *breaks])
         if isinstance(n, Try):
             end = self.block(n.body, da)
@@ -364,6 +366,7 @@ class Flow:
             if new_head == head:
                 break
             head = new_head
+        self.heads[id(n)] = head
         endless = n.test is None and n.iter is None
         normal = None if endless else self.block(n.orelse, head)
         return _meet([normal, *breaks])
@@ -386,6 +389,7 @@ class Plan:
     storage: Storage
     blocks: dict[int, Block] = field(default_factory=dict)
     tails: dict[int, Block] = field(default_factory=dict)
+    loops: dict[int, Loop] = field(default_factory=dict)  # negative tail key -> its loop
 
 
 def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str],
@@ -394,8 +398,10 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
     locals_ = frozenset(local_names | unit.temps)
     start_block, tails = segments(unit.body)
     blocks: dict[int, Block] = {0: start_block}
+    conts = Continuations(unit)
     for wait in unit.waits:
-        blocks[wait.id] = resume_block(unit, wait)
+        blocks[wait.id] = resume_block(unit, wait, conts)
+    tails.update(conts.build())
     needed: dict[int, frozenset[str]] = {w.id: frozenset() for w in unit.waits}
     args: dict[int, frozenset[str]] = {k: frozenset() for k in tails}
     # Stores and tail calls are reads: iterate to the fixpoint. A block's exposed reads
@@ -434,6 +440,11 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
         da = whole.node(stmt, da)
         if k in args and da is not None:
             cold |= args[k] - da  # a tail receives only what is surely bound
+    for key, loop in conts.loops.items():
+        # A loop's continuation is called where an iteration ended: at its head.
+        head = whole.heads.get(id(loop))
+        if head is not None:
+            cold |= args[key] - head
     for wait in unit.waits:
         at = whole.at_wait.get(wait.id)
         if at is None:
@@ -443,4 +454,4 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
     hot_needed[0] = frozenset(start_needed - cold)
     hot_args = {k: frozenset(v - cold) for k, v in args.items()}
     storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs)
-    return Plan(storage, blocks, tails)
+    return Plan(storage, blocks, tails, conts.loops)

@@ -392,7 +392,7 @@ class Render:
         w.line(f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again")
         if not jumps(n.rest):
             self.block(w, n.rest)
-            self._loop(w, n.loop)
+            self._loop_again(w, n)
             return
         go = self.ctx.temp("_go")
         w.line(f"{go} = True")
@@ -405,8 +405,14 @@ class Render:
         self.frames.pop()
         w.line(f"if {go}:")
         w.level += 1
-        self._loop(w, n.loop)
+        self._loop_again(w, n)
         w.level -= 1
+
+    def _loop_again(self, w: Writer, n: Reenter) -> None:
+        if n.cont is not None:  # the loop's shared continuation, not a copy of the loop
+            self.node(w, n.cont)
+        else:
+            self._loop(w, n.loop)
 
     def _try(self, w: Writer, n: Try) -> None:
         self.mark(w, n.line)
@@ -516,7 +522,7 @@ def class_name_for(function: str) -> str:
 
 
 def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: str,
-            filename: str) -> MachineText:
+            filename: str, loops: dict[int, Loop] | None = None) -> MachineText:
     """The header comment, the wrapper function and the class, indented by ``base``."""
     ctx, unit, storage, names, ind = r.ctx, r.unit, r.storage, r.names, r.indent
     node = ctx.coroutine.node
@@ -532,7 +538,10 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         states.append((wait.id, f"s{wait.id}_line{wait.line}", wait.line, wait.source))
         fn_names[wait.id] = f"_s{wait.id}_line{wait.line}"
     body_stmts = unit.body
-    r.tail_names = {k: f"_rest{n}_after_line{body_stmts[k].line}" for n, k in enumerate(tails, 1)}
+    loops = loops or {}
+    r.tail_names = {k: f"_rest{n}_after_line{body_stmts[k].line}"
+                    for n, k in enumerate((k for k in tails if k >= 0), 1)}
+    r.tail_names.update({k: f"_loop{-k}_line{loops[k].line}" for k in tails if k < 0})
     r.reserved = {"_state", "_awaiting", "_cls", "_steps", "_corofy_states_", "poll", "close",
                   "_finished", *fn_names.values(), *r.tail_names.values()}
 
@@ -570,7 +579,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         r.last_line = -1
         r.frames = []
         r.block(body, blocks[state])
-        if not (blocks[state] and isinstance(blocks[state][-1], (Return, TailCall))):
+        if not _returns(blocks[state]):
             body.line(f"return {names.Ready}(None)")
         body.level -= 1
         edges.extend(_edges(state, blocks[state], tails))
@@ -580,7 +589,11 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         body.line("")
         body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):")
         body.level += 1
-        body.line(f"# the rest of the body after the statement at line {body_stmts[k].line}")
+        if k >= 0:
+            body.line(f"# the rest of the body after the statement at line {body_stmts[k].line}")
+        else:
+            body.line(f"# the loop at line {loops[k].line} from its head, then what follows it: "
+                      "shared by its states")
         if has_inline_wait(block):
             body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
         for decl in r.declarations:
@@ -588,7 +601,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         r.last_line = -1
         r.frames = []
         r.block(body, block)
-        if not (block and isinstance(block[-1], (Return, TailCall))):
+        if not _returns(block):
             body.line(f"return {names.Ready}(None)")
         body.level -= 1
     body.line("")
@@ -706,6 +719,15 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     lines = w.lines + body.lines
     origin = w.origin + body.origin
     return MachineText(lines, origin, states, edges, cls)
+
+
+def _returns(block: Block) -> bool:
+    """Does ``block`` surely end in a ``return`` (so no ``return Ready(None)`` follows)?"""
+    if not block:
+        return False
+    last = block[-1]
+    return isinstance(last, (Return, TailCall)) or (
+        isinstance(last, Reenter) and last.cont is not None and not jumps(last.rest))
 
 
 def _edges(state: int, block: Block, tails: dict[int, Block]) -> list[tuple[int, int, str]]:

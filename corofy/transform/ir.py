@@ -150,20 +150,23 @@ class Resume(Node):
 
 @dataclass(eq=False)
 class Reenter(Node):
-    """The rest of an interrupted loop iteration, then the loop itself, still native.
+    """The rest of an interrupted loop iteration, then the loop itself, still native —
+    or, with ``cont``, a call of the loop's shared continuation instead of a copy of it.
 
     ``go`` names a flag when the rest breaks out of the loop (then the loop is skipped)."""
 
     loop: Loop
     rest: Block
     go: str | None = None
+    cont: TailCall | None = None
 
 
 @dataclass(eq=False)
 class TailCall(Node):
     """``return`` the shared function running the body's statements after statement
     ``index`` (a top-level statement that waits): resume functions end here instead of
-    each repeating the rest of the body."""
+    each repeating the rest of the body. A negative ``index`` names a loop's continuation:
+    the loop again from its head, then what follows it (see ``reenter.Continuations``)."""
 
     index: int
 
@@ -201,5 +204,5 @@ def children(node: Node) -> list[Block]:
     if isinstance(node, Match):
         return [c.body for c in node.cases]
     if isinstance(node, Reenter):
-        return [node.rest, [node.loop]]
+        return [node.rest, [node.cont] if node.cont is not None else [node.loop]]
     return []

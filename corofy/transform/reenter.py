@@ -64,11 +64,47 @@ def _cmp(var: str, value: int) -> cst.BaseExpression:
     return cst.parse_expression(f"{var} == {value}")
 
 
-def resume_block(unit: Unit, wait: Wait) -> Block:
+class Continuations:
+    """The loops that resume functions continue by a call instead of a copy of the loop.
+
+    A resume function that finishes an interrupted loop iteration then runs the loop again
+    from its head. Written out, that repeats the loop's body in every state inside it (and,
+    for nested loops, every enclosing loop's body too); instead each such loop gets one
+    shared function — the loop from its head, then what follows it, re-entering what
+    encloses it like a resume block — keyed by a negative TailCall index. Facts: the call
+    is a ``return``, so it may not leave a ``try`` the resume function re-entered (its
+    handlers and finally would run at the wrong time): a loop re-entered inside one keeps
+    its copy."""
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+        self.keys: dict[int, int] = {}  # id(loop) -> its key
+        self.loops: dict[int, Loop] = {}  # key -> loop
+        self.blocks: dict[int, Block] = {}  # key -> the continuation, once built
+
+    def call(self, loop: Loop) -> TailCall:
+        key = self.keys.get(id(loop))
+        if key is None:
+            key = self.keys[id(loop)] = -1 - len(self.keys)
+            self.loops[key] = loop
+        return TailCall(loop.line, key)
+
+    def build(self) -> dict[int, Block]:
+        """Every continuation asked for, and those they ask for in turn (outer loops)."""
+        while len(self.blocks) < len(self.loops):
+            for key, loop in list(self.loops.items()):
+                if key not in self.blocks:
+                    steps = _find(self.unit.body, loop)
+                    assert steps is not None
+                    self.blocks[key] = _rest(steps, in_loop=False, top=True, conts=self)
+        return self.blocks
+
+
+def resume_block(unit: Unit, wait: Wait, conts: Continuations | None = None) -> Block:
     """The rest of the function after ``wait``, re-entering what encloses it."""
     steps = _find(unit.body, wait)
     assert steps is not None
-    return _rest(steps, in_loop=False, top=True)
+    return _rest(steps, in_loop=False, top=True, conts=conts)
 
 
 def segments(body: Block) -> tuple[Block, dict[int, Block]]:
@@ -85,20 +121,30 @@ def segments(body: Block) -> tuple[Block, dict[int, Block]]:
     return pieces[0], dict(zip(cuts, pieces[1:]))
 
 
-def _rest(steps: list, in_loop: bool, top: bool = False) -> Block:
+def _rest(steps: list, in_loop: bool, top: bool = False, conts: Continuations | None = None,
+          in_try: bool = False) -> Block:
     block, i, node, part = steps[0]
     tail = block[i + 1:]
     if top and tail:
         tail = [TailCall(node.line, i)]
-    if part is None:
-        return [Resume(node.line, node), *tail]
-    inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"))
-    return [*_reenter(node, part, inner, in_loop), *tail]
+    if part is None:  # the wait resumed, or (a continuation) the loop from its head
+        return [Resume(node.line, node) if isinstance(node, Wait) else node, *tail]
+    inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"),
+                  conts=conts, in_try=in_try or isinstance(node, Try))
+    again = _reenter(node, part, inner, in_loop, None if in_try else conts)
+    if len(again) == 1 and isinstance(again[0], Reenter) and again[0].cont is not None \
+            and not jumps(inner):
+        return again  # the continuation runs what follows the loop: nothing comes back here
+    return [*again, *tail]
 
 
-def _reenter(node: Node, part: object, inner: Block, in_loop: bool) -> Block:
+def _reenter(node: Node, part: object, inner: Block, in_loop: bool,
+             conts: Continuations | None = None) -> Block:
     if isinstance(node, Loop):
-        return [Reenter(node.line, node, inner)] if part == "body" else inner
+        if part != "body":
+            return inner
+        cont = conts.call(node) if conts is not None else None
+        return [Reenter(node.line, node, inner, cont=cont)]
     if isinstance(node, Try):
         line = node.line
         if part == "body":

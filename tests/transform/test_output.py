@@ -202,3 +202,37 @@ def test_only_locals_living_across_a_wait_get_a_slot() -> None:
     ns = load(transform_source(source))
     slots = set(type(ns["f"](Now(1)))._steps and ns["f_machine"].__slots__)
     assert "kept" in slots and "scratch" not in slots and "got" not in slots
+
+
+NESTED_LOOPS = textwrap.dedent('''\
+    from corofy import coroutine, wait
+
+    @coroutine
+    def grid(rows, cols, cell):
+        total = 0
+        for r in range(rows):
+            for c in range(cols):
+                total += wait(cell(r, c))
+            total += wait(cell(r, -1))
+        try:
+            for k in range(rows):
+                total += wait(cell(k, k))
+        finally:
+            total += 1
+        return total
+    ''')
+
+
+def test_each_loop_is_written_once_more_at_most_not_once_per_state() -> None:
+    # A state inside a loop continues the loop by calling one shared function per loop,
+    # not by repeating the loop (and every enclosing loop) in its own resume function.
+    code = transform_source(NESTED_LOOPS, "grid.py")
+    assert "def _loop1_line" in code and "def _loop2_line" in code
+    headers = [line.strip() for line in code.splitlines() if line.strip().startswith("for ")]
+    outer = [h for h in headers if h.startswith("for r in")]
+    inner = [h for h in headers if h.startswith("for c in")]
+    # The start function and one continuation each; the inner loop also inside the outer
+    # loop's continuation.
+    assert len(outer) == 2 and len(inner) == 3, headers
+    # Inside a try the resume function keeps its copy: a call would leave the try.
+    assert len([h for h in headers if h.startswith("for k in")]) == 2, headers
