@@ -28,14 +28,17 @@ The shape of the output (facts the design depends on):
 - ``close()`` passes ``_CLOSING`` as the waker: the re-entered wait raises GeneratorExit, and
   a wait reached while closing suspends without polling (the generator would fail at that
   yield), which ``close()`` turns into ``RuntimeError`` as ``generator.close()`` does.
-- Code size: a resume function holds the rest of the top-level statement its wait sits in
-  (re-entering loops repeats their body once per nesting level), then calls the shared
-  *tail* for the statements after it (``_restN_after_lineL``, one per top-level statement
-  that waits), so the rest of the body is not repeated per state. Measured: the samples
-  grow 5-7x (most of it the header comment and the fixed class methods); a file dense
-  with waits inside loops with try/finally grows about 29x (benchmarks/bench_transform.py).
-  That buys native control flow with no per-statement dispatch; sharing the re-entered
-  loops too would need loop bodies split into functions, costing calls on the hot path.
+- Code size: a resume function holds the rest of the top-level statement its wait sits in,
+  then calls the shared *tail* for the statements after it (``_restN_after_lineL``, one
+  per top-level statement that waits), so the rest of the body is not repeated per state.
+  Likewise, once it has finished an interrupted loop iteration it calls the loop's shared
+  *continuation* (``_loopN_lineL``: the loop from its head, then what follows it) instead of
+  printing the loop again; only a loop re-entered inside a ``try`` keeps its copy, since a
+  ``return`` from inside the ``try`` would run its handlers and ``finally`` too early. Only
+  resumption pays these calls: the start function and the continuations run their loops
+  inline. Measured: the samples grow 5-7x (most of it the header comment and the fixed
+  class methods); a file dense with waits inside loops with try/finally grows about 25x
+  (benchmarks/bench_transform.py).
 """
 
 from __future__ import annotations

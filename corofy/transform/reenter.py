@@ -1,7 +1,8 @@
 """Build the IR of each resume function: the rest of the body after a wait.
 
 A resume function re-enters what encloses its wait (see ``emit.py`` for the facts this
-relies on): the rest of the interrupted loop iteration and then the loop itself, a ``try``
+relies on): the rest of the interrupted loop iteration and then the loop itself (a call of
+the loop's shared continuation, see ``Continuations``, unless inside a ``try``), a ``try``
 re-opened around the rest of its body, an ``except`` block re-entered by raising its
 exception again, a waiting ``finally`` finished and the exit it interrupted carried out.
 After the top-level statement holding the wait, it calls the shared tail of the body.
