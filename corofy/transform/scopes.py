@@ -107,7 +107,6 @@ class Def:
 
     node: cst.FunctionDef
     scope: Scope  # its own scope
-    enclosing: Scope
     qualname: str
     class_name: str | None  # the class it is directly a method of
     chain: tuple[cst.CSTNode, ...]  # nodes from the module down to the def itself
@@ -470,8 +469,6 @@ class _Walk:
         self.stack.pop()
         if node.returns is not None:
             self.visit(node.returns)
-        enclosing = self.scope
-        assert enclosing is not None
         self.stack.append(node.name)
         self.bind(node.name)
         self.stack.pop()
@@ -480,7 +477,7 @@ class _Walk:
             class_name = self.stack[-3].name.value
         qualname = ".".join([*self.qual, node.name.value])
         scope = self.open("function", node)
-        self.defs.append(Def(node, scope, enclosing, qualname, class_name, tuple(self.stack),
+        self.defs.append(Def(node, scope, qualname, class_name, tuple(self.stack),
                              decorators, order))
         self._params_inside(node.params)
         self.qual.append(node.name.value + ".<locals>")
