@@ -74,6 +74,7 @@ from corofy.transform.ir import (
 )
 from corofy.transform.names import Rename
 from corofy.transform.reenter import has_inline_wait, jumps, suspends
+from corofy.transform.scopes import is_private
 
 
 @dataclass
@@ -158,8 +159,7 @@ class _RenameTriggers:
             return False
         if self.in_class:
             for word in words:
-                if word == "super" or (word.startswith("__") and not word.endswith("__")) \
-                        or word == "__class__":
+                if word in ("super", "__class__") or is_private(word):
                     return False
         return True
 
@@ -203,7 +203,7 @@ class Render:
 
     # -- names ---------------------------------------------------------------------------
     def mangle(self, ident: str) -> str:
-        if self.private_owner and ident.startswith("__") and not ident.endswith("__"):
+        if self.private_owner and is_private(ident):
             owner = self.private_owner.lstrip("_")
             if owner:
                 return f"_{owner}{ident}"

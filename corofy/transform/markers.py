@@ -236,8 +236,7 @@ def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) 
             if value == "__class__" and coroutine.private_owner is not None and \
                     (coroutine.class_name is None or scope is not own):
                 problems.add(order, node, check.SUPER_NESTED)
-            elif coroutine.private_owner is None and value.startswith("__") and \
-                    not value.endswith("__"):
+            elif coroutine.private_owner is None and scopes.is_private(value):
                 where = scope.resolve(value)
                 if where is None or id(where) not in inner:
                     problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=value))

@@ -35,6 +35,11 @@ import libcst as cst
 LOAD, STORE, DEL = 0, 1, 2
 
 
+def is_private(name: str) -> bool:
+    """``__x`` but not ``__x__``: a name Python mangles inside a class body."""
+    return name.startswith("__") and not name.endswith("__")
+
+
 class Scope:
     """One scope: what is bound in it, declared in it, and which Name nodes sit in it."""
 
@@ -258,7 +263,7 @@ class _Walk:
 
     def attribute(self, node: cst.Attribute, ctx: int) -> None:
         attr = node.attr.value
-        if attr.startswith("__") and not attr.endswith("__"):
+        if is_private(attr):
             assert self.scope is not None
             self.privates.append((node, self.scope, self.order))
         value = node.value
@@ -406,7 +411,7 @@ class _Walk:
         self.imports.append((node, self.scope, self.order))
         for alias in node.names:
             first = alias.evaluated_name.split(".")[0]
-            if first.startswith("__") and not first.endswith("__"):
+            if is_private(first):
                 self.privates.append((alias, self.scope, self.order))
             if alias.asname is not None:
                 self.bind_as(alias.evaluated_alias or "", node)
