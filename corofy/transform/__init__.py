@@ -159,20 +159,18 @@ class _Splice:
         origins: list[int] = []
         at_line_start = True
         for text, from_offset, origin in pieces:
-            lines_here = text.split("\n")
-            skipped = 0
-            for k, part in enumerate(lines_here):
-                if k:
-                    skipped += len(lines_here[k - 1]) + 1
-                if k == len(lines_here) - 1 and not part:
-                    break  # the text ended with a newline: no new line starts here
-                if at_line_start or k > 0:
-                    if from_offset is not None:
-                        origins.append(bisect.bisect_right(self.starts, from_offset + skipped))
-                    else:
-                        origins.append(origin[k] if k < len(origin) else 0)
-                at_line_start = False
-            at_line_start = text.endswith("\n") if text else at_line_start
+            if not text:
+                continue
+            # Lines start in this piece at its start (when a line starts there) and after
+            # each newline but a final one: parts first..last of text.split("\n").
+            first, last = (0 if at_line_start else 1), text.count("\n") - text.endswith("\n")
+            if from_offset is not None:  # copied: part k is on source line (line of part 0) + k
+                line = bisect.bisect_right(self.starts, from_offset)
+                origins.extend(range(line + first, line + last + 1))
+            else:
+                origins.extend(origin[first:last + 1])
+                origins.extend([0] * (last + 1 - max(first, len(origin))))
+            at_line_start = text.endswith("\n")
         code += self._trailer(code, origins)
         return TransformResult(code, machines)
 

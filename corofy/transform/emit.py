@@ -218,7 +218,7 @@ class Render:
         found = self.cache.get(key)
         if found is None:
             self.keep.append(node)
-            found = self.module.code_for_node(node)
+            found = self.ctx.text_of(node)
             # Rename (a whole libcst visitor walk) changes only Names it is told about: run
             # it only where the text holds one of them (strings and comments may give false
             # alarms, which cost a walk and change nothing).

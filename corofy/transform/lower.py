@@ -84,6 +84,12 @@ class Context:
                                starts[end] if end < len(starts) else len(scan.source)]
         return self.module.code_for_node(node.with_changes(leading_lines=[]))
 
+    def text_of(self, node: cst.CSTNode) -> str:
+        """``node`` as libcst prints it; cut from the source when it is an expression or small
+        statement of the module (its printed text is where it was printed: no indents)."""
+        found = self.positions.text(node, self.scan.source, self.scan.starts)
+        return self.module.code_for_node(node) if found is None else found
+
     def temp(self, base: str) -> str:
         """A fresh name no user identifier in the coroutine uses."""
         while True:
@@ -113,7 +119,7 @@ class Context:
     def new_wait(self, line: int, target, future, call: cst.Call) -> Wait:
         origin = self.wait_origin.get(id(call), call)
         wait = Wait(self.line(origin) or line, len(self.unit.waits) + 1, target, future,
-                    self.module.code_for_node(origin), self.guard > 0)
+                    self.text_of(origin), self.guard > 0)
         self.unit.waits.append(wait)
         return wait
 

@@ -104,15 +104,33 @@ RECORDED: tuple[type, ...] = (
     cst.ExceptHandler, cst.ExceptStarHandler, cst.MatchCase, cst.Decorator, cst.Call,
 )
 _WHOLE = (cst.Import, cst.ImportFrom)
+# Whose text corofy may need (``NodePositions.text``): printed alone, an expression or a
+# small statement on one line is the stretch of the module it was printed into. (Over
+# several lines it is not: a comment line or a continuation inside brackets is indented
+# as the block around it, which a node printed alone is not.)
+SPANNED: tuple[type, ...] = (cst.BaseExpression, cst.BaseSmallStatement)
+_RANGE, _SPAN = 1, 2
+
+
 class _Kinds(dict):
-    """type -> is it recorded; filled on first sight of a type."""
+    """type -> is its range recorded; filled on first sight of a type."""
 
     def __missing__(self, kind: type) -> bool:
         self[kind] = found = issubclass(kind, RECORDED)
         return found
 
 
+class _What(dict):
+    """type -> _RANGE | _SPAN bits: what ``_SomeState`` records for it."""
+
+    def __missing__(self, kind: type) -> int:
+        self[kind] = found = (_RANGE if issubclass(kind, RECORDED) else 0) | (
+            _SPAN if issubclass(kind, SPANNED) else 0)
+        return found
+
+
 _recorded_types = _Kinds()
+_what = _What()
 
 
 class _SomeState(_State):
@@ -121,16 +139,21 @@ class _SomeState(_State):
     whole = 0  # inside an import: record everything
 
     def before_codegen(self, node: CSTNode) -> None:
-        if self.whole or _recorded_types[type(node)]:
+        if self.whole or _what[type(node)]:
             if isinstance(node, _WHOLE):
                 self.whole += 1
             self._stack.append((self.line, self.column))
 
     def after_codegen(self, node: CSTNode) -> None:
-        if self.whole or _recorded_types[type(node)]:
+        what = _what[type(node)]
+        if self.whole or what:
+            line, column = self._stack.pop()
+            if what & _SPAN:
+                self.spans[node] = (line, column, self.line, self.column)
+            if not (self.whole or what & _RANGE):
+                return
             if isinstance(node, _WHOLE):
                 self.whole -= 1
-            line, column = self._stack.pop()
             computed = self.provider._computed
             if node not in computed:
                 computed[node] = CodeRange(CodePosition(line, column),
@@ -159,6 +182,7 @@ class _SomePositions(PositionProvider):
     def _gen_impl(self, module: Module) -> None:
         state = _SomeState(default_indent=module.default_indent,
                            default_newline=module.default_newline, provider=self)
+        state.spans = self.spans = {}
         module._codegen(state)
 
 
@@ -173,6 +197,17 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         provider._gen_impl(module)
         self.some: dict[CSTNode, CodeRange] = provider._computed
         self.all: Mapping[CSTNode, CodeRange] | None = None
+        # SPANNED node -> (line, column) where its printed text starts and where it ends
+        self.spans: dict[CSTNode, tuple[int, int, int, int]] = provider.spans
+
+    def text(self, node: CSTNode, source: str, starts: list[int]) -> str | None:
+        """``node`` as ``Module.code_for_node`` prints it, cut from ``source`` (the module's
+        text, lines starting at ``starts``; empty for \\r endings): None unless ``node`` is a
+        SPANNED node of the module, on one line."""
+        span = self.spans.get(node)
+        if span is None or not starts or span[0] != span[2]:
+            return None
+        return source[starts[span[0] - 1] + span[1]:starts[span[2] - 1] + span[3]]
 
     def _everything(self) -> Mapping[CSTNode, CodeRange]:
         if self.all is None:
