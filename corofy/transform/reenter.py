@@ -133,9 +133,12 @@ def _rest(steps: list, in_loop: bool, top: bool = False, conts: Continuations | 
     inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"),
                   conts=conts, in_try=in_try or isinstance(node, Try))
     again = _reenter(node, part, inner, in_loop, None if in_try else conts)
+    # The continuation runs what follows the loop: nothing comes back here, unless the rest
+    # of the iteration breaks out of the loop (its own loop: the Reenter's, which may be
+    # nested in the branch being re-entered here).
     if len(again) == 1 and isinstance(again[0], Reenter) and again[0].cont is not None \
-            and not jumps(inner):
-        return again  # the continuation runs what follows the loop: nothing comes back here
+            and not jumps(again[0].rest):
+        return again
     return [*again, *tail]
 
 

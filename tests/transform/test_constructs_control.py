@@ -233,3 +233,30 @@ def test_generated_loop_prints_in_order() -> None:
         """)
     events = assert_same(src)
     assert printed(events) == [("before", 0), ("after", 0), ("before", 1), ("after", 1)]
+
+
+def test_leaving_a_waiting_loop_inside_a_branch_goes_on_after_the_branch() -> None:
+    # Found by the differential test: the state inside the loop continues the loop by a
+    # call, but when the loop ends there (its condition, or a break) what follows the
+    # if/elif it ends must run.
+    src = program("""
+        @coroutine
+        def main(n):
+            a = n
+            if n > 5:
+                a = 0
+            elif n < 3:
+                w = 0
+                while w < 5 and wait(pending(1, w < 2)):
+                    w += 1
+                    a += 10
+            else:
+                for x in range(3):
+                    a += 100
+                    if wait(pending(1, x)) == 1:
+                        break
+            return ("main", a)
+        """)
+    for n in (0, 1, 4, 6):
+        assert_same(src, args=(n,))
+    assert [result(src, args=(n,)) for n in (1, 4)] == [("main", 21), ("main", 204)]
