@@ -87,7 +87,7 @@ class Context:
     def text_of(self, node: cst.CSTNode) -> str:
         """``node`` as libcst prints it; cut from the source when it is an expression or small
         statement of the module (its printed text is where it was printed: no indents)."""
-        found = self.positions.text(node, self.scan.source, self.scan.starts)
+        found = self.positions.text(node)
         return self.module.code_for_node(node) if found is None else found
 
     def temp(self, base: str) -> str:

@@ -16,16 +16,21 @@ Facts relied on (libcst 1.x, ``libcst/metadata/position_provider.py``):
   to the length after the last one; a token without any only moves the column.
 
 ``node_positions`` goes further: corofy reads the positions of few kinds of nodes (statements
-and their clauses, suites, decorators, calls), so its pass records only those, and computes
-every other node's range (what a refusal may point at) once, on first demand.
+and their clauses, suites, decorators, calls), so its pass records only those, as counts of
+tokens printed (turned into lines and columns when looked up), and computes every other
+node's range (what a refusal may point at) once, on first demand.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
+from itertools import accumulate
 
 import libcst as cst
 from libcst import CSTNode, Module
+from libcst._nodes.internal import CodegenState
 from libcst._position import CodePosition, CodeRange
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
@@ -121,7 +126,7 @@ class _Kinds(dict):
 
 
 class _What(dict):
-    """type -> _RANGE | _SPAN bits: what ``_SomeState`` records for it."""
+    """type -> _RANGE | _SPAN bits: what ``_CountingState`` records for it."""
 
     def __missing__(self, kind: type) -> int:
         self[kind] = found = (_RANGE if issubclass(kind, RECORDED) else 0) | (
@@ -133,38 +138,31 @@ _recorded_types = _Kinds()
 _what = _What()
 
 
-class _SomeState(_State):
-    """``_State`` recording only the kinds in ``RECORDED``: no bookkeeping for the rest."""
+class _Unrecordable(Exception):
+    """A hoist from a node the cheap pass did not record (a libcst we do not know)."""
 
-    whole = 0  # inside an import: record everything
 
-    def before_codegen(self, node: CSTNode) -> None:
-        if self.whole or _what[type(node)]:
-            if isinstance(node, _WHOLE):
-                self.whole += 1
-            self._stack.append((self.line, self.column))
+class _Hoisting:
+    """``record_syntactic_position`` for a recorded node, in token counts."""
 
-    def after_codegen(self, node: CSTNode) -> None:
-        what = _what[type(node)]
-        if self.whole or what:
-            line, column = self._stack.pop()
-            if what & _SPAN:
-                self.spans[node] = (line, column, self.line, self.column)
-            if not (self.whole or what & _RANGE):
-                return
-            if isinstance(node, _WHOLE):
-                self.whole -= 1
-            computed = self.provider._computed
-            if node not in computed:
-                computed[node] = CodeRange(CodePosition(line, column),
-                                           CodePosition(self.line, self.column))
+    __slots__ = ("end_node", "node", "start", "start_node", "state")
 
-    def record_syntactic_position(self, node: CSTNode, *, start_node: CSTNode | None = None,
-                                  end_node: CSTNode | None = None) -> _Syntactic | _Nothing:
-        # Every expression asks this (libcst's _parenthesize): most need nothing recorded.
-        if self.whole or _recorded_types[type(node)]:
-            return _Syntactic(self, node, start_node, end_node)
-        return _NOTHING
+    def __init__(self, state: _CountingState, node: CSTNode, start_node: CSTNode | None,
+                 end_node: CSTNode | None) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+        self.start = len(state.tokens)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        ranges = self.state.ranges
+        try:
+            start = ranges[self.start_node][0] if self.start_node is not None else self.start
+            end = ranges[self.end_node][1] if self.end_node is not None else len(self.state.tokens)
+        except KeyError:
+            raise _Unrecordable from None
+        ranges[self.node] = (start, end)
 
 
 class _Nothing:
@@ -178,36 +176,94 @@ class _Nothing:
 _NOTHING = _Nothing()
 
 
-class _SomePositions(PositionProvider):
-    def _gen_impl(self, module: Module) -> None:
-        state = _SomeState(default_indent=module.default_indent,
-                           default_newline=module.default_newline, provider=self)
-        state.spans = self.spans = {}
-        module._codegen(state)
+class _CountingState(CodegenState):
+    """Prints the module, noting token counts around the nodes of the ``RECORDED`` kinds
+    (their ranges, by ``PositionProvider``'s rules) and of the ``SPANNED`` kinds (where they
+    were printed). Positions come from the counts afterwards: no work per token."""
+
+    whole = 0  # inside an import: record everything
+
+    def __init__(self, module: Module) -> None:
+        super().__init__(default_indent=module.default_indent,
+                         default_newline=module.default_newline)
+        self.add_token = self.tokens.append  # shadows the method: no Python frame per token
+        self.ranges: dict[CSTNode, tuple[int, int]] = {}
+        self.spans: dict[CSTNode, tuple[int, int]] = {}
+        self._stack: list[int] = []
+
+    def before_codegen(self, node: CSTNode) -> None:
+        if self.whole or _what[type(node)]:
+            if isinstance(node, _WHOLE):
+                self.whole += 1
+            self._stack.append(len(self.tokens))
+
+    def after_codegen(self, node: CSTNode) -> None:
+        what = _what[type(node)]
+        if self.whole or what:
+            start = self._stack.pop()
+            if what & _SPAN:
+                self.spans[node] = (start, len(self.tokens))
+            if not (self.whole or what & _RANGE):
+                return
+            if isinstance(node, _WHOLE):
+                self.whole -= 1
+            if node not in self.ranges:  # else record_syntactic_position set it
+                self.ranges[node] = (start, len(self.tokens))
+
+    def record_syntactic_position(self, node: CSTNode, *, start_node: CSTNode | None = None,
+                                  end_node: CSTNode | None = None) -> _Hoisting | _Nothing:
+        # Every expression asks this (libcst's _parenthesize): most need nothing recorded.
+        if self.whole or _what[type(node)] & _RANGE:
+            return _Hoisting(self, node, start_node, end_node)
+        return _NOTHING
+
+    def pop_trailing_newline(self) -> None:
+        pass  # the ranges are counted with it, as libcst's position state counts them
 
 
 class NodePositions(Mapping[CSTNode, CodeRange]):
-    """Every node's range, as libcst's ``PositionProvider`` gives it: the recorded kinds at
-    once, any other node of the module after one full pass on the first lookup of one. A node
-    of a recorded kind that is missing is not in the module (lowering makes new nodes)."""
+    """Every node's range, as libcst's ``PositionProvider`` gives it: the recorded kinds from
+    one cheap pass, any other node of the module after one full pass on the first lookup of
+    one. A node of a recorded kind that is missing is not in the module (lowering makes new
+    nodes)."""
 
     def __init__(self, module: Module) -> None:
         self.module = module
-        provider = _SomePositions()
-        provider._gen_impl(module)
-        self.some: dict[CSTNode, CodeRange] = provider._computed
         self.all: Mapping[CSTNode, CodeRange] | None = None
-        # SPANNED node -> (line, column) where its printed text starts and where it ends
-        self.spans: dict[CSTNode, tuple[int, int, int, int]] = provider.spans
+        self._found: dict[CSTNode, CodeRange] = {}
+        state = _CountingState(module)
+        try:
+            module._codegen(state)
+        except _Unrecordable:  # a libcst hoisting from kinds we do not record: do it all
+            self.ranges: dict[CSTNode, tuple[int, int]] = {}
+            self.spans: dict[CSTNode, tuple[int, int]] = {}
+            self._everything()
+            return
+        self.ranges, self.spans = state.ranges, state.spans
+        tokens = state.tokens
+        self.offsets = list(accumulate(map(len, tokens), initial=0))  # token count -> offset
+        self.printed = "".join(tokens)  # the module's text
+        self.line_ends = [match.end() for match in NEWLINE_RE.finditer(self.printed)]
+        # libcst counts newlines token by token: a \r\n split over two tokens is two lines
+        # to it, one to the text. Then only the full pass is exact.
+        if "\r\n" in self.printed:
+            bounds = set(self.offsets)
+            if any(match.start() + 1 in bounds for match in re.finditer("\r\n", self.printed)):
+                self.ranges, self.spans = {}, {}
 
-    def text(self, node: CSTNode, source: str, starts: list[int]) -> str | None:
-        """``node`` as ``Module.code_for_node`` prints it, cut from ``source`` (the module's
-        text, lines starting at ``starts``; empty for \\r endings): None unless ``node`` is a
-        SPANNED node of the module, on one line."""
+    def _position(self, count: int) -> CodePosition:
+        offset = self.offsets[count]
+        line = bisect_right(self.line_ends, offset)
+        return CodePosition(line + 1, offset - (self.line_ends[line - 1] if line else 0))
+
+    def text(self, node: CSTNode) -> str | None:
+        """``node`` as ``Module.code_for_node`` prints it, cut from the module's text: None
+        unless ``node`` is a SPANNED node of the module, on one line."""
         span = self.spans.get(node)
-        if span is None or not starts or span[0] != span[2]:
+        if span is None:
             return None
-        return source[starts[span[0] - 1] + span[1]:starts[span[2] - 1] + span[3]]
+        found = self.printed[self.offsets[span[0]]:self.offsets[span[1]]]
+        return None if "\n" in found or "\r" in found else found
 
     def _everything(self) -> Mapping[CSTNode, CodeRange]:
         if self.all is None:
@@ -215,10 +271,14 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         return self.all
 
     def __getitem__(self, node: CSTNode) -> CodeRange:
-        found = self.some.get(node)
+        found = self._found.get(node)
         if found is not None:
             return found
-        if _recorded_types[type(node)]:
+        span = self.ranges.get(node)
+        if span is not None:
+            found = self._found[node] = CodeRange(self._position(span[0]), self._position(span[1]))
+            return found
+        if self.all is None and _recorded_types[type(node)] and self.ranges:
             raise KeyError(node)
         return self._everything()[node]
 
