@@ -5,6 +5,9 @@ it needs when it starts, and stores them on the machine only when it suspends. F
 
 - A local is *needed* at wait ``j`` when the resume function for ``j`` may read it before
   assigning it (the upward-exposed reads of that function: liveness on entry).
+- A suspension stores only what may have changed since the resume function loaded it:
+  a local loaded on entry (or passed to a shared tail by callers that had not changed it)
+  and bound nowhere in the function still equals its slot (``Storage.unchanged``).
 - Storing ``self.x = x`` at a suspension is itself a read of ``x``: it fails when ``x`` is
   unbound. So a needed local must be *definitely assigned* at the wait (on every path from
   the start, as CPython's compiler reasons). Locals that are needed somewhere without
@@ -269,91 +272,103 @@ class Flow:
 
     def block(self, block: Block, da):
         for node in block:
-            da = self.node(node, da)
+            da = _FLOW[type(node)](self, node, da)
         return da
 
     def node(self, n: Node, da):
-        if isinstance(n, Raw):
-            reads, writes, dels = uses(n.stmt)
-            self.read(reads, da)
-            if isinstance(n.stmt, cst.Raise) or da is None:
-                return None
-            return (da | (writes & self.locals)) - dels
-        if isinstance(n, Gen):
-            self.read(n.reads, da)
-            if n.ends or da is None:
-                return None
-            return (da | n.writes) - n.dels
-        if isinstance(n, Assign):
-            self.expr(n.value, da)
-            return None if da is None else da | {n.name}
-        if isinstance(n, Wait):
-            self.expr(n.future, da)
-            self.at_wait[n.id] = da
-            self.read(self.stores.get(n.id, ()), da)
-            return self.target(n.target, da)
-        if isinstance(n, Resume):
-            return self.target(n.wait.target, da)
-        if isinstance(n, If):
-            self.expr(n.test, da)
-            return _meet([self.block(n.body, da), self.block(n.orelse, da)])
-        if isinstance(n, Loop):
-            return self.loop(n, da)
-        if isinstance(n, Reenter):
-            self.loops.append(([], []))
-            end = self.block(n.rest, da)
-            breaks, conts = self.loops.pop()
-            entry = _meet([end, *conts]) if (end is not None or conts) else None
-            after = self.node(n.cont, entry) if n.cont is not None else self.loop(n.loop, entry)
-            return _meet([after, *breaks])
-        if isinstance(n, Try):
-            end = self.block(n.body, da)
-            inside = None if da is None else da - deleted(n.body)
-            ends = [self.block(n.orelse, end)]
-            for h in n.handlers:
-                self.expr(h.type, inside)
-                hin = inside if inside is None or not h.name else inside | {h.name}
-                hend = self.block(h.body, hin)
-                ends.append(hend if hend is None or not h.name else hend - {h.name})
-            after = _meet(ends)
-            if n.finalbody:
-                fin_in = None
-                if inside is not None:
-                    fin_in = inside - deleted([*(x for h in n.handlers for x in h.body), *n.orelse])
-                fin_end = self.block(n.finalbody, fin_in)
-                after = None if after is None or fin_end is None else after | fin_end
-            return after
-        if isinstance(n, With):
-            for item in n.items:
-                self.expr(item.item, da)
-                if item.asname is not None:
-                    da = self.target(item.asname.name, da)
-            end = self.block(n.body, da)
-            # __exit__ may swallow an exception raised anywhere in the body: the code after
-            # the with is reachable even when the body always raises, with only what was
-            # assigned before the body surely assigned.
-            return _meet([end, None if da is None else da - deleted(n.body)])
-        if isinstance(n, Match):
-            self.expr(n.subject, da)
-            ends = [da]
-            for case in n.cases:
-                cin = None if da is None else da | (pattern_names(case.pattern) & self.locals)
-                self.expr(case.guard, cin)
-                ends.append(self.block(case.body, cin))
-            return _meet(ends)
-        if isinstance(n, Return):
-            self.expr(n.value, da)
+        return _FLOW[type(n)](self, n, da)
+
+    def _raw(self, n: Raw, da):
+        reads, writes, dels = uses(n.stmt)
+        self.read(reads, da)
+        if isinstance(n.stmt, cst.Raise) or da is None:
             return None
-        if isinstance(n, TailCall):
-            self.read(self.tail_args.get(n.index, ()), da)
+        return (da | (writes & self.locals)) - dels
+
+    def _gen(self, n: Gen, da):
+        self.read(n.reads, da)
+        if n.ends or da is None:
             return None
-        if isinstance(n, Break):
-            self.loops[-1][0].append(da)
-            return None
-        if isinstance(n, Continue):
-            self.loops[-1][1].append(da)
-            return None
-        raise TypeError(n)
+        return (da | n.writes) - n.dels
+
+    def _assign(self, n: Assign, da):
+        self.expr(n.value, da)
+        return None if da is None else da | {n.name}
+
+    def _wait(self, n: Wait, da):
+        self.expr(n.future, da)
+        self.at_wait[n.id] = da
+        self.read(self.stores.get(n.id, ()), da)
+        return self.target(n.target, da)
+
+    def _resume(self, n: Resume, da):
+        return self.target(n.wait.target, da)
+
+    def _if(self, n: If, da):
+        self.expr(n.test, da)
+        return _meet([self.block(n.body, da), self.block(n.orelse, da)])
+
+    def _reenter(self, n: Reenter, da):
+        self.loops.append(([], []))
+        end = self.block(n.rest, da)
+        breaks, conts = self.loops.pop()
+        entry = _meet([end, *conts]) if (end is not None or conts) else None
+        after = self.node(n.cont, entry) if n.cont is not None else self.loop(n.loop, entry)
+        return _meet([after, *breaks])
+
+    def _try(self, n: Try, da):
+        end = self.block(n.body, da)
+        inside = None if da is None else da - deleted(n.body)
+        ends = [self.block(n.orelse, end)]
+        for h in n.handlers:
+            self.expr(h.type, inside)
+            hin = inside if inside is None or not h.name else inside | {h.name}
+            hend = self.block(h.body, hin)
+            ends.append(hend if hend is None or not h.name else hend - {h.name})
+        after = _meet(ends)
+        if n.finalbody:
+            fin_in = None
+            if inside is not None:
+                fin_in = inside - deleted([*(x for h in n.handlers for x in h.body), *n.orelse])
+            fin_end = self.block(n.finalbody, fin_in)
+            after = None if after is None or fin_end is None else after | fin_end
+        return after
+
+    def _with(self, n: With, da):
+        for item in n.items:
+            self.expr(item.item, da)
+            if item.asname is not None:
+                da = self.target(item.asname.name, da)
+        end = self.block(n.body, da)
+        # __exit__ may swallow an exception raised anywhere in the body: the code after
+        # the with is reachable even when the body always raises, with only what was
+        # assigned before the body surely assigned.
+        return _meet([end, None if da is None else da - deleted(n.body)])
+
+    def _match(self, n: Match, da):
+        self.expr(n.subject, da)
+        ends = [da]
+        for case in n.cases:
+            cin = None if da is None else da | (pattern_names(case.pattern) & self.locals)
+            self.expr(case.guard, cin)
+            ends.append(self.block(case.body, cin))
+        return _meet(ends)
+
+    def _return(self, n: Return, da):
+        self.expr(n.value, da)
+        return None
+
+    def _tail_call(self, n: TailCall, da):
+        self.read(self.tail_args.get(n.index, ()), da)
+        return None
+
+    def _break(self, n: Break, da):
+        self.loops[-1][0].append(da)
+        return None
+
+    def _continue(self, n: Continue, da):
+        self.loops[-1][1].append(da)
+        return None
 
     def loop(self, n: Loop, da):
         self.expr(n.test if n.test is not None else n.iter, da)
@@ -372,6 +387,12 @@ class Flow:
         return _meet([normal, *breaks])
 
 
+_FLOW = {Raw: Flow._raw, Gen: Flow._gen, Assign: Flow._assign, Wait: Flow._wait,
+         Resume: Flow._resume, If: Flow._if, Loop: Flow.loop, Reenter: Flow._reenter,
+         Try: Flow._try, With: Flow._with, Match: Flow._match, Return: Flow._return,
+         TailCall: Flow._tail_call, Break: Flow._break, Continue: Flow._continue}
+
+
 @dataclass
 class Storage:
     """Where each local lives: ``cold`` on the machine; the rest in resume-function locals,
@@ -382,6 +403,95 @@ class Storage:
     needed: dict[int, frozenset[str]]  # state -> hot locals loaded on resume / stored at suspend
     tail_args: dict[int, frozenset[str]]  # statement index -> hot locals its tail receives
     nested_refs: dict[int, str]  # id(Name) in a nested scope -> the coroutine local it names
+    # ("state", j) or ("tail", k) -> the hot locals that function never changes and that
+    # equal their slots throughout it: its suspensions need not store them
+    unchanged: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
+
+
+def bound_in(block: Block) -> set[str]:
+    """Every name ``block`` may bind or unbind, anywhere in it (in its nested blocks too)."""
+    out: set[str] = set()
+
+    def expr(e: cst.CSTNode | None) -> None:
+        if e is not None:
+            _, writes, dels = uses(e)
+            out.update(writes)
+            out.update(dels)
+
+    def target(t: cst.CSTNode | None) -> None:
+        if t is not None:
+            v = _Uses()
+            v.store(t)
+            out.update(v.writes)
+
+    for n in walk(block):
+        if isinstance(n, Raw):
+            expr(n.stmt)
+        elif isinstance(n, Gen):
+            out.update(n.writes)
+            out.update(n.dels)
+        elif isinstance(n, Assign):
+            out.add(n.name)
+            expr(n.value)
+        elif isinstance(n, Wait):
+            expr(n.future)
+            target(n.target)
+        elif isinstance(n, Resume):
+            target(n.wait.target)
+        elif isinstance(n, If):
+            expr(n.test)
+        elif isinstance(n, Loop):
+            expr(n.test)
+            expr(n.iter)
+            target(n.target)
+        elif isinstance(n, Reenter):
+            if n.go is not None:
+                out.add(n.go)
+        elif isinstance(n, Try):
+            out.update(h.name for h in n.handlers if h.name)
+            for h in n.handlers:
+                expr(h.type)
+            if n.fin is not None:
+                out.update(n.fin)
+        elif isinstance(n, With):
+            for item in n.items:
+                expr(item.item)
+                if item.asname is not None:
+                    target(item.asname.name)
+        elif isinstance(n, Match):
+            expr(n.subject)
+            for case in n.cases:
+                out.update(pattern_names(case.pattern))
+                expr(case.guard)
+        elif isinstance(n, Return):
+            expr(n.value)
+    return out
+
+
+def _unchanged(blocks: dict[int, Block], tails: dict[int, Block], needed: dict[int, frozenset[str]],
+               args: dict[int, frozenset[str]]) -> dict[tuple[str, int], frozenset[str]]:
+    """``Storage.unchanged``: a state's function loads ``needed[j]`` from the slots; a tail
+    receives its arguments from its callers, equal to the slots where every caller had
+    them unchanged. A function keeps what it loads or receives unchanged unless it binds it."""
+    functions = {("state", j): b for j, b in blocks.items()} | {("tail", k): b for k, b in tails.items()}
+    bound = {key: bound_in(block) for key, block in functions.items()}
+    callers: dict[int, list[tuple[str, int]]] = {k: [] for k in tails}
+    for key, block in functions.items():
+        for n in walk(block):
+            if isinstance(n, TailCall) and key not in callers[n.index]:
+                callers[n.index].append(key)
+    entry: dict[tuple[str, int], frozenset[str]] = {("state", j): needed.get(j, frozenset()) for j in blocks}
+    entry.update({("tail", k): args.get(k, frozenset()) for k in tails})  # then narrowed
+    changed = True
+    while changed:  # entries only shrink: this ends
+        changed = False
+        for k in tails:
+            narrowed = entry["tail", k]
+            for caller in callers[k]:
+                narrowed = narrowed & (entry[caller] - bound[caller])
+            if narrowed != entry["tail", k]:
+                entry["tail", k], changed = narrowed, True
+    return {key: frozenset(entry[key] - bound[key]) for key in functions}
 
 
 @dataclass
@@ -453,5 +563,6 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
     hot_needed = {j: frozenset(v - cold) for j, v in needed.items()}
     hot_needed[0] = frozenset(start_needed - cold)
     hot_args = {k: frozenset(v - cold) for k, v in args.items()}
-    storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs)
+    storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs,
+                      _unchanged(blocks, tails, hot_needed, hot_args))
     return Plan(storage, blocks, tails, conts.loops)

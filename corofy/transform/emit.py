@@ -200,6 +200,7 @@ class Render:
         self.renamed = _RenameTriggers(storage.cold, bool(self.class_name or self.private_owner))
         self.reserved: set[str] = set()
         self.last_line = -1
+        self.unchanged: frozenset[str] = frozenset()  # of the function being printed
 
     # -- names ---------------------------------------------------------------------------
     def mangle(self, ident: str) -> str:
@@ -229,6 +230,13 @@ class Render:
 
     def expr(self, node: cst.CSTNode) -> str:
         return self.code(node)
+
+    def _store(self, w: Writer, state: int) -> None:
+        """Store what state ``state`` will load, but what this function left unchanged."""
+        m, unchanged = self.names.m, self.unchanged
+        for local in sorted(self.storage.needed.get(state, ())):
+            if local not in unchanged:
+                w.line(f"{m}.{self.slot(local)} = {self.mangle(local)}")
 
     # -- the IR ---------------------------------------------------------------------------
     def block(self, w: Writer, block: Block) -> None:
@@ -272,8 +280,7 @@ class Render:
                    "except/finally", n.line)
             w.text(f"{m}._awaiting = {self.expr(n.future)}", n.line)
             w.line(f"{m}._state = {n.id}")
-            for local in sorted(self.storage.needed.get(n.id, ())):
-                w.line(f"{m}.{self.slot(local)} = {self.mangle(local)}")
+            self._store(w, n.id)
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.AGAIN}")
@@ -286,8 +293,7 @@ class Render:
             w.level += 1
             w.line(f"{m}._awaiting = {names.f}")
             w.line(f"{m}._state = {n.id}")
-            for local in sorted(self.storage.needed.get(n.id, ())):
-                w.line(f"{m}.{self.slot(local)} = {self.mangle(local)}")
+            self._store(w, n.id)
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.r}")
@@ -581,6 +587,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
             body.line(f"{r.mangle(local)} = {names.m}.{r.slot(local)}")
         r.last_line = -1
         r.frames = []
+        r.unchanged = storage.unchanged.get(("state", state), frozenset())
         r.block(body, blocks[state])
         if not _returns(blocks[state]):
             body.line(f"return {names.Ready}(None)")
@@ -603,6 +610,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
             body.line(r.code(decl).rstrip().rstrip(";"))
         r.last_line = -1
         r.frames = []
+        r.unchanged = storage.unchanged.get(("tail", k), frozenset())
         r.block(body, block)
         if not _returns(block):
             body.line(f"return {names.Ready}(None)")
@@ -638,8 +646,9 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w.line(f"# and is rewritten into this function, which builds the state machine {cls} below.")
     kept = [d for d in node.decorators if d is not ctx.coroutine.marker]
     init_args = (["__class__"] if r.uses_class else []) + passed
-    owner = "__class__." if ctx.coroutine.class_name else ""
-    call = cst.parse_statement(f"return {owner}{cls}({', '.join(init_args)})")
+    machine_class = (cst.Attribute(cst.Name("__class__"), cst.Name(cls)) if ctx.coroutine.class_name
+                     else cst.Name(cls))
+    call = cst.SimpleStatementLine([cst.Return(cst.Call(machine_class, [cst.Arg(cst.Name(a)) for a in init_args]))])
     wrapper_body = ([r.docstring] if r.docstring is not None else []) + [call]
     wrapper = node.with_changes(decorators=kept, leading_lines=[],
                                 body=node.body.with_changes(body=wrapper_body, footer=[]))
@@ -652,6 +661,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w.line(f'"""State machine of {ctx.coroutine.qualname}() from {filename}, line {def_line}."""')
     w.line("")
     w.line("# Only what lives across a wait is stored here; the rest stays in Python locals.")
+    w.line("# A suspension stores only the locals its function changed: the rest are still here.")
     w.line(f"__slots__ = ({''.join(repr(s) + ', ' for s in ordered_slots).rstrip()})")
     w.line("# state -> (name, original line of its wait); 0 is the start, -1 finished.")
     w.line("_corofy_states_ = {" + ", ".join(f"{s}: ({n!r}, {ln})" for s, n, ln, _ in states) + "}")
