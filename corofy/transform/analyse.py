@@ -196,6 +196,7 @@ def uses(node: cst.CSTNode | None) -> tuple[frozenset[str], frozenset[str], froz
 
 def clear_cache() -> None:
     _cache.clear()
+    _deleted.clear()
     SUPER_SELF.clear()
 
 
@@ -228,6 +229,21 @@ def pattern_names(pattern: cst.CSTNode) -> set[str]:
     return found
 
 
+_deleted: dict[int, tuple[Node, frozenset[str], frozenset[str]]] = {}
+
+
+def _deleted_in(n: Try | With | Loop) -> tuple[frozenset[str], frozenset[str]]:
+    """What ``n``'s body may delete, and (a try) its handlers and else: the same for every
+    Flow run over it, so computed once per node."""
+    found = _deleted.get(id(n))
+    if found is None or found[0] is not n:
+        rest: set[str] = set()
+        if isinstance(n, Try):
+            rest = deleted([*(x for h in n.handlers for x in h.body), *n.orelse])
+        found = _deleted[id(n)] = (n, frozenset(deleted(n.body)), frozenset(rest))
+    return found[1], found[2]
+
+
 def deleted(block: Block) -> set[str]:
     out: set[str] = set()
     for node in walk(block):
@@ -247,12 +263,14 @@ class Flow:
     point; None means the point is unreachable (every name counts as assigned there)."""
 
     locals: frozenset[str]
-    stores: dict[int, frozenset[str]]  # what each suspension writes back (a read)
     exposed: set[str] = field(default_factory=set)
     at_wait: dict[int, frozenset[str] | None] = field(default_factory=dict)
     loops: list[tuple[list, list]] = field(default_factory=list)
-    tail_args: dict[int, frozenset[str]] = field(default_factory=dict)
     heads: dict[int, frozenset[str] | None] = field(default_factory=dict)  # id(loop) -> at its head
+    # What is surely assigned wherever a wait suspends (it stores what its state needs:
+    # reads) or a tail is called (it reads its arguments); see ``Summary``.
+    before_wait: dict[int, frozenset[str]] = field(default_factory=dict)
+    before_tail: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def read(self, names: Iterable[str], da) -> None:
         if da is not None:
@@ -298,7 +316,7 @@ class Flow:
     def _wait(self, n: Wait, da):
         self.expr(n.future, da)
         self.at_wait[n.id] = da
-        self.read(self.stores.get(n.id, ()), da)
+        _note(self.before_wait, n.id, da)
         return self.target(n.target, da)
 
     def _resume(self, n: Resume, da):
@@ -318,7 +336,8 @@ class Flow:
 
     def _try(self, n: Try, da):
         end = self.block(n.body, da)
-        inside = None if da is None else da - deleted(n.body)
+        in_body, in_rest = _deleted_in(n)
+        inside = None if da is None else da - in_body
         ends = [self.block(n.orelse, end)]
         for h in n.handlers:
             self.expr(h.type, inside)
@@ -329,7 +348,7 @@ class Flow:
         if n.finalbody:
             fin_in = None
             if inside is not None:
-                fin_in = inside - deleted([*(x for h in n.handlers for x in h.body), *n.orelse])
+                fin_in = inside - in_rest
             fin_end = self.block(n.finalbody, fin_in)
             after = None if after is None or fin_end is None else after | fin_end
         return after
@@ -343,7 +362,7 @@ class Flow:
         # __exit__ may swallow an exception raised anywhere in the body: the code after
         # the with is reachable even when the body always raises, with only what was
         # assigned before the body surely assigned.
-        return _meet([end, None if da is None else da - deleted(n.body)])
+        return _meet([end, None if da is None else da - _deleted_in(n)[0]])
 
     def _match(self, n: Match, da):
         self.expr(n.subject, da)
@@ -359,7 +378,7 @@ class Flow:
         return None
 
     def _tail_call(self, n: TailCall, da):
-        self.read(self.tail_args.get(n.index, ()), da)
+        _note(self.before_tail, n.index, da)
         return None
 
     def _break(self, n: Break, da):
@@ -373,10 +392,15 @@ class Flow:
     def loop(self, n: Loop, da):
         self.expr(n.test if n.test is not None else n.iter, da)
         head = da
+        # Only a del (or the end of an except ... as) can make a name less assigned at the
+        # end of an iteration than at its start: without one the first head is the answer.
+        again = bool(_deleted_in(n)[0])
         for _ in range(20):
             self.loops.append(([], []))
             end = self.block(n.body, self.target(n.target, head))
             breaks, conts = self.loops.pop()
+            if not again:
+                break
             new_head = _meet([da, end, *conts]) if da is not None else None
             if new_head == head:
                 break
@@ -385,6 +409,37 @@ class Flow:
         endless = n.test is None and n.iter is None
         normal = None if endless else self.block(n.orelse, head)
         return _meet([normal, *breaks])
+
+
+def _note(table: dict[int, frozenset[str]], key: int, da: frozenset[str] | None) -> None:
+    if da is not None:  # a point reached more than once: what is assigned at every visit
+        old = table.get(key)
+        table[key] = da if old is None else old & da
+
+
+@dataclass
+class Summary:
+    """A block's exposed reads as a function of what states and tails need: one Flow pass
+    finds the reads of its own code and what is assigned before each suspension and tail
+    call; a local read there and not surely assigned is exposed too."""
+
+    own: frozenset[str]
+    before_wait: dict[int, frozenset[str]]
+    before_tail: dict[int, frozenset[str]]
+
+    @staticmethod
+    def of(block: Block, locals_: frozenset[str]) -> Summary:
+        flow = Flow(locals_)
+        flow.block(block, frozenset())
+        return Summary(frozenset(flow.exposed), flow.before_wait, flow.before_tail)
+
+    def exposed(self, needed: dict[int, frozenset[str]], args: dict[int, frozenset[str]]) -> frozenset[str]:
+        found = set(self.own)
+        for j, da in self.before_wait.items():
+            found |= needed[j] - da
+        for k, da in self.before_tail.items():
+            found |= args[k] - da
+        return frozenset(found)
 
 
 _FLOW = {Raw: Flow._raw, Gen: Flow._gen, Assign: Flow._assign, Wait: Flow._wait,
@@ -410,6 +465,10 @@ class Storage:
 
 def bound_in(block: Block) -> set[str]:
     """Every name ``block`` may bind or unbind, anywhere in it (in its nested blocks too)."""
+    return _bound(walk(block))
+
+
+def _bound(nodes: list[Node]) -> set[str]:
     out: set[str] = set()
 
     def expr(e: cst.CSTNode | None) -> None:
@@ -424,7 +483,7 @@ def bound_in(block: Block) -> set[str]:
             v.store(t)
             out.update(v.writes)
 
-    for n in walk(block):
+    for n in nodes:
         if isinstance(n, Raw):
             expr(n.stmt)
         elif isinstance(n, Gen):
@@ -474,10 +533,12 @@ def _unchanged(blocks: dict[int, Block], tails: dict[int, Block], needed: dict[i
     receives its arguments from its callers, equal to the slots where every caller had
     them unchanged. A function keeps what it loads or receives unchanged unless it binds it."""
     functions = {("state", j): b for j, b in blocks.items()} | {("tail", k): b for k, b in tails.items()}
-    bound = {key: bound_in(block) for key, block in functions.items()}
+    bound: dict[tuple[str, int], set[str]] = {}
     callers: dict[int, list[tuple[str, int]]] = {k: [] for k in tails}
     for key, block in functions.items():
-        for n in walk(block):
+        nodes = walk(block)
+        bound[key] = _bound(nodes)
+        for n in nodes:
             if isinstance(n, TailCall) and key not in callers[n.index]:
                 callers[n.index].append(key)
     entry: dict[tuple[str, int], frozenset[str]] = {("state", j): needed.get(j, frozenset()) for j in blocks}
@@ -514,36 +575,32 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
     tails.update(conts.build())
     needed: dict[int, frozenset[str]] = {w.id: frozenset() for w in unit.waits}
     args: dict[int, frozenset[str]] = {k: frozenset() for k in tails}
-    # Stores and tail calls are reads: iterate to the fixpoint. A block's exposed reads
-    # depend only on the entries of the waits and tail calls inside it, so when an entry
-    # grows only the blocks holding that wait or tail call run again.
+    # Stores and tail calls are reads: iterate to the fixpoint. Each block is walked once
+    # (``Summary``); when an entry grows only the blocks holding that wait or tail call
+    # are summed up again.
     entries = [*((needed, w.id, blocks[w.id]) for w in unit.waits), *((args, k, tails[k]) for k in tails)]
+    summaries = [Summary.of(block, locals_) for _, _, block in entries]
     readers: dict[tuple[int, int], list[int]] = {}
-    for e, (_, _, block) in enumerate(entries):
-        for node in walk(block):
-            if isinstance(node, Wait):
-                readers.setdefault((id(needed), node.id), []).append(e)
-            elif isinstance(node, TailCall):
-                readers.setdefault((id(args), node.index), []).append(e)
+    for e, summary in enumerate(summaries):
+        for j in summary.before_wait:
+            readers.setdefault((id(needed), j), []).append(e)
+        for k in summary.before_tail:
+            readers.setdefault((id(args), k), []).append(e)
     pending = list(range(len(entries)))[::-1]  # later code first: earlier blocks read its entries
     queued = set(pending)
     while pending:
         e = pending.pop(0)
         queued.discard(e)
-        table, key, block = entries[e]
-        flow = Flow(locals_, needed, tail_args=args)
-        flow.block(block, frozenset())
-        found = frozenset(flow.exposed)
+        table, key, _ = entries[e]
+        found = summaries[e].exposed(needed, args)
         if not found <= table[key]:
             table[key] = found | table[key]
             for r in readers.get((id(table), key), ()):
                 if r not in queued:
                     queued.add(r)
                     pending.append(r)
-    start = Flow(locals_, needed, tail_args=args)
-    start.block(start_block, frozenset())
-    start_needed = frozenset(start.exposed) & frozenset(params)
-    whole = Flow(locals_, needed)
+    start_needed = Summary.of(start_block, locals_).exposed(needed, args) & frozenset(params)
+    whole = Flow(locals_)
     da = frozenset(params)
     cold = set(captured & locals_)
     for k, stmt in enumerate(unit.body):

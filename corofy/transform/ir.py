@@ -8,7 +8,6 @@ and simple statement is plain Python kept as a libcst node and printed as writte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -185,24 +184,32 @@ class Unit:
 # -- walking the IR --------------------------------------------------------------------------
 
 
-def walk(block: Block) -> Iterable[Node]:
+def walk(block: Block) -> list[Node]:
+    """Every node of ``block`` and of the blocks inside it, each before its children."""
+    out: list[Node] = []
+    _walk(block, out)
+    return out
+
+
+def _walk(block: Block, out: list[Node]) -> None:
     for node in block:
-        yield node
-        for child in children(node):
-            yield from walk(child)
+        out.append(node)
+        kids = _CHILDREN.get(type(node))
+        if kids is not None:
+            for child in kids(node):
+                _walk(child, out)
 
 
 def children(node: Node) -> list[Block]:
-    if isinstance(node, If):
-        return [node.body, node.orelse]
-    if isinstance(node, Loop):
-        return [node.body, node.orelse]
-    if isinstance(node, Try):
-        return [node.body, *[h.body for h in node.handlers], node.orelse, node.finalbody]
-    if isinstance(node, With):
-        return [node.body]
-    if isinstance(node, Match):
-        return [c.body for c in node.cases]
-    if isinstance(node, Reenter):
-        return [node.rest, [node.cont] if node.cont is not None else [node.loop]]
-    return []
+    kids = _CHILDREN.get(type(node))
+    return kids(node) if kids is not None else []
+
+
+_CHILDREN = {
+    If: lambda n: [n.body, n.orelse],
+    Loop: lambda n: [n.body, n.orelse],
+    Try: lambda n: [n.body, *[h.body for h in n.handlers], n.orelse, n.finalbody],
+    With: lambda n: [n.body],
+    Match: lambda n: [c.body for c in n.cases],
+    Reenter: lambda n: [n.rest, [n.cont] if n.cont is not None else [n.loop]],
+}

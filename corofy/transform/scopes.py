@@ -158,16 +158,28 @@ def _fields(kind: type) -> tuple[str, ...]:
     return found
 
 
+class _NodeTypes(dict):
+    """type -> is it a libcst node (``isinstance`` against the CSTNode ABC is slow)."""
+
+    def __missing__(self, kind: type) -> bool:
+        self[kind] = found = issubclass(kind, cst.CSTNode)
+        return found
+
+
+_is_node = _NodeTypes()
+
+
 def children_of(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The child nodes of ``node`` that can hold a name, in source order (no whitespace)."""
     for field in _fields(type(node)):
         value = getattr(node, field)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif type(value) in (list, tuple):
+        kind = type(value)
+        if kind is list or kind is tuple:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if _is_node[type(item)]:
                     yield item
+        elif _is_node[kind]:
+            yield value
 
 
 class _Walk:
@@ -220,12 +232,13 @@ class _Walk:
         visit = self.visit
         for field in _fields(type(node)):
             value = getattr(node, field)
-            if isinstance(value, cst.CSTNode):
-                visit(value, ctx)
-            elif type(value) in (list, tuple):
+            kind = type(value)
+            if kind is list or kind is tuple:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    if _is_node[type(item)]:
                         visit(item, ctx)
+            elif _is_node[kind]:
+                visit(value, ctx)
 
     def some(self, nodes, ctx: int = LOAD) -> None:
         for node in nodes:
