@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from corofy.transform.ir import Assign, Block, If, Loop, Raw
+from corofy.transform.scopes import is_node, node_fields
 
 if TYPE_CHECKING:
     from corofy.transform.lower import Context
@@ -32,6 +33,11 @@ _CONSTANTS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellip
 
 def name(value: str) -> cst.Name:
     return cst.Name(value)
+
+
+def equals(var: str, value: int) -> cst.Comparison:
+    """``var == value``, built (parsing it costs more)."""
+    return cst.Comparison(name(var), [cst.ComparisonTarget(cst.Equal(), cst.Integer(str(value)))])
 
 
 def is_constant(node: cst.CSTNode | None) -> bool:
@@ -221,8 +227,8 @@ class Spill:
                 renames.setdefault(bound, self.ctx.temp("_c"))
         result = self.ctx.temp("_t")
         first = True
-        out.append(Assign(self.line, result, cst.parse_expression(
-            {"list": "[]", "set": "set()", "dict": "{}"}[kind])))
+        empty = {"list": cst.List([]), "set": cst.Call(name("set")), "dict": cst.Dict([])}[kind]
+        out.append(Assign(self.line, result, empty))
         block = out
         for clause in _clauses(e.for_in):
             iterable = clause.iter if first else _rename(clause.iter, renames, self.ctx)
@@ -282,36 +288,46 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
     return []
 
 
-class _Renamer(cst.CSTTransformer):
-    """Renames a comprehension's loop variables; keeps wait-call identity for the spill."""
-
-    def __init__(self, renames: dict[str, str], ctx: Context) -> None:
-        super().__init__()
-        self.renames = renames
-        self.ctx = ctx
-
-    def on_leave(self, original_node, updated_node):
-        result = super().on_leave(original_node, updated_node)
-        if result is not original_node and id(original_node) in self.ctx.has_wait:
-            self.ctx.keep.append(result)
-            self.ctx.has_wait.add(id(result))
-            if id(original_node) in self.ctx.wait_calls:
-                self.ctx.wait_calls.add(id(result))
-                self.ctx.wait_origin[id(result)] = self.ctx.wait_origin.get(id(original_node), original_node)
-        return result
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        new = self.renames.get(original_node.value)
-        return updated_node.with_changes(value=new) if new else updated_node
-
-    def leave_Attribute(self, original_node, updated_node):
-        return updated_node.with_changes(attr=original_node.attr)
-
-    def leave_Arg(self, original_node, updated_node):
-        return updated_node.with_changes(keyword=original_node.keyword)
+# Fields whose Name is not a variable: kept as written when renaming.
+_NOT_RENAMED = {cst.Attribute: "attr", cst.Arg: "keyword"}
 
 
 def _rename(node, renames: dict[str, str], ctx: Context):
+    """``node`` with a comprehension's loop variables renamed. Only the nodes above a
+    renamed Name are made again (a plain field walk: no libcst transformer); a remade node
+    that holds a wait takes over the original's wait marks, for the spill."""
     if not renames or node is None:
         return node
-    return node.visit(_Renamer(renames, ctx))
+    return _renamed(node, renames, ctx)
+
+
+def _renamed(node, renames: dict[str, str], ctx: Context):
+    kind = type(node)
+    if kind is cst.Name:
+        new = renames.get(node.value)
+        return node.with_changes(value=new) if new else node
+    skip = _NOT_RENAMED.get(kind)
+    changes = {}
+    for field in node_fields(kind):
+        if field == skip:
+            continue
+        value = getattr(node, field)
+        vkind = type(value)
+        if vkind is list or vkind is tuple:
+            items = [_renamed(item, renames, ctx) if is_node[type(item)] else item for item in value]
+            if any(a is not b for a, b in zip(items, value)):
+                changes[field] = items
+        elif is_node[vkind]:
+            new = _renamed(value, renames, ctx)
+            if new is not value:
+                changes[field] = new
+    if not changes:
+        return node
+    result = node.with_changes(**changes)
+    if id(node) in ctx.has_wait:
+        ctx.keep.append(result)
+        ctx.has_wait.add(id(result))
+        if id(node) in ctx.wait_calls:
+            ctx.wait_calls.add(id(result))
+            ctx.wait_origin[id(result)] = ctx.wait_origin.get(id(node), node)
+    return result

@@ -22,7 +22,7 @@ import libcst as cst
 
 from corofy.transform.analyse import pattern_names
 from corofy.transform.errors import CorofyError
-from corofy.transform.expressions import Spill, name
+from corofy.transform.expressions import Spill, equals, name
 from corofy.transform.ir import (
     Assign,
     Block,
@@ -408,7 +408,7 @@ class Lower:
         self._match_from(list(enumerate(s.cases, 1)), subject, which, line, out)
         chain: Block = []
         for index, c in reversed(list(enumerate(s.cases, 1))):
-            chain = [If(self.ctx.line(c), cst.parse_expression(f"{which} == {index}"),
+            chain = [If(self.ctx.line(c), equals(which, index),
                         self.block(c.body.body), chain)]
         out.extend(chain)
 
@@ -425,12 +425,12 @@ class Lower:
             test = Spill(self.ctx, self.ctx.line(c)).expr(c.guard, guard)
             failed: Block = [Gen(line, f"{which} = 0", writes=frozenset({which}))]
             guard.append(If(line, _not(test), failed, []))
-            out.append(If(line, cst.parse_expression(f"{which} == {index}"), guard, []))
+            out.append(If(line, equals(which, index), guard, []))
             rest = cases[k + 1:]
             if rest:
                 later: Block = []
                 self._match_from(rest, subject, which, line, later)
-                out.append(If(line, cst.parse_expression(f"{which} == 0"), later, []))
+                out.append(If(line, equals(which, 0), later, []))
             return
         out.append(Match(line, subject, head))
 

@@ -10,9 +10,8 @@ After the top-level statement holding the wait, it calls the shared tail of the 
 
 from __future__ import annotations
 
-import libcst as cst
 
-from corofy.transform.expressions import name
+from corofy.transform.expressions import equals, name
 from corofy.transform.ir import (
     Block,
     Break,
@@ -59,10 +58,6 @@ def _find(block: Block, target: Wait) -> list | None:
             if sub is not None:
                 return [(block, i, n, key), *sub]
     return None
-
-
-def _cmp(var: str, value: int) -> cst.BaseExpression:
-    return cst.parse_expression(f"{var} == {value}")
 
 
 class Continuations:
@@ -166,12 +161,12 @@ def _reenter(node: Node, part: object, inner: Block, in_loop: bool,
         kind, value = node.fin  # type: ignore[misc]
         exits: Block = []
         if in_loop:
-            exits = [If(line, _cmp(kind, 3), [Break(line)], [If(line, _cmp(kind, 4), [Continue(line)], [])])]
-        normal = [*inner, If(line, _cmp(kind, 1), [Return(line, name(value))], exits)]
+            exits = [If(line, equals(kind, 3), [Break(line)], [If(line, equals(kind, 4), [Continue(line)], [])])]
+        normal = [*inner, If(line, equals(kind, 1), [Return(line, name(value))], exits)]
         again = Gen(line, f"raise {value}", reads=frozenset({value}), ends=True)
         raising = [Try(line, [again], [Handler(line, name("BaseException"), None,
                                               [*inner, Gen(line, "raise", ends=True)])], [], [])]
-        return [If(line, _cmp(kind, 2), raising, normal)]
+        return [If(line, equals(kind, 2), raising, normal)]
     return inner  # if / match case / with: the rest of that branch is all there is
 
 

@@ -149,7 +149,8 @@ _SKIP = frozenset({
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _fields(kind: type) -> tuple[str, ...]:
+def node_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold a name (no whitespace, brackets, commas)."""
     found = _FIELDS.get(kind)
     if found is None:
         found = _FIELDS[kind] = tuple(
@@ -166,19 +167,19 @@ class _NodeTypes(dict):
         return found
 
 
-_is_node = _NodeTypes()
+is_node = _NodeTypes()  # is_node[type(value)]: is value a libcst node
 
 
 def children_of(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The child nodes of ``node`` that can hold a name, in source order (no whitespace)."""
-    for field in _fields(type(node)):
+    for field in node_fields(type(node)):
         value = getattr(node, field)
         kind = type(value)
         if kind is list or kind is tuple:
             for item in value:
-                if _is_node[type(item)]:
+                if is_node[type(item)]:
                     yield item
-        elif _is_node[kind]:
+        elif is_node[kind]:
             yield value
 
 
@@ -230,14 +231,14 @@ class _Walk:
 
     def children(self, node: cst.CSTNode, ctx: int = LOAD) -> None:
         visit = self.visit
-        for field in _fields(type(node)):
+        for field in node_fields(type(node)):
             value = getattr(node, field)
             kind = type(value)
             if kind is list or kind is tuple:
                 for item in value:
-                    if _is_node[type(item)]:
+                    if is_node[type(item)]:
                         visit(item, ctx)
-            elif _is_node[kind]:
+            elif is_node[kind]:
                 visit(value, ctx)
 
     def some(self, nodes, ctx: int = LOAD) -> None:
