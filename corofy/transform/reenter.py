@@ -10,7 +10,6 @@ After the top-level statement holding the wait, it calls the shared tail of the 
 
 from __future__ import annotations
 
-
 from corofy.transform.expressions import equals, name
 from corofy.transform.ir import (
     Block,
