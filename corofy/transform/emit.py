@@ -72,7 +72,7 @@ from corofy.transform.ir import (
     With,
     children,
 )
-from corofy.transform.names import Rename
+from corofy.transform.names import Rename, spliced
 from corofy.transform.reenter import has_inline_wait, jumps, suspends
 from corofy.transform.scopes import is_private
 
@@ -224,7 +224,8 @@ class Render:
             # it only where the text holds one of them (strings and comments may give false
             # alarms, which cost a walk and change nothing).
             if not self.fast and not self.renamed.isdisjoint(_WORD.findall(found)):
-                found = self.module.code_for_node(node.visit(Rename(self)))
+                renamed = spliced(self, node, found)
+                found = renamed if renamed is not None else self.module.code_for_node(node.visit(Rename(self)))
             self.cache[key] = found
         return found
 

@@ -14,6 +14,7 @@ from typing import Any
 import libcst as cst
 
 from corofy.transform.expressions import name
+from corofy.transform.scopes import is_node, node_fields
 
 
 class Rename(cst.CSTTransformer):
@@ -25,12 +26,7 @@ class Rename(cst.CSTTransformer):
         self.r = r
 
     def _is_cold(self, node: cst.Name) -> bool:
-        r = self.r
-        if node.value not in r.storage.cold:
-            return False
-        if r.where(node) != "nested":
-            return True
-        return id(node) in r.storage.nested_refs
+        return is_cold(self.r, node)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         value = original_node.value
@@ -117,3 +113,67 @@ class Rename(cst.CSTTransformer):
                         comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
                 cst.Arg(cst.parse_expression(first_expr))])
         return updated_node
+
+
+def is_cold(r: Any, node: cst.Name) -> bool:
+    """Does ``node`` name a local kept on the machine (a variable of the coroutine's own
+    scope, or one a nested scope refers to)?"""
+    if node.value not in r.storage.cold:
+        return False
+    if r.where(node) != "nested":
+        return True
+    return id(node) in r.storage.nested_refs
+
+
+# Where a Name is not a variable, Rename puts back the name as written.
+_KEPT = {cst.Attribute: "attr", cst.Arg: "keyword", cst.Param: "name", cst.FunctionDef: "name",
+         cst.ClassDef: "name", cst.MatchAs: "name", cst.MatchStar: "name", cst.MatchMapping: "rest",
+         cst.MatchKeywordElement: "key", cst.NameItem: "name"}
+# Where Rename does more than put names back.
+_WALKED = (cst.AsName, cst.Nonlocal, cst.NamedExpr)
+
+
+def spliced(r: Any, node: cst.CSTNode, text: str) -> str | None:
+    """What printing ``node.visit(Rename(r))`` gives, without the walk, when all Rename does
+    there is turn cold locals into ``_m.x``: ``text`` (the node's text, cut from the source)
+    with those names replaced where they stand. None when Rename must walk: in a method or
+    beside a private name, or for a node not cut from the source, a walrus, nonlocal or
+    ``as`` name."""
+    if r.class_name or r.private_owner:
+        return None
+    positions = r.ctx.positions
+    where = positions.offsets(node)
+    if where is None or positions.text(node) is None:  # over several lines: printed, not cut
+        return None
+    found: list[tuple[int, int, str]] = []
+    if not _cold_names(r, node, positions, found):
+        return None
+    for start, end, value in sorted(found, reverse=True):
+        old = text[start - where[0]:end - where[0]]
+        new = old.replace(value, f"{r.names.m}.{r.slot(value)}", 1)
+        text = text[:start - where[0]] + new + text[end - where[0]:]
+    return text
+
+
+def _cold_names(r: Any, node: cst.CSTNode, positions: Any, found: list) -> bool:
+    kind = type(node)
+    if kind is cst.Name:
+        if is_cold(r, node):
+            where = positions.offsets(node)
+            if where is None:
+                return False
+            found.append((*where, node.value))
+        return True
+    if kind in _WALKED:
+        return False
+    if kind is cst.ImportAlias:
+        return True
+    kept = _KEPT.get(kind)
+    for field in node_fields(kind):
+        if field == kept:
+            continue
+        value = getattr(node, field)
+        for child in (value if type(value) in (list, tuple) else (value,)):
+            if is_node[type(child)] and not _cold_names(r, child, positions, found):
+                return False
+    return True

@@ -241,20 +241,26 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
             return
         self.ranges, self.spans = state.ranges, state.spans
         tokens = state.tokens
-        self.offsets = list(accumulate(map(len, tokens), initial=0))  # token count -> offset
+        self.offsets_of = list(accumulate(map(len, tokens), initial=0))  # token count -> offset
         self.printed = "".join(tokens)  # the module's text
         self.line_ends = [match.end() for match in NEWLINE_RE.finditer(self.printed)]
         # libcst counts newlines token by token: a \r\n split over two tokens is two lines
         # to it, one to the text. Then only the full pass is exact.
         if "\r\n" in self.printed:
-            bounds = set(self.offsets)
+            bounds = set(self.offsets_of)
             if any(match.start() + 1 in bounds for match in re.finditer("\r\n", self.printed)):
                 self.ranges, self.spans = {}, {}
 
     def _position(self, count: int) -> CodePosition:
-        offset = self.offsets[count]
+        offset = self.offsets_of[count]
         line = bisect_right(self.line_ends, offset)
         return CodePosition(line + 1, offset - (self.line_ends[line - 1] if line else 0))
+
+    def offsets(self, node: CSTNode) -> tuple[int, int] | None:
+        """Where ``node``'s printed text starts and ends in the module's text: None unless
+        ``node`` is a SPANNED node of the module."""
+        span = self.spans.get(node)
+        return None if span is None else (self.offsets_of[span[0]], self.offsets_of[span[1]])
 
     def text(self, node: CSTNode) -> str | None:
         """``node`` as ``Module.code_for_node`` prints it, cut from the module's text: None
@@ -262,7 +268,7 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         span = self.spans.get(node)
         if span is None:
             return None
-        found = self.printed[self.offsets[span[0]]:self.offsets[span[1]]]
+        found = self.printed[self.offsets_of[span[0]]:self.offsets_of[span[1]]]
         return None if "\n" in found or "\r" in found else found
 
     def _everything(self) -> Mapping[CSTNode, CodeRange]:

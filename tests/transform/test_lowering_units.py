@@ -290,3 +290,56 @@ def test_the_header_text_cut_from_the_source_is_what_libcst_prints() -> None:
             assert text.rstrip("\n") == printed.rstrip("\n"), co.qualname
             compared += 1
     assert compared >= 15
+
+
+COLD_EVERYWHERE = '''
+from corofy import coroutine, wait
+
+@coroutine
+def main(flag, ready):
+    if flag:
+        x = 1
+    wait(ready(0))
+    print(x, (x), ( x ), x.real, f"{x!r:>{x}}", dict(x=x), [x for _ in range(1)], {x: x})
+    y = x + 1; x = y; del y
+    f = lambda q=x: x + q
+    z = [x for x in range(3)]
+    g = x if x else -x
+    def inner(x=x):
+        return x
+    class K:
+        attr = x
+    try:
+        wait(ready(x))
+    except ValueError as x:
+        pass
+    if (w := x) or [w for _ in range(1) if (v := x)]:
+        pass
+    return x, inner(), f(), z, g, K.attr, w
+'''
+
+
+def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monkeypatch) -> None:
+    # Render.code replaces cold locals in the source text instead of walking the node with
+    # Rename where it can: the output must be what the walk gives, byte for byte.
+    from pathlib import Path
+
+    from corofy.transform import emit
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [COLD_EVERYWHERE, *(p.read_text() for p in (root / "samples").glob("*.py")),
+               *(p.read_text() for p in (root / "tests/transform/golden/inputs").glob("*.py"))]
+    spliced_calls = []
+
+    def counting(r, node, text):
+        found = emit_spliced(r, node, text)
+        spliced_calls.append(found is not None)
+        return found
+
+    emit_spliced = emit.spliced
+    monkeypatch.setattr(emit, "spliced", counting)
+    fast = [transform_source(source, "t.py") for source in sources]
+    monkeypatch.setattr(emit, "spliced", lambda r, node, text: None)
+    walked = [transform_source(source, "t.py") for source in sources]
+    assert fast == walked
+    assert sum(spliced_calls) >= 10 and not all(spliced_calls)
