@@ -271,14 +271,18 @@ class Flow:
     # reads) or a tail is called (it reads its arguments); see ``Summary``.
     before_wait: dict[int, frozenset[str]] = field(default_factory=dict)
     before_tail: dict[int, frozenset[str]] = field(default_factory=dict)
+    bound: set[str] = field(default_factory=set)  # every name reachable code may (un)bind
 
     def read(self, names: Iterable[str], da) -> None:
         if da is not None:
             self.exposed.update(n for n in names if n in self.locals and n not in da)
 
     def expr(self, e: cst.CSTNode | None, da) -> None:
-        if e is not None:
-            self.read(uses(e)[0], da)
+        if e is not None and da is not None:
+            reads, writes, dels = uses(e)
+            self.read(reads, da)
+            if writes or dels:  # a walrus
+                self.bound.update(writes, dels)
 
     def target(self, t: cst.CSTNode | None, da):
         if t is None or da is None:
@@ -286,6 +290,7 @@ class Flow:
         v = _Uses()
         v.store(t)
         self.read(v.reads, da)
+        self.bound.update(v.writes)
         return da | (v.writes & self.locals)
 
     def block(self, block: Block, da):
@@ -299,19 +304,28 @@ class Flow:
     def _raw(self, n: Raw, da):
         reads, writes, dels = uses(n.stmt)
         self.read(reads, da)
-        if isinstance(n.stmt, cst.Raise) or da is None:
+        if da is None:
+            return None
+        self.bound.update(writes, dels)
+        if isinstance(n.stmt, cst.Raise):
             return None
         return (da | (writes & self.locals)) - dels
 
     def _gen(self, n: Gen, da):
         self.read(n.reads, da)
-        if n.ends or da is None:
+        if da is None:
+            return None
+        self.bound.update(n.writes, n.dels)
+        if n.ends:
             return None
         return (da | n.writes) - n.dels
 
     def _assign(self, n: Assign, da):
         self.expr(n.value, da)
-        return None if da is None else da | {n.name}
+        if da is None:
+            return None
+        self.bound.add(n.name)
+        return da | {n.name}
 
     def _wait(self, n: Wait, da):
         self.expr(n.future, da)
@@ -335,6 +349,9 @@ class Flow:
         return _meet([after, *breaks])
 
     def _try(self, n: Try, da):
+        if da is not None:  # the handlers' names, and a waiting finally's pending exit
+            self.bound.update(h.name for h in n.handlers if h.name)
+            self.bound.update(n.fin or ())
         end = self.block(n.body, da)
         in_body, in_rest = _deleted_in(n)
         inside = None if da is None else da - in_body
@@ -368,7 +385,10 @@ class Flow:
         self.expr(n.subject, da)
         ends = [da]
         for case in n.cases:
-            cin = None if da is None else da | (pattern_names(case.pattern) & self.locals)
+            captured = pattern_names(case.pattern)
+            if da is not None:
+                self.bound.update(captured)
+            cin = None if da is None else da | (captured & self.locals)
             self.expr(case.guard, cin)
             ends.append(self.block(case.body, cin))
         return _meet(ends)
@@ -426,12 +446,13 @@ class Summary:
     own: frozenset[str]
     before_wait: dict[int, frozenset[str]]
     before_tail: dict[int, frozenset[str]]
+    bound: set[str]  # what the block may bind or unbind (``Storage.unchanged``)
 
     @staticmethod
     def of(block: Block, locals_: frozenset[str]) -> Summary:
         flow = Flow(locals_)
         flow.block(block, frozenset())
-        return Summary(frozenset(flow.exposed), flow.before_wait, flow.before_tail)
+        return Summary(frozenset(flow.exposed), flow.before_wait, flow.before_tail, flow.bound)
 
     def exposed(self, needed: dict[int, frozenset[str]], args: dict[int, frozenset[str]]) -> frozenset[str]:
         found = set(self.own)
@@ -463,96 +484,27 @@ class Storage:
     unchanged: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
 
 
-def bound_in(block: Block) -> set[str]:
-    """Every name ``block`` may bind or unbind, anywhere in it (in its nested blocks too)."""
-    return _bound(walk(block))
-
-
-def _bound(nodes: list[Node]) -> set[str]:
-    out: set[str] = set()
-
-    def expr(e: cst.CSTNode | None) -> None:
-        if e is not None:
-            _, writes, dels = uses(e)
-            out.update(writes)
-            out.update(dels)
-
-    def target(t: cst.CSTNode | None) -> None:
-        if t is not None:
-            v = _Uses()
-            v.store(t)
-            out.update(v.writes)
-
-    for n in nodes:
-        if isinstance(n, Raw):
-            expr(n.stmt)
-        elif isinstance(n, Gen):
-            out.update(n.writes)
-            out.update(n.dels)
-        elif isinstance(n, Assign):
-            out.add(n.name)
-            expr(n.value)
-        elif isinstance(n, Wait):
-            expr(n.future)
-            target(n.target)
-        elif isinstance(n, Resume):
-            target(n.wait.target)
-        elif isinstance(n, If):
-            expr(n.test)
-        elif isinstance(n, Loop):
-            expr(n.test)
-            expr(n.iter)
-            target(n.target)
-        elif isinstance(n, Reenter):
-            if n.go is not None:
-                out.add(n.go)
-        elif isinstance(n, Try):
-            out.update(h.name for h in n.handlers if h.name)
-            for h in n.handlers:
-                expr(h.type)
-            if n.fin is not None:
-                out.update(n.fin)
-        elif isinstance(n, With):
-            for item in n.items:
-                expr(item.item)
-                if item.asname is not None:
-                    target(item.asname.name)
-        elif isinstance(n, Match):
-            expr(n.subject)
-            for case in n.cases:
-                out.update(pattern_names(case.pattern))
-                expr(case.guard)
-        elif isinstance(n, Return):
-            expr(n.value)
-    return out
-
-
-def _unchanged(blocks: dict[int, Block], tails: dict[int, Block], needed: dict[int, frozenset[str]],
+def _unchanged(summaries: dict[tuple[str, int], Summary], needed: dict[int, frozenset[str]],
                args: dict[int, frozenset[str]]) -> dict[tuple[str, int], frozenset[str]]:
     """``Storage.unchanged``: a state's function loads ``needed[j]`` from the slots; a tail
     receives its arguments from its callers, equal to the slots where every caller had
     them unchanged. A function keeps what it loads or receives unchanged unless it binds it."""
-    functions = {("state", j): b for j, b in blocks.items()} | {("tail", k): b for k, b in tails.items()}
-    bound: dict[tuple[str, int], set[str]] = {}
-    callers: dict[int, list[tuple[str, int]]] = {k: [] for k in tails}
-    for key, block in functions.items():
-        nodes = walk(block)
-        bound[key] = _bound(nodes)
-        for n in nodes:
-            if isinstance(n, TailCall) and key not in callers[n.index]:
-                callers[n.index].append(key)
-    entry: dict[tuple[str, int], frozenset[str]] = {("state", j): needed.get(j, frozenset()) for j in blocks}
-    entry.update({("tail", k): args.get(k, frozenset()) for k in tails})  # then narrowed
+    bound = {key: summary.bound for key, summary in summaries.items()}
+    callers: dict[int, list[tuple[str, int]]] = {k: [] for k in args}
+    for key, summary in summaries.items():
+        for k in summary.before_tail:
+            callers[k].append(key)
+    entry = {key: (needed if key[0] == "state" else args).get(key[1], frozenset()) for key in summaries}
     changed = True
     while changed:  # entries only shrink: this ends
         changed = False
-        for k in tails:
+        for k in args:
             narrowed = entry["tail", k]
             for caller in callers[k]:
                 narrowed = narrowed & (entry[caller] - bound[caller])
             if narrowed != entry["tail", k]:
                 entry["tail", k], changed = narrowed, True
-    return {key: frozenset(entry[key] - bound[key]) for key in functions}
+    return {key: frozenset(entry[key] - bound[key]) for key in summaries}
 
 
 @dataclass
@@ -599,7 +551,8 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
                 if r not in queued:
                     queued.add(r)
                     pending.append(r)
-    start_needed = Summary.of(start_block, locals_).exposed(needed, args) & frozenset(params)
+    start = Summary.of(start_block, locals_)
+    start_needed = start.exposed(needed, args) & frozenset(params)
     whole = Flow(locals_)
     da = frozenset(params)
     cold = set(captured & locals_)
@@ -620,6 +573,9 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
     hot_needed = {j: frozenset(v - cold) for j, v in needed.items()}
     hot_needed[0] = frozenset(start_needed - cold)
     hot_args = {k: frozenset(v - cold) for k, v in args.items()}
+    by_function = {("state" if table is needed else "tail", key): summary
+                   for (table, key, _), summary in zip(entries, summaries)}
+    by_function["state", 0] = start
     storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs,
-                      _unchanged(blocks, tails, hot_needed, hot_args))
+                      _unchanged(by_function, hot_needed, hot_args))
     return Plan(storage, blocks, tails, conts.loops)

@@ -126,12 +126,17 @@ class Writer:
 
     def text(self, text: str, origin: int = 0, exact: bool = True) -> None:
         """Several lines of code; ``exact``: line k of it came from ``origin + k``."""
-        skip = _string_lines(text) if "\n" in text else ()
-        for k, part in enumerate(text.split("\n"), 1):
+        prefix = self.base + self.unit * self.level
+        parts = text.split("\n")
+        if not prefix and all(part.strip() or not part for part in parts):
+            skip = ()  # nothing to indent and no blank line to empty: string lines stay as they are
+        else:
+            skip = _string_lines(text) if len(parts) > 1 else ()
+        for k, part in enumerate(parts, 1):
             if k in skip:
                 self.lines.append(part)
             else:
-                self.lines.append(self.base + self.unit * self.level + part if part.strip() else "")
+                self.lines.append(prefix + part if part.strip() else "")
             self.origin.append(origin + (k - 1 if exact else 0) if origin else 0)
 
 

@@ -114,7 +114,7 @@ _WHOLE = (cst.Import, cst.ImportFrom)
 # several lines it is not: a comment line or a continuation inside brackets is indented
 # as the block around it, which a node printed alone is not.)
 SPANNED: tuple[type, ...] = (cst.BaseExpression, cst.BaseSmallStatement)
-_RANGE, _SPAN = 1, 2
+_RANGE, _SPAN, _IMPORT = 1, 2, 4
 
 
 class _Kinds(dict):
@@ -126,11 +126,11 @@ class _Kinds(dict):
 
 
 class _What(dict):
-    """type -> _RANGE | _SPAN bits: what ``_CountingState`` records for it."""
+    """type -> _RANGE | _SPAN | _IMPORT bits: what ``_CountingState`` records for it."""
 
     def __missing__(self, kind: type) -> int:
         self[kind] = found = (_RANGE if issubclass(kind, RECORDED) else 0) | (
-            _SPAN if issubclass(kind, SPANNED) else 0)
+            _SPAN if issubclass(kind, SPANNED) else 0) | (_IMPORT if issubclass(kind, _WHOLE) else 0)
         return found
 
 
@@ -179,43 +179,52 @@ _NOTHING = _Nothing()
 class _CountingState(CodegenState):
     """Prints the module, noting token counts around the nodes of the ``RECORDED`` kinds
     (their ranges, by ``PositionProvider``'s rules) and of the ``SPANNED`` kinds (where they
-    were printed). Positions come from the counts afterwards: no work per token."""
+    were printed). Positions come from the counts afterwards: no work per token.
 
-    whole = 0  # inside an import: record everything
+    The hooks libcst calls around every node are closures set on the instance: no bound
+    method to make per call, and the state they keep is in local cells."""
 
     def __init__(self, module: Module) -> None:
         super().__init__(default_indent=module.default_indent,
                          default_newline=module.default_newline)
-        self.add_token = self.tokens.append  # shadows the method: no Python frame per token
-        self.ranges: dict[CSTNode, tuple[int, int]] = {}
-        self.spans: dict[CSTNode, tuple[int, int]] = {}
-        self._stack: list[int] = []
+        tokens = self.tokens
+        self.add_token = tokens.append  # shadows the method: no Python frame per token
+        self.ranges = ranges = {}
+        self.spans = spans = {}
+        stack: list[int] = []
+        push, pop = stack.append, stack.pop
+        whole = [0]  # inside an import: record everything
+        what_of = _what
 
-    def before_codegen(self, node: CSTNode) -> None:
-        if self.whole or _what[type(node)]:
-            if isinstance(node, _WHOLE):
-                self.whole += 1
-            self._stack.append(len(self.tokens))
+        def before_codegen(node: CSTNode) -> None:
+            what = what_of[type(node)]
+            if what or whole[0]:
+                if what & _IMPORT:
+                    whole[0] += 1
+                push(len(tokens))
 
-    def after_codegen(self, node: CSTNode) -> None:
-        what = _what[type(node)]
-        if self.whole or what:
-            start = self._stack.pop()
-            if what & _SPAN:
-                self.spans[node] = (start, len(self.tokens))
-            if not (self.whole or what & _RANGE):
-                return
-            if isinstance(node, _WHOLE):
-                self.whole -= 1
-            if node not in self.ranges:  # else record_syntactic_position set it
-                self.ranges[node] = (start, len(self.tokens))
+        def after_codegen(node: CSTNode) -> None:
+            what = what_of[type(node)]
+            if what or whole[0]:
+                start = pop()
+                if what & _SPAN:
+                    spans[node] = (start, len(tokens))
+                if what & _RANGE or whole[0]:
+                    if what & _IMPORT:
+                        whole[0] -= 1
+                    if node not in ranges:  # else record_syntactic_position set it
+                        ranges[node] = (start, len(tokens))
 
-    def record_syntactic_position(self, node: CSTNode, *, start_node: CSTNode | None = None,
-                                  end_node: CSTNode | None = None) -> _Hoisting | _Nothing:
-        # Every expression asks this (libcst's _parenthesize): most need nothing recorded.
-        if self.whole or _what[type(node)] & _RANGE:
-            return _Hoisting(self, node, start_node, end_node)
-        return _NOTHING
+        def record_syntactic_position(node: CSTNode, *, start_node: CSTNode | None = None,
+                                      end_node: CSTNode | None = None) -> _Hoisting | _Nothing:
+            # Every expression asks this (libcst's _parenthesize): most need nothing recorded.
+            if what_of[type(node)] & _RANGE or whole[0]:
+                return _Hoisting(self, node, start_node, end_node)
+            return _NOTHING
+
+        self.before_codegen = before_codegen  # type: ignore[method-assign]
+        self.after_codegen = after_codegen  # type: ignore[method-assign]
+        self.record_syntactic_position = record_syntactic_position  # type: ignore[method-assign]
 
     def pop_trailing_newline(self) -> None:
         pass  # the ranges are counted with it, as libcst's position state counts them
