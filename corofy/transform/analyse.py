@@ -273,9 +273,14 @@ class Flow:
     before_tail: dict[int, frozenset[str]] = field(default_factory=dict)
     bound: set[str] = field(default_factory=set)  # every name reachable code may (un)bind
 
+    # The passes run over every statement of every resume function: they avoid making
+    # sets (and generators) where nothing changes, which also spares the cyclic garbage
+    # collector most of its runs over the whole libcst tree.
     def read(self, names: Iterable[str], da) -> None:
-        if da is not None:
-            self.exposed.update(n for n in names if n in self.locals and n not in da)
+        if da is not None and not names <= da:
+            for n in names:
+                if n not in da and n in self.locals:
+                    self.exposed.add(n)
 
     def expr(self, e: cst.CSTNode | None, da) -> None:
         if e is not None and da is not None:
@@ -287,6 +292,10 @@ class Flow:
     def target(self, t: cst.CSTNode | None, da):
         if t is None or da is None:
             return da
+        if type(t) is cst.Name:
+            bound = t.value
+            self.bound.add(bound)
+            return da | {bound} if bound in self.locals and bound not in da else da
         v = _Uses()
         v.store(t)
         self.read(v.reads, da)
@@ -306,10 +315,15 @@ class Flow:
         self.read(reads, da)
         if da is None:
             return None
-        self.bound.update(writes, dels)
-        if isinstance(n.stmt, cst.Raise):
-            return None
-        return (da | (writes & self.locals)) - dels
+        if writes:
+            self.bound.update(writes)
+            if not writes <= da:
+                da = da | (writes & self.locals)
+        if dels:
+            self.bound.update(dels)
+            if not dels.isdisjoint(da):
+                da = da - dels
+        return None if type(n.stmt) is cst.Raise else da
 
     def _gen(self, n: Gen, da):
         self.read(n.reads, da)
@@ -318,14 +332,16 @@ class Flow:
         self.bound.update(n.writes, n.dels)
         if n.ends:
             return None
-        return (da | n.writes) - n.dels
+        if not n.writes <= da:
+            da = da | n.writes
+        return da - n.dels if n.dels else da
 
     def _assign(self, n: Assign, da):
         self.expr(n.value, da)
         if da is None:
             return None
         self.bound.add(n.name)
-        return da | {n.name}
+        return da if n.name in da else da | {n.name}
 
     def _wait(self, n: Wait, da):
         self.expr(n.future, da)

@@ -138,6 +138,11 @@ _recorded_types = _Kinds()
 _what = _What()
 
 
+# A node's range or span in token counts, as one int: start << 32 | end. (A pair would be
+# a tuple per node, which the cyclic garbage collector counts and scans; an int is not.)
+_LOW = (1 << 32) - 1
+
+
 class _Unrecordable(Exception):
     """A hoist from a node the cheap pass did not record (a libcst we do not know)."""
 
@@ -158,11 +163,11 @@ class _Hoisting:
     def __exit__(self, *exc: object) -> None:
         ranges = self.state.ranges
         try:
-            start = ranges[self.start_node][0] if self.start_node is not None else self.start
-            end = ranges[self.end_node][1] if self.end_node is not None else len(self.state.tokens)
+            start = ranges[self.start_node] >> 32 if self.start_node is not None else self.start
+            end = ranges[self.end_node] & _LOW if self.end_node is not None else len(self.state.tokens)
         except KeyError:
             raise _Unrecordable from None
-        ranges[self.node] = (start, end)
+        ranges[self.node] = start << 32 | end
 
 
 class _Nothing:
@@ -208,12 +213,12 @@ class _CountingState(CodegenState):
             if what or whole[0]:
                 start = pop()
                 if what & _SPAN:
-                    spans[node] = (start, len(tokens))
+                    spans[node] = start << 32 | len(tokens)
                 if what & _RANGE or whole[0]:
                     if what & _IMPORT:
                         whole[0] -= 1
                     if node not in ranges:  # else record_syntactic_position set it
-                        ranges[node] = (start, len(tokens))
+                        ranges[node] = start << 32 | len(tokens)
 
         def record_syntactic_position(node: CSTNode, *, start_node: CSTNode | None = None,
                                       end_node: CSTNode | None = None) -> _Hoisting | _Nothing:
@@ -244,8 +249,8 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         try:
             module._codegen(state)
         except _Unrecordable:  # a libcst hoisting from kinds we do not record: do it all
-            self.ranges: dict[CSTNode, tuple[int, int]] = {}
-            self.spans: dict[CSTNode, tuple[int, int]] = {}
+            self.ranges: dict[CSTNode, int] = {}
+            self.spans: dict[CSTNode, int] = {}
             self._everything()
             return
         self.ranges, self.spans = state.ranges, state.spans
@@ -269,7 +274,7 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         """Where ``node``'s printed text starts and ends in the module's text: None unless
         ``node`` is a SPANNED node of the module."""
         span = self.spans.get(node)
-        return None if span is None else (self.offsets_of[span[0]], self.offsets_of[span[1]])
+        return None if span is None else (self.offsets_of[span >> 32], self.offsets_of[span & _LOW])
 
     def text(self, node: CSTNode) -> str | None:
         """``node`` as ``Module.code_for_node`` prints it, cut from the module's text: None
@@ -277,7 +282,7 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         span = self.spans.get(node)
         if span is None:
             return None
-        found = self.printed[self.offsets_of[span[0]]:self.offsets_of[span[1]]]
+        found = self.printed[self.offsets_of[span >> 32]:self.offsets_of[span & _LOW]]
         return None if "\n" in found or "\r" in found else found
 
     def _everything(self) -> Mapping[CSTNode, CodeRange]:
@@ -291,7 +296,7 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
             return found
         span = self.ranges.get(node)
         if span is not None:
-            found = self._found[node] = CodeRange(self._position(span[0]), self._position(span[1]))
+            found = self._found[node] = CodeRange(self._position(span >> 32), self._position(span & _LOW))
             return found
         if self.all is None and _recorded_types[type(node)] and self.ranges:
             raise KeyError(node)
