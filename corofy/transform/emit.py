@@ -564,6 +564,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     # machine slot need support in the class.
     body = Writer(ind, base + ind)
     edges: list[tuple[int, int, str]] = []
+    tail_ends: dict = {}
     for state, _, wait_line, _ in states:
         body.line("")
         body.line(f"def {fn_names[state]}({names.m}, {names.w}):")
@@ -598,7 +599,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         if not _returns(blocks[state]):
             body.line(f"return {names.Ready}(None)")
         body.level -= 1
-        edges.extend(_edges(state, blocks[state], tails))
+        edges.extend(_edges(state, blocks[state], tails, tail_ends))
     for k, block in tails.items():
         # The body after line L's statement, shared by every state that reaches it.
         passed = "".join(f", {r.mangle(a)}" for a in sorted(storage.tail_args.get(k, ())))
@@ -749,33 +750,52 @@ def _returns(block: Block) -> bool:
         isinstance(last, Reenter) and last.cont is not None and not jumps(last.rest))
 
 
-def _edges(state: int, block: Block, tails: dict[int, Block]) -> list[tuple[int, int, str]]:
-    """Where a poll in ``state`` can end: another state (a wait), or done (-1)."""
-    found: dict[tuple[int, int, str], None] = {}
-    followed: set[int] = set()
+def _edges(state: int, block: Block, tails: dict[int, Block],
+           memo: dict[tuple[int, str], dict[tuple[int, str], None]] | None = None) -> list[tuple[int, int, str]]:
+    """Where a poll in ``state`` can end: another state (a wait), or done (-1). ``memo``
+    keeps each tail's ends, which every state calling it shares."""
+    memo = {} if memo is None else memo
+    busy: set[tuple[int, str]] = set()
 
-    def visit(block: Block, kind: str) -> None:
+    def ends(block: Block, kind: str, found: dict[tuple[int, str], None]) -> bool:
+        """Add the ends reachable in ``block`` to ``found``; False if a tail already being
+        visited was reached (then what was found is not a tail's whole answer)."""
+        whole = True
         for n in block:
-            if isinstance(n, TailCall) and n.index not in followed:
-                followed.add(n.index)
-                visit(tails[n.index], kind)
+            if isinstance(n, TailCall):
+                key = (n.index, kind)
+                if key in memo:
+                    found.update(memo[key])
+                elif key in busy:
+                    whole = False  # its own visit, further up, adds its ends
+                else:
+                    busy.add(key)
+                    tail: dict[tuple[int, str], None] = {}
+                    if ends(tails[n.index], kind, tail):
+                        memo[key] = tail
+                    else:
+                        whole = False
+                    busy.discard(key)
+                    found.update(tail)
             if isinstance(n, Wait):
-                found[(state, n.id, kind)] = None
+                found[(n.id, kind)] = None
             elif isinstance(n, Resume):
-                found[(state, n.wait.id, "normal")] = None
+                found[(n.wait.id, "normal")] = None
             elif isinstance(n, Return):
-                found[(state, -1, kind)] = None
+                found[(-1, kind)] = None
             elif isinstance(n, Try):
-                visit(n.body, kind)
+                whole &= ends(n.body, kind, found)
                 for h in n.handlers:
-                    visit(h.body, "exception")
-                visit(n.orelse, kind)
-                visit(n.finalbody, kind)
+                    whole &= ends(h.body, "exception", found)
+                whole &= ends(n.orelse, kind, found)
+                whole &= ends(n.finalbody, kind, found)
                 continue
             for child in children(n):
-                visit(child, kind)
+                whole &= ends(child, kind, found)
+        return whole
 
-    visit(block, "normal")
-    found[(state, -1, "normal")] = None
-    found[(state, -1, "exception")] = None
-    return list(found)
+    found: dict[tuple[int, str], None] = {}
+    ends(block, "normal", found)
+    found[(-1, "normal")] = None
+    found[(-1, "exception")] = None
+    return [(state, dst, kind) for dst, kind in found]

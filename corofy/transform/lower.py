@@ -87,6 +87,8 @@ class Context:
     def text_of(self, node: cst.CSTNode) -> str:
         """``node`` as libcst prints it; cut from the source when it is an expression or small
         statement of the module (its printed text is where it was printed: no indents)."""
+        if type(node) is cst.Name and not node.lpar:  # most nodes lowering makes
+            return node.value
         found = self.positions.text(node)
         return self.module.code_for_node(node) if found is None else found
 
