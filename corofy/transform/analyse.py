@@ -189,9 +189,16 @@ def uses(node: cst.CSTNode | None) -> tuple[frozenset[str], frozenset[str], froz
     if found is None or found[3] is not node:  # type: ignore[misc]
         v = _Uses()
         v.visit(node)
-        found = (frozenset(v.reads), frozenset(v.writes), frozenset(v.dels), node)  # type: ignore[assignment]
+        found = (_frozen(v.reads), _frozen(v.writes), _frozen(v.dels), node)  # type: ignore[assignment]
         _cache[id(node)] = found  # type: ignore[assignment]
     return found[0], found[1], found[2]
+
+
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _frozen(names: set[str]) -> frozenset[str]:
+    return frozenset(names) if names else _EMPTY
 
 
 def clear_cache() -> None:

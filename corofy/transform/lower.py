@@ -110,8 +110,7 @@ class Context:
         return candidate
 
     def line(self, node: cst.CSTNode) -> int:
-        where = self.positions.get(node)
-        return where.start.line if where is not None else 0
+        return self.positions.line(node) or 0
 
     def refuse(self, node: cst.CSTNode, message: str):
         where = self.positions.get(node)

@@ -270,6 +270,15 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         line = bisect_right(self.line_ends, offset)
         return CodePosition(line + 1, offset - (self.line_ends[line - 1] if line else 0))
 
+    def line(self, node: CSTNode) -> int | None:
+        """The line ``node``'s range starts on (``self[node].start.line``, without making
+        the range): None for a node not in the module."""
+        span = self.ranges.get(node)
+        if span is None:
+            where = self.get(node)
+            return None if where is None else where.start.line
+        return bisect_right(self.line_ends, self.offsets_of[span >> 32]) + 1
+
     def offsets(self, node: CSTNode) -> tuple[int, int] | None:
         """Where ``node``'s printed text starts and ends in the module's text: None unless
         ``node`` is a SPANNED node of the module."""

@@ -153,3 +153,12 @@ def test_a_hoist_from_an_unrecorded_kind_falls_back_to_the_full_pass(monkeypatch
     assert ours.all is not None and not ours.ranges
     assert all(ours[n] == r for n, r in expected.items())
     assert ours.text(module.body[0].body[0]) is None  # printed, not cut, then
+
+
+def test_lines_without_ranges_agree_with_the_ranges():
+    for path in SAMPLES[:3]:
+        module = cst.parse_module(path.read_text())
+        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        ours = node_positions(module)
+        assert all(ours.line(n) == r.start.line for n, r in expected.items())
+        assert ours.line(cst.Name("made_later")) is None
