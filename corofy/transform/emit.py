@@ -116,17 +116,27 @@ class Writer:
     def __init__(self, unit: str, base: str = "") -> None:
         self.unit = unit
         self.base = base
-        self.level = 0
+        self.prefix = base  # base + unit * level
+        self._level = 0
         self.lines: list[str] = []
         self.origin: list[int] = []
 
+    @property
+    def level(self) -> int:
+        return self._level
+
+    @level.setter
+    def level(self, level: int) -> None:
+        self._level = level
+        self.prefix = self.base + self.unit * level
+
     def line(self, text: str, origin: int = 0) -> None:
-        self.lines.append(self.base + self.unit * self.level + text if text else "")
+        self.lines.append(self.prefix + text if text else "")
         self.origin.append(origin)
 
     def text(self, text: str, origin: int = 0, exact: bool = True) -> None:
         """Several lines of code; ``exact``: line k of it came from ``origin + k``."""
-        prefix = self.base + self.unit * self.level
+        prefix = self.prefix
         parts = text.split("\n")
         if not prefix and all(part.strip() or not part for part in parts):
             skip = ()  # nothing to indent and no blank line to empty: string lines stay as they are

@@ -11,6 +11,7 @@ refuses — reporting the first problem in source order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,11 +114,13 @@ class _Problems:
 
 def scan(module: cst.Module, filename: str) -> Scan:
     """Walk ``module`` once; raise ``CorofyError`` for what SPEC §2.3 refuses."""
-    found = scopes.walk(module)
+    # The names that may be markers come from import statements alone; the walk records
+    # uses of those names (and of super, for a check) only.
+    edits, aliases, module_aliases = _marker_imports(scopes.import_statements(module))
+    candidates = aliases | set(module_aliases)
+    found = scopes.walk(module, watch=candidates | {"super"})
     positions = node_positions(module)
     problems = _Problems(filename, positions)
-    edits, aliases, module_aliases = _marker_imports(found)
-    candidates = aliases | set(module_aliases)
 
     def resolves(use: scopes.Use) -> str | None:
         return bound_to(use.scope, use.name.value, use.attr)
@@ -246,13 +249,13 @@ _MARKED = {"yield": check.YIELD, "await": check.AWAIT, "async for": check.ASYNC_
            "async with": check.ASYNC_WITH}
 
 
-def _marker_imports(found: scopes.ModuleScopes):
+def _marker_imports(imports: Iterable[cst.Import | cst.ImportFrom]):
     """The edits removing marker imports, the marker aliases (``from corofy import wait as
     w`` gives ``w``), and each ``import corofy`` alias with the Import statements binding it."""
     edits: list[tuple[cst.CSTNode, str | None]] = []
     aliases: set[str] = set()
     module_aliases: dict[str, list[cst.Import]] = {}
-    for node, _scope, _order in found.imports:
+    for node in imports:
         if isinstance(node, cst.ImportFrom):
             if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
                 continue

@@ -28,7 +28,7 @@ Facts of Python's scoping it follows (the language reference, "Naming and bindin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 import libcst as cst
 
@@ -184,7 +184,8 @@ def children_of(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 class _Walk:
-    def __init__(self) -> None:
+    def __init__(self, watch: Collection[str] | None = None) -> None:
+        self.watch = watch  # the names whose value uses are recorded (None: all)
         self.stack: list[cst.CSTNode] = []
         self.order = 0
         self.scope: Scope | None = None
@@ -270,8 +271,9 @@ class _Walk:
         assert scope is not None
         if ctx == LOAD:
             scope.names.append(node)
-            self.values.setdefault(node.value, []).append(
-                Use(node, None, node, scope, "value", self.order, parent=self.stack[-2]))
+            if self.watch is None or node.value in self.watch:
+                self.values.setdefault(node.value, []).append(
+                    Use(node, None, node, scope, "value", self.order, parent=self.stack[-2]))
         else:  # a store or a del binds the name here
             self.bind(node)
 
@@ -288,9 +290,10 @@ class _Walk:
             assert scope is not None
             scope.names.append(value)
             self.stack.pop()
-            self.values.setdefault(value.value, []).append(
-                Use(value, node.attr.value, node, scope, "value", self.order,
-                    parent=self.stack[-2]))
+            if self.watch is None or value.value in self.watch:
+                self.values.setdefault(value.value, []).append(
+                    Use(value, node.attr.value, node, scope, "value", self.order,
+                        parent=self.stack[-2]))
         else:
             self.visit(value)
 
@@ -552,9 +555,10 @@ class _Walk:
         self.stack.pop()
 
 
-def walk(module: cst.Module) -> ModuleScopes:
-    """Scopes, uses, defs and marks of ``module``."""
-    w = _Walk()
+def walk(module: cst.Module, watch: Collection[str] | None = None) -> ModuleScopes:
+    """Scopes, uses, defs and marks of ``module``. Uses (values, calls, decorators) are
+    recorded only of the names in ``watch``, when given."""
+    w = _Walk(watch)
     top = w.open("module", module)
     w.stack.append(module)
     w.children(module)
@@ -569,6 +573,26 @@ def walk(module: cst.Module) -> ModuleScopes:
                     target.binds.setdefault(name, []).extend(nodes)
     return ModuleScopes(top, w.defs, w.classes, w.calls, w.values, w.marked, w.imports,
                         w.privates)
+
+
+def import_statements(node: cst.CSTNode) -> Iterator[cst.Import | cst.ImportFrom]:
+    """Every import statement under ``node``, in source order. Imports are statements:
+    the search does not go into expressions."""
+    for child in children_of(node):
+        kind = type(child)
+        if kind is cst.Import or kind is cst.ImportFrom:
+            yield child
+        elif not _is_expression[kind]:
+            yield from import_statements(child)
+
+
+class _ExpressionTypes(dict):
+    def __missing__(self, kind: type) -> bool:
+        self[kind] = found = issubclass(kind, cst.BaseExpression)
+        return found
+
+
+_is_expression = _ExpressionTypes()
 
 
 # -- what the lowering asks of a coroutine's scope ------------------------------------------

@@ -153,3 +153,41 @@ def test_a_marker_imported_after_the_function_is_still_recognised():
 def test_a_coroutine_parameter_rebinding_the_marker_is_refused():
     with pytest.raises(CorofyError, match="t.py:3:7: error: rebinding the corofy marker name 'wait'"):
         scan("from corofy import wait, coroutine\n@coroutine\ndef f(wait):\n    return wait(1)\n")
+
+
+def test_import_statements_are_the_imports_the_walk_finds() -> None:
+    # scan takes the marker names from import statements before walking; it must see
+    # every import the walk sees, nested ones included.
+    from pathlib import Path
+
+    from corofy.transform import scopes
+
+    root = Path(__file__).resolve().parents[2]
+    nested = textwrap.dedent("""
+        import a
+        if x:
+            from b import c
+        elif y:
+            import d; import e
+        else:
+            while z: import f
+        try:
+            import g
+        except E:
+            import h
+        finally:
+            import i
+        def m():
+            class K:
+                from j import k as l
+        match v:
+            case 1:
+                import n
+        with w: import o
+        """)
+    sources = [nested, NESTED, *(p.read_text() for p in (root / "samples").glob("*.py"))]
+    for source in sources:
+        module = cst.parse_module(source)
+        walked = [node for node, _scope, _order in scopes.walk(module).imports]
+        assert list(scopes.import_statements(module)) == walked
+    assert len(list(scopes.import_statements(cst.parse_module(nested)))) == 11
