@@ -179,6 +179,8 @@ class Unit:
     temps: set[str] = field(default_factory=set)
     fins: list[Try] = field(default_factory=list)
     bound: set[str] = field(default_factory=set)  # names bound where libcst scopes miss them
+    # id() of each wait and loop -> the steps down to it (reenter's, filled on first use)
+    paths: dict[int, list] = field(default_factory=dict, repr=False)
 
 
 # -- walking the IR --------------------------------------------------------------------------

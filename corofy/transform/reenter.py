@@ -48,15 +48,22 @@ def _parts(n: Node) -> list[tuple[object, Block]]:
     return []
 
 
-def _find(block: Block, target: Wait) -> list | None:
+def _find(unit: Unit, target: Wait | Loop) -> list:
+    """The steps from the body down to ``target``: (block, index, node, part) per level,
+    part None at the target. Found for every wait and loop in one walk, kept on the unit."""
+    if not unit.paths:
+        _record(unit.body, [], unit.paths)
+    return unit.paths[id(target)]
+
+
+def _record(block: Block, above: list, paths: dict[int, list]) -> None:
     for i, n in enumerate(block):
-        if n is target:
-            return [(block, i, n, None)]
+        if isinstance(n, (Wait, Loop)):
+            paths[id(n)] = [*above, (block, i, n, None)]
         for key, child in _parts(n):
-            sub = _find(child, target)
-            if sub is not None:
-                return [(block, i, n, key), *sub]
-    return None
+            above.append((block, i, n, key))
+            _record(child, above, paths)
+            above.pop()
 
 
 class Continuations:
@@ -89,16 +96,14 @@ class Continuations:
         while len(self.blocks) < len(self.loops):
             for key, loop in list(self.loops.items()):
                 if key not in self.blocks:
-                    steps = _find(self.unit.body, loop)
-                    assert steps is not None
+                    steps = _find(self.unit, loop)
                     self.blocks[key] = _rest(steps, in_loop=False, top=True, conts=self)
         return self.blocks
 
 
 def resume_block(unit: Unit, wait: Wait, conts: Continuations | None = None) -> Block:
     """The rest of the function after ``wait``, re-entering what encloses it."""
-    steps = _find(unit.body, wait)
-    assert steps is not None
+    steps = _find(unit, wait)
     return _rest(steps, in_loop=False, top=True, conts=conts)
 
 
