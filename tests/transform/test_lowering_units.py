@@ -343,3 +343,41 @@ def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monk
     walked = [transform_source(source, "t.py") for source in sources]
     assert fast == walked
     assert sum(spliced_calls) >= 10 and not all(spliced_calls)
+
+
+def test_the_transform_leaves_the_garbage_collector_as_it_found_it() -> None:
+    # transform() freezes the heap while it reads the parsed tree (see _tree_frozen).
+    import gc
+
+    source = "from corofy import coroutine, wait\n\n@coroutine\ndef f(x):\n    return wait(x)\n"
+    assert gc.get_freeze_count() == 0
+    transform_source(source)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    kept = [object() for _ in range(3)]
+    gc.freeze()  # someone else's frozen objects stay frozen
+    try:
+        frozen = gc.get_freeze_count()
+        transform_source(source)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        transform_source(source)
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+    assert kept
+
+
+def test_the_transform_benchmark_runs_and_reports_its_ratios() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_transform.py"),
+                          "--functions", "3", "--repeat", "1"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "ratio libcst/corofy:" in run.stdout and "without freezing" in run.stdout
