@@ -314,9 +314,10 @@ class Lower:
             self.ctx.refuse(s, "wait() inside try/except* is not supported")
         body = self.block(s.body.body)
         handlers = []
-        for h in s.handlers:
-            if self.has(h.type):
-                self.ctx.refuse(h.type, "wait() inside an except clause's type is not supported")
+        # From the first except clause whose type waits, the clauses are matched by code:
+        # Python evaluates a clause's type only when the ones above it did not match.
+        waiting = next((k for k, h in enumerate(s.handlers) if self.has(h.type)), len(s.handlers))
+        for h in s.handlers[:waiting]:
             hname = h.name.name.value if h.name is not None else None
             hline = self.ctx.line(h)
             self.ctx.guard += 1
@@ -334,6 +335,8 @@ class Lower:
             else:
                 handlers.append(Handler(hline, h.type, hname, self.block(h.body.body)))
             self.ctx.guard -= 1
+        if waiting < len(s.handlers):
+            handlers.append(self._matched(s.handlers[waiting:]))
         orelse = self.block(s.orelse.body.body) if s.orelse else []
         self.ctx.guard += 1
         finalbody = self.block(s.finalbody.body.body) if s.finalbody else []
@@ -348,6 +351,43 @@ class Lower:
         out.append(node)
 
     _TryStar = _Try
+
+    def _matched(self, clauses) -> Handler:
+        """``except`` clauses from one whose type waits, as one ``except BaseException``
+        that evaluates each type in turn, checks it as Python does and tests the caught
+        exception against it; none matching, the exception goes on (bare ``raise``)."""
+        first = self.ctx.line(clauses[0])
+        exc = self.ctx.temp("_e")
+        self.ctx.guard += 1
+        chain: Block = []
+        block = chain
+        for h in clauses:
+            hline = self.ctx.line(h)
+            hname = h.name.name.value if h.name is not None else None
+            matched: Block = []
+            if hname:
+                matched.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))))
+            matched.extend(self.block(h.body.body))
+            if hname:  # Python unbinds the name when the handler ends
+                matched.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))))
+                matched.append(Raw(hline, cst.Del(name(hname))))
+            if h.type is None:  # a bare except: the last clause, it takes anything
+                block.extend(matched)
+                break
+            kind = self.ctx.temp("_k")
+            block.append(Assign(hline, kind, Spill(self.ctx, hline).expr(h.type, block)))
+            block.append(Gen(hline, "\n".join([
+                f"if not (isinstance({kind}, type) and issubclass({kind}, BaseException) or isinstance({kind}, tuple)",
+                f"        and all(isinstance(_c, type) and issubclass(_c, BaseException) for _c in {kind})):",
+                "    raise TypeError('catching classes that do not inherit from BaseException is not allowed')"]),
+                reads=frozenset({kind})))
+            unmatched: Block = []
+            block.append(If(hline, cst.parse_expression(f"isinstance({exc}, {kind})"), matched, unmatched))
+            block = unmatched
+        else:
+            block.append(Gen(first, "raise", ends=True))
+        self.ctx.guard -= 1
+        return Handler(first, name("BaseException"), exc, chain)
 
     def _With(self, s: cst.With, line: int, out: Block) -> None:
         if not self.has(s):

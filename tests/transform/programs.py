@@ -274,6 +274,9 @@ class _Writer:
         handlers = self.small(0, 2)
         for _ in range(handlers):
             caught = self.choice(["Exception", *EXCEPTIONS, "(ValueError, KeyError)"])
+            if self.flip() and self.flip():  # a clause whose type is waited for
+                polls = self.small(0, 2)
+                caught = f"wait(pending({polls}, {caught}))" if polls else f"wait(ready({caught}))"
             var = self.fresh("e")
             handler_scope = _Scope(scope.names, scope.subs, scope.in_loop, var)
             lines += [

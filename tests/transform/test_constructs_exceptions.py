@@ -538,3 +538,82 @@ def test_close_with_continue_in_finally_keeps_looping_and_raises_runtime_error()
     events = assert_same(src, close_after=1)
     assert printed(events) == [("f", 0)]
     assert outcome(events)[1][0] == "RuntimeError"
+
+
+EXCEPT_TYPES_WAIT = """
+    @coroutine
+    def main(n, close_types=False):
+        try:
+            print("body", n)
+            if n == 1:
+                raise KeyError("k")
+            if n == 2:
+                raise ValueError("v")
+            if n == 3:
+                raise OSError("o")
+            if n == 4:
+                raise LookupError("l")
+            return "no exception"
+        except TypeError:
+            return "type error"
+        except wait(pending(1, KeyError)) as e:
+            print("key", e.args, sys.exc_info()[0].__name__)
+            print("after a wait in the handler", wait(ready(5)), sys.exc_info()[0].__name__)
+            return "key"
+        except (wait(ready(ValueError)), wait(pending(2, ArithmeticError))) as e:
+            print("value or arithmetic", type(e).__name__)
+            raise
+        except IndexError if n > 10 else OSError:
+            print("os")
+        except wait(pending(1, 42)):
+            return "never: 42 is no exception class"
+        finally:
+            print("finally", n)
+        print("after try", n)
+        return "end"
+    """
+
+
+def test_waits_in_except_clause_types_are_evaluated_only_when_reached() -> None:
+    # Python evaluates a clause's type only if the clauses above did not match, checks it is
+    # an exception class (or tuple of them) and matches the exception against it.
+    src = "import sys\n" + program(EXCEPT_TYPES_WAIT)
+    for n in range(5):
+        assert_same(src, args=(n,))
+    assert result(src, args=(1,)) == "key"
+    assert raised(execute(src, "machine", "main", (2,), None))[0] == "ValueError"
+    assert raised(execute(src, "machine", "main", (4,), None))[:2] == (
+        "TypeError", ("catching classes that do not inherit from BaseException is not allowed",))
+
+
+def test_waits_in_except_clause_types_closed_and_failing() -> None:
+    src = program("""
+        @coroutine
+        def main(n):
+            try:
+                raise KeyError("k")
+            except IndexError:
+                return "index"
+            except wait(raising(RuntimeError, "type lookup failed", k=n)):
+                return "matched"
+            except:
+                print("bare except sees", sys.exc_info()[0].__name__)
+                return "bare"
+        """)
+    src = "import sys\n" + src
+    for n in range(3):
+        assert_same(src, args=(n,))
+        assert_same(src, args=(n,), close_after=1)
+    src_bare = program("""
+        @coroutine
+        def main():
+            try:
+                raise KeyError("k")
+            except wait(pending(2, IndexError)):
+                return "index"
+            except:
+                return "bare"
+        """)
+    assert_same(src_bare)
+    assert_same(src_bare, close_after=1)
+    assert result(src_bare) == "bare"
