@@ -163,20 +163,22 @@ _WORD = re.compile(r"\w+")
 
 
 class _RenameTriggers:
-    """``isdisjoint(words)``: False when any word is one Rename may change."""
+    """``mentioned(text)``: may ``text`` hold a name Rename changes? A false alarm (a
+    longer identifier, a string) costs a walk that changes nothing."""
 
     def __init__(self, cold: frozenset[str], in_class: bool) -> None:
         self.cold = cold
         self.in_class = in_class
 
-    def isdisjoint(self, words: list[str]) -> bool:
-        if not self.cold.isdisjoint(words):
-            return False
+    def mentioned(self, text: str) -> bool:
+        for name in self.cold:
+            if name in text:
+                return True
         if self.in_class:
-            for word in words:
+            for word in _WORD.findall(text):
                 if word in ("super", "__class__") or is_private(word):
-                    return False
-        return True
+                    return True
+        return False
 
 
 class Render:
@@ -238,7 +240,7 @@ class Render:
             # Rename (a whole libcst visitor walk) changes only Names it is told about: run
             # it only where the text holds one of them (strings and comments may give false
             # alarms, which cost a walk and change nothing).
-            if not self.fast and not self.renamed.isdisjoint(_WORD.findall(found)):
+            if not self.fast and self.renamed.mentioned(found):
                 renamed = spliced(self, node, found)
                 found = renamed if renamed is not None else self.module.code_for_node(node.visit(Rename(self)))
             self.cache[key] = found
