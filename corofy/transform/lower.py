@@ -324,14 +324,7 @@ class Lower:
             if self.has(h.body):
                 # Keep the exception in a temporary a resume function can raise again.
                 exc = self.ctx.temp("_e")
-                hbody: Block = []
-                if hname:
-                    hbody.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))))
-                hbody.extend(self.block(h.body.body))
-                if hname:  # Python unbinds the name when the handler ends
-                    hbody.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))))
-                    hbody.append(Raw(hline, cst.Del(name(hname))))
-                handlers.append(Handler(hline, h.type, exc, hbody))
+                handlers.append(Handler(hline, h.type, exc, self._handler_body(h, exc)))
             else:
                 handlers.append(Handler(hline, h.type, hname, self.block(h.body.body)))
             self.ctx.guard -= 1
@@ -352,6 +345,20 @@ class Lower:
 
     _TryStar = _Try
 
+    def _handler_body(self, h: cst.ExceptHandler, exc: str) -> Block:
+        """``h``'s body for an exception held in temporary ``exc``: its ``as`` name bound
+        from it first, and unbound at the end as Python does."""
+        hline = self.ctx.line(h)
+        hname = h.name.name.value if h.name is not None else None
+        body: Block = []
+        if hname:
+            body.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))))
+        body.extend(self.block(h.body.body))
+        if hname:  # Python unbinds the name when the handler ends
+            body.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))))
+            body.append(Raw(hline, cst.Del(name(hname))))
+        return body
+
     def _matched(self, clauses) -> Handler:
         """``except`` clauses from one whose type waits, as one ``except BaseException``
         that evaluates each type in turn, checks it as Python does and tests the caught
@@ -363,14 +370,7 @@ class Lower:
         block = chain
         for h in clauses:
             hline = self.ctx.line(h)
-            hname = h.name.name.value if h.name is not None else None
-            matched: Block = []
-            if hname:
-                matched.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))))
-            matched.extend(self.block(h.body.body))
-            if hname:  # Python unbinds the name when the handler ends
-                matched.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))))
-                matched.append(Raw(hline, cst.Del(name(hname))))
+            matched = self._handler_body(h, exc)
             if h.type is None:  # a bare except: the last clause, it takes anything
                 block.extend(matched)
                 break
