@@ -347,17 +347,18 @@ class Lower:
 
     def _handler_body(self, h: cst.ExceptHandler, exc: str) -> Block:
         """``h``'s body for an exception held in temporary ``exc``: its ``as`` name bound
-        from it first, and unbound at the end as Python does."""
+        from it first, and unbound when the body ends, however it ends, as Python does."""
         hline = self.ctx.line(h)
-        hname = h.name.name.value if h.name is not None else None
-        body: Block = []
-        if hname:
-            body.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))))
-        body.extend(self.block(h.body.body))
-        if hname:  # Python unbinds the name when the handler ends
-            body.append(Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))))
-            body.append(Raw(hline, cst.Del(name(hname))))
-        return body
+        body = self.block(h.body.body)
+        if h.name is None:
+            return body
+        # As Python compiles ``except E as N``: N = exc; try: body; finally: N = None; del N
+        # (so N is unbound after the handler however it ends).
+        hname = h.name.name.value
+        unbind: Block = [Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))),
+                         Raw(hline, cst.Del(name(hname)))]
+        return [Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))),
+                Try(hline, body, [], [], unbind)]
 
     def _matched(self, clauses) -> Handler:
         """``except`` clauses from one whose type waits, as one ``except BaseException``

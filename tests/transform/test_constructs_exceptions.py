@@ -617,3 +617,28 @@ def test_waits_in_except_clause_types_closed_and_failing() -> None:
     assert_same(src_bare)
     assert_same(src_bare, close_after=1)
     assert result(src_bare) == "bare"
+
+
+def test_the_as_name_is_unbound_however_a_waiting_handler_ends() -> None:
+    # Python compiles "except E as e" with a finally that unbinds e: after a handler that
+    # raised (here after a wait inside it), e is unbound, also for an outer handler.
+    src = program("""
+        @coroutine
+        def main(n):
+            try:
+                try:
+                    raise KeyError("k")
+                except KeyError as e:
+                    wait(pending(1, None))
+                    if n:
+                        raise ValueError("v")
+                except wait(ready(OSError)) as e:
+                    pass
+            except ValueError:
+                print("outer handler")
+            return e
+        """)
+    for n in (0, 1):
+        assert_same(src, args=(n,))
+        assert_same(src, args=(n,), close_after=1)
+    assert raised(execute(src, "machine", "main", (1,), None))[0] == "UnboundLocalError"
