@@ -42,6 +42,7 @@ from corofy.transform.ir import (
     With,
 )
 from corofy.transform.markers import Coroutine, Scan
+from corofy.transform.printing import printed
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -86,10 +87,9 @@ class Context:
 
     def text_of(self, node: cst.CSTNode) -> str:
         """``node`` as libcst prints it; cut from the source when it is an expression or small
-        statement of the module (its printed text is where it was printed: no indents)."""
-        if type(node) is cst.Name and not node.lpar:  # most nodes lowering makes
-            return node.value
-        found = self.positions.text(node)
+        statement of the module (its printed text is where it was printed: no indents), put
+        together by ``printing`` for the plain nodes lowering makes, printed by libcst else."""
+        found = printed(node, self.positions.text)
         return self.module.code_for_node(node) if found is None else found
 
     def temp(self, base: str) -> str:

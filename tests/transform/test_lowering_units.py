@@ -381,3 +381,45 @@ def test_the_transform_benchmark_runs_and_reports_its_ratios() -> None:
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert "ratio libcst/corofy:" in run.stdout and "without freezing" in run.stdout
+
+
+def test_nodes_put_together_without_libcst_print_as_libcst_prints_them(monkeypatch) -> None:
+    # printing.printed prints the plain nodes lowering makes; on every node the transform
+    # prints (samples, goldens, the benchmark's coroutine, COLD_EVERYWHERE), it must give
+    # libcst's own text or None.
+    import sys
+    from pathlib import Path
+
+    from corofy.transform.printing import printed
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        from bench_transform import build
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    sources = [COLD_EVERYWHERE, build(2), *(p.read_text() for p in (root / "samples").glob("*.py")),
+               *(p.read_text() for p in (root / "tests/transform/golden/inputs").glob("*.py"))]
+    seen = {"fast": 0, "libcst": 0}
+    text_of = lower.Context.text_of
+
+    def checked(self, node):
+        found = printed(node, self.positions.text)
+        if found is not None:
+            assert found == self.module.code_for_node(node), type(node).__name__
+        seen["fast" if found is not None else "libcst"] += 1
+        return text_of(self, node)
+
+    monkeypatch.setattr(lower.Context, "text_of", checked)
+    for source in sources:
+        transform_source(source, "t.py")
+    assert seen["fast"] > 200 and seen["libcst"] > 5, seen
+
+    def alone(node):
+        return printed(node, lambda child: None)
+
+    call = cst.parse_expression("f(a,b , c)")
+    assert alone(call) == "f(a,b , c)"
+    for source in ("f(*a)", "f(k=1)", "(f)(a)", "f( a)", "f(a )", "not(a)", "[ ]", "a . b", "x[1]"):
+        node = cst.parse_expression(source)
+        assert alone(node) in (None, cst.Module([]).code_for_node(node)), source
