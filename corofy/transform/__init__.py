@@ -4,7 +4,9 @@ The pipeline, one module per job: ``markers`` finds the coroutines and checks th
 (``check`` holds the refusals), ``lower`` turns each body into the IR of ``ir`` (with
 ``expressions`` taking waits out of expressions), ``reenter`` builds each resume
 function's IR, ``analyse`` decides where each local lives, ``names`` renders user code as
-it reads inside the machine class, and ``emit`` prints the wrapper function and the class.
+it reads inside the machine class, ``printing`` prints the plain nodes lowering makes, and
+``emit`` prints the wrapper function and the class. ``positions`` and ``scopes`` serve the
+scan: where each node is (and its text in the source), and Python's scopes.
 This module splices the generated text into the source: everything outside coroutines is
 kept byte for byte.
 """
