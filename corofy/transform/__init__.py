@@ -118,8 +118,6 @@ class _Splice:
             self.starts.append(match.end())
         taken = set(_IDENT.findall(source))
         scan.taken = taken
-        if "\r" not in source:  # lines end in \n only: the offsets match libcst's lines
-            scan.source, scan.starts = source, self.starts
         self.names = emit.Names(**{
             key: _free(value, taken)
             for key, value in (("PENDING", "_PENDING"), ("Ready", "_Ready"),

@@ -73,7 +73,7 @@ from corofy.transform.ir import (
     children,
 )
 from corofy.transform.names import Rename, spliced
-from corofy.transform.reenter import has_inline_wait, jumps, suspends
+from corofy.transform.reenter import hands_off, has_inline_wait, jumps, suspends
 from corofy.transform.scopes import is_private
 
 
@@ -758,8 +758,7 @@ def _returns(block: Block) -> bool:
     if not block:
         return False
     last = block[-1]
-    return isinstance(last, (Return, TailCall)) or (
-        isinstance(last, Reenter) and last.cont is not None and not jumps(last.rest))
+    return isinstance(last, (Return, TailCall)) or hands_off(last)
 
 
 def _edges(state: int, block: Block, tails: dict[int, Block],

@@ -196,10 +196,8 @@ def walk(block: Block) -> list[Node]:
 def _walk(block: Block, out: list[Node]) -> None:
     for node in block:
         out.append(node)
-        kids = _CHILDREN.get(type(node))
-        if kids is not None:
-            for child in kids(node):
-                _walk(child, out)
+        for child in children(node):
+            _walk(child, out)
 
 
 def children(node: Node) -> list[Block]:

@@ -77,12 +77,12 @@ class Context:
         """The def as written, from its first decorator; cut from the source when it starts
         at column 0 (libcst prints an unchanged def exactly so), printed otherwise (a
         method's lines come back dedented)."""
-        scan, positions = self.scan, self.positions
+        positions = self.positions
         where = positions[node.decorators[0] if node.decorators else node]
-        if scan.starts and where.start.column == 0:
-            starts, end = scan.starts, positions[node].end.line
-            return scan.source[starts[where.start.line - 1]:
-                               starts[end] if end < len(starts) else len(scan.source)]
+        if where.start.column == 0:
+            found = positions.lines(where.start.line, positions[node].end.line)
+            if found is not None:
+                return found
         return self.module.code_for_node(node.with_changes(leading_lines=[]))
 
     def text_of(self, node: cst.CSTNode) -> str:
@@ -383,7 +383,8 @@ class Lower:
                 "    raise TypeError('catching classes that do not inherit from BaseException is not allowed')"]),
                 reads=frozenset({kind})))
             unmatched: Block = []
-            block.append(If(hline, cst.parse_expression(f"isinstance({exc}, {kind})"), matched, unmatched))
+            test = cst.Call(name("isinstance"), [cst.Arg(name(exc)), cst.Arg(name(kind))])
+            block.append(If(hline, test, matched, unmatched))
             block = unmatched
         else:
             block.append(Gen(first, "raise", ends=True))

@@ -23,8 +23,6 @@ from corofy.transform.positions import node_positions
 MARKER_MODULES = frozenset({"corofy", "corofy.markers"})
 COROUTINE = frozenset({"corofy.coroutine", "corofy.markers.coroutine"})
 WAIT = frozenset({"corofy.wait", "corofy.markers.wait"})
-_NESTED = {cst.Lambda: "lambda", cst.FunctionDef: "def", cst.ClassDef: "class",
-           cst.GeneratorExp: "genexp"}
 
 
 @dataclass(eq=False)
@@ -56,8 +54,6 @@ class Scan:
     # transform, or a new node could reuse the id.
     keep: list[cst.CSTNode] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)  # every identifier in the module
-    source: str = ""  # the module's text, and where each of its lines starts
-    starts: list[int] = field(default_factory=list)
 
 
 def _import_target(node: cst.CSTNode, name: str) -> str | None:
@@ -159,9 +155,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
             continue
         chain = use.chain
         call = chain[-1]
-        at = len(chain) - 2
-        while at >= 0 and id(chain[at]) not in is_coroutine:
-            at -= 1
+        at = _innermost_coroutine(chain, is_coroutine)
         if at < 0 or at + 1 >= len(chain) or chain[at + 1] is not chain[at].body:
             # Outside any coroutine, or in a default, annotation or decorator of one: those
             # run when the def runs, not in the coroutine.
@@ -195,9 +189,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
 
     for mark in found.marked:
         chain = mark.chain
-        at = len(chain) - 2
-        while at >= 0 and id(chain[at]) not in is_coroutine:
-            at -= 1
+        at = _innermost_coroutine(chain, is_coroutine)
         if at < 0 or any(type(n) in _NESTED_KIND for n in chain[at + 1:-1]):
             continue
         problems.add(mark.order, mark.node, _MARKED[mark.kind])
@@ -216,6 +208,15 @@ def scan(module: cst.Module, filename: str) -> Scan:
     _check_rebinding(found, coroutines, aliases, positions, filename)
     edits.extend(_droppable_module_imports(found, module_aliases))
     return Scan(module, filename, positions, found, coroutines, has_wait, wait_calls, edits)
+
+
+def _innermost_coroutine(chain: tuple[cst.CSTNode, ...], is_coroutine: dict[int, Coroutine]) -> int:
+    """Where in ``chain`` (the nodes from the module down to a node) the innermost
+    coroutine def around that node is; -1 if none."""
+    at = len(chain) - 2
+    while at >= 0 and id(chain[at]) not in is_coroutine:
+        at -= 1
+    return at
 
 
 def _coroutine_around(scope: scopes.Scope | None, is_coroutine: dict[int, Coroutine]):

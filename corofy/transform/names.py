@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from corofy.transform.expressions import name
-from corofy.transform.scopes import is_node, node_fields
+from corofy.transform.scopes import children_of
 
 
 class Rename(cst.CSTTransformer):
@@ -168,12 +168,7 @@ def _cold_names(r: Any, node: cst.CSTNode, positions: Any, found: list) -> bool:
         return False
     if kind is cst.ImportAlias:
         return True
-    kept = _KEPT.get(kind)
-    for field in node_fields(kind):
-        if field == kept:
-            continue
-        value = getattr(node, field)
-        for child in (value if type(value) in (list, tuple) else (value,)):
-            if is_node[type(child)] and not _cold_names(r, child, positions, found):
-                return False
+    for child in children_of(node, _KEPT.get(kind)):
+        if not _cold_names(r, child, positions, found):
+            return False
     return True

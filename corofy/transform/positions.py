@@ -35,6 +35,8 @@ from libcst._position import CodePosition, CodeRange
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
+from corofy.transform.scopes import SubclassTest
+
 
 class _Syntactic:
     """``record_syntactic_position`` as a plain context manager (no generator frame)."""
@@ -117,14 +119,6 @@ SPANNED: tuple[type, ...] = (cst.BaseExpression, cst.BaseSmallStatement)
 _RANGE, _SPAN, _IMPORT = 1, 2, 4
 
 
-class _Kinds(dict):
-    """type -> is its range recorded; filled on first sight of a type."""
-
-    def __missing__(self, kind: type) -> bool:
-        self[kind] = found = issubclass(kind, RECORDED)
-        return found
-
-
 class _What(dict):
     """type -> _RANGE | _SPAN | _IMPORT bits: what ``_CountingState`` records for it."""
 
@@ -134,7 +128,7 @@ class _What(dict):
         return found
 
 
-_recorded_types = _Kinds()
+_recorded_types = SubclassTest(RECORDED)  # type -> is its range recorded
 _what = _What()
 
 
@@ -278,6 +272,15 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
             where = self.get(node)
             return None if where is None else where.start.line
         return bisect_right(self.line_ends, self.offsets_of[span >> 32]) + 1
+
+    def lines(self, first: int, last: int) -> str | None:
+        """Lines ``first`` to ``last`` of the module's text, each with its line end (None
+        when the cheap pass was given up)."""
+        if not self.ranges:
+            return None
+        ends = self.line_ends
+        start = ends[first - 2] if first > 1 else 0
+        return self.printed[start:ends[last - 1] if last <= len(ends) else len(self.printed)]
 
     def offsets(self, node: CSTNode) -> tuple[int, int] | None:
         """Where ``node``'s printed text starts and ends in the module's text: None unless

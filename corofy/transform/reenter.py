@@ -132,11 +132,9 @@ def _rest(steps: list, in_loop: bool, top: bool = False, conts: Continuations | 
     inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"),
                   conts=conts, in_try=in_try or isinstance(node, Try))
     again = _reenter(node, part, inner, in_loop, None if in_try else conts)
-    # The continuation runs what follows the loop: nothing comes back here, unless the rest
-    # of the iteration breaks out of the loop (its own loop: the Reenter's, which may be
-    # nested in the branch being re-entered here).
-    if len(again) == 1 and isinstance(again[0], Reenter) and again[0].cont is not None \
-            and not jumps(again[0].rest):
+    # The continuation runs what follows the loop: nothing comes back here (the Reenter may
+    # be nested in the branch being re-entered here).
+    if len(again) == 1 and hands_off(again[0]):
         return again
     return [*again, *tail]
 
@@ -175,6 +173,12 @@ def _reenter(node: Node, part: object, inner: Block, in_loop: bool,
 
 
 # -- structural questions the emitter asks ------------------------------------------------
+
+
+def hands_off(n: Node) -> bool:
+    """Is ``n`` a re-entered loop that ends by calling its continuation, whatever happens:
+    the rest of the iteration cannot break out of the loop (its own loop)?"""
+    return isinstance(n, Reenter) and n.cont is not None and not jumps(n.rest)
 
 
 def jumps(block: Block) -> bool:

@@ -159,20 +159,29 @@ def node_fields(kind: type) -> tuple[str, ...]:
     return found
 
 
-class _NodeTypes(dict):
-    """type -> is it a libcst node (``isinstance`` against the CSTNode ABC is slow)."""
+class SubclassTest(dict):
+    """``test[kind]``: is ``kind`` a subclass of ``bases``, remembered per type
+    (``isinstance`` against libcst's ABCs is slow)."""
+
+    def __init__(self, bases: type | tuple[type, ...]) -> None:
+        super().__init__()
+        self.bases = bases
 
     def __missing__(self, kind: type) -> bool:
-        self[kind] = found = issubclass(kind, cst.CSTNode)
+        self[kind] = found = issubclass(kind, self.bases)
         return found
 
 
-is_node = _NodeTypes()  # is_node[type(value)]: is value a libcst node
+is_node = SubclassTest(cst.CSTNode)  # is_node[type(value)]: is value a libcst node
+_is_expression = SubclassTest(cst.BaseExpression)
 
 
-def children_of(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The child nodes of ``node`` that can hold a name, in source order (no whitespace)."""
+def children_of(node: cst.CSTNode, skip: str | None = None) -> Iterator[cst.CSTNode]:
+    """The child nodes of ``node`` that can hold a name, in source order (no whitespace),
+    but those in field ``skip``."""
     for field in node_fields(type(node)):
+        if field == skip:
+            continue
         value = getattr(node, field)
         kind = type(value)
         if kind is list or kind is tuple:
@@ -231,16 +240,8 @@ class _Walk:
         self.stack.pop()
 
     def children(self, node: cst.CSTNode, ctx: int = LOAD) -> None:
-        visit = self.visit
-        for field in node_fields(type(node)):
-            value = getattr(node, field)
-            kind = type(value)
-            if kind is list or kind is tuple:
-                for item in value:
-                    if is_node[type(item)]:
-                        visit(item, ctx)
-            elif is_node[kind]:
-                visit(value, ctx)
+        for child in children_of(node):
+            self.visit(child, ctx)
 
     def some(self, nodes, ctx: int = LOAD) -> None:
         for node in nodes:
@@ -584,15 +585,6 @@ def import_statements(node: cst.CSTNode) -> Iterator[cst.Import | cst.ImportFrom
             yield child
         elif not _is_expression[kind]:
             yield from import_statements(child)
-
-
-class _ExpressionTypes(dict):
-    def __missing__(self, kind: type) -> bool:
-        self[kind] = found = issubclass(kind, cst.BaseExpression)
-        return found
-
-
-_is_expression = _ExpressionTypes()
 
 
 # -- what the lowering asks of a coroutine's scope ------------------------------------------
