@@ -51,6 +51,9 @@ from corofy.transform.scopes import children_of
 
 class _Uses:
     """Names a statement or expression reads, binds and deletes (reads may over-count).
+    A walrus in a part that may not run (the right operand of ``and``/``or``, a branch of
+    ``x if c else y``, a later comparison in a chain, an assert's message, a comprehension
+    beyond its first iterable) binds only maybe: ``maybe_writes``, not ``writes``.
 
     A plain walk over node fields (``scopes.children_of``), not a libcst visitor: this runs
     on every statement of every resume block, and libcst's visitor dispatch was most of
@@ -60,7 +63,14 @@ class _Uses:
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         self.dels: set[str] = set()
+        self.maybe_writes: set[str] = set()
         self.nested = 0  # inside a nested def/class/lambda: its bindings are its own
+        self.maybe = 0  # inside a part that may not run
+
+    def _maybe(self, node: cst.CSTNode) -> None:
+        self.maybe += 1
+        self.visit(node)
+        self.maybe -= 1
 
     def visit(self, node: cst.CSTNode) -> None:
         handler = _HANDLERS.get(type(node))
@@ -74,7 +84,7 @@ class _Uses:
 
     def store(self, t: cst.CSTNode) -> None:
         if isinstance(t, cst.Name):
-            (self.reads if self.nested else self.writes).add(t.value)
+            (self.reads if self.nested else self.maybe_writes if self.maybe else self.writes).add(t.value)
         elif isinstance(t, (cst.Tuple, cst.List)):
             for el in t.elements:
                 self.store(el.value)
@@ -156,6 +166,41 @@ class _Uses:
         self._nested_body(node.body)
         return False
 
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> bool:
+        self.visit(node.left)
+        self._maybe(node.right)
+        return False
+
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        self.visit(node.test)
+        self._maybe(node.body)
+        self._maybe(node.orelse)
+        return False
+
+    def visit_Comparison(self, node: cst.Comparison) -> bool:
+        self.visit(node.left)
+        for k, target in enumerate(node.comparisons):
+            (self._maybe if k else self.visit)(target.comparator)
+        return False
+
+    def visit_Assert(self, node: cst.Assert) -> bool:
+        self.visit(node.test)
+        if node.msg is not None:
+            self._maybe(node.msg)
+        return False
+
+    def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> bool:
+        first = node.for_in
+        self.visit(first.iter)  # evaluated at once; the rest runs once per item, maybe never
+        self.maybe += 1
+        for child in children_of(node):
+            for part in (children_of(first, "iter") if child is first else (child,)):
+                self.visit(part)
+        self.maybe -= 1
+        return False
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         self.visit(node.value)
         return False
@@ -179,26 +224,28 @@ _HANDLERS = {getattr(cst, name[len("visit_"):]): method for name, method in vars
 SUPER_SELF: list[str] = []  # the first parameter of the method being transformed, if any
 
 
-_cache: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
-
-
-def uses(node: cst.CSTNode | None) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    if node is None:
-        return frozenset(), frozenset(), frozenset()
-    found = _cache.get(id(node))
-    if found is None or found[3] is not node:  # type: ignore[misc]
-        v = _Uses()
-        v.visit(node)
-        found = (_frozen(v.reads), _frozen(v.writes), _frozen(v.dels), node)  # type: ignore[assignment]
-        _cache[id(node)] = found  # type: ignore[assignment]
-    return found[0], found[1], found[2]
-
-
 _EMPTY: frozenset[str] = frozenset()
 
 
 def _frozen(names: set[str]) -> frozenset[str]:
     return frozenset(names) if names else _EMPTY
+
+
+_Found = tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
+_cache: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str], cst.CSTNode]] = {}
+
+
+def uses(node: cst.CSTNode | None) -> _Found:
+    """What ``node`` reads, surely binds, deletes, and maybe binds (see ``_Uses``)."""
+    if node is None:
+        return _EMPTY, _EMPTY, _EMPTY, _EMPTY
+    found = _cache.get(id(node))
+    if found is None or found[4] is not node:
+        v = _Uses()
+        v.visit(node)
+        found = (_frozen(v.reads), _frozen(v.writes), _frozen(v.dels), _frozen(v.maybe_writes), node)
+        _cache[id(node)] = found
+    return found[0], found[1], found[2], found[3]
 
 
 def clear_cache() -> None:
@@ -291,10 +338,10 @@ class Flow:
 
     def expr(self, e: cst.CSTNode | None, da) -> None:
         if e is not None and da is not None:
-            reads, writes, dels = uses(e)
+            reads, writes, dels, maybe = uses(e)
             self.read(reads, da)
-            if writes or dels:  # a walrus
-                self.bound.update(writes, dels)
+            if writes or dels or maybe:  # a walrus
+                self.bound.update(writes, dels, maybe)
 
     def target(self, t: cst.CSTNode | None, da):
         if t is None or da is None:
@@ -318,10 +365,11 @@ class Flow:
         return _FLOW[type(n)](self, n, da)
 
     def _raw(self, n: Raw, da):
-        reads, writes, dels = uses(n.stmt)
+        reads, writes, dels, maybe = uses(n.stmt)
         self.read(reads, da)
         if da is None:
             return None
+        self.bound.update(maybe)
         if writes:
             self.bound.update(writes)
             if not writes <= da:

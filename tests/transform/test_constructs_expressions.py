@@ -292,3 +292,23 @@ def test_del_of_several_targets_with_waits_deletes_left_to_right() -> None:
             return d
         """)
     assert result(src) == {3: 3}
+
+
+def test_a_walrus_that_may_not_run_leaves_the_local_as_it_was() -> None:
+    # Found by the differential test: a walrus in a short-circuited operand counted as an
+    # assignment for sure, so the code after the wait did not receive the old value.
+    src = program("""
+        @coroutine
+        def main(n):
+            a = b = c = d = e = n
+            wait(ready(0))
+            x = n or (a := 10)
+            y = (b := 20) if not n else n
+            z = n < 0 < (c := 30)
+            w = [(d := 40) for _ in range(n - 1)]
+            assert n, (e := 50)
+            return a, b, c, d, e, x, y, z, w
+        """)
+    for n in (1, 2):
+        assert_same(src, args=(n,))
+    assert result(src, args=(1,)) == (1, 1, 1, 1, 1, 1, 1, False, [])
