@@ -181,12 +181,7 @@ class Lower:
         elif isinstance(s, cst.Assign):
             self._assign(s, line, out, spill, comments)
         elif isinstance(s, cst.AnnAssign):
-            if s.value is None or self.has(s.target):
-                self.ctx.refuse(s, "wait() inside an annotation target is not supported")
-            if id(s.value) in self.ctx.wait_calls:
-                spill.wait(s.value, out, s.target)  # type: ignore[arg-type]
-            else:
-                out.append(Raw(line, s.with_changes(value=spill.expr(s.value, out)), comments))
+            self._annassign(s, line, out, spill, comments)
         elif isinstance(s, cst.AugAssign):
             self._augassign(s, line, out, spill)
         elif isinstance(s, cst.Raise):
@@ -199,26 +194,61 @@ class Lower:
             self._assert(s, line, out, spill)
         elif isinstance(s, cst.Del):
             # `del a, b` deletes a, then b, each target evaluated just before.
-            targets = [el.value for el in s.target.elements] \
-                if isinstance(s.target, (cst.Tuple, cst.List)) else [s.target]
-            for t in targets:
-                out.append(Raw(line, cst.Del(target=self._target(t, out, spill)), comments))
-                comments = ()
+            self._delete(s.target, line, out, spill, comments)
         else:
             self.ctx.refuse(s, f"wait() inside {type(s).__name__} is not supported")
 
+    # -- assignment targets ----------------------------------------------------------------
+    # Python's order for ``t1 = t2 = value``: the value first, then each target left to
+    # right; for an unpacking target ``a, b[i] = value``, the value is unpacked at once and
+    # each item stored in order; a subscript target evaluates its object, then its index,
+    # then stores; an attribute target its object, then stores. A wait inside a target is
+    # evaluated at that point of the order, so a target holding one is stored by a
+    # statement of its own after the stores before it.
+
     def _target(self, t: cst.BaseExpression, out: Block, spill: Spill) -> cst.BaseExpression:
-        """Evaluate the waits inside an assignment or del target, in order."""
+        """A subscript or attribute target with its waits evaluated (into ``out``): what is
+        left evaluates no wait, and what it evaluated before a wait is kept."""
         if not self.has(t):
             return t
         if isinstance(t, cst.Subscript):
             return spill._Subscript(t, out)
         if isinstance(t, cst.Attribute):
             return t.with_changes(value=spill.expr(t.value, out))
-        if isinstance(t, (cst.Tuple, cst.List)):
-            self.ctx.refuse(t, "wait() inside an unpacking target is not supported: "
-                               "unpack into names first")
         self.ctx.refuse(t, "wait() inside this target is not supported")
+
+    def _store(self, t: cst.BaseExpression, value: cst.BaseExpression, line: int, out: Block,
+               comments=()) -> None:
+        """``t = value`` in Python's order, where ``value`` is already evaluated (a name or
+        a constant): each wait inside ``t`` waits when Python would evaluate it."""
+        if not self.has(t):
+            out.append(Raw(line, cst.Assign([cst.AssignTarget(t)], value), comments))
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            # Unpack at once; the items from the first target that waits on go to
+            # temporaries, stored into their targets one by one afterwards.
+            first = next(k for k, el in enumerate(t.elements) if self.has(el.value))
+            later: list[tuple[cst.BaseExpression, str]] = []
+            elements = list(t.elements[:first])
+            for el in t.elements[first:]:
+                temp = self.ctx.temp("_u")
+                later.append((el.value, temp))
+                elements.append(el.with_changes(value=name(temp)))
+            out.append(Raw(line, cst.Assign([cst.AssignTarget(t.with_changes(elements=elements))],
+                                            value), comments))
+            for target, temp in later:
+                self._store(target, name(temp), line, out)
+        else:
+            store = self._target(t, out, Spill(self.ctx, line))
+            out.append(Raw(line, cst.Assign([cst.AssignTarget(store)], value), comments))
+
+    def _delete(self, t: cst.BaseExpression, line: int, out: Block, spill: Spill, comments) -> None:
+        # `del a, b` deletes a, then b, each target evaluated just before.
+        if self.has(t) and isinstance(t, (cst.Tuple, cst.List)):
+            for el in t.elements:
+                self._delete(el.value, line, out, spill, comments)
+                comments = ()
+        else:
+            out.append(Raw(line, cst.Del(target=self._target(t, out, spill)), comments))
 
     def _assign(self, s: cst.Assign, line: int, out: Block, spill: Spill, comments) -> None:
         targets_wait = any(self.has(t.target) for t in s.targets)
@@ -226,12 +256,40 @@ class Lower:
             spill.wait(s.value, out, s.targets[0].target)  # type: ignore[arg-type]
             return
         value = spill.expr(s.value, out)
-        if targets_wait:
-            value = spill.freeze(value, out)
-            targets = [t.with_changes(target=self._target(t.target, out, spill)) for t in s.targets]
-            out.append(Raw(line, s.with_changes(targets=targets, value=value), comments))
-        else:
+        if not targets_wait:
             out.append(Raw(line, s.with_changes(value=value), comments))
+            return
+        value = spill.freeze(value, out)
+        # The targets before the first that waits are stored together, as written.
+        first = next(k for k, t in enumerate(s.targets) if self.has(t.target))
+        if first:
+            out.append(Raw(line, s.with_changes(targets=s.targets[:first], value=value), comments))
+            comments = ()
+        for t in s.targets[first:]:
+            self._store(t.target, value, line, out, comments)
+            comments = ()
+
+    def _annassign(self, s: cst.AnnAssign, line: int, out: Block, spill: Spill, comments) -> None:
+        # In a function an annotation is never evaluated; a target that is not a plain name
+        # is evaluated (its object and index) even without a value, but not stored.
+        if not self.has(s.target):
+            if id(s.value) in self.ctx.wait_calls:
+                spill.wait(s.value, out, s.target)  # type: ignore[arg-type]
+            else:
+                out.append(Raw(line, s.with_changes(value=spill.expr(s.value, out)), comments))
+        elif s.value is None:
+            t = self._target(s.target, out, spill)
+            parts = [t.value] if isinstance(t, cst.Attribute) else \
+                [t.value, *(x for el in t.slice for x in (
+                    (el.slice.value,) if isinstance(el.slice, cst.Index)
+                    else (el.slice.lower, el.slice.upper, el.slice.step)) if x is not None)]
+            for part in parts:
+                if not isinstance(part, cst.Name) or part.value not in self.ctx.unit.temps:
+                    out.append(Raw(line, cst.Expr(part), comments))
+                    comments = ()
+        else:
+            value = spill.freeze(spill.expr(s.value, out), out)
+            self._store(s.target, value, line, out, comments)
 
     def _augassign(self, s: cst.AugAssign, line: int, out: Block, spill: Spill) -> None:
         # Python reads the target (and evaluates its parts) before the value.
@@ -243,11 +301,21 @@ class Lower:
             obj = spill.freeze(spill.expr(t.value, out), out)
             store = t.with_changes(value=obj)
             current = spill.freeze(store, out)
-        elif isinstance(t, cst.Subscript) and len(t.slice) == 1 and isinstance(t.slice[0].slice, cst.Index):
-            obj = spill.freeze(spill.expr(t.value, out), out)
-            index = spill.freeze(spill.expr(t.slice[0].slice.value, out), out)
-            store = t.with_changes(value=obj, slice=[t.slice[0].with_changes(
-                slice=t.slice[0].slice.with_changes(value=index))])
+        elif isinstance(t, cst.Subscript):
+            # The object, then each index or slice bound, once: read and written with them.
+            def part(e: cst.BaseExpression | None) -> cst.BaseExpression | None:
+                return None if e is None else spill.freeze(spill.expr(e, out), out)
+
+            obj = part(t.value)
+            elements = []
+            for el in t.slice:
+                sl = el.slice
+                if isinstance(sl, cst.Index):
+                    sl = sl.with_changes(value=part(sl.value))
+                else:
+                    sl = sl.with_changes(lower=part(sl.lower), upper=part(sl.upper), step=part(sl.step))
+                elements.append(el.with_changes(slice=sl))
+            store = t.with_changes(value=obj, slice=elements)
             current = spill.freeze(store, out)
         else:
             self.ctx.refuse(s, "wait() in this augmented assignment is not supported")
@@ -296,17 +364,23 @@ class Lower:
             out.append(If(line, name(flag), orelse, []))
 
     def _For(self, s: cst.For, line: int, out: Block) -> None:
-        if self.has(s.target):
-            self.ctx.refuse(s.target, "wait() inside a for target is not supported")
         iterable = Spill(self.ctx, line).expr(s.iter, out)
-        body = self.block(s.body.body)
+        target = s.target
+        body: Block = []
+        if self.has(target):
+            # Each item goes to a temporary; the target (and its waits) is evaluated and
+            # stored first thing in the body, after next() as Python does.
+            temp = self.ctx.temp("_u")
+            self._store(target, name(temp), line, body)
+            target = name(temp)
+        body.extend(self.block(s.body.body))
         orelse = self.block(s.orelse.body.body) if s.orelse else []
-        if self.has(s.body):
+        if self.has(s.body) or self.has(s.target):
             # The iterator lives across waits: keep it in a temporary (iter() as for does).
             it = self.ctx.temp("_it")
             out.append(Assign(line, it, cst.Call(name("iter"), args=[cst.Arg(iterable)])))
             iterable = name(it)
-        out.append(Loop(line, None, s.target, iterable, body, orelse))
+        out.append(Loop(line, None, target, iterable, body, orelse))
 
     def _Try(self, s, line: int, out: Block) -> None:
         star = isinstance(s, cst.TryStar)
@@ -417,9 +491,7 @@ class Lower:
             f"{ok} = True"]), reads=frozenset({mgr}), writes=frozenset({enter, exit_, value, ok})))
         inner: Block = []
         if item.asname is not None:
-            if self.has(item.asname.name):
-                self.ctx.refuse(item.asname.name, "wait() inside a with target is not supported")
-            inner.append(Raw(line, cst.Assign([cst.AssignTarget(item.asname.name)], name(value))))
+            self._store(item.asname.name, name(value), line, inner)
         if len(items) > 1:
             self._with_items(items[1:], body_stmts, line, inner)
         else:
