@@ -472,7 +472,8 @@ def test_warm_run_reuses_the_cache_without_importing_libcst(corofy, tmp_path):
     # A libcst that cannot be imported: any transform now fails, so success means none ran.
     poison = tmp_path / "poison"
     write(poison, {"libcst/__init__.py": "raise ImportError('libcst imported on the warm path')\n"})
-    env = {"PYTHONPATH": str(poison)}
+    # The poison first, then the path the first run imported corofy from (a worktree's).
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(poison), os.environ.get("PYTHONPATH")]))}
     assert corofy("src", "-o", "build", "--check", env=env).returncode == 0
     for path in (corofy.cwd / "build").glob("c*.py"):
         path.unlink()
