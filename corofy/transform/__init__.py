@@ -29,6 +29,7 @@ __all__ = ["CorofyError", "Edge", "MachineInfo", "StateInfo", "TransformResult",
            "transform_source"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,25 @@ def transform_source(source: str, filename: str = "<string>") -> str:
 def transform(source: str, filename: str = "<string>") -> TransformResult:
     """Rewrite every ``@coroutine`` in ``source``; see SPEC §2 and docs/internals.md."""
     error = check.syntax_error(source, filename)
-    if error is not None:
+    # CPython's "'await' outside async function" and the like: inside a coroutine, the
+    # scan below says what to write instead; elsewhere CPython's verdict stands.
+    if error is not None and (not check.async_outside(error) or "corofy" not in source):
         raise error
     if "corofy" not in source:  # no marker can be imported: nothing to do
         return TransformResult(source)
-    module = cst.parse_module(source)
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:  # CPython compiles it, libcst cannot read it
+        if error is not None:
+            raise error from None
+        unreadable = check.unreadable(source, filename, exc)
+        if unreadable is None:  # no coroutine in it: nothing to do
+            return TransformResult(source)
+        raise unreadable from None
     with _tree_frozen():
         scan = markers.scan(module, filename)
+        if error is not None:
+            raise error
         if not scan.coroutines and not scan.import_edits:
             return TransformResult(source)
         try:
@@ -113,9 +126,11 @@ class _Splice:
     def __init__(self, source: str, scan: markers.Scan) -> None:
         self.source = source
         self.scan = scan
+        # Lines end at \n, \r\n or a lone \r, as CPython and libcst count them.
         self.starts = [0]
-        for match in re.finditer("\n", source):
+        for match in _BREAKS.finditer(source):
             self.starts.append(match.end())
+        self.newline = scan.module.default_newline
         taken = set(_IDENT.findall(source))
         scan.taken = taken
         self.names = emit.Names(**{
@@ -140,8 +155,13 @@ class _Splice:
                        f"{self.names.AGAIN} = object()  # 'poll me again': see the generated "
                        "poll() methods\n")
         runtime_placed = not scan.coroutines
+        # A marker import inside a coroutine goes with the coroutine's text (lowering drops it).
+        spans = [(scan.positions[c.node.decorators[0] if c.node.decorators else c.node].start.line,
+                  scan.positions[c.node].end.line) for c in scan.coroutines]
         for node, kept in scan.import_edits:
             where = scan.positions[node]
+            if any(first <= where.start.line <= last for first, last in spans):
+                continue
             start, end = self.offset(where.start.line, where.start.column), \
                 self.offset(where.end.line, where.end.column)
             line_start, line_stop = self.offset(where.start.line), self.line_end(where.end.line)
@@ -178,29 +198,34 @@ class _Splice:
         pos = 0
         for start, end, text, origin in edits:
             pieces.append((source[pos:start], pos, []))
-            pieces.append((text, None, origin))
+            pieces.append((self._newlines(text), None, origin))
             pos = end
         pieces.append((source[pos:], pos, []))
         code = "".join(text for text, _, _ in pieces)
-        if code and not code.endswith("\n"):
-            code += "\n"
+        if code and not code.endswith(("\n", "\r")):
+            code += self.newline
         origins: list[int] = []
         at_line_start = True
         for text, from_offset, origin in pieces:
             if not text:
                 continue
             # Lines start in this piece at its start (when a line starts there) and after
-            # each newline but a final one: parts first..last of text.split("\n").
-            first, last = (0 if at_line_start else 1), text.count("\n") - text.endswith("\n")
+            # each line break but a final one: parts first..last of _BREAKS.split(text).
+            ends = text.endswith(("\n", "\r"))
+            first, last = (0 if at_line_start else 1), len(_BREAKS.findall(text)) - ends
             if from_offset is not None:  # copied: part k is on source line (line of part 0) + k
                 line = bisect.bisect_right(self.starts, from_offset)
                 origins.extend(range(line + first, line + last + 1))
             else:
                 origins.extend(origin[first:last + 1])
                 origins.extend([0] * (last + 1 - max(first, len(origin))))
-            at_line_start = text.endswith("\n")
-        code += self._trailer(code, origins)
+            at_line_start = ends
+        code += self._newlines(self._trailer(code, origins))
         return TransformResult(code, machines)
+
+    def _newlines(self, generated: str) -> str:
+        """Generated text (its lines end in \\n) with the source's line ends."""
+        return generated if self.newline == "\n" else generated.replace("\n", self.newline)
 
     def _import_point(self) -> int:
         """Where the runtime import goes: after the docstring and __future__ imports."""

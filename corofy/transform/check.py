@@ -7,6 +7,8 @@ finds them and reports the first in source order.
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import NoReturn
 
 from libcst.metadata import CodeRange
@@ -33,6 +35,45 @@ def syntax_error(source: str, filename: str) -> CorofyError | None:
     return None
 
 
+_ASYNC_OUTSIDE = ("outside async function", "outside of an asynchronous function")
+
+
+def async_outside(error: CorofyError) -> bool:
+    """Is ``error`` CPython's refusal of await, async for/with or an async comprehension
+    outside an ``async def``? (In a coroutine corofy refuses them with its own message.)"""
+    return any(text in error.message for text in _ASYNC_OUTSIDE)
+
+
+def unreadable(source: str, filename: str, exc: Exception) -> CorofyError | None:
+    """A file CPython compiles but libcst cannot parse (some mixes of tabs and spaces in
+    indentation): None when it holds no ``@coroutine`` (it is left as it is), else the
+    refusal, at the first line indented with both tabs and spaces if there is one."""
+    tree = ast.parse(source)
+    if not any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+               and any(_names_coroutine(d) for d in node.decorator_list) for node in ast.walk(tree)):
+        return None
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", source), 1):
+        indent = line[:len(line) - len(line.lstrip(" \t"))]
+        if " " in indent and "\t" in indent and line.strip():
+            return CorofyError(filename, number, 1, UNREADABLE_TABS)
+    line = getattr(exc, "raw_line", 1) or 1
+    column = (getattr(exc, "raw_column", 0) or 0) + 1
+    return CorofyError(filename, line, column, UNREADABLE.format(
+        reason=str(getattr(exc, "message", exc)).splitlines()[0]))
+
+
+def _names_coroutine(decorator: ast.expr) -> bool:
+    if isinstance(decorator, ast.Call):
+        decorator = decorator.func
+    return (isinstance(decorator, ast.Name) and decorator.id == "coroutine") or (
+        isinstance(decorator, ast.Attribute) and decorator.attr == "coroutine")
+
+
+UNREADABLE_TABS = ("this file mixes tabs and spaces in its indentation in a way libcst (the "
+                   "parser corofy rewrites with) cannot read, though Python accepts it: indent "
+                   "with spaces only (or tabs only)")
+UNREADABLE = ("libcst (the parser corofy rewrites with) cannot read this file, though Python "
+              "accepts it ({reason}): write this line another way")
 ASYNC_DEF = "@coroutine cannot decorate an async def: use a plain def and wait() instead of await"
 WAIT_ARGS = "wait() takes exactly one positional argument: the future to wait for"
 WAIT_OUTSIDE = "wait() outside a @coroutine function: decorate the function with @coroutine"
@@ -46,9 +87,13 @@ WAIT_NESTED = {
               "comprehension or an explicit loop",
 }
 YIELD = "yield inside a @coroutine: a coroutine suspends only with wait()"
-AWAIT = "await inside a @coroutine: use wait(future) instead"
-ASYNC_FOR = "async for inside a @coroutine: iterate with a plain for and wait() inside"
-ASYNC_WITH = "async with inside a @coroutine: use a plain with"
+AWAIT = "await inside a @coroutine: use wait(x) instead of await x"
+ASYNC_FOR = ("async for inside a @coroutine: use a plain for (or while) loop that calls wait() "
+             "on each step instead of async for")
+ASYNC_WITH = ("async with inside a @coroutine: use a plain with, or try/finally with wait() on "
+              "what __aenter__ and __aexit__ return, instead of async with")
+ASYNC_COMPREHENSION = ("async comprehension inside a @coroutine: use a plain comprehension with "
+                       "wait() in it instead of async for")
 REBIND = "rebinding the corofy marker name {name!r}: choose another name"
 ON_CLASS = "@coroutine decorates functions only, not classes: decorate the methods that wait"
 MARKER_VALUE = ("the corofy marker {name!r} can only decorate a function (@coroutine) or be "

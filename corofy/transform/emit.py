@@ -97,6 +97,18 @@ class Names:
 
 # -- names and text ---------------------------------------------------------------------------
 
+_BREAKS = re.compile(r"\r\n|\r|\n")
+
+
+def one_line(text: str) -> str:
+    """``text`` (source written over several lines) on one line, for a comment: each line
+    break and the indentation after it become one space. Python ends a comment at any of
+    ``\n``, ``\r\n`` or a lone ``\r``."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return " ".join(part.strip() for part in _BREAKS.split(text)).strip()
+
+
 
 def _string_lines(text: str) -> set[int]:
     """Lines (1-based) of ``text`` that start inside a string literal: never re-indent them."""
@@ -131,12 +143,17 @@ class Writer:
         self.prefix = self.base + self.unit * level
 
     def line(self, text: str, origin: int = 0) -> None:
+        if "\n" in text or "\r" in text:  # user code over several lines
+            self.text(text, origin, exact=False)
+            return
         self.lines.append(self.prefix + text if text else "")
         self.origin.append(origin)
 
     def text(self, text: str, origin: int = 0, exact: bool = True) -> None:
         """Several lines of code; ``exact``: line k of it came from ``origin + k``."""
         prefix = self.prefix
+        if "\r" in text:  # a line ends at \r\n or \r too: one style inside generated code
+            text = _BREAKS.sub("\n", text)
         parts = text.split("\n")
         if not prefix and all(part.strip() or not part for part in parts):
             skip = ()  # nothing to indent and no blank line to empty: string lines stay as they are
@@ -247,7 +264,14 @@ class Render:
         return found
 
     def expr(self, node: cst.CSTNode) -> str:
-        return self.code(node)
+        """``node`` as an expression standing alone in generated code (``_t1 = ...``,
+        ``if ...:``). Parenthesised when it spans lines (a piece taken out of the brackets
+        that held it, as ``a\n == b`` from ``(a\n == b == c)``: its line breaks need
+        brackets around them) or is a bare walrus (``x := f`` is no statement)."""
+        text = self.code(node)
+        if isinstance(node, cst.NamedExpr) and not node.lpar or "\n" in text or "\r" in text:
+            return f"({text})"
+        return text
 
     def _store(self, w: Writer, state: int) -> None:
         """Store what state ``state`` will load, but what this function left unchanged."""
@@ -294,7 +318,7 @@ class Render:
             w.text(f"{self.slotted(n.name)} = {self.expr(n.value)}", n.line)
         elif isinstance(n, Wait) and n.guarded:
             self.mark(w, n.line)
-            w.line(f"# {n.source}: state {n.id}, line {n.line}; polled by poll(), outside this "
+            w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), outside this "
                    "except/finally", n.line)
             w.text(f"{m}._awaiting = {self.expr(n.future)}", n.line)
             w.line(f"{m}._state = {n.id}")
@@ -304,7 +328,7 @@ class Render:
             w.line(f"return {names.AGAIN}")
         elif isinstance(n, Wait):
             self.mark(w, n.line)
-            w.line(f"# {n.source}: state {n.id}, line {n.line}", n.line)
+            w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}", n.line)
             w.text(f"{names.f} = {self.expr(n.future)}", n.line)
             w.line(f"{names.r} = {names.PENDING} if {names.closing} else {names.f}.poll({names.w})", n.line)
             w.line(f"if {names.r} is {names.PENDING}:")
@@ -320,7 +344,7 @@ class Render:
                 w.text(f"{self.target(n.target)} = {names.r}.value", n.line)
         elif isinstance(n, Resume):
             wait = n.wait
-            w.line(f"# resume {wait.source}: state {wait.id}, line {wait.line}", wait.line)
+            w.line(f"# resume {one_line(wait.source)}: state {wait.id}, line {wait.line}", wait.line)
             w.line(f"if {names.thrown} is not None:  # the future raised (or close() was called)")
             # Raised here as gen.throw() raises at the yield: it chains onto a handled
             # exception. The local is cleared so the frame and exception form no cycle.
@@ -659,8 +683,8 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w = Writer(ind, base)
     # Header: the book's "we rewrite this / into this".
     w.line(f"# corofy: the coroutine {ctx.coroutine.qualname} (line {def_line}) was written as")
-    original = ctx.source_text.rstrip("\n")
-    for k, text in enumerate(original.split("\n")):
+    original = ctx.source_text.rstrip("\r\n")
+    for text in _BREAKS.split(original):
         w.line(f"#     {text}".rstrip())
     w.line(f"# and is rewritten into this function, which builds the state machine {cls} below.")
     kept = [d for d in node.decorators if d is not ctx.coroutine.marker]
@@ -669,8 +693,11 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
                      else cst.Name(cls))
     call = cst.SimpleStatementLine([cst.Return(cst.Call(machine_class, [cst.Arg(cst.Name(a)) for a in init_args]))])
     wrapper_body = ([r.docstring] if r.docstring is not None else []) + [call]
+    # An indented block even for a body written on the def's line (`def f(): ...`).
     wrapper = node.with_changes(decorators=kept, leading_lines=[],
-                                body=node.body.with_changes(body=wrapper_body, footer=[]))
+                                body=node.body.with_changes(body=wrapper_body, footer=[])
+                                if isinstance(node.body, cst.IndentedBlock)
+                                else cst.IndentedBlock(wrapper_body))
     first_line = ctx.line(kept[0]) if kept else def_line
     w.text(ctx.module.code_for_node(wrapper).strip("\n"), first_line, exact=False)
     w.line("")

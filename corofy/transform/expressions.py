@@ -159,19 +159,37 @@ class Spill:
         return e.with_changes(elements=elements)
 
     def _FormattedString(self, e: cst.FormattedString, out: Block) -> cst.BaseExpression:
-        parts = [p for p in e.parts if isinstance(p, cst.FormattedStringExpression)]
-        for p in parts:
-            if p.format_spec and any(self.has(s) for s in p.format_spec):
-                self.ctx.refuse(p, "wait() inside an f-string format spec is not supported: "
-                                "compute it into a variable first")
-        values = iter(self.ordered([p.expression for p in parts], out))
-        new = [p.with_changes(expression=next(values)) if isinstance(p, cst.FormattedStringExpression)
-               else p for p in e.parts]
-        return e.with_changes(parts=new)
+        return self._strings([e], out)[0]
 
     def _ConcatenatedString(self, e: cst.ConcatenatedString, out: Block) -> cst.BaseExpression:
-        left, right = self.ordered([e.left, e.right], out)
-        return e.with_changes(left=left, right=right)
+        # ``f"{a}" f"{wait(b)}"`` is one string: its replacement fields are evaluated left
+        # to right across the parts, and each part stays a string literal.
+        strings: list[cst.BaseString] = []
+        _flatten(e, strings)
+        new = iter(self._strings(strings, out))
+        return _rebuild(e, new)
+
+    def _strings(self, strings: list, out: Block) -> list:
+        """The f-strings among ``strings`` with the waits of their fields spilled, in order."""
+        fields = []
+        for string in strings:
+            if isinstance(string, cst.FormattedString):
+                for p in string.parts:
+                    if not isinstance(p, cst.FormattedStringExpression):
+                        continue
+                    if p.format_spec and any(self.has(s) for s in p.format_spec):
+                        self.ctx.refuse(p, "wait() inside an f-string format spec is not "
+                                        "supported: compute it into a variable first")
+                    fields.append(p.expression)
+        values = iter(self.ordered(fields, out))
+        done = []
+        for string in strings:
+            if isinstance(string, cst.FormattedString):
+                string = string.with_changes(parts=[
+                    p.with_changes(expression=next(values))
+                    if isinstance(p, cst.FormattedStringExpression) else p for p in string.parts])
+            done.append(string)
+        return done
 
     def _BooleanOperation(self, e: cst.BooleanOperation, out: Block) -> cst.BaseExpression:
         if not self.has(e.right):
@@ -267,6 +285,21 @@ class Spill:
 
     def _DictComp(self, e, out):
         return self._comprehension(e, out, "dict")
+
+
+def _flatten(e: cst.BaseExpression, into: list) -> None:
+    if isinstance(e, cst.ConcatenatedString):
+        _flatten(e.left, into)
+        _flatten(e.right, into)
+    else:
+        into.append(e)
+
+
+def _rebuild(e: cst.BaseExpression, strings):
+    if isinstance(e, cst.ConcatenatedString):
+        left = _rebuild(e.left, strings)
+        return e.with_changes(left=left, right=_rebuild(e.right, strings))
+    return next(strings)
 
 
 def _clauses(for_in: cst.CompFor):

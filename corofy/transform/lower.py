@@ -72,6 +72,7 @@ class Context:
         self.counters: dict[str, int] = {}
         self.unit = Unit([])
         self.guard = 0  # depth of except/finally blocks being lowered
+        self.marker_imports = {id(node): kept for node, kept in scan.import_edits}
 
     def _source_text(self, node: cst.FunctionDef) -> str:
         """The def as written, from its first decorator; cut from the source when it starts
@@ -147,6 +148,9 @@ class Lower:
 
     def stmt(self, s: cst.CSTNode, out: Block) -> None:
         line = self.ctx.line(s)
+        if isinstance(s, cst.BaseSmallStatement):  # of a body on its header's line: `if x: y`
+            self.small(s, line, out)
+            return
         if isinstance(s, cst.SimpleStatementLine):
             comments = tuple(ll.comment.value for ll in s.leading_lines if ll.comment)
             for i, small in enumerate(s.body):
@@ -165,6 +169,11 @@ class Lower:
         spill = Spill(self.ctx, line)
         if isinstance(s, (cst.Global, cst.Nonlocal)):
             self.declarations.append(s)
+        elif isinstance(s, (cst.Import, cst.ImportFrom)) and id(s) in self.ctx.marker_imports:
+            # A marker import in the body: the generated code never imports corofy.
+            kept = self.ctx.marker_imports[id(s)]
+            if kept is not None:
+                out.append(Raw(line, cst.parse_statement(kept).body[0], comments))
         elif isinstance(s, cst.Return):
             out.append(Return(line, spill.expr(s.value, out) if s.value is not None else None))
         elif isinstance(s, cst.Break):
@@ -398,7 +407,9 @@ class Lower:
             if self.has(h.body):
                 # Keep the exception in a temporary a resume function can raise again.
                 exc = self.ctx.temp("_e")
-                handlers.append(Handler(hline, h.type, exc, self._handler_body(h, exc)))
+                # A bare except is except BaseException (it needs a type to name it).
+                kind = h.type if h.type is not None else name("BaseException")
+                handlers.append(Handler(hline, kind, exc, self._handler_body(h, exc)))
             else:
                 handlers.append(Handler(hline, h.type, hname, self.block(h.body.body)))
             self.ctx.guard -= 1
@@ -552,11 +563,16 @@ class Lower:
 
 def lower(ctx: Context) -> tuple[Unit, list[cst.CSTNode], cst.CSTNode | None]:
     """The IR of ``ctx.coroutine``'s body, its global/nonlocal statements, its docstring."""
-    body = list(ctx.coroutine.node.body.body)
+    suite = ctx.coroutine.node.body
+    body = list(suite.body)  # statements, or small statements (`def f(): return wait(x)`)
     docstring = None
-    if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) \
-            and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+    first = body[0] if body else None
+    if isinstance(first, cst.SimpleStatementLine):
+        first = first.body[0]
+    if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
         docstring = body.pop(0)
+        if isinstance(docstring, cst.Expr):
+            docstring = cst.SimpleStatementLine([docstring.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
     lowering = Lower(ctx)
     ctx.unit.body = lowering.block(body)
     return ctx.unit, lowering.declarations, docstring

@@ -247,7 +247,7 @@ def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) 
 
 
 _MARKED = {"yield": check.YIELD, "await": check.AWAIT, "async for": check.ASYNC_FOR,
-           "async with": check.ASYNC_WITH}
+           "async with": check.ASYNC_WITH, "async comprehension": check.ASYNC_COMPREHENSION}
 
 
 def _marker_imports(imports: Iterable[cst.Import | cst.ImportFrom]):

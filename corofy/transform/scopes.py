@@ -547,6 +547,8 @@ class _Walk:
     def _comp_for(self, comp: cst.CompFor, outermost: bool = False) -> None:
         self.stack.append(comp)
         self.order += 1
+        if comp.asynchronous is not None:
+            self.marked.append(Marked(comp, "async comprehension", self.order, tuple(self.stack)))
         if not outermost:
             self.visit(comp.iter)
         self.visit(comp.target, STORE)

@@ -1,0 +1,83 @@
+"""Constructs real async code uses that broke the transform (issue 10), each run against the
+generator reference (reference.py), and the refusals that must say what to write instead."""
+
+from __future__ import annotations
+
+import pytest
+from reference import program, result
+
+from corofy.transform import CorofyError, transform_source
+
+
+def test_a_bare_except_whose_handler_waits() -> None:
+    # Printed `except as _e1:`.
+    src = program('''
+        import sys
+        @coroutine
+        def main():
+            try:
+                wait(raising(KeyError, 1, k=1))
+            except:
+                x = wait(pending(1, 5))
+                return x, sys.exc_info()[0].__name__
+        ''')
+    assert result(src) == (5, "KeyError")
+
+
+def test_a_marker_import_inside_the_coroutine_body_is_dropped() -> None:
+    src = program('''
+        @coroutine
+        def main():
+            from corofy import wait as w, coroutine
+            import corofy
+            return w(pending(1, 2)), corofy.wait(ready(3))
+        ''')
+    out = transform_source(src, "prog.py")
+    assert not any(line.strip().startswith(("from corofy", "import corofy"))
+                   for line in out.splitlines())
+    assert result(src) == (2, 3)
+
+
+def test_implicitly_concatenated_f_strings_with_a_wait() -> None:
+    # Spilling one part of the concatenation made it a Name: AttributeError in libcst.
+    src = program('''
+        @coroutine
+        def main():
+            a, b = "x", ready("y")
+            return f"{a}" "-" f"{wait(b)}{a!r:>5}" f"{wait(pending(1, 'z'))}"
+        ''')
+    assert result(src) == "x-y  'x'z"
+
+
+def test_a_walrus_as_the_future_of_a_wait() -> None:
+    # `_f = x := f` is no statement.
+    src = program('''
+        @coroutine
+        def main():
+            f = pending(1, 3)
+            wait(x := f)
+            return wait(y := ready(4))
+        ''')
+    assert result(src) == 4
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ("    await x\n", "use wait(x) instead of await x"),
+    ("    async with x:\n        pass\n", "instead of async with"),
+    ("    async for y in x:\n        pass\n", "instead of async for"),
+    ("    return [y async for y in x]\n", "instead of async for"),
+], ids=["await", "async-with", "async-for", "async-comprehension"])
+def test_async_syntax_in_a_coroutine_gets_corofys_message(body: str, says: str) -> None:
+    # CPython's "'await' outside async function" says nothing of what to write instead.
+    src = "from corofy import coroutine, wait\n@coroutine\ndef f(x):\n" + body
+    with pytest.raises(CorofyError) as info:
+        transform_source(src, "prog.py")
+    assert says in info.value.message
+    assert info.value.line == 4
+
+
+def test_async_syntax_outside_any_coroutine_keeps_cpythons_message() -> None:
+    src = "from corofy import coroutine, wait\ndef f(x):\n    await x\n"
+    with pytest.raises(CorofyError) as info:
+        transform_source(src, "prog.py")
+    assert info.value.message == "'await' outside async function"
