@@ -99,8 +99,9 @@ ON_CLASS = "@coroutine decorates functions only, not classes: decorate the metho
 MARKER_VALUE = ("the corofy marker {name!r} can only decorate a function (@coroutine) or be "
                 "called (wait(future)): the generated module does not define it")
 PRIVATE_OUTSIDE_CLASS = (
-    "the private name {name!r} in a @coroutine outside any class: Python would mangle it "
-    "for the generated state-machine class, so it would name something else; rename it")
+    "the private name {name!r} of an enclosing function or an attribute, in a @coroutine "
+    "outside any class: Python would mangle it for the generated state-machine class, so "
+    "it would name something else; rename it")
 SUPER_NESTED = ("zero-argument super() and __class__ work in a @coroutine method's own body, "
                 "not in a function nested in it nor in a @coroutine nested in a method: "
                 "name the class, as in super(Class, obj)")

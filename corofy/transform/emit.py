@@ -230,8 +230,10 @@ class Render:
         # The identifiers Rename may change: cold locals, and in a method __class__, super
         # and private names (those are added as the text shows them: any __x).
         self.private_owner = ctx.coroutine.private_owner
-        self.fast = self.fast and not self.private_owner
-        self.renamed = _RenameTriggers(storage.cold, bool(self.class_name or self.private_owner))
+        self.global_privates = ctx.coroutine.global_privates
+        self.fast = self.fast and not self.private_owner and not self.global_privates
+        self.renamed = _RenameTriggers(storage.cold, bool(self.class_name or self.private_owner
+                                                          or self.global_privates))
         self.reserved: set[str] = set()
         self.last_line = -1
         self.unchanged: frozenset[str] = frozenset()  # of the function being printed

@@ -37,6 +37,9 @@ class Coroutine:
     # The innermost class around it (through functions too): private names are Python's
     # "mangled" for that class, so the generated code spells them out for it.
     private_owner: str | None = None
+    # id() of each Name of a private global (``__helper``) read or written in a coroutine
+    # outside any class: Python does not mangle it there, the generated class would.
+    global_privates: set[int] = field(default_factory=set)
     waits: list[cst.Call] = field(default_factory=list)
 
 
@@ -175,7 +178,8 @@ def scan(module: cst.Module, filename: str) -> Scan:
 
     for node, scope, order in found.privates:
         inside = _coroutine_around(scope, is_coroutine)
-        if inside is not None and inside.private_owner is None:
+        if inside is not None and inside.private_owner is None and \
+                not _class_between(scope, inside.scope.scope):
             name = node.attr.value if isinstance(node, cst.Attribute) else \
                 node.evaluated_name.split(".")[0]
             problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=name))
@@ -184,7 +188,8 @@ def scan(module: cst.Module, filename: str) -> Scan:
             inside = _coroutine_around(use.scope, is_coroutine)
             if inside is not None and inside.private_owner is not None and \
                     use.scope.resolve("super") is None and \
-                    (inside.class_name is None or use.scope is not inside.scope.scope):
+                    (inside.class_name is None or use.scope is not inside.scope.scope) and \
+                    not _class_between(use.scope, inside.scope.scope):
                 problems.add(use.order, use.chain[-1], check.SUPER_NESTED)
 
     for mark in found.marked:
@@ -235,6 +240,8 @@ def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) 
     own = coroutine.scope.scope
     inner = {id(s) for s in own.descendants()} | {id(own)}
     for scope in (own, *own.descendants()):
+        if _class_between(scope, own):
+            continue  # a class defined in the coroutine: its names are its own, as written
         for node in scope.names:
             value = node.value
             if value == "__class__" and coroutine.private_owner is not None and \
@@ -242,8 +249,20 @@ def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) 
                 problems.add(order, node, check.SUPER_NESTED)
             elif coroutine.private_owner is None and scopes.is_private(value):
                 where = scope.resolve(value)
-                if where is None or id(where) not in inner:
+                if where is None or where.parent is None:  # a global (or builtin) name
+                    coroutine.global_privates.add(id(node))
+                elif id(where) not in inner:
                     problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=value))
+
+
+def _class_between(scope: scopes.Scope | None, top: scopes.Scope) -> bool:
+    """Is a class scope on the way from ``scope`` up to ``top`` (a class defined inside
+    the coroutine, whose private names and zero-argument super() are its own)?"""
+    while scope is not None and scope is not top:
+        if scope.kind == "class":
+            return True
+        scope = scope.parent
+    return False
 
 
 _MARKED = {"yield": check.YIELD, "await": check.AWAIT, "async for": check.ASYNC_FOR,

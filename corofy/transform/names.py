@@ -24,23 +24,37 @@ class Rename(cst.CSTTransformer):
     def __init__(self, r: Any) -> None:  # the Render of emit.py
         super().__init__()
         self.r = r
+        self.classes = 0  # inside a class defined in the coroutine: Python mangles for it
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.classes += 1
+        return True
 
     def _is_cold(self, node: cst.Name) -> bool:
         return is_cold(self.r, node)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         value = original_node.value
+        if id(original_node) in self.r.global_privates:
+            # A private global outside any class: Python would mangle the name in the
+            # generated class, not the key of the module's namespace.
+            return cst.Subscript(
+                value=cst.Call(name("globals")),
+                slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(repr(value))))],
+                lpar=updated_node.lpar, rpar=updated_node.rpar)
         if value == "__class__" and self.r.class_name and self.r.where(original_node) == "own":
             self.r.uses_class = True
             return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
         if self._is_cold(original_node):
             return cst.Attribute(value=name(self.r.names.m), attr=name(self.r.slot(value)),
                                  lpar=updated_node.lpar, rpar=updated_node.rpar)
-        mangled = self.r.mangle(value)
+        mangled = value if self.classes else self.r.mangle(value)
         return updated_node if mangled == value else updated_node.with_changes(value=mangled)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
         attr = original_node.attr
+        if self.classes:
+            return updated_node
         mangled = self.r.mangle(attr.value)
         return updated_node.with_changes(attr=attr if mangled == attr.value else attr.with_changes(value=mangled))
 
@@ -54,6 +68,7 @@ class Rename(cst.CSTTransformer):
         return updated_node.with_changes(name=original_node.name)
 
     def leave_ClassDef(self, original_node, updated_node):
+        self.classes -= 1
         return updated_node.with_changes(name=original_node.name)
 
     def leave_ImportAlias(self, original_node, updated_node):
@@ -139,7 +154,7 @@ def spliced(r: Any, node: cst.CSTNode, text: str) -> str | None:
     with those names replaced where they stand. None when Rename must walk: in a method or
     beside a private name, or for a node not cut from the source, a walrus, nonlocal or
     ``as`` name."""
-    if r.class_name or r.private_owner:
+    if r.class_name or r.private_owner or r.global_privates:
         return None
     positions = r.ctx.positions
     where = positions.offsets(node)

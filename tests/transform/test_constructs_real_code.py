@@ -81,3 +81,46 @@ def test_async_syntax_outside_any_coroutine_keeps_cpythons_message() -> None:
     with pytest.raises(CorofyError) as info:
         transform_source(src, "prog.py")
     assert info.value.message == "'await' outside async function"
+
+
+def test_super_and_private_names_in_a_class_defined_inside_a_coroutine_method() -> None:
+    # That super() and __class__ belong to the nested class (were refused); its private
+    # names are mangled for it, not for the method's class.
+    src = program('''
+        class Base:
+            def hello(self):
+                return "base"
+        class A:
+            __secret = 7
+            @coroutine
+            def m(self, x):
+                y = wait(pending(1, x))
+                class B(Base):
+                    __own = 3
+                    def hello(self):
+                        return super().hello() + str(y) + str(self.__own) + str(B.__own)
+                    def cls(self):
+                        return __class__.__name__
+                return B().hello(), B().cls(), self.__secret
+        @coroutine
+        def main():
+            return wait(A().m(5))
+        ''')
+    assert result(src) == ("base533", "B", 7)
+
+
+def test_a_private_module_global_in_a_coroutine_outside_any_class() -> None:
+    # Python does not mangle __helper outside a class; the generated class would have.
+    src = program('''
+        __helper = lambda v: v * 2
+        __count = 0
+        @coroutine
+        def main():
+            global __count
+            __count += 1
+            y = wait(pending(1, __helper(3)))
+            f = lambda: __helper(y)
+            __count += wait(ready(1))
+            return y, f(), __count
+        ''')
+    assert result(src) == (6, 12, 2)

@@ -222,11 +222,6 @@ def test_private_attribute_in_a_coroutine_outside_any_class_is_refused() -> None
     assert "'__x'" in message and "mangle" in message
 
 
-def test_private_global_read_by_a_coroutine_outside_any_class_is_refused() -> None:
-    message = check(src("__limit = 3\n@coroutine\ndef f(x):\n    return wait(x) + __limit\n"), 5, 22)
-    assert "'__limit'" in message
-
-
 def test_private_local_of_a_coroutine_outside_any_class_is_fine() -> None:
     from corofy.transform import transform_source
 
