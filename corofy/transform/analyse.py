@@ -623,10 +623,15 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
                     queued.add(r)
                     pending.append(r)
     start = Summary.of(start_block, locals_)
-    start_needed = start.exposed(needed, args) & frozenset(params)
+    start_exposed = start.exposed(needed, args)
+    start_needed = start_exposed & frozenset(params)
     whole = Flow(locals_)
     da = frozenset(params)
     cold = set(captured & locals_)
+    # A local the start function may read unbound but never binds itself (its binding is in
+    # a tail, after a wait): there the name would be a global, NameError instead of
+    # UnboundLocalError. On the machine, an unset slot raises UnboundLocalError.
+    cold |= (start_exposed - frozenset(params) - start.bound) & locals_ - unit.temps
     for k, stmt in enumerate(unit.body):
         da = whole.node(stmt, da)
         if k in args and da is not None:

@@ -377,10 +377,21 @@ class Render:
             w.line(f"match {self.expr(n.subject)}:", n.line)
             w.level += 1
             for case in n.cases:
-                guard = f" if {self.expr(case.guard)}" if case.guard is not None else ""
+                kept = sorted(pattern_names(case.pattern) & self.storage.cold)
+                guard = ""
+                if case.guard is not None:
+                    guard = self.expr(case.guard)
+                    if kept:
+                        # The captures are bound before the guard runs, and stay bound if it
+                        # fails: store them on the machine first (the guard reads them there).
+                        self.setters.update(self.slot(c) for c in kept)
+                        stores = ", ".join(f"{m}._set_{self.slot(c)}({self.mangle(c)})" for c in kept)
+                        guard = f"[{stores}] and ({guard})"
+                        kept = []
+                    guard = f" if {guard}"
                 w.line(f"case {self.code(case.pattern)}{guard}:", case.line)
                 w.level += 1
-                for captured in sorted(pattern_names(case.pattern) & self.storage.cold):
+                for captured in kept:
                     w.line(f"{m}.{self.slot(captured)} = {self.mangle(captured)}", case.line)
                 self.block(w, case.body)
                 w.level -= 1
@@ -560,8 +571,8 @@ class Render:
             w.line(f"{self.slotted(kind)} = {code}")
         keyword = "break" if code == 3 else "continue"
         if loop is not None and loop[0] == "wrapper":
-            if code == 3:
-                w.line(f"{loop[1]} = False")
+            # A continue may follow a break it cancels (from a finally): both set the flag.
+            w.line(f"{loop[1]} = {code != 3}")
             keyword = "break"
         w.line(keyword, n.line)
 
@@ -761,8 +772,14 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     if storage.cold:
         w.line("")
         w.line("def __getattr__(self, name):  # an unset slot: the local is unbound")
-        w.line(f"{ind}raise UnboundLocalError("
+        # Read by the machine's own code, it is an unbound local; by a lambda, nested
+        # function or comprehension frame, an unbound free variable (as Python says).
+        w.line(f"{ind}reader = __import__('sys')._getframe(1).f_code")
+        w.line(f"{ind}if any(getattr(f, '__code__', None) is reader for f in type(self).__dict__.values()):")
+        w.line(f"{ind}{ind}raise UnboundLocalError("
                "f'cannot access local variable {name!r} where it is not associated with a value')")
+        w.line(f"{ind}raise NameError(f'cannot access free variable {{name!r}} where it is not "
+               "associated with a value in enclosing scope')")
         w.line("")
         w.line("def __delattr__(self, name):  # del of an unset slot: the local is unbound")
         w.line(f"{ind}try:")

@@ -265,7 +265,8 @@ class Spill:
                 block = inner
         if kind == "dict":
             key = self.expr(_rename(e.key, renames, self.ctx), block)
-            key = self.freeze(key, block) if self.has(e.value) else key
+            # Python evaluates the key first; `d[k] = v` evaluates v first: keep the key.
+            key = self.freeze(key, block)
             value = self.expr(_rename(e.value, renames, self.ctx), block)
             stmt = cst.Assign(targets=[cst.AssignTarget(cst.Subscript(
                 value=name(result), slice=[cst.SubscriptElement(cst.Index(key))]))], value=value)

@@ -97,6 +97,9 @@ class Try(Node):
     finalbody: Block
     fin: tuple[str, str] | None = None  # (kind variable, value variable)
     star: bool = False
+    # A temporary keeping an exception's __context__ while a resume function raises the
+    # exception again to be inside its handler or finally (raising sets __context__ anew).
+    saved: str | None = None
 
 
 @dataclass(eq=False)

@@ -423,7 +423,13 @@ class Lower:
         if s.finalbody is not None and self.has(s.finalbody):
             fin = (self.ctx.temp("_pk"), self.ctx.temp("_pv"))
             out.append(Gen(line, f"{fin[0]} = 0\n{fin[1]} = None", writes=frozenset(fin)))
-        node = Try(line, body, handlers, orelse, finalbody, fin, star)
+            # Every exit records itself in the pending kind; one that a finally inside
+            # cancelled (a return there overridden by a break) must not outlive it: the
+            # try's normal ends clear it.
+            for block in ([orelse or body] + [h.body for h in handlers]):
+                block.append(Gen(line, f"{fin[0]} = 0", writes=frozenset({fin[0]})))
+        node = Try(line, body, handlers, orelse, finalbody, fin, star,
+                   self.ctx.temp("_ctx") if self.has(s) else None)
         if fin:
             self.ctx.unit.fins.append(node)
         out.append(node)

@@ -149,27 +149,40 @@ def _reenter(node: Node, part: object, inner: Block, in_loop: bool,
     if isinstance(node, Try):
         line = node.line
         if part == "body":
-            return [Try(line, inner, node.handlers, node.orelse, node.finalbody, node.fin, node.star)]
+            return [Try(line, inner, node.handlers, node.orelse, node.finalbody, node.fin, node.star,
+                        node.saved)]
         if isinstance(part, tuple) and part[0] == "h":
             h = node.handlers[part[1]]
-            again = Gen(h.line, f"raise {h.name}", reads=frozenset({h.name}), ends=True)
-            return [Try(line, [again], [Handler(h.line, name("BaseException"), None, inner)], [],
-                        node.finalbody, node.fin)]
+            save, again, restore = _raise_again(h.line, h.name, node.saved)
+            return [save, Try(line, [again], [Handler(h.line, name("BaseException"), None,
+                                                      [restore, *inner])], [],
+                              node.finalbody, node.fin, saved=node.saved)]
         if part == "orelse":
             if not node.finalbody:
                 return inner
-            return [Try(line, inner, [], [], node.finalbody, node.fin)]
+            return [Try(line, inner, [], [], node.finalbody, node.fin, saved=node.saved)]
         # part == "final": finish the finally, then carry out the exit it interrupted.
         kind, value = node.fin  # type: ignore[misc]
         exits: Block = []
         if in_loop:
             exits = [If(line, equals(kind, 3), [Break(line)], [If(line, equals(kind, 4), [Continue(line)], [])])]
         normal = [*inner, If(line, equals(kind, 1), [Return(line, name(value))], exits)]
-        again = Gen(line, f"raise {value}", reads=frozenset({value}), ends=True)
-        raising = [Try(line, [again], [Handler(line, name("BaseException"), None,
-                                              [*inner, Gen(line, "raise", ends=True)])], [], [])]
+        save, again, restore = _raise_again(line, value, node.saved)
+        raising = [save, Try(line, [again], [Handler(line, name("BaseException"), None,
+                                                    [restore, *inner, Gen(line, "raise", ends=True)])],
+                             [], [])]
         return [If(line, equals(kind, 2), raising, normal)]
     return inner  # if / match case / with: the rest of that branch is all there is
+
+
+def _raise_again(line: int, exc: str, saved: str | None) -> tuple[Gen, Gen, Gen]:
+    """Statements raising ``exc`` again to be inside its handler: Python sets the
+    ``__context__`` of an exception raised while another is handled, so it is kept before
+    and put back after (the exception's chain stays what it was when first raised)."""
+    assert saved is not None
+    return (Gen(line, f"{saved} = {exc}.__context__", reads=frozenset({exc}), writes=frozenset({saved})),
+            Gen(line, f"raise {exc}", reads=frozenset({exc}), ends=True),
+            Gen(line, f"{exc}.__context__ = {saved}", reads=frozenset({exc, saved})))
 
 
 # -- structural questions the emitter asks ------------------------------------------------

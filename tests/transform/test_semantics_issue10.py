@@ -1,0 +1,152 @@
+"""Programs whose generated state machine disagreed with the generator reference of SPEC
+§2.1 (issue 10's "Semantics" list), each a class of bug pinned by one representative."""
+
+from __future__ import annotations
+
+from reference import assert_same, outcome, program, result
+
+UNBOUND = "cannot access local variable {!r} where it is not associated with a value"
+FREE = "cannot access free variable {!r} where it is not associated with a value in enclosing scope"
+
+
+def test_a_local_read_unbound_before_its_only_binding_after_a_wait_is_unbound_local() -> None:
+    # The start function read v0 without binding it (its binding went to a tail after the
+    # wait): a global lookup, NameError.
+    src = program('''
+        @coroutine
+        def main():
+            v0 += wait(ready(1))
+        ''')
+    assert result(src)[1][:2] == ("UnboundLocalError", (UNBOUND.format("v0"),))
+
+
+def test_a_closure_reading_a_still_unbound_captured_local_raises_name_error() -> None:
+    src = program('''
+        @coroutine
+        def main():
+            f = lambda: y
+            def g():
+                return y
+            wait(pending(1))
+            for h in (f, g):
+                try:
+                    h()
+                except NameError as e:
+                    print(type(e).__name__, str(e))
+            y = 1
+            wait(pending(1))
+            return f() + g()
+        ''')
+    events = assert_same(src)
+    printed = [e[2] for e in events if e[0] == "print"]
+    assert printed == [("NameError", FREE.format("y"))] * 2
+    assert outcome(events) == ("return", 2)
+
+
+def test_a_dict_comprehension_evaluates_each_key_before_its_value() -> None:
+    src = program('''
+        @coroutine
+        def main():
+            return {note("k", wait(ready(k))): note("v", k) for k in range(2)}
+        ''')
+    events = assert_same(src)
+    assert [e[2][0] for e in events if e[0] == "note"] == ["k", "v", "k", "v"]
+
+
+def test_a_match_guard_reads_the_capture_just_bound_when_it_lives_on_the_machine() -> None:
+    src = program('''
+        @coroutine
+        def main():
+            x = 0
+            wait(pending(1))
+            peek = lambda: x
+            match (1, 2):
+                case (x, y) if x == 1 and peek() == 1:
+                    wait(pending(1))
+                    return "a", x, peek()
+                case _:
+                    return "b", x
+        ''')
+    assert result(src) == ("a", 1, 1)
+
+
+def test_a_capture_bound_before_a_failed_guard_stays_bound() -> None:
+    src = program('''
+        @coroutine
+        def main():
+            x = 0
+            peek = lambda: x
+            match 5:
+                case x if x > 10:
+                    pass
+                case _:
+                    pass
+            wait(pending(1))
+            return x, peek()
+        ''')
+    assert result(src) == (5, 5)
+
+
+def test_a_continue_in_finally_cancels_a_break_after_the_try_body_suspended() -> None:
+    src = program('''
+        @coroutine
+        def main():
+            r = []
+            for i in range(3):
+                try:
+                    wait(pending(1))
+                    r.append(i)
+                    break
+                finally:
+                    continue
+            return r
+        ''')
+    assert result(src) == [0, 1, 2]
+
+
+def test_a_return_cancelled_by_an_inner_finally_does_not_return_from_a_waiting_outer_one() -> None:
+    # The return recorded itself in every waiting finally around it up front; the outer
+    # one, reached later by normal flow, then carried out the cancelled return.
+    for first in ("", "wait(pending(1))"):
+        src = program(f'''
+            @coroutine
+            def main():
+                x = "none"
+                try:
+                    for i in range(2):
+                        try:
+                            {first}
+                            return "inner"
+                        finally:
+                            wait(pending(1))
+                            break
+                    x = "after"
+                finally:
+                    wait(pending(1))
+                return x
+            ''')
+        assert result(src) == "after"
+
+
+def test_an_exception_raised_in_a_handler_of_a_try_with_a_waiting_finally_keeps_its_context() -> None:
+    # Raising the pending exception again after the finally's wait set its __context__ to
+    # the outer handler's exception.
+    for wait_first in ("", "wait(pending(1))"):
+        src = program(f'''
+            @coroutine
+            def main():
+                try:
+                    raise KeyError("outer")
+                except KeyError:
+                    try:
+                        {wait_first}
+                        raise ValueError("x")
+                    except ValueError:
+                        raise TypeError("inner")
+                    finally:
+                        wait(pending(1))
+            ''')
+        kind, description = result(src)[0], result(src)[1]
+        assert kind == "raised" and description[0] == "TypeError"
+        assert description[3][:2] == ("ValueError", ("x",))
+        assert description[3][3][:2] == ("KeyError", ("outer",))
