@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from corofy.transform import analyse, check, emit, lower, markers
+from corofy.transform import analyse, check, emit, lower, markers, nested
 from corofy.transform.errors import CorofyError
 
 __all__ = ["CorofyError", "Edge", "MachineInfo", "StateInfo", "TransformResult", "transform",
@@ -180,16 +180,18 @@ class _Splice:
             at = self._import_point()
             edits.append((at, at, import_line, [0, 0, 0]))
 
-        machines: list[MachineInfo] = []
         indent = scan.module.default_indent
+        self.machines: list[MachineInfo] = []
         for coroutine in scan.coroutines:
-            text, origin, info = self._machine(coroutine, indent)
+            if coroutine.parent is not None:  # generated inside the coroutine around it
+                continue
+            text, origin, _info, _ = self._machine(coroutine, indent)
             node = coroutine.node
             first = coroutine.node.decorators[0] if node.decorators else node
             start = self.offset(scan.positions[first].start.line)
             end = self.line_end(scan.positions[node].end.line)
             edits.append((start, end, text, origin))
-            machines.append(info)
+        machines = sorted(self.machines, key=lambda info: info.line)
 
         edits.sort(key=lambda e: (e[0], e[1]))
         # Pieces of the output: copied source (from an offset) or generated text (with the
@@ -250,9 +252,14 @@ class _Splice:
                 f"__corofy_source__ = {self.scan.filename!r}\n"
                 f"__corofy_lines__ = {{\n{body}}}\n")
 
-    def _machine(self, coroutine: markers.Coroutine, indent: str):
+    def _machine(self, coroutine: markers.Coroutine, indent: str,
+                 enclosing: list[emit.Render] | None = None, base: str | None = None):
+        """The code of ``coroutine`` (with the coroutines nested in it), the original line
+        of each of its lines, its MachineInfo, and the text as lines."""
         scan = self.scan
         ctx = lower.Context(scan, coroutine)
+        enclosing = enclosing or []
+        ctx.taken |= nested.enclosing_names(enclosing)
         names = emit.Names(self.names.PENDING, self.names.Ready, self.names.Future, self.names.CLOSING,
                            *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x", "_thrown")),
                            ctx.fixed("_closing"), self.names.AGAIN)
@@ -268,14 +275,30 @@ class _Splice:
         captured, refs = coroutine.scope.captured, coroutine.scope.nested_refs
         plan = analyse.plan(unit, params, local_names, captured - declared, refs)
         render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)
-        where = scan.positions[coroutine.node]
-        base = self.source[self.offset(where.start.line):self.offset(where.start.line, where.start.column)]
+        generated: dict[int, emit.MachineText] = {}
+
+        def generate(child: markers.Coroutine) -> emit.MachineText:
+            # Made when the enclosing statement is first printed (the slots of this machine
+            # are named by then), once; the analysis state is this coroutine's again after.
+            found = generated.get(id(child))
+            if found is None:
+                saved = list(analyse.SUPER_SELF)
+                found = generated[id(child)] = self._machine(child, indent, [*enclosing, render], "")[3]
+                analyse.clear_cache()
+                analyse.SUPER_SELF[:] = saved
+            return found
+
+        nested.prepare(render, coroutine, enclosing, generate)
+        if base is None:
+            where = scan.positions[coroutine.node]
+            base = self.source[self.offset(where.start.line):self.offset(where.start.line, where.start.column)]
         text = emit.machine(render, plan.blocks, plan.tails, base, scan.filename, plan.loops)
         code = "\n".join(text.lines) + "\n"
         info = MachineInfo(
             coroutine.qualname, coroutine.node.name.value, ctx.line(coroutine.node), code,
             [StateInfo(*s) for s in text.states], [Edge(*e) for e in text.edges])
-        return code, text.origin, info
+        self.machines.append(info)
+        return code, text.origin, info, text
 
 
 def node_params(node: cst.FunctionDef) -> list[str]:

@@ -105,5 +105,3 @@ PRIVATE_OUTSIDE_CLASS = (
 SUPER_NESTED = ("zero-argument super() and __class__ work in a @coroutine method's own body, "
                 "not in a function nested in it nor in a @coroutine nested in a method: "
                 "name the class, as in super(Class, obj)")
-NESTED_COROUTINE = ("a @coroutine nested inside another @coroutine is not supported: "
-                    "define it outside the coroutine")

@@ -47,9 +47,11 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
+from corofy.transform import nested
 from corofy.transform.analyse import Storage, pattern_names, uses
 from corofy.transform.ir import (
     Assign,
@@ -237,6 +239,19 @@ class Render:
         self.reserved: set[str] = set()
         self.last_line = -1
         self.unchanged: frozenset[str] = frozenset()  # of the function being printed
+        # Nested coroutines (see nested.py): the enclosing coroutines' Renders (outermost
+        # first), Names of theirs that name their machine's locals, and the coroutines
+        # generated inside this one (by id of their def) with the statements holding them.
+        self.enclosing: list[Render] = []
+        self.outer_refs: dict[int, tuple[str, str]] = {}  # id(Name) -> (machine, slot)
+        self.outer_nonlocals: frozenset[str] = frozenset()
+        self.nested: dict[int, Any] = {}
+        self.holds_nested: frozenset[int] = frozenset()
+        self.generate: Any = None  # nested coroutine -> its MachineText (from the splice)
+
+    def machine_named(self, m: str) -> Render:
+        """This Render, or the enclosing one whose machine is called ``m``."""
+        return next((r for r in self.enclosing if r.names.m == m), self)
 
     # -- names ---------------------------------------------------------------------------
     def mangle(self, ident: str) -> str:
@@ -253,6 +268,9 @@ class Render:
     def code(self, node: cst.CSTNode) -> str:
         key = (id(node), self.as_target_ok)
         found = self.cache.get(key)
+        if found is None and id(node) in self.holds_nested:  # Rename leaves placeholders
+            self.keep.append(node)
+            found = self.cache[key] = self.module.code_for_node(node.visit(Rename(self)))
         if found is None:
             self.keep.append(node)
             found = self.ctx.text_of(node)
@@ -297,7 +315,11 @@ class Render:
 
     def node(self, w: Writer, n: Node) -> None:
         m, names, ind = self.names.m, self.names, self.indent
-        if isinstance(n, Raw):
+        if isinstance(n, Raw) and id(n.stmt) in self.holds_nested:
+            self.mark(w, n.line)
+            nested.write(self, w, n)
+            self._cold_bindings(w, n)
+        elif isinstance(n, Raw):
             self.mark(w, n.line)
             for comment in n.comments:
                 w.line(comment, n.line)
@@ -701,6 +723,16 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         w.line(f"#     {text}".rstrip())
     w.line(f"# and is rewritten into this function, which builds the state machine {cls} below.")
     kept = [d for d in node.decorators if d is not ctx.coroutine.marker]
+    first_line = ctx.line(kept[0]) if kept else def_line
+    if r.enclosing:  # decorators, defaults and annotations run in the enclosing coroutine
+        outer = Rename(r.enclosing[-1])
+        kept = [d.visit(outer) for d in kept]
+        node = node.with_changes(params=node.params.visit(outer),
+                                 returns=node.returns.visit(outer) if node.returns else None)
+        # Defined in a resume function, it would be qualified by it: give it the qualname it
+        # was written with, before any decorator (functools.wraps) sees it.
+        kept.append(cst.Decorator(cst.parse_expression(
+            f"lambda f: f.__setattr__('__qualname__', {ctx.coroutine.qualname!r}) or f")))
     init_args = (["__class__"] if r.uses_class else []) + passed
     machine_class = (cst.Attribute(cst.Name("__class__"), cst.Name(cls)) if ctx.coroutine.class_name
                      else cst.Name(cls))
@@ -711,7 +743,6 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
                                 body=node.body.with_changes(body=wrapper_body, footer=[])
                                 if isinstance(node.body, cst.IndentedBlock)
                                 else cst.IndentedBlock(wrapper_body))
-    first_line = ctx.line(kept[0]) if kept else def_line
     w.text(ctx.module.code_for_node(wrapper).strip("\n"), first_line, exact=False)
     w.line("")
     w.line("")

@@ -41,6 +41,11 @@ class Coroutine:
     # outside any class: Python does not mangle it there, the generated class would.
     global_privates: set[int] = field(default_factory=set)
     waits: list[cst.Call] = field(default_factory=list)
+    # A coroutine nested in another (at any depth: in its body, a def or class there) is
+    # generated inside it, where the def stood, so its closures see the enclosing locals.
+    parent: Coroutine | None = None
+    children: list[Coroutine] = field(default_factory=list)
+    chain: tuple[cst.CSTNode, ...] = ()  # nodes from the module down to the def
 
 
 @dataclass(eq=False)
@@ -138,15 +143,16 @@ def scan(module: cst.Module, filename: str) -> Scan:
                 marker = use.parent
         if marker is None:
             continue
-        if any(id(n) in is_coroutine for n in d.chain[:-1]):
-            problems.add(d.order, marker, check.NESTED_COROUTINE)
-            continue
         if d.node.asynchronous is not None:
             problems.add(d.order, d.node, check.ASYNC_DEF)
         owner = next((n.name.value for n in reversed(d.chain[:-1]) if isinstance(n, cst.ClassDef)),
                      None)
+        parent = next((is_coroutine[id(n)] for n in reversed(d.chain[:-1]) if id(n) in is_coroutine),
+                      None)
         coroutine = Coroutine(d.node, marker, scopes.coroutine_scope(d.scope), d.qualname,
-                              d.class_name, private_owner=owner)
+                              d.class_name, private_owner=owner, parent=parent, chain=d.chain)
+        if parent is not None:
+            parent.children.append(coroutine)
         coroutines.append(coroutine)
         is_coroutine[id(d.node)] = coroutine
         _check_private_names(coroutine, problems, d.order)

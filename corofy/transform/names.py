@@ -48,6 +48,10 @@ class Rename(cst.CSTTransformer):
         if self._is_cold(original_node):
             return cst.Attribute(value=name(self.r.names.m), attr=name(self.r.slot(value)),
                                  lpar=updated_node.lpar, rpar=updated_node.rpar)
+        outer = self.r.outer_refs.get(id(original_node))
+        if outer is not None:  # a local of an enclosing coroutine, kept on its machine
+            return cst.Attribute(value=name(outer[0]), attr=name(outer[1]),
+                                 lpar=updated_node.lpar, rpar=updated_node.rpar)
         mangled = value if self.classes else self.r.mangle(value)
         return updated_node if mangled == value else updated_node.with_changes(value=mangled)
 
@@ -64,7 +68,14 @@ class Rename(cst.CSTTransformer):
     def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
         return updated_node.with_changes(name=original_node.name)
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return id(node) not in self.r.nested  # a nested coroutine is generated on its own
+
     def leave_FunctionDef(self, original_node, updated_node):
+        child = self.r.nested.get(id(original_node))
+        if child is not None:  # its place, for the generated code of it (see nested.py)
+            return cst.SimpleStatementLine(
+                [cst.Expr(name(placeholder(child)))], leading_lines=original_node.leading_lines)
         return updated_node.with_changes(name=original_node.name)
 
     def leave_ClassDef(self, original_node, updated_node):
@@ -97,7 +108,8 @@ class Rename(cst.CSTTransformer):
 
     def leave_Nonlocal(self, original_node: cst.Nonlocal, updated_node: cst.Nonlocal):
         keep = [item for item in updated_node.names
-                if not (item.name.value in self.r.storage.cold and item.name.value in self.r.storage.locals)]
+                if not (item.name.value in self.r.storage.cold and item.name.value in self.r.storage.locals)
+                and item.name.value not in self.r.outer_nonlocals]
         if len(keep) == len(updated_node.names):
             return updated_node
         if not keep:
@@ -109,8 +121,9 @@ class Rename(cst.CSTTransformer):
             # name := value for a local kept on the machine: a setter returning the value
             # (no string literal: this may sit inside an f-string).
             slot = updated_node.target.attr.value
-            self.r.setters.add(slot)
-            return cst.Call(func=cst.Attribute(value=name(self.r.names.m), attr=name(f"_set_{slot}")),
+            m = updated_node.target.value.value
+            self.r.machine_named(m).setters.add(slot)
+            return cst.Call(func=cst.Attribute(value=name(m), attr=name(f"_set_{slot}")),
                             args=[cst.Arg(updated_node.value)],
                             lpar=updated_node.lpar, rpar=updated_node.rpar)
         return updated_node
@@ -128,6 +141,12 @@ class Rename(cst.CSTTransformer):
                         comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
                 cst.Arg(cst.parse_expression(first_expr))])
         return updated_node
+
+
+def placeholder(coroutine: Any) -> str:
+    """The name standing, in the printed text of an enclosing statement, where the
+    generated code of nested coroutine ``coroutine`` goes."""
+    return f"__corofy_nested_{id(coroutine.node)}__"
 
 
 def is_cold(r: Any, node: cst.Name) -> bool:
@@ -163,9 +182,9 @@ def spliced(r: Any, node: cst.CSTNode, text: str) -> str | None:
     found: list[tuple[int, int, str]] = []
     if not _cold_names(r, node, positions, found):
         return None
-    for start, end, value in sorted(found, reverse=True):
+    for start, end, value, replacement in sorted(found, reverse=True):
         old = text[start - where[0]:end - where[0]]
-        new = old.replace(value, f"{r.names.m}.{r.slot(value)}", 1)
+        new = old.replace(value, replacement, 1)
         text = text[:start - where[0]] + new + text[end - where[0]:]
     return text
 
@@ -177,7 +196,12 @@ def _cold_names(r: Any, node: cst.CSTNode, positions: Any, found: list) -> bool:
             where = positions.offsets(node)
             if where is None:
                 return False
-            found.append((*where, node.value))
+            found.append((*where, node.value, f"{r.names.m}.{r.slot(node.value)}"))
+        elif id(node) in r.outer_refs:
+            where = positions.offsets(node)
+            if where is None:
+                return False
+            found.append((*where, node.value, ".".join(r.outer_refs[id(node)])))
         return True
     if kind in _WALKED:
         return False

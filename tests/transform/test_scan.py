@@ -108,6 +108,7 @@ class _Names(cst.CSTVisitor):
         self.depth = 0
         self.captures: set[str] = set()
         self.keys: set[int] = set()
+        self.nonlocals: set[str] = set()  # declared nonlocal in defs just inside
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.append(node)
@@ -120,6 +121,14 @@ class _Names(cst.CSTVisitor):
 
     visit_Lambda = visit_ClassDef = visit_FunctionDef
     leave_Lambda = leave_ClassDef = leave_FunctionDef
+
+    def visit_Nonlocal(self, node) -> None:
+        # libcst binds ``nonlocal x`` in the scope just above; Python in the nearest
+        # function above that binds x (a def two deep rebinding the coroutine's x).
+        if self.depth > 1:
+            self.differs = True
+        elif self.depth:
+            self.nonlocals.update(item.name.value for item in node.names)
 
     def visit_MatchKeywordElement(self, node) -> None:
         self.keys.add(id(node.key))  # libcst gives the key a scope: it is no variable
@@ -166,6 +175,8 @@ def _compare(source: str) -> int:
         nested_values = {n.value for n in under.names if scopes.get(n) not in (None, fscope)}
         if under.differs or under.captures & nested_values:
             continue  # a capture read in a nested scope: libcst misses the reference
+        if not under.nonlocals <= co.scope.locals:
+            continue  # a nonlocal of a scope above: libcst may bind it here
         in_tree = {id(n) for n in under.names}
         mine = co.scope
         assert mine.locals == locals_ | under.captures, co.qualname

@@ -1,0 +1,119 @@
+"""Coroutines nested in a coroutine: generated inside it, where their def stood.
+
+A ``@coroutine`` defined in another coroutine's body (or in a def or class there) becomes its
+wrapper function and machine class at the same place in the enclosing coroutine's generated
+code, so that Python's closures keep working as written. Facts this depends on:
+
+- The enclosing coroutine keeps on its machine every local that a nested scope uses
+  (``analyse``: captured locals are "cold"), and its resume functions hold the machine in a
+  local (``_m``). So inside the nested coroutine's generated code a read or write of such a
+  local is ``_m.x`` on the *enclosing* machine, reached as a closure; the nested machine's
+  own name must differ (``_m_``): its ``Context`` counts the enclosing names as taken.
+- ``nonlocal x`` for such a local names a variable no generated function has: it is dropped
+  (the slot is written instead), as the enclosing coroutine's own nested defs do.
+- Decorators, defaults and annotations of the nested def run in the enclosing coroutine:
+  they are renamed as its code is.
+- The enclosing statement is printed with a placeholder line for each nested coroutine;
+  the nested code, generated once, replaces that line at its indentation, and each of its
+  lines keeps its own original line number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from corofy.transform.ir import Raw
+from corofy.transform.markers import Coroutine
+from corofy.transform.names import placeholder
+
+if TYPE_CHECKING:  # emit imports this module
+    from corofy.transform.emit import MachineText, Render, Writer
+
+
+def prepare(r: Render, coroutine: Coroutine, enclosing: list[Render],
+            generate: Callable[[Coroutine], MachineText]) -> None:
+    """Tell ``r`` (the Render of ``coroutine``) which coroutines enclose it and which it
+    encloses; ``generate`` makes the code of a nested one."""
+    r.enclosing = enclosing
+    r.generate = generate
+    inside = coroutine.scope
+    refs: dict[int, tuple[str, str]] = {}
+    named: set[str] = set()
+    for outer in enclosing:
+        storage = outer.storage
+        for nid, value in storage.nested_refs.items():
+            if value in storage.cold and (nid in inside.own_names or nid in inside.nested_names):
+                refs[nid] = (outer.names.m, outer.slot(value))
+                named.add(value)
+    r.outer_refs = refs
+    if enclosing:
+        scopes = {id(outer.coroutine.scope.scope): outer for outer in enclosing}
+        dropped: set[str] = set()
+        own = inside.scope
+        for scope in (own, *own.descendants()):
+            for value in scope.declared_nonlocal:
+                target = scope.resolve(value)
+                outer = scopes.get(id(target)) if target is not None else None
+                if outer is not None and value in outer.storage.cold:
+                    dropped.add(value)
+        r.outer_nonlocals = frozenset(dropped)
+    if refs:
+        r.fast = False
+        r.renamed = type(r.renamed)(r.storage.cold | named, r.renamed.in_class)
+    r.nested = {id(child.node): child for child in coroutine.children}
+    holding: set[int] = set()
+    for child in coroutine.children:
+        below = child.chain.index(coroutine.node) + 1 if coroutine.node in child.chain else 0
+        holding.update(id(n) for n in child.chain[below:])
+    r.holds_nested = frozenset(holding)
+
+
+def write(r: Render, w: Writer, n: Raw) -> None:
+    """Statement ``n`` (a def or class holding nested coroutines, or one itself), with the
+    generated code of each nested coroutine in its place."""
+    by_placeholder = {placeholder(child): child for child in r.nested.values()}
+    text = r.code(n.stmt).strip("\n")
+    line_no = n.line - (len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0)
+    segment: list[str] = []
+    segment_origin = line_no
+
+    def flush() -> None:
+        if segment:
+            w.text("\n".join(segment), segment_origin)
+            segment.clear()
+
+    for line in text.split("\n"):
+        child = by_placeholder.get(line.strip())
+        if child is None:
+            if not segment:
+                segment_origin = line_no
+            segment.append(line)
+            line_no += 1
+            continue
+        flush()
+        prefix = w.prefix + line[:len(line) - len(line.lstrip())]
+        _insert(w, r.generate(child), prefix)
+        positions = r.ctx.positions
+        line_no = positions[child.node].end.line + 1
+    flush()
+
+
+def _insert(w: Writer, machine: MachineText, prefix: str) -> None:
+    """``machine``'s lines (generated at no indentation) indented by ``prefix``, but the
+    lines that continue a string literal."""
+    from corofy.transform.emit import _string_lines
+
+    skip = _string_lines("\n".join(machine.lines))
+    for k, (line, origin) in enumerate(zip(machine.lines, machine.origin), 1):
+        w.lines.append(line if k in skip else (prefix + line if line.strip() else ""))
+        w.origin.append(origin)
+
+
+def enclosing_names(enclosing: list[Any]) -> set[str]:
+    """Every generated name the enclosing coroutines' code uses: a nested machine must not
+    shadow them."""
+    taken: set[str] = set()
+    for outer in enclosing:
+        taken.update(vars(outer.names).values())
+    return taken
