@@ -409,3 +409,23 @@ def test_zero_argument_super_in_a_class_defined_inside_a_coroutine_method() -> N
             return wait(C().m())
         """)
     assert result(src) == ("d+baseD", "base")
+
+
+def test_nested_coroutine_reading_an_unbound_enclosing_local_raises_name_error() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            @coroutine
+            def inner():
+                return x
+            try:
+                wait(inner())
+            except NameError as e:
+                print(type(e).__name__, e.args)
+            x = wait(pending(1, 2))
+            return wait(inner())
+        """)
+    events = assert_same(src)
+    assert printed(events) == [("NameError", ("cannot access free variable 'x' where it is not "
+                                              "associated with a value in enclosing scope",))]
+    assert outcome(events) == ("return", 2)
