@@ -170,26 +170,16 @@ class Spill:
         return _rebuild(e, new)
 
     def _strings(self, strings: list, out: Block) -> list:
-        """The f-strings among ``strings`` with the waits of their fields spilled, in order."""
-        fields = []
+        """The f-strings among ``strings`` with the waits of their fields spilled, in the
+        order Python evaluates them: each field's expression, then the fields of its format
+        spec (``f"{x:{width}}"``)."""
+        fields: list[cst.BaseExpression] = []
         for string in strings:
             if isinstance(string, cst.FormattedString):
-                for p in string.parts:
-                    if not isinstance(p, cst.FormattedStringExpression):
-                        continue
-                    if p.format_spec and any(self.has(s) for s in p.format_spec):
-                        self.ctx.refuse(p, "wait() inside an f-string format spec is not "
-                                        "supported: compute it into a variable first")
-                    fields.append(p.expression)
+                _fields(string.parts, fields)
         values = iter(self.ordered(fields, out))
-        done = []
-        for string in strings:
-            if isinstance(string, cst.FormattedString):
-                string = string.with_changes(parts=[
-                    p.with_changes(expression=next(values))
-                    if isinstance(p, cst.FormattedStringExpression) else p for p in string.parts])
-            done.append(string)
-        return done
+        return [string.with_changes(parts=_refill(string.parts, values))
+                if isinstance(string, cst.FormattedString) else string for string in strings]
 
     def _BooleanOperation(self, e: cst.BooleanOperation, out: Block) -> cst.BaseExpression:
         if not self.has(e.right):
@@ -286,6 +276,25 @@ class Spill:
 
     def _DictComp(self, e, out):
         return self._comprehension(e, out, "dict")
+
+
+def _fields(parts, into: list) -> None:
+    for p in parts:
+        if isinstance(p, cst.FormattedStringExpression):
+            into.append(p.expression)
+            if p.format_spec:
+                _fields(p.format_spec, into)
+
+
+def _refill(parts, values) -> list:
+    done = []
+    for p in parts:
+        if isinstance(p, cst.FormattedStringExpression):
+            p = p.with_changes(expression=next(values))
+            if p.format_spec:
+                p = p.with_changes(format_spec=_refill(p.format_spec, values))
+        done.append(p)
+    return done
 
 
 def _flatten(e: cst.BaseExpression, into: list) -> None:

@@ -124,3 +124,15 @@ def test_a_private_module_global_in_a_coroutine_outside_any_class() -> None:
             return y, f(), __count
         ''')
     assert result(src) == (6, 12, 2)
+
+
+def test_a_wait_in_an_f_string_format_spec_runs_after_the_fields_expression() -> None:
+    # Was refused; §2.2 lists f-strings without exception.
+    src = program('''
+        @coroutine
+        def main():
+            x = 3.14159
+            return (f"[{note('x', x):{note('w', wait(pending(1, 8)))}.{wait(ready(2))}f}]"
+                    f"{wait(ready('!'))}")
+        ''')
+    assert result(src) == "[    3.14]!"
