@@ -23,17 +23,17 @@ class Sleep(Future):
 
     The deadline is fixed when the sleep is created (``sleep(seconds)`` means "until
     ``seconds`` from now", as tokio's ``sleep`` does). The future is its own timer entry
-    in the reactor: a sleep costs one object.
+    in the reactor: a sleep costs one object. Closing it removes that entry at once.
     """
 
-    __slots__ = ("_scheduled", "deadline", "waker")
+    __slots__ = ("_reactor", "deadline", "waker")
 
     def __init__(self, seconds: float) -> None:
         if not seconds >= 0:
             raise ValueError(f"sleep() needs a non-negative number of seconds, got {seconds!r}")
         self.deadline = monotonic() + seconds
         self.waker: Any = None  # set to None by the reactor when the timer fires
-        self._scheduled = False
+        self._reactor: Any = None  # the reactor holding our timer entry, once scheduled
 
     def poll(self, waker: Any) -> Ready | Any:
         if monotonic() >= self.deadline:
@@ -41,17 +41,25 @@ class Sleep(Future):
             return _READY_NONE
         # The reactor clears ``waker`` when it fires us. Fired yet not due can only mean a
         # float rounding at the millisecond boundary: schedule again rather than hang.
-        fired = self._scheduled and self.waker is None
+        scheduled = self._reactor
+        fired = scheduled is not None and self.waker is None
         self.waker = waker  # keep the most recent waker
         if self.deadline == _FOREVER:
             return PENDING  # sleep(math.inf), timeout(f, math.inf): no timer ever fires
-        if fired or not self._scheduled:
-            self._scheduled = True
-            reactor().schedule(self)
+        if scheduled is None:
+            self._reactor = scheduled = reactor()
+            scheduled.schedule(self)
+        elif fired:
+            scheduled.schedule(self)
         return PENDING
 
     def close(self) -> None:
-        self.waker = None  # cancels the timer (lazy deletion in the reactor)
+        scheduled = self._reactor
+        if scheduled is None:
+            self.waker = None
+        else:
+            self._reactor = None
+            scheduled.cancel(self)  # the reactor lets go of us now, not when the deadline passes
 
 
 _READY_NONE = Ready(None)

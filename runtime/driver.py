@@ -18,13 +18,14 @@ Some facts the code below relies on:
   sets readiness *before* it reads the waker, and ``poll_ready`` stores the waker *before* it
   reads readiness again; under the GIL's sequentially consistent order one of the two sides
   sees the other, so the wake is never lost.
-- Timers live in millisecond buckets (a dict from tick to list) whose ticks sit in a heap:
-  10,000 sleeps of one duration cost a handful of heap operations, not 10,000. A deadline is
-  rounded *up* to its millisecond, so a timer never fires early. Cancelling clears the
-  handle's waker (lazy deletion); the bucket is dropped when its tick passes.
-- ``dict.setdefault``, ``heapq.heappush`` on ints and ``list.append`` run in C without calling
-  back into Python, so each is atomic under the GIL; timers can be added from any thread
-  without a lock.
+- Timers live in millisecond buckets (a dict from tick to an insertion-ordered dict of
+  entries) whose ticks sit in a heap: 10,000 sleeps of one duration cost a handful of heap
+  operations, not 10,000. A deadline is rounded *up* to its millisecond, so a timer never fires
+  early. Cancelling removes the entry at once (a finished ``timeout`` must not hold its timer
+  for the hour it was given); a bucket left empty goes with it, and its tick is dropped from the
+  heap's top at once or, deeper down, when stale ticks outnumber live ones (asyncio's rule).
+- Timers are added and cancelled from any thread, and the driver pops due buckets: one lock
+  (``_timer_lock``) orders the three. Wakes happen outside it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import math
 import operator
 import os
 import threading
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from time import monotonic
 from typing import Any
 
@@ -45,6 +46,7 @@ WAKE_TOKEN = 0  # the eventfd's token; IO sources count up from 1
 _READABLE = Interest.READABLE
 _WRITABLE = Interest.WRITABLE
 _deadline_of = operator.attrgetter("deadline")
+_ABSENT = object()
 
 
 class IoSource:
@@ -185,14 +187,16 @@ class IoSource:
 class TimerHandle:
     """A pending timer; ``cancel()`` it, or replace ``waker`` to wake a newer waker."""
 
-    __slots__ = ("deadline", "waker")
+    __slots__ = ("_reactor", "deadline", "waker")
 
-    def __init__(self, deadline: float, waker: Any) -> None:
+    def __init__(self, reactor: Reactor, deadline: float, waker: Any) -> None:
+        self._reactor = reactor
         self.deadline = deadline
         self.waker = waker
 
     def cancel(self) -> None:
         self.waker = None
+        self._reactor.cancel(self)
 
 
 class Reactor:
@@ -212,8 +216,9 @@ class Reactor:
         self._events = Events(events_capacity)
         self._sources: dict[int, IoSource] = {}
         self._tokens = itertools.count(WAKE_TOKEN + 1)
-        self._ticks: list[int] = []  # heap of millisecond ticks that have a bucket
-        self._buckets: dict[int, list[TimerHandle]] = {}
+        self._ticks: list[int] = []  # heap of millisecond ticks (some maybe emptied since)
+        self._buckets: dict[int, dict[Any, None]] = {}  # tick -> its entries, in added order
+        self._timer_lock = threading.Lock()
         self._notified = False  # an eventfd write is in flight: later notifies coalesce
         self._waiting = False  # the driver may be inside epoll_wait
         self._users = 0
@@ -253,49 +258,62 @@ class Reactor:
 
     def add_timer(self, deadline: float, waker: Any) -> TimerHandle:
         """Wake ``waker`` once ``time.monotonic()`` reaches ``deadline``; safe from any thread."""
-        handle = TimerHandle(deadline, waker)
+        handle = TimerHandle(self, deadline, waker)
         self.schedule(handle)
         return handle
 
     def schedule(self, timer: Any) -> None:
-        """Add a timer entry: any object with ``deadline`` and ``waker`` attributes.
+        """Add a timer entry: any hashable object with ``deadline`` and ``waker`` attributes.
 
         When it fires, the reactor sets ``timer.waker`` to None and wakes the old value, so
-        an entry fires at most once; set ``waker`` to None to cancel, or replace it to wake
-        a newer waker. ``runtime.sleep`` futures are their own entries (no extra object).
+        an entry fires at most once; ``cancel(timer)`` removes it, and replacing ``waker``
+        wakes a newer waker. ``runtime.sleep`` futures are their own entries (no extra object).
         """
         tick = math.ceil(timer.deadline * 1000)
-        buckets = self._buckets
-        bucket = buckets.get(tick)
-        if bucket is None:
-            fresh = [timer]
-            bucket = buckets.setdefault(tick, fresh)
-            if bucket is fresh:
-                heappush(self._ticks, tick)
-                if self._waiting:  # the driver sleeps with a timeout computed without us
-                    self.notify()
+        with self._timer_lock:
+            bucket = self._buckets.get(tick)
+            if bucket is not None:
+                bucket[timer] = None
                 return
-        bucket.append(timer)
-        if buckets.get(tick) is not bucket:
-            # The driver fired this bucket while we appended: the deadline has passed.
-            waker = timer.waker
-            if waker is not None:
-                timer.waker = None
-                waker.wake()
+            self._buckets[tick] = {timer: None}
+            heappush(self._ticks, tick)
+        if self._waiting:  # the driver sleeps with a timeout computed without this tick
+            self.notify()
+
+    def cancel(self, timer: Any) -> None:
+        """Remove ``timer``'s entry if it has not fired: it holds no memory from now on."""
+        timer.waker = None
+        tick = math.ceil(timer.deadline * 1000)
+        with self._timer_lock:
+            buckets = self._buckets
+            bucket = buckets.get(tick)
+            if bucket is None or bucket.pop(timer, _ABSENT) is _ABSENT or bucket:
+                return
+            del buckets[tick]
+            ticks = self._ticks
+            while ticks and ticks[0] not in buckets:
+                heappop(ticks)  # keeps the driver's epoll timeout true
+            if len(ticks) > 2 * len(buckets) + 64:
+                ticks[:] = buckets
+                heapify(ticks)
 
     def _fire_due(self) -> None:
         ticks = self._ticks
         if not ticks:
             return
         now = monotonic() * 1000
-        buckets = self._buckets
-        while ticks and ticks[0] <= now:
-            bucket = buckets.pop(heappop(ticks), None)
-            if bucket is None:
-                continue
-            if len(bucket) > 1:
-                bucket.sort(key=_deadline_of)  # stable; already sorted when added in order
-            for handle in bucket:
+        due = []
+        with self._timer_lock:
+            buckets = self._buckets
+            while ticks and ticks[0] <= now:
+                bucket = buckets.pop(heappop(ticks), None)
+                if bucket:
+                    due.append(bucket)
+        for bucket in due:
+            handles = list(bucket)
+            if len(handles) > 1:
+                handles.sort(key=_deadline_of)  # stable; already sorted when added in order
+            for handle in handles:
                 waker = handle.waker
                 if waker is not None:
                     handle.waker = None
@@ -386,8 +404,9 @@ class Reactor:
         self._sources.clear()
         for source in sources:
             source._detach()
-        self._buckets.clear()
-        self._ticks.clear()
+        with self._timer_lock:
+            self._buckets.clear()
+            self._ticks.clear()
         os.close(self._wake_fd)
         self._poll.close()
 
