@@ -221,7 +221,7 @@ class Reactor:
         self._timer_lock = threading.Lock()
         self._notified = False  # an eventfd write is in flight: later notifies coalesce
         self._waiting = False  # the driver may be inside epoll_wait
-        self._users = 0
+        self._users: dict[Any, None] = {}  # the executors using the reactor now
         self._users_lock = threading.Lock()
         self._close_when_idle = False
         self.closed = False
@@ -371,18 +371,23 @@ class Reactor:
 
     # -- lifetime ------------------------------------------------------------------------
 
-    def enter(self) -> bool:
-        """An executor starts using the reactor; False if it was closed meanwhile."""
+    def enter(self, executor: Any) -> bool:
+        """``executor`` starts using the reactor (and records it); False if it was closed.
+
+        Counting an executor by its identity, not with a number, makes ``exit`` idempotent:
+        ``runtime.run`` calls it again after a Ctrl-C may have cut the first call short.
+        """
         with self._users_lock:
             if self.closed:
                 return False
-            self._users += 1
+            executor._reactor = self
+            self._users[executor] = None
             return True
 
-    def exit(self) -> None:
-        """An executor stops using the reactor."""
+    def exit(self, executor: Any) -> None:
+        """``executor`` stops using the reactor; idempotent."""
         with self._users_lock:
-            self._users -= 1
+            self._users.pop(executor, None)
         self._close_if_idle()
 
     def close_when_idle(self) -> None:
@@ -396,9 +401,11 @@ class Reactor:
                 self.close()
 
     def close(self) -> None:
-        """Close the epoll fd and the eventfd; registered sources become always-ready."""
-        if self.closed:
-            return
+        """Close the epoll fd and the eventfd; registered sources become always-ready.
+
+        Idempotent fd by fd: a call cut short (Ctrl-C between the two closes) is finished by
+        the next one.
+        """
         self.closed = True
         sources = list(self._sources.values())
         self._sources.clear()
@@ -407,7 +414,9 @@ class Reactor:
         with self._timer_lock:
             self._buckets.clear()
             self._ticks.clear()
-        os.close(self._wake_fd)
+        wake_fd, self._wake_fd = self._wake_fd, -1
+        if wake_fd >= 0:
+            os.close(wake_fd)
         self._poll.close()
 
     def __repr__(self) -> str:
@@ -419,15 +428,15 @@ _shared: Reactor | None = None
 _shared_lock = threading.Lock()
 
 
-def entered_reactor() -> Reactor:
-    """The shared Reactor, with one more user counted (pair with ``Reactor.exit``).
+def entered_reactor(executor: Any) -> Reactor:
+    """The shared Reactor, with ``executor`` counted as a user (pair with ``Reactor.exit``).
 
     Looping covers a ``run()`` on another thread closing the reactor between the lookup
     and the count.
     """
     while True:
         shared = reactor()
-        if shared.enter():
+        if shared.enter(executor):
             return shared
 
 

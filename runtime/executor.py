@@ -30,6 +30,8 @@ Some facts the code below relies on:
 from __future__ import annotations
 
 import gc
+import signal
+import sys
 import threading
 import weakref
 from collections import deque
@@ -71,10 +73,13 @@ _PARKED = 2  # waiting on its condition variable
 _EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (tokio's number)
 
 _unjoined_failures = 0  # how many tasks failed with nobody joined (run() collects if any)
+_report_task_failure: Any = None  # runtime.debug's, imported at the first unjoined failure
 
 
 class _Local(threading.local):
     executor: Executor | None = None  # the executor running on this thread
+    holding_ctrl_c = False  # opening or releasing the reactor: Ctrl-C waits (see run())
+    interrupted = False  # a Ctrl-C came while held
 
 
 _local = _Local()
@@ -234,7 +239,9 @@ class Task(Future, Waker):
         self._executor._live.pop(self, None)
         try:
             future.close()
-        except Exception as exc:  # noqa: BLE001 - a finally block raised: the task failed
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a finally block raised: the task failed
             self._finish(FAILED, exc)
             return
         self._finish(CANCELLED, None)
@@ -257,7 +264,11 @@ class Task(Future, Waker):
             joiner.wake()
         elif state == FAILED:
             # Nobody waits on it yet: report the failure if the handle dies unjoined.
-            global _unjoined_failures
+            global _unjoined_failures, _report_task_failure
+            if _report_task_failure is None:  # imported now, never from a finalizer
+                from runtime.debug import report_task_failure
+
+                _report_task_failure = report_task_failure
             _unjoined_failures += 1
             self.__class__ = _UnjoinedTask
 
@@ -271,17 +282,19 @@ class _UnjoinedTask(Task):
     Switching ``__class__`` on failure keeps ``__del__`` (and its cost) off every other task.
     Facts: the exception's traceback holds the failed ``poll`` frame, whose ``waker`` argument
     is this very task, so the task sits in a reference cycle and dies at the next garbage
-    collection, not when its last handle goes; ``run()`` collects before it returns so every
-    unjoined failure is reported by then.
+    collection, not when its last handle goes. An exception leaving ``run()`` can keep such a
+    task alive (its traceback holds the frames that hold the handles), and a finalizer running
+    at interpreter shutdown finds half the interpreter gone: so ``run()`` reports every unjoined
+    failure still alive before it returns or raises (``report_unjoined``), and ``__del__``
+    stays silent once the interpreter is finalizing.
     """
 
     __slots__ = ()
 
     def __del__(self) -> None:
-        if self._state == FAILED:
-            from runtime.debug import report_task_failure
-
-            report_task_failure(self.name, self._result)
+        if self._state == FAILED and not sys.is_finalizing():
+            self._state = JOINED_FAILED  # reported: once each
+            _report_task_failure(self.name, self._result)
 
 
 JoinHandle = Task
@@ -338,8 +351,11 @@ class Executor:
             raise RuntimeError(
                 "block_on() called from inside a running task; use spawn() or wait() instead"
             )
-        shared = entered_reactor()
-        self._reactor = shared
+        _local.holding_ctrl_c = True  # first, with no call before it: see run()
+        try:
+            entered_reactor(self)  # sets self._reactor; may open the reactor's fds
+        finally:
+            _let_ctrl_c()
         self._thread = get_ident()
         _local.executor = self
         try:
@@ -347,16 +363,36 @@ class Executor:
             root._joiner = _NO_WAKER
             self._run_until(root)
         finally:
-            _local.executor = None
-            self._parked = _RUNNING
-            self._hand_off(shared)
-            shared.exit()
+            self._leave()
         if root._state == DONE:
             return root._result
         if root._state == CANCELLED:
             raise CancelledError("the future given to block_on() was aborted")
         root._state = JOINED_FAILED
         raise root._result
+
+    def _leave(self) -> None:
+        """Stop using this thread and the reactor; idempotent (``run`` calls it again)."""
+        if _local.executor is self:
+            _local.executor = None
+        self._parked = _RUNNING
+        shared = self._reactor
+        if shared is not None:
+            self._hand_off(shared)
+            shared.exit(self)
+
+    def report_unjoined(self) -> None:
+        """Print each of this executor's failed tasks nobody joined, once; they count as joined.
+
+        Called by ``run()`` as it ends: tasks whose handles died are reported by the garbage
+        collection here, and those an escaping exception still holds are found among the
+        objects that refer to this executor (only on this failure path: it scans the heap).
+        """
+        gc.collect()
+        for referrer in gc.get_referrers(self):
+            if type(referrer) is _UnjoinedTask and referrer._state == FAILED:
+                referrer._state = JOINED_FAILED
+                _report_task_failure(referrer.name, referrer._result)
 
     def unfinished(self) -> list[Task]:
         """This executor's tasks that have not finished."""
@@ -413,13 +449,16 @@ class Executor:
                 future = task.future
                 try:
                     result = future.poll(task)
-                except Exception as exc:  # noqa: BLE001 - the task's failure, kept for its joiner
+                except (KeyboardInterrupt, SystemExit):
+                    # Leave the loop; run() closes the rest, this task too: it stays RUNNING
+                    # in self._running. A Ctrl-C's handler may run just after a poll returned,
+                    # with the future suspended at a wait, so only close() ends it for sure
+                    # (it does nothing to a future that finished by raising this itself).
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - the task's failure, kept for its joiner
+                    # GeneratorExit and other BaseExceptions too: they fail this task alone.
                     task._finish(FAILED, exc)
                     continue
-                except BaseException:
-                    # KeyboardInterrupt, SystemExit: leave the loop; run() closes the rest.
-                    task._finish(CANCELLED, None)
-                    raise
                 if result is PENDING:
                     live[task] = None
                     state = task._state
@@ -551,25 +590,82 @@ _new_task = object.__new__
 def run(future: Future) -> Any:
     """Run ``future`` to completion on a new executor on the shared reactor.
 
-    Afterwards closes the tasks still pending (their ``finally`` blocks run) and releases
-    every fd the runtime opened, also when interrupted (KeyboardInterrupt).
-    """
-    from runtime import blocking
+    Afterwards closes the tasks still pending (their ``finally`` blocks run), reports the
+    failed tasks nobody joined, and releases every fd the runtime opened, also when
+    interrupted (KeyboardInterrupt).
 
+    Facts about Ctrl-C the release depends on: CPython runs a Python signal handler only at
+    certain instructions (a function's entry, a loop's back edge, after a call into C), never
+    between the first instructions of a ``try`` or ``finally`` block and its first call. A
+    KeyboardInterrupt raised just after ``os.close`` or ``epoll_create`` returned would lose
+    track of an fd. So ``run()`` installs its own SIGINT handler (in place of Python's default
+    one, on the main thread only), and code that opens or releases the reactor sets a
+    thread-local flag with a plain store before its first call; while it is set the handler
+    holds the interrupt back, and ``_let_ctrl_c`` raises it once the fds are accounted for.
+    A Ctrl-C while pending tasks are closed still interrupts them: a ``finally`` block that
+    hangs must not make the program deaf to Ctrl-C.
+    """
     failures_before = _unjoined_failures
     executor = Executor()
     try:
-        return executor.block_on(future)
-    finally:
+        _take_sigint()
         try:
-            executor.close()
+            return executor.block_on(future)
         finally:
-            shared = executor._reactor
-            if shared is not None:
-                shared.close_when_idle()
-            blocking.shutdown()
-            if _unjoined_failures != failures_before:
-                gc.collect()  # report unjoined failures now (see _UnjoinedTask)
+            try:
+                executor.close()
+            finally:
+                if _unjoined_failures != failures_before:
+                    executor.report_unjoined()
+    finally:
+        _local.holding_ctrl_c = True  # first, with no call before it: see the facts above
+        _release(executor)
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    """SIGINT while ``run()`` is running: KeyboardInterrupt, held back while it releases."""
+    if _local.holding_ctrl_c:
+        _local.interrupted = True
+        return
+    signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt
+
+
+def _take_sigint() -> None:
+    """Put ``_on_sigint`` in place of Python's default SIGINT handler (main thread only)."""
+    if get_ident() != _MAIN_THREAD:
+        return  # only the main thread runs Python's signal handlers
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _release(executor: Executor) -> None:
+    """Give back the reactor's fds and the blocking pool's threads; then raise a held Ctrl-C.
+
+    Every step is idempotent: ``block_on``'s own clean-up may have been cut short.
+    """
+    from runtime import blocking
+
+    try:
+        executor._leave()
+        shared = executor._reactor
+        if shared is not None:
+            shared.close_when_idle()
+        blocking.shutdown()
+    finally:
+        if get_ident() == _MAIN_THREAD and signal.getsignal(signal.SIGINT) is _on_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        _let_ctrl_c()
+
+
+def _let_ctrl_c() -> None:
+    """End holding Ctrl-C back; raise the KeyboardInterrupt held meanwhile, if any."""
+    _local.holding_ctrl_c = False
+    if _local.interrupted:
+        _local.interrupted = False
+        raise KeyboardInterrupt
+
+
+_MAIN_THREAD = threading.main_thread().ident
 
 
 def live_tasks() -> list[Task]:
