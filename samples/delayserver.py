@@ -30,6 +30,8 @@ MAX_DELAY_MS = 3_600_000  # an hour; beyond it a delay is surely a typo
 READ_SIZE = 4096
 HEAD_TIMEOUT = 10.0  # seconds from accepting a connection to the end of its request head
 ACCEPT_BACKOFF = 0.05  # seconds to pause when accept() fails, e.g. out of file descriptors
+LINGER_BYTES = 256 * 1024  # what we still read and drop after answering a head cut short
+LINGER_SECONDS = 2.0  # ... and for how long at most
 
 _ROUTE = re.compile(r"/([^/]*)/([^/]*)")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: int() would also take "٣" and "1_000"
@@ -101,8 +103,35 @@ def read_head(stream: TcpStream) -> bytes:
 # - A write to a peer that has gone raises EPIPE or ECONNRESET, both OSError: Python ignores
 #   SIGPIPE at start-up, so a leaving client is an exception here, not a signal that kills us.
 # - close() on a socket whose receive buffer still holds data sends RST, not FIN, and the RST
-#   may destroy our answer before the client reads it. So the 431 for an oversized head is
-#   best effort: reading everything a client sends would let it keep us reading for ever.
+#   destroys our answer at the client if it arrives before the client read it. When we stop
+#   reading before the client's head ended (431, 408), the client is likely still sending: so
+#   after the answer we shut down writing (the client sees our FIN after the answer) and read
+#   and drop what it sends until its EOF, bounded in bytes and time (`linger`), then close.
+#   Reading everything a client sends would let it keep us reading for ever.
+@coroutine
+def drain(stream: TcpStream) -> None:
+    """Read and drop what the client still sends, until its EOF or LINGER_BYTES."""
+    left = LINGER_BYTES
+    while left > 0:
+        chunk = wait(stream.read(READ_SIZE))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
+@coroutine
+def linger(stream: TcpStream) -> None:
+    """Close gracefully after an answer sent while the client may still be sending."""
+    stream.shutdown_write()
+    try:
+        wait(timeout(drain(stream), LINGER_SECONDS))
+    except TimeoutError:
+        pass  # the client neither finished nor left: close anyway (it may see a reset)
+
+
+_CUT_SHORT = (HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, HTTPStatus.REQUEST_TIMEOUT)
+
+
 @coroutine
 def handle(
     stream: TcpStream, counter: Iterator[int], log: Callable[[str], object], head_timeout: float
@@ -121,6 +150,8 @@ def handle(
             log(f"#{next(counter)} - {delay_ms}ms: {body}")
             wait(sleep(delay_ms / 1000))
         wait(stream.write_all(response(status, body)))
+        if status in _CUT_SHORT:
+            wait(linger(stream))
     except OSError:
         pass  # reset or broken pipe: the client left early, which ends this request only
     finally:
