@@ -32,6 +32,7 @@ from libcst.metadata import (
 
 from corofy.transform import CorofyError, markers, transform_source
 from tests.transform.programs import programs
+from tests.transform.python_scopes import function_locals
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests/transform/golden/inputs/*.py"))
@@ -178,19 +179,25 @@ def _compare(source: str) -> int:
         if not under.nonlocals <= co.scope.locals:
             continue  # a nonlocal of a scope above: libcst may bind it here
         in_tree = {id(n) for n in under.names}
-        mine = co.scope
-        assert mine.locals == locals_ | under.captures, co.qualname
-        assert mine.captured == captured, co.qualname
-        assert mine.nested_refs == {k: v for k, v in refs.items() if k in in_tree}, co.qualname
+        # Only plain values in the asserts: pytest's explanation of a failing one prints every
+        # object named in it, and a Coroutine or a libcst Scope prints its whole parsed tree
+        # (minutes per failure when Hypothesis shrinks a generated program).
+        qualname, mine = co.qualname, co.scope
+        own_names, nested_names = mine.own_names, mine.nested_names
+        mine_locals, mine_captured, mine_refs = mine.locals, mine.captured, mine.nested_refs
+        assert mine_locals == locals_ | under.captures, qualname
+        assert mine_captured == captured, qualname
+        assert mine_refs == {k: v for k, v in refs.items() if k in in_tree}, qualname
         for n in under.names:
             if id(n) in under.keys:
                 continue
             s = scopes.get(n)
-            assert (id(n) in mine.own_names) == (s is fscope), (co.qualname, n.value)
-            if id(n) in mine.nested_names or id(n) in mine.own_names:
-                assert s is not None, (co.qualname, n.value)
-            if s is not None and s is not fscope:
-                assert id(n) in mine.nested_names, (co.qualname, n.value)
+            name, known, own = n.value, s is not None, s is fscope
+            assert (id(n) in own_names) == own, (qualname, name)
+            if id(n) in nested_names or id(n) in own_names:
+                assert known, (qualname, name)
+            if known and not own:
+                assert id(n) in nested_names, (qualname, name)
         compared += 1
     return compared
 
@@ -202,7 +209,7 @@ def _symtable_locals(source: str, co: markers.Coroutine, scan: markers.Scan) -> 
         table = todo.pop()
         if table.get_type() == "function" and table.get_name() == co.node.name.value \
                 and table.get_lineno() == line:
-            names = set(table.get_locals())
+            names = function_locals(table)
             if co.class_name:  # symtable has private names mangled
                 prefix = f"_{co.class_name.lstrip('_')}__"
                 names = {"__" + n[len(prefix):] if n.startswith(prefix) else n for n in names}
@@ -214,7 +221,8 @@ def _symtable_locals(source: str, co: markers.Coroutine, scan: markers.Scan) -> 
 def _check_symtable(source: str) -> None:
     scan = markers.scan(cst.parse_module(source), "t.py")
     for co in scan.coroutines:
-        assert co.scope.locals == _symtable_locals(source, co, scan), co.qualname
+        qualname, mine, pythons = co.qualname, co.scope.locals, _symtable_locals(source, co, scan)
+        assert mine == pythons, qualname  # plain values only: see _compare
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=os.path.basename)

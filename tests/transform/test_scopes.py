@@ -12,7 +12,7 @@ import libcst as cst
 import pytest
 
 from corofy.transform import CorofyError, markers
-
+from tests.transform.python_scopes import function_locals
 
 NESTED = '''
 from corofy import coroutine, wait
@@ -68,7 +68,7 @@ def assert_locals_are_pythons(source: str) -> None:
         found = _function_table(table, coroutine.qualname)
         if found is None:
             continue  # the same name defined twice: no single table to compare
-        expected = {s.get_name() for s in found.get_symbols() if s.is_local()}
+        expected = function_locals(found)
         declared = {n.name.value for n in _declarations(coroutine.node)}
         assert coroutine.scope.locals - declared == expected
 
