@@ -3,9 +3,7 @@
 Generates a module of N coroutines (loops, try/except/finally, with, comprehensions, waits
 inside expressions) and times, in one process run, ``corofy.transform.transform`` and
 libcst's own parse-and-print of the same text. Prints both and the ratio
-(libcst time / transform time: 1.0 would be "as fast as parsing and printing"), and the
-transform's time with ``corofy.transform.FREEZE_HEAP`` off, to show what keeping the
-parsed tree out of the garbage collector's runs is worth.
+(libcst time / transform time: 1.0 would be "as fast as parsing and printing").
 
     python3 benchmarks/bench_transform.py [--functions N] [--repeat R]
 """
@@ -18,7 +16,6 @@ import time
 
 import libcst as cst
 
-import corofy.transform as corofy_transform
 from corofy.transform import transform
 
 TEMPLATE = '''
@@ -74,22 +71,15 @@ def main() -> None:
     source = build(args.functions)
     result = transform(source, "dense.py")
     assert cst.parse_module(source).code == source
-    best_libcst = best_corofy = best_unfrozen = float("inf")
-    for _ in range(args.repeat):  # the three sides interleaved: drift on the machine hits all
+    best_libcst = best_corofy = float("inf")
+    for _ in range(args.repeat):  # the two sides interleaved: drift on the machine hits both
         best_libcst = min(best_libcst, best_time(1, lambda: cst.parse_module(source).code == source))
         best_corofy = min(best_corofy, best_time(1, lambda: transform(source, "dense.py")))
-        corofy_transform.FREEZE_HEAP = False
-        try:
-            best_unfrozen = min(best_unfrozen, best_time(1, lambda: transform(source, "dense.py")))
-        finally:
-            corofy_transform.FREEZE_HEAP = True
     lines = source.count("\n")
     print(f"source: {args.functions} coroutines, {lines:,} lines, {len(source):,} chars; "
           f"output {result.code.count(chr(10)):,} lines; best of {args.repeat}")
     print(f"libcst parse+print:  {best_libcst:.3f} s")
     print(f"corofy transform:    {best_corofy:.3f} s")
-    print(f"  (without freezing the parsed tree out of the garbage collector: {best_unfrozen:.3f} s, "
-          f"ratio {best_libcst / best_unfrozen:.2f})")
     print(f"ratio libcst/corofy: {best_libcst / best_corofy:.2f}  (target >= 0.5)")
 
 

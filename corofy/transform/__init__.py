@@ -14,10 +14,7 @@ kept byte for byte.
 from __future__ import annotations
 
 import bisect
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -86,40 +83,15 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
         if unreadable is None:  # no coroutine in it: nothing to do
             return TransformResult(source)
         raise unreadable from None
-    with _tree_frozen():
-        scan = markers.scan(module, filename)
-        if error is not None:
-            raise error
-        if not scan.coroutines and not scan.import_edits:
-            return TransformResult(source)
-        try:
-            return _Splice(source, scan).run()
-        finally:
-            analyse.clear_cache()
-
-
-# Freeze the heap (the parsed tree above all) while the tree is read: see _tree_frozen.
-FREEZE_HEAP = True
-
-
-@contextmanager
-def _tree_frozen() -> Iterator[None]:
-    """Spare the parsed tree the cyclic garbage collector while the transform reads it.
-
-    The tree is hundreds of thousands of objects, none of them garbage until the transform
-    ends, and the analysis allocates enough that the collector's full runs would scan it
-    again and again (0.08 s a run on the benchmark file). ``gc.freeze()`` moves every
-    object then alive out of the collector's generations, and ``gc.unfreeze()`` puts them
-    back. Not done when collection is off or something else froze objects (theirs to
-    unfreeze, not ours); objects made meanwhile are collected as usual."""
-    if not FREEZE_HEAP or not gc.isenabled() or gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
+    scan = markers.scan(module, filename)
+    if error is not None:
+        raise error
+    if not scan.coroutines and not scan.import_edits:
+        return TransformResult(source)
     try:
-        yield
+        return _Splice(source, scan).run()
     finally:
-        gc.unfreeze()
+        analyse.clear_cache()
 
 
 class _Splice:

@@ -342,29 +342,21 @@ def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monk
     assert sum(spliced_calls) >= 10 and not all(spliced_calls)
 
 
-def test_the_transform_leaves_the_garbage_collector_as_it_found_it() -> None:
-    # transform() freezes the heap while it reads the parsed tree (see _tree_frozen).
+def test_the_transform_leaves_the_garbage_collector_alone(monkeypatch) -> None:
+    # The collector's state is the whole interpreter's: a library call must not change it,
+    # and the untransformed @coroutine runs the transform on whatever thread imports a module.
+    # (It once froze the heap while reading the parsed tree; 3.12.1 starts with objects frozen.)
     import gc
 
+    def refused(*args: object) -> None:
+        raise AssertionError("the transform changed the garbage collector's state")
+
+    for name in ("freeze", "unfreeze", "disable", "enable", "set_threshold", "collect"):
+        monkeypatch.setattr(gc, name, refused)
     source = "from corofy import coroutine, wait\n\n@coroutine\ndef f(x):\n    return wait(x)\n"
-    assert gc.get_freeze_count() == 0
-    transform_source(source)
-    assert gc.get_freeze_count() == 0 and gc.isenabled()
-    kept = [object() for _ in range(3)]
-    gc.freeze()  # someone else's frozen objects stay frozen
-    try:
-        frozen = gc.get_freeze_count()
-        transform_source(source)
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()
-    gc.disable()
-    try:
-        transform_source(source)
-        assert not gc.isenabled() and gc.get_freeze_count() == 0
-    finally:
-        gc.enable()
-    assert kept
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    assert "class f" in transform_source(source)
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
 
 
 def test_the_transform_benchmark_runs_and_reports_its_ratios() -> None:
@@ -377,7 +369,7 @@ def test_the_transform_benchmark_runs_and_reports_its_ratios() -> None:
                           "--functions", "3", "--repeat", "1"],
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
-    assert "ratio libcst/corofy:" in run.stdout and "without freezing" in run.stdout
+    assert "ratio libcst/corofy:" in run.stdout
 
 
 def test_nodes_put_together_without_libcst_print_as_libcst_prints_them(monkeypatch) -> None:
