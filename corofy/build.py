@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from corofy.atomic import write_atomic
+from corofy import __version__
+from corofy.atomic import remove_stale_temporaries, write_atomic
 from corofy.cache import COPY, TRANSFORMED, Cache, cache_key
+from corofy.confine import Confinement, Unsafe, check_manifest_path
 
 MANIFEST = ".corofy-manifest.json"
 PARALLEL_THRESHOLD = 8  # below this many misses, starting worker processes costs more
@@ -241,19 +243,26 @@ def _diff(old: bytes | None, new: bytes | None, name: str, out: TextIO) -> None:
 # --- the manifest: which files in OUT corofy wrote, so only those are ever removed ---------
 
 
-def read_manifest(out_root: Path) -> dict[str, str]:
-    """{target path relative to OUT: its source, relative to OUT}."""
+def _load_manifest(out_root: Path) -> tuple[dict[str, str], str | None]:
     try:
         with open(out_root / MANIFEST, encoding="utf-8") as f:
-            files = json.load(f).get("files", {})
+            data = json.load(f)
+        files, version = data.get("files", {}), data.get("corofy")
+        files = {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
     except (OSError, ValueError, AttributeError):
-        return {}
-    return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
+        return {}, None
+    return files, version if isinstance(version, str) else None
+
+
+def read_manifest(out_root: Path) -> dict[str, str]:
+    """{target path relative to OUT: its source, relative to OUT}."""
+    return _load_manifest(out_root)[0]
 
 
 def write_manifest(out_root: Path, files: dict[str, str]) -> None:
-    text = json.dumps({"files": dict(sorted(files.items()))}, indent=1) + "\n"
-    write_atomic(out_root / MANIFEST, text.encode())
+    """Record `files` and the version of corofy that wrote them."""
+    data = {"corofy": __version__, "files": dict(sorted(files.items()))}
+    write_atomic(out_root / MANIFEST, (json.dumps(data, indent=1) + "\n").encode())
 
 
 def _inside(path: Path, folders: Iterable[Path]) -> bool:
@@ -280,36 +289,116 @@ class Mode:
         return not (self.check or self.diff)
 
 
+@dataclass
+class _Out:
+    """One OUT folder during `apply`: what its manifest said, what this run makes of it."""
+
+    old: dict[str, str]
+    old_version: str | None
+    produced: dict[str, str] = field(default_factory=dict)  # target -> source, this run
+    failed: set[str] = field(default_factory=set)  # targets whose source had an error
+    unread: list[str] = field(default_factory=list)  # folders in SRC that could not be read
+    recorded: dict[str, str] = field(default_factory=dict)  # what the manifest on disk says
+
+    def __post_init__(self) -> None:
+        self.recorded = self.old
+
+
 def apply(
     results: list[Result],
     mode: Mode,
     src_folders: list[Path],
     src_files: list[Path],
     stdout: io.BufferedIOBase | None = None,
+    unread: Iterable[tuple[Path, str]] = (),
 ) -> Report:
-    """Write (or compare) every target; remove stale files corofy wrote earlier."""
+    """Write (or compare) every target; remove stale files corofy wrote earlier.
+
+    Every target is checked (confine.py) before any is written: one that would write
+    outside OUT, through a symlink or over a file corofy did not write refuses the whole
+    run, so a mistake in the tree never leaves it half rewritten.
+    """
     report = Report()
-    produced: dict[Path, dict[str, str]] = {}  # per OUT folder: target -> source
-    failed: dict[Path, set[str]] = {}  # per OUT folder: targets whose source had an error
+    outs: dict[Path, _Out] = {}
+    for root, folder in unread:
+        _out_of(outs, root).unread.append(folder)
+    confinement = Confinement()
+    refusals: dict[str, None] = {}  # ordered, each problem once
+    to_write: list[tuple[Result, bytes | None]] = []
     for result in results:
         job = result.job
-        if job.out_root is not None:
-            produced.setdefault(job.out_root, {})
-            failed.setdefault(job.out_root, set())
+        out = _out_of(outs, job.out_root) if job.out_root is not None else None
         if result.error is not None:
             report.errors.append(result.error)
+            if out is not None:
+                out.failed.add(job.out_rel)  # its old output stays, untouched
+            continue
+        if job.target is None:
+            to_write.append((result, None))
+            continue
+        assert result.expected is not None
+        try:
             if job.out_root is not None:
-                failed[job.out_root].add(job.out_rel)  # its old output stays, untouched
-        elif job.target is None:
+                confinement.check_folders(job.out_root, job.target.parent)
+            recorded = out is not None and job.out_rel in out.old
+            current = confinement.current(job.target, result.expected, recorded, job.source)
+        except Unsafe as exc:
+            refusals[str(exc)] = None
+            continue
+        if out is not None:
+            out.produced[job.out_rel] = job.manifest_source
+        to_write.append((result, current))
+    for root in outs:
+        try:
+            check_manifest_path(root / MANIFEST)
+        except Unsafe as exc:
+            refusals[str(exc)] = None
+    if refusals:
+        report.errors.extend(refusals)
+        return report
+    if mode.writes:
+        if not _record_intent(outs, report):
+            return report
+        # Temporaries a killed run left behind, in every folder this run writes to.
+        folders = {job.target.parent for r, _ in to_write if (job := r.job).target is not None}
+        for folder in folders | set(outs):
+            remove_stale_temporaries(folder)
+    for result, current in to_write:
+        if result.job.target is None:
             _to_stdout(result, mode, report, stdout or sys.stdout.buffer)
         else:
-            if job.out_root is not None:
-                produced[job.out_root][job.out_rel] = job.manifest_source
-            _to_target(result, mode, report)
+            _to_target(result, current, mode, report)
     sources = _SourceSet(src_folders, src_files)
-    for out_root, targets in produced.items():
-        _remove_stale(out_root, targets, failed[out_root], sources, mode, report)
+    for out_root, out in outs.items():
+        _remove_stale(out_root, out, sources, confinement, mode, report)
     return report
+
+
+def _out_of(outs: dict[Path, _Out], root: Path) -> _Out:
+    if root not in outs:
+        outs[root] = _Out(*_load_manifest(root))
+    return outs[root]
+
+
+def _record_intent(outs: dict[Path, _Out], report: Report) -> bool:
+    """List every file about to be written in its OUT's manifest before writing any.
+
+    An interrupted run then leaves no file in OUT that corofy wrote but does not know as
+    its own (which the next run would refuse to overwrite). False, with an error reported,
+    when a manifest cannot be written.
+    """
+    for root, out in outs.items():
+        intent = {**out.old, **out.produced}
+        if intent == out.old:
+            continue
+        try:
+            write_manifest(root, intent)
+        except OSError as exc:
+            shown = _display(root / MANIFEST)
+            report.errors.append(f"{shown}: error: cannot write: {exc.strerror or exc}")
+            return False
+        out.recorded, out.old_version = intent, __version__
+    return True
 
 
 def _to_stdout(result: Result, mode: Mode, report: Report, out: io.BufferedIOBase) -> None:
@@ -330,10 +419,9 @@ def _to_stdout(result: Result, mode: Mode, report: Report, out: io.BufferedIOBas
             print(f"unchanged {result.job.display}", file=sys.stderr)
 
 
-def _to_target(result: Result, mode: Mode, report: Report) -> None:
+def _to_target(result: Result, current: bytes | None, mode: Mode, report: Report) -> None:
     job, expected = result.job, result.expected
     assert job.target is not None and expected is not None
-    current = _read(job.target)
     if current == expected:
         report.unchanged += 1
         if mode.verbose > 0:
@@ -375,9 +463,9 @@ class _SourceSet:
 
 def _remove_stale(
     out_root: Path,
-    produced: dict[str, str],
-    failed: set[str],
+    out: _Out,
     sources: _SourceSet,
+    confinement: Confinement,
     mode: Mode,
     report: Report,
 ) -> None:
@@ -385,19 +473,25 @@ def _remove_stale(
 
     An entry is stale when its source is gone, or when the source lies in this run's SRC
     yet produced nothing (deleted, now ignored or excluded). Outputs of other runs into the
-    same OUT, and outputs whose source failed this time, are kept.
+    same OUT, outputs whose source failed this time, and outputs below a SRC folder that
+    could not be read are kept. Only regular files inside OUT are removed (see confine.py).
     """
-    old = read_manifest(out_root)
-    keep = dict(produced)
-    for rel_target, rel_source in old.items():
-        if rel_target in produced:
+    keep = dict(out.produced)
+    for rel_target, rel_source in out.old.items():
+        if rel_target in out.produced:
             continue
         source = Path(os.path.normpath(out_root / rel_source))
-        if rel_target in failed or (source.exists() and not sources.covers(source)):
+        unread = any(f == "" or rel_target.startswith(f + "/") for f in out.unread)
+        if unread or rel_target in out.failed or (_exists(source) and not sources.covers(source)):
             keep[rel_target] = rel_source
             continue
-        target = out_root / rel_target
-        if not target.exists():
+        try:
+            target = confinement.removable(out_root, rel_target)
+        except Unsafe as exc:
+            report.errors.append(str(exc))
+            keep[rel_target] = rel_source
+            continue
+        if target is None:  # gone already, or never corofy's to remove
             continue
         shown = _display(target)
         if mode.diff:
@@ -417,12 +511,25 @@ def _remove_stale(
         _prune_empty(target.parent, out_root)
         if mode.verbose > 0:
             print(f"removed {shown}", file=sys.stderr)
-    if mode.writes and keep != old:
+    if mode.writes and (keep != out.recorded or out.old_version != __version__):
+        if not keep and not out.recorded and not (out_root / MANIFEST).exists():
+            return  # nothing written, nothing to record: leave no manifest behind
         try:
             write_manifest(out_root, keep)
         except OSError as exc:
             shown = _display(out_root / MANIFEST)
             report.errors.append(f"{shown}:1:1: error: cannot write: {exc.strerror or exc}")
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` may exist: a source corofy cannot look at counts as still there."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _display(path: Path) -> str:

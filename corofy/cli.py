@@ -121,7 +121,9 @@ def _fail(message: str) -> NoReturn:
     help="Write nothing; print a unified diff; exit 1 if anything would change.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.option("-v", "--verbose", is_flag=True, help="Name every file written, removed or left unchanged.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Name every file written, removed or left unchanged."
+)
 @click.option(
     "-j",
     "--jobs",
@@ -192,7 +194,8 @@ def build(
     mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))
     cache = Cache(None if no_cache else default_cache_dir(root))
     results = compute(job_list, cache, jobs or os.cpu_count() or 1)
-    report = apply(results, mode, folders, files)
+    report = apply(results, mode, folders, files, unread=the_plan.unread)
+    report.errors[:0] = the_plan.errors
     for error in report.errors:
         click.echo(error, err=True)
     to_stdout_only = all(job.target is None for job in job_list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corofy.build import Job
@@ -26,6 +26,9 @@ class Plan:
     jobs: list[Job]
     folders: list[Path]  # SRC folders: their stale outputs may be removed
     files: list[Path]  # SRC files
+    # Folders in SRC that could not be read: an error each, and their old outputs are kept.
+    errors: list[str] = field(default_factory=list)
+    unread: list[tuple[Path, str]] = field(default_factory=list)  # (OUT, folder below it)
 
 
 def corofied_name(path: Path) -> Path:
@@ -115,13 +118,21 @@ def plan(
             if job.target.resolve() == job.source.resolve():
                 raise UsageError(f"{job.display} would be overwritten by its own output")
     excludes = [Matcher.from_lines("", exclude)] if exclude else []
+    errors: list[str] = []
+    unread: list[tuple[Path, str]] = []
     for folder in folders:
         assert out_path is not None
         name_prefix = _prefix(recorded_name(folder, name_root, out_path))
         exclude_prefix = _prefix(_rel(folder, root))
         manifest_prefix = _prefix(_rel(folder, out_path))
         shown_src, shown_out = _prefix(shown(folder)), _prefix(shown(out_path))
-        for rel in walk(folder, excludes, exclude_prefix):
+        found = walk(folder, excludes, exclude_prefix)
+        for rel, reason in found.unreadable:
+            errors.append(
+                f"{shown_src + rel if rel else shown(folder)}: error: cannot read folder: {reason}"
+            )
+            unread.append((out_path, rel))
+        for rel in found.files:
             jobs.append(
                 Job(
                     folder / rel,
@@ -135,7 +146,7 @@ def plan(
                 )
             )
     _refuse_shared_targets(jobs)
-    return Plan(jobs, folders, files)
+    return Plan(jobs, folders, files, errors, unread)
 
 
 def _refuse_shared_targets(jobs: Sequence[Job]) -> None:

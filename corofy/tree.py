@@ -170,8 +170,16 @@ class _GitRefused(Exception):
     pass
 
 
-def walk(root: Path, excludes: Sequence[Matcher] = (), exclude_prefix: str = "") -> list[str]:
-    """Every file SRC folder `root` contributes, as sorted posix paths relative to it.
+@dataclass
+class Walk:
+    """What a SRC folder contributes: its files, and the folders that could not be read."""
+
+    files: list[str]  # sorted posix paths relative to the SRC folder
+    unreadable: list[tuple[str, str]]  # (folder relative to SRC, or "" for SRC; the reason)
+
+
+def walk(root: Path, excludes: Sequence[Matcher] = (), exclude_prefix: str = "") -> Walk:
+    """Every file SRC folder `root` contributes, and every folder in it that cannot be read.
 
     `excludes` are extra rules (the config's `exclude`, `--exclude`); they see each path as
     `exclude_prefix` + its path relative to `root`, so they can be written relative to the
@@ -186,31 +194,42 @@ def walk(root: Path, excludes: Sequence[Matcher] = (), exclude_prefix: str = "")
     return _walk(root, excludes, exclude_prefix, use_git=False)
 
 
-def _walk(root: Path, excludes: Sequence[Matcher], exclude_prefix: str, use_git: bool) -> list[str]:
+def _walk(root: Path, excludes: Sequence[Matcher], exclude_prefix: str, use_git: bool) -> Walk:
     files: list[str] = []
+    unreadable: list[tuple[str, str]] = []
     level: list[str] = [""]  # folders to list at this depth, relative to root
     matchers: list[Matcher] = []
     while level:
         entries: list[tuple[str, bool]] = []
         for folder in level:
             fpath = root / folder if folder else root
-            if not use_git:
-                ignore_file = fpath / ".gitignore"
-                if ignore_file.is_file():
-                    with open(ignore_file, encoding="utf-8", errors="surrogateescape") as f:
-                        matchers.append(Matcher.from_lines(folder, f))
+            # A folder that cannot be listed (or whose .gitignore cannot be read) is reported,
+            # not skipped: its outputs in OUT must not look like outputs of deleted sources.
             try:
+                if not use_git:
+                    ignore_file = fpath / ".gitignore"
+                    if ignore_file.is_file():
+                        with open(ignore_file, encoding="utf-8", errors="surrogateescape") as f:
+                            matchers.append(Matcher.from_lines(folder, f))
+                found: list[tuple[str, bool]] = []
                 with os.scandir(fpath) as it:
                     for entry in it:
                         if is_skipped_name(entry.name):
                             continue
                         rel = f"{folder}/{entry.name}" if folder else entry.name
                         if entry.is_dir(follow_symlinks=False):
-                            entries.append((rel, True))
-                        elif entry.is_file():
-                            entries.append((rel, False))
-            except OSError:
-                continue  # an unreadable folder contributes nothing we could read
+                            found.append((rel, True))
+                        else:
+                            try:
+                                is_file = entry.is_file()
+                            except OSError:  # a symlink into an unreadable folder
+                                is_file = True  # reading it then reports the error
+                            if is_file:
+                                found.append((rel, False))
+            except OSError as exc:
+                unreadable.append((folder, exc.strerror or str(exc)))
+                continue
+            entries.extend(found)
         ignored: set[str] = set()
         if use_git:
             answer = _git_ignored(root, [r for r, _ in entries])
@@ -226,4 +245,4 @@ def _walk(root: Path, excludes: Sequence[Matcher], exclude_prefix: str, use_git:
             (next_level if is_dir else files).append(rel)
         level = next_level
     files.sort()
-    return files
+    return Walk(files, unreadable)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 from cli_helpers import COROUTINE_FILE, requires_transform, tree, write
@@ -533,3 +534,130 @@ def test_src_folder_inside_out_is_refused(corofy):
     result = corofy("build/src", "-o", "build")
     assert result.returncode == 2 and "lies inside OUT" in result.stderr
     assert tree(corofy.cwd / "build") == before
+
+
+# --- Ctrl-C while writing, and what an interrupted run leaves -------------------------------
+
+
+def _restore_sigint() -> None:
+    # A child of a backgrounded shell job inherits "ignore SIGINT", and Python installs its
+    # KeyboardInterrupt handler only when SIGINT is not ignored at start-up.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _interrupt_after(corofy, lines: int) -> int:
+    """Run a verbose build, send a real SIGINT after it reported `lines` writes; its exit code."""
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corofy", "src", "-o", "out", "-v", "-j", "1"],
+        cwd=corofy.cwd,
+        env=corofy.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_restore_sigint,  # noqa: PLW1509 - a signal reset only
+    )
+    assert proc.stderr is not None
+    seen = 0
+    while seen < lines and proc.stderr.readline():
+        seen += 1
+    proc.send_signal(signal.SIGINT)
+    proc.stderr.read()
+    return proc.wait(timeout=60)
+
+
+def _leftovers(root) -> list[str]:
+    return [p for p in tree(root) if p.rsplit("/", 1)[-1].startswith(".") and p.endswith(".tmp")]
+
+
+def test_ctrl_c_during_the_write_phase_leaves_no_temporary_files_and_nothing_orphaned(corofy):
+    count = 300
+    codes = []
+    for i, lines in enumerate((1, 2, 3, 5, 8, 13, 30, 60, 100, 150, 200, 250, 290, 299)):
+        # New bytes each round, so every round writes every file again.
+        write(
+            corofy.cwd / "src", {f"p{n // 50}/m{n}.py": f"N = {n}\nR = {i}\n" for n in range(count)}
+        )
+        codes.append(_interrupt_after(corofy, lines))
+        assert _leftovers(corofy.cwd / "out") == [], (lines, codes)
+    assert 130 in codes  # the signal did land mid-build, not only after it ended
+    assert set(codes) <= {0, 130}, codes
+    # Whatever the stop left in OUT, corofy knows as its own: the next run rewrites it all.
+    write(corofy.cwd / "src", {f"p{n // 50}/m{n}.py": f"N = {n}\nR = -1\n" for n in range(count)})
+    result = corofy("src", "-o", "out")
+    assert result.returncode == 0, result.stderr
+    assert (corofy.cwd / "out/p5/m299.py").read_text() == "N = 299\nR = -1\n"
+
+
+def test_temporaries_of_a_killed_corofy_are_removed_by_the_next_run(corofy):
+    write(corofy.cwd / "src", {"a.py": PLAIN, "pkg/b.py": PLAIN})
+    assert corofy("src", "-o", "out").returncode == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = corofy.cwd / "out"
+    stale = [
+        out / f".a.py.corofy-{dead.pid}-0123abcd.tmp",
+        out / f"pkg/.b.py.corofy-{dead.pid}-89abcdef.tmp",
+    ]
+    live = out / f".a.py.corofy-{os.getpid()}-0123abcd.tmp"  # a corofy still writing
+    mine = [out / ".notes.tmp", out / "pkg/.b.py.1234.tmp"]  # not corofy's
+    for path in [*stale, live, *mine]:
+        path.write_bytes(b"")
+    write(corofy.cwd / "src", {"a.py": PLAIN + "X = 1\n", "pkg/b.py": PLAIN + "X = 1\n"})
+    assert corofy("src", "-o", "out").returncode == 0
+    assert [p for p in stale if p.exists()] == []
+    assert live.exists() and all(p.exists() for p in mine)
+
+
+# A real SIGINT that the corofy process sends itself just after the nth call of a C function
+# returns (a profile hook sees each `c_return`): Python then raises KeyboardInterrupt at that
+# exact point. After `os.open` of a temporary that is the instant the file exists and nothing
+# yet holds its name - where the tempfile.mkstemp this code replaced leaked it.
+_SIGNAL_AT = """
+import os, signal, sys
+name, nth = sys.argv[1], int(sys.argv[2])
+target = getattr(os, name[3:]) if name.startswith("os.") else None
+seen = 0
+def profile(frame, event, arg):
+    global seen
+    if event == "c_return" and (arg is target or getattr(arg, "__name__", None) == name):
+        seen += 1
+        if seen == nth:
+            os.kill(os.getpid(), signal.SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from corofy.cli import main
+sys.setprofile(profile)
+main(sys.argv[3:], prog_name="corofy")
+"""
+
+
+@pytest.mark.parametrize(
+    ("event", "nth"),
+    [
+        ("os.open", 1),
+        ("os.open", 2),
+        ("os.open", 9),
+        ("write", 3),
+        ("os.chmod", 4),
+        ("os.replace", 6),
+        ("os.replace", 13),  # the manifest, after every file
+    ],
+)
+def test_ctrl_c_at_each_step_of_an_atomic_write_leaves_no_temporary(corofy, event, nth):
+    files = {f"pkg/m{n}.py": f"N = {n}\n" for n in range(12)}
+    write(corofy.cwd / "src", files)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_AT, event, str(nth), "src", "-o", "out", "-j", "1"],
+        cwd=corofy.cwd,
+        env=corofy.env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert _leftovers(corofy.cwd / "out") == []
+    write(corofy.cwd / "src", {rel: text + "X = 1\n" for rel, text in files.items()})
+    assert corofy("src", "-o", "out").returncode == 0
+    assert (corofy.cwd / "out/pkg/m11.py").read_text() == "N = 11\nX = 1\n"

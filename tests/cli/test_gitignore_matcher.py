@@ -68,6 +68,6 @@ def test_matcher_keeps_exactly_what_git_keeps(root_rules, files, nested_rules):
         for folder, rule in nested_rules:
             if (root / folder).is_dir():
                 (root / folder / ".gitignore").write_text(rule + "\n")
-        ours = _walk(root, (), "", use_git=False)
+        ours = _walk(root, (), "", use_git=False).files
         theirs = [p for p in git_kept(root) if not p.endswith("/.gitignore")]
         assert ours == theirs, (root_rules, nested_rules, created)
