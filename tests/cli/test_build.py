@@ -661,3 +661,29 @@ def test_ctrl_c_at_each_step_of_an_atomic_write_leaves_no_temporary(corofy, even
     write(corofy.cwd / "src", {rel: text + "X = 1\n" for rel, text in files.items()})
     assert corofy("src", "-o", "out").returncode == 0
     assert (corofy.cwd / "out/pkg/m11.py").read_text() == "N = 11\nX = 1\n"
+
+
+# --- line endings: bytes in, bytes out --------------------------------------------------------
+
+
+@requires_transform
+def test_crlf_sources_pass_through_the_cli_without_newline_translation(corofy):
+    from corofy.transform import transform
+
+    coroutine = COROUTINE_FILE.replace("\n", "\r\n").encode()
+    plain = PLAIN.replace("\n", "\r\n").encode()
+    write(corofy.cwd, {"pyproject.toml": "[project]\nname = 'x'\n"})  # names relative to here
+    write(corofy.cwd / "src", {"co.py": coroutine, "plain.py": plain, "cr.py": b"A = 1\rB = 2\r"})
+    assert corofy("src", "-o", "out").returncode == 0
+    # What the transform made of the text, to the byte: the CLI adds no translation of its own.
+    expected = transform(coroutine.decode(), "src/co.py").code.encode()
+    assert (corofy.cwd / "out/co.py").read_bytes() == expected
+    assert (corofy.cwd / "out/plain.py").read_bytes() == plain
+    assert (corofy.cwd / "out/cr.py").read_bytes() == b"A = 1\rB = 2\r"
+    check = corofy("src", "-o", "out", "--check")
+    assert (check.returncode, check.stderr) == (
+        0,
+        "corofy: 0 files would be written, 3 unchanged\n",
+    )
+    piped = corofy.raw("-", "--stdin-filename", "src/plain.py", input=plain)
+    assert (piped.returncode, piped.stdout) == (0, plain)
