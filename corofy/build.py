@@ -200,6 +200,7 @@ def compute(jobs: list[Job], cache: Cache, workers: int) -> list[Result]:
             continue
         cache.put(key, payload)
         _settle(results[i], data, payload)
+    cache.trim()
     return results
 
 

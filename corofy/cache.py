@@ -2,15 +2,22 @@
 
 An entry is keyed on the hash of the input bytes, corofy's version and code (see
 `code_fingerprint`) and the source name handed to the transform (it is written into the
-output as `__corofy_source__`), so any change to one of them misses. Entries are immutable files named by their key; a lost race between two
-writers writes the same bytes twice. The cache is an optimisation only: any failure to read
-or write it is ignored.
+output as `__corofy_source__`), so any change to one of them misses. Entries are immutable
+files named by their key; a lost race between two writers writes the same bytes twice. The
+cache is an optimisation only: any failure to read or write it is ignored.
+
+The folder marks itself as a cache the ways tools look for: a `CACHEDIR.TAG` (the Cache
+Directory Tagging Specification: backup tools skip the folder) and a `.gitignore` of `*` (so
+`git add -A` never commits it). It stays bounded: after a run that added entries, the least
+recently used ones (by mtime, which a hit refreshes at most once a day, so a warm run costs
+no writes) are removed until the total is under `COROFY_CACHE_SIZE` (default 256M).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import time
 from pathlib import Path
 
 try:  # hashlib would also load OpenSSL (several ms of start-up) for a hash it does not need
@@ -19,11 +26,34 @@ except ImportError:  # another Python implementation
     from hashlib import blake2b
 
 from corofy import __version__
-from corofy.atomic import write_atomic
+from corofy.atomic import remove_stale_temporaries, write_atomic
 
 # The payload's first byte says what the input became.
 COPY = b"C"  # no coroutines: the output is the input, byte for byte
 TRANSFORMED = b"T"  # followed by the output bytes
+
+
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by corofy.\n"
+    "# For information about cache directory tags, see:\n"
+    "#\thttps://bford.info/cachedir/\n"
+)
+DEFAULT_SIZE = 256 * 1024 * 1024
+TOUCH_AFTER = 24 * 3600  # seconds: how stale a hit's mtime may get before it is refreshed
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def size_limit(text: str | None) -> int:
+    """`COROFY_CACHE_SIZE` in bytes: a number with an optional K, M or G suffix."""
+    if not text:
+        return DEFAULT_SIZE
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = text[-1:] if text[-1:] in _UNITS else ""
+    try:
+        return int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
+    except ValueError:
+        return DEFAULT_SIZE
 
 
 def default_cache_dir(project_root: Path) -> Path:
@@ -70,8 +100,11 @@ def cache_key(data: bytes, source_name: str) -> str:
 
 
 class Cache:
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, limit: int | None = None) -> None:
+        self.root = folder
         self.folder = folder / __version__ if folder is not None else None
+        self.limit = limit if limit is not None else size_limit(os.environ.get("COROFY_CACHE_SIZE"))
+        self.added = 0  # entries written by this run
 
     def _path(self, key: str) -> Path:
         assert self.folder is not None
@@ -82,14 +115,73 @@ class Cache:
             return None
         try:
             with open(self._path(key), "rb") as f:
-                return f.read()
+                mtime = os.fstat(f.fileno()).st_mtime
+                data = f.read()
+            if time.time() - mtime > TOUCH_AFTER:
+                os.utime(self._path(key))  # used again: the last to be evicted
         except OSError:
             return None
+        return data
 
     def put(self, key: str, payload: bytes) -> None:
         if self.folder is None:
             return
         try:
+            if self.added == 0:
+                self._mark()
             write_atomic(self._path(key), payload)
+            self.added += 1
         except OSError:
             pass
+
+    def _mark(self) -> None:
+        """CACHEDIR.TAG and .gitignore at the cache's top, before its first entry."""
+        assert self.root is not None
+        self.root.mkdir(parents=True, exist_ok=True)
+        for name, text in (("CACHEDIR.TAG", CACHEDIR_TAG), (".gitignore", "*\n")):
+            if not (self.root / name).exists():
+                write_atomic(self.root / name, text.encode())
+
+    def trim(self) -> None:
+        """Evict least recently used entries (of every version) down to the size limit."""
+        if self.root is None or self.added == 0:
+            return
+        entries: list[tuple[float, int, str]] = []
+        total = 0
+        try:
+            versions = [e.path for e in os.scandir(self.root) if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return
+        for version in versions:
+            for shard in _subfolders(version):
+                remove_stale_temporaries(Path(shard))
+                try:
+                    with os.scandir(shard) as it:
+                        for entry in it:
+                            if entry.name.startswith("."):
+                                continue
+                            st = entry.stat(follow_symlinks=False)
+                            entries.append((st.st_mtime, st.st_size, entry.path))
+                            total += st.st_size
+                except OSError:
+                    continue
+        if total <= self.limit:
+            return
+        entries.sort()
+        goal = self.limit * 8 // 10  # a margin, so the next runs do not trim again at once
+        for _, size, path in entries:
+            if total <= goal:
+                break
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            total -= size
+
+
+def _subfolders(folder: str) -> list[str]:
+    try:
+        with os.scandir(folder) as it:
+            return [e.path for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
