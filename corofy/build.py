@@ -26,6 +26,7 @@ from corofy import __version__
 from corofy.atomic import remove_stale_temporaries, write_atomic
 from corofy.cache import COPY, TRANSFORMED, Cache, cache_key
 from corofy.confine import Confinement, Unsafe, check_manifest_path
+from corofy.progress import Progress
 
 MANIFEST = ".corofy-manifest.json"
 PARALLEL_THRESHOLD = 8  # below this many misses, starting worker processes costs more
@@ -154,22 +155,33 @@ def transform_payload(
 
 
 def _transform_many(
-    items: list[tuple[bytes, str, str]], jobs: int
+    items: list[tuple[bytes, str, str]], jobs: int, progress: Progress
 ) -> list[tuple[bytes | None, str | None]]:
+    answers: list[tuple[bytes | None, str | None]] = []
     if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
             chunk = max(1, len(items) // (jobs * 4))
-            return list(pool.map(transform_payload, *zip(*items), chunksize=chunk))
-    return [transform_payload(*item) for item in items]
+            for answer in pool.map(transform_payload, *zip(*items), chunksize=chunk):
+                answers.append(answer)
+                progress.update("transformed", len(answers), len(items))
+        return answers
+    for item in items:
+        answers.append(transform_payload(*item))
+        progress.update("transformed", len(answers), len(items))
+    return answers
 
 
-def compute(jobs: list[Job], cache: Cache, workers: int) -> list[Result]:
+def compute(
+    jobs: list[Job], cache: Cache, workers: int, progress: Progress | None = None
+) -> list[Result]:
     """The bytes each job's target should hold, from the cache where possible."""
+    progress = progress or Progress(enabled=False)
     results = [Result(job) for job in jobs]
     misses: list[tuple[int, str, bytes]] = []
     for i, (job, result) in enumerate(zip(jobs, results)):
+        progress.update("read", i, len(jobs))
         data = job.data
         if data is None:
             assert job.source is not None
@@ -192,7 +204,7 @@ def compute(jobs: list[Job], cache: Cache, workers: int) -> list[Result]:
             continue
         _settle(result, data, payload)
     answers = _transform_many(
-        [(data, jobs[i].source_name, jobs[i].display) for i, _, data in misses], workers
+        [(data, jobs[i].source_name, jobs[i].display) for i, _, data in misses], workers, progress
     )
     for (i, key, data), (payload, error) in zip(misses, answers):
         if payload is None:
@@ -201,6 +213,7 @@ def compute(jobs: list[Job], cache: Cache, workers: int) -> list[Result]:
         cache.put(key, payload)
         _settle(results[i], data, payload)
     cache.trim()
+    progress.clear()
     return results
 
 

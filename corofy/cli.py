@@ -1,9 +1,9 @@
 """The `corofy` command line (SPEC §5).
 
 `corofy SRC... -o OUT` is the default command (also reachable as `corofy build`); `show`,
-`graph` and `run` are subcommands. A first argument that is not a subcommand's name belongs
-to the default command, so a SRC folder named like one (`build`, `show`, …) is written
-`./build`.
+`graph` and `run` are subcommands. A first argument that is not a subcommand's name, or
+that names an existing file or folder, belongs to the default command: `corofy build -o
+out` transforms a folder named build.
 
 Start-up stays lean: libcst and the transform are imported only when a file must actually be
 transformed, so a warm `--check` costs a walk, a hash per file and the cache.
@@ -44,7 +44,13 @@ class _DefaultGroup(click.Group):
     """A group whose unnamed invocation runs the `build` command."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+        # A first argument naming an existing path is a SRC even when it spells a command:
+        # `corofy build -o out` transforms the folder build (SPEC §5).
+        if (
+            not args
+            or (args[0] not in self.commands and args[0] not in ("--help", "-h"))
+            or (args[0] in self.commands and os.path.lexists(args[0]))
+        ):
             ctx.meta[_IMPLICIT] = True
             args = ["build", *args]
         return super().parse_args(ctx, args)
@@ -95,11 +101,17 @@ def main() -> None:
     corofy FILE              write FILE_corofied.py beside FILE
     corofy                   use src, out and exclude from [tool.corofy] in pyproject.toml
     corofy show|graph|run    read or run a file's state machines (COMMAND --help for more)
+
+    \b
+    SRC is files or folders (- reads stdin); a SRC naming an existing path is a source even
+    when it spells a command. The cache is .corofy_cache/ at the project root
+    ($COROFY_CACHE_DIR moves it, $COROFY_CACHE_SIZE bounds it, default 256M).
     """
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"corofy: error: {message}", err=True)
+    """Exit 2 with `message`; one that names its path (`path: error: ...`) is shown as is."""
+    click.echo(message if ": error: " in message else f"corofy: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -161,30 +173,47 @@ def build(
     exit_non_zero_on_change: bool,
     no_cache: bool,
 ) -> None:
-    """Transform SRC files and folders (default: [tool.corofy] in pyproject.toml)."""
+    """Transform SRC files and folders (default: [tool.corofy] in pyproject.toml).
+
+    \b
+    SRC  files or folders to transform (- reads stdin); each folder is mirrored into OUT.
+         Without SRC: src, out and exclude from [tool.corofy] in pyproject.toml.
+    """
     from corofy.build import Mode, apply, compute
     from corofy.cache import Cache, default_cache_dir
-    from corofy.config import ConfigError, find_project_root, load_config
+    from corofy.config import (
+        ConfigError,
+        check_required_version,
+        config_for,
+        find_project_root,
+        load_config,
+    )
     from corofy.plan import UsageError, plan
+    from corofy.progress import Progress
 
     cwd = Path.cwd()
     patterns = list(exclude)
     name_root = None  # each source's own project root
-    if src:
-        sources = [Path(s) for s in src]
-        root = find_project_root(cwd)
-    else:
-        try:
+    fix = _fix_command(src, out, exclude)
+    try:
+        if src:
+            sources = [Path(s) for s in src]
+            # [tool.corofy] governs SRC given here too: its exclude and required-version.
+            config = config_for(sources, cwd)
+            root = config.path.parent if config is not None else find_project_root(cwd)
+        else:
             config = load_config(cwd)
-        except ConfigError as exc:
-            _fail(str(exc))
-        sources = list(config.src)
-        root = name_root = config.path.parent
+            sources = list(config.src)
+            root = name_root = config.path.parent
+            if out is None:
+                if config.out is None:
+                    _fail(f"{config.path}: [tool.corofy] needs out (the folder to write)")
+                out = str(config.out)
+        check_required_version(config, __version__)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if config is not None:
         patterns += config.exclude
-        if out is None:
-            if config.out is None:
-                _fail(f"{config.path}: [tool.corofy] needs out (the folder to write)")
-            out = str(config.out)
     try:
         the_plan = plan(sources, out, root, patterns, stdin_filename, name_root)
     except UsageError as exc:
@@ -193,7 +222,8 @@ def build(
 
     mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))
     cache = Cache(None if no_cache else default_cache_dir(root))
-    results = compute(job_list, cache, jobs or os.cpu_count() or 1)
+    progress = Progress(enabled=False) if quiet else Progress()
+    results = compute(job_list, cache, jobs or os.cpu_count() or 1, progress)
     report = apply(results, mode, folders, files, unread=the_plan.unread)
     report.errors[:0] = the_plan.errors
     for error in report.errors:
@@ -204,9 +234,28 @@ def build(
     if report.errors:
         sys.exit(EXIT_ERROR)
     changed = bool(report.written or report.removed)
+    if changed and not mode.writes and not quiet and fix is not None:
+        click.echo(f"corofy: run `{fix}` to update", err=True)
     if changed and (not mode.writes or exit_non_zero_on_change):
         sys.exit(EXIT_CHANGED)
     sys.exit(EXIT_OK)
+
+
+def _fix_command(src: tuple[str, ...], out: str | None, exclude: tuple[str, ...]) -> str | None:
+    """The command that writes what --check found missing: this one, without the check.
+
+    None for stdin, whose output goes nowhere a re-run could update.
+    """
+    import shlex
+
+    if "-" in src or out == "-":
+        return None
+    words = ["corofy", *src]
+    if out is not None:
+        words += ["-o", out]
+    for pattern in exclude:
+        words += ["--exclude", pattern]
+    return shlex.join(words)
 
 
 def _summary(report: Report, mode: Mode) -> None:
@@ -266,7 +315,12 @@ def _machines(file: str, func: str | None) -> list:
 @click.argument("func", required=False)
 @click.option("--color/--no-color", default=None, help="Colour the code [default: on a terminal].")
 def show(file: str, func: str | None, color: bool | None) -> None:
-    """Print the state machine(s) generated for FILE (or only FUNC's)."""
+    """Print the state machine(s) generated for FILE (or only FUNC's).
+
+    \b
+    FILE  a Python file with @coroutine functions
+    FUNC  one coroutine's name (Class.method for a method) [default: all of them]
+    """
     from corofy.show import render
 
     machines = _machines(file, func)
@@ -279,10 +333,20 @@ def show(file: str, func: str | None, color: bool | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("func")
 @click.option(
-    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid stateDiagram (paste into Markdown) or Graphviz dot (dot -Tsvg).",
 )
 def graph(file: str, func: str, fmt: str) -> None:
-    """Print FUNC's state graph: states with their source lines, normal and exception edges."""
+    """Print FUNC's state graph: states with their source lines, normal and exception edges.
+
+    \b
+    FILE  a Python file with @coroutine functions
+    FUNC  the coroutine's name (Class.method for a method)
+    """
     from corofy.graph import to_dot, to_mermaid
 
     (machine,) = _machines(file, func)
@@ -297,7 +361,12 @@ def graph(file: str, func: str, fmt: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(file: str, args: tuple[str, ...]) -> None:
-    """Transform FILE and the corofy modules it imports in memory; run FILE as __main__."""
+    """Transform FILE and the corofy modules it imports in memory; run FILE as __main__.
+
+    \b
+    FILE  the program to run
+    ARGS  its command-line arguments (sys.argv[1:]), options included
+    """
     from corofy.runner import run_file
     from corofy.transform import CorofyError
 

@@ -19,6 +19,7 @@ class Config:
     src: tuple[Path, ...]
     out: Path | None
     exclude: tuple[str, ...]  # gitignore-style, relative to path.parent
+    required_version: str | None = None  # a version or specifier corofy must satisfy
 
 
 def find_project_root(start: Path) -> Path:
@@ -73,33 +74,160 @@ def _strings(value: object, key: str, path: Path) -> tuple[str, ...]:
     raise ConfigError(f"{path}: [tool.corofy] {key} must be a string or a list of strings")
 
 
-def load_config(start: Path) -> Config:
-    """Read `[tool.corofy]` (`src`, `out`, `exclude`) from the nearest pyproject.toml."""
+KEYS = ("src", "out", "exclude", "required-version")
+
+
+def read_config(path: Path) -> Config | None:
+    """`[tool.corofy]` of the pyproject.toml at `path`; None when it has no such table."""
     import tomllib
 
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("corofy") if isinstance(tool, dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.corofy] must be a table")
+    unknown = set(table) - set(KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown [tool.corofy] keys: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(KEYS)})"
+        )
+    base = path.parent
+    src = tuple(base / s for s in _strings(table.get("src", []), "src", path))
+    out = table.get("out")
+    if out is not None and not isinstance(out, str):
+        raise ConfigError(f"{path}: [tool.corofy] out must be a string")
+    exclude = _strings(table.get("exclude", []), "exclude", path)
+    required = table.get("required-version")
+    if required is not None and not isinstance(required, str | int):
+        raise ConfigError(f"{path}: [tool.corofy] required-version must be a string")
+    return Config(
+        path,
+        src,
+        base / out if out is not None else None,
+        exclude,
+        str(required) if required is not None else None,
+    )
+
+
+def config_for(sources: list[Path], cwd: Path) -> Config | None:
+    """The `[tool.corofy]` that governs SRC given on the command line, if any.
+
+    As black does, it is the nearest pyproject.toml at or above the folder the sources have
+    in common (the cwd for stdin), so `corofy src -o build` and a bare `corofy` run from the
+    same project read the same `exclude` and `required-version`.
+    """
+    paths = [os.path.abspath(s) for s in sources if str(s) != "-"] or [str(cwd)]
+    common = Path(os.path.commonpath(paths))
+    if not common.is_dir():
+        common = common.parent
+    path = find_pyproject(common)
+    return read_config(path) if path is not None else None
+
+
+def load_config(start: Path) -> Config:
+    """`[tool.corofy]` from the nearest pyproject.toml, for a run given no SRC."""
     path = find_pyproject(start)
     if path is None:
         raise ConfigError(
             "no SRC given and no pyproject.toml found; run `corofy SRC... -o OUT` or add "
             "[tool.corofy] with src and out to pyproject.toml"
         )
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    table = data.get("tool", {}).get("corofy")
-    if not isinstance(table, dict):
+    config = read_config(path)
+    if config is None:
         raise ConfigError(f"{path}: no [tool.corofy] table; add one with src and out")
-    unknown = set(table) - {"src", "out", "exclude"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown [tool.corofy] keys: {', '.join(sorted(unknown))}")
-    if "src" not in table:
+    if not config.src:
         raise ConfigError(f"{path}: [tool.corofy] needs src (a folder or a list of them)")
-    base = path.parent
-    src = tuple(base / s for s in _strings(table["src"], "src", path))
-    out = table.get("out")
-    if out is not None and not isinstance(out, str):
-        raise ConfigError(f"{path}: [tool.corofy] out must be a string")
-    exclude = _strings(table.get("exclude", []), "exclude", path)
-    return Config(path, src, base / out if out is not None else None, exclude)
+    return config
+
+
+_OPERATORS = ("===", "~=", "==", "!=", ">=", "<=", ">", "<")
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """The numeric release of a version ("0.1.0rc1" -> (0, 1, 0)); None if it has none."""
+    import re
+
+    found = re.match(r"v?(\d+(?:\.\d+)*)", version.strip())
+    return tuple(int(p) for p in found.group(1).split(".")) if found else None
+
+
+def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    n = max(len(a), len(b))
+    return a + (0,) * (n - len(a)), b + (0,) * (n - len(b))
+
+
+def _clause(version: str, clause: str) -> bool:
+    op = next((o for o in _OPERATORS if clause.startswith(o)), None)
+    if op is None:  # a bare version: exactly it, or (like black's "22") a release prefix
+        want = _release(clause)
+        have = _release(version)
+        if want is None:
+            raise ValueError(clause)
+        return version == clause or (have is not None and have[: len(want)] == want)
+    text = clause[len(op) :].strip()
+    if op == "===":
+        return version == text
+    if op in ("==", "!=") and text.endswith(".*"):
+        prefix = _release(text[:-2])
+        have = _release(version)
+        match = prefix is not None and have is not None and have[: len(prefix)] == prefix
+        return match if op == "==" else not match
+    want, have = _release(text), _release(version)
+    if want is None or have is None:
+        raise ValueError(clause)
+    have, want = _padded(have, want)
+    if op == "~=":  # ~=1.4.2 means >=1.4.2 and ==1.4.*
+        stem = _release(text)
+        assert stem is not None
+        if len(stem) < 2:
+            raise ValueError(clause)
+        return have >= want and have[: len(stem) - 1] == stem[:-1]
+    return {
+        "==": have == want,
+        "!=": have != want,
+        ">=": have >= want,
+        "<=": have <= want,
+        ">": have > want,
+        "<": have < want,
+    }[op]
+
+
+def version_satisfies(version: str, required: str) -> bool:
+    """Whether `version` meets `required`: a version ("0.1.0"), a release prefix ("0" as
+    black's required-version takes a major), or PEP 440-style clauses (">=0.1,<0.2").
+
+    ValueError for text that is none of these.
+    """
+    clauses = [c.strip() for c in required.split(",") if c.strip()]
+    if not clauses:
+        raise ValueError(required)
+    return all(_clause(version, c) for c in clauses)
+
+
+def check_required_version(config: Config | None, version: str) -> None:
+    """ConfigError, saying what to install, when `config` requires another corofy."""
+    if config is None or config.required_version is None:
+        return
+    required = config.required_version
+    shown = os.path.relpath(config.path)
+    shown = shown if not shown.startswith("..") else str(config.path)
+    try:
+        ok = version_satisfies(version, required)
+    except ValueError:
+        raise ConfigError(
+            f"{shown}: error: [tool.corofy] required-version {required!r} is neither a "
+            "version (0.1.0) nor specifiers (>=0.1,<0.2)"
+        ) from None
+    if not ok:
+        pin = required if required[:1] in "=!<>~" else f"=={required}"
+        raise ConfigError(
+            f"{shown}: error: [tool.corofy] required-version is {required!r}, but this "
+            f"is corofy {version}; install a matching one: pip install 'corofy{pin}'"
+        )
