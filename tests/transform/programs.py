@@ -186,7 +186,10 @@ class _Writer:
             kinds += ["break", "continue"]
         if scope.handled:
             kinds.append("reraise")
+        kinds.append("target")
         kind = self.choice(kinds)
+        if kind == "target":
+            return self.target_statement(scope, depth, indent)
         e = self.small(1, 2)  # expression depth
         if kind == "assign":
             return [f"{pad}{self.choice(['a', 'b', 'c', 'G'])} = {self.expr(scope, e)}"]
@@ -293,7 +296,6 @@ class _Writer:
     def coroutine(self, name: str, subs: list[str]) -> list[str]:
         closures = self.flip()
         scope = _Scope(["a", "b", "c", "G", "n"], subs, closures=closures)
-        body = self.block(scope, 0, 4)
         helpers = [
             "    def peek():",
             "        return a + b + c",
@@ -302,6 +304,8 @@ class _Writer:
             "        a = v",
             "        return v",
         ]
+        nested = self.nested_coroutine(scope) if self.flip() else []
+        body = self.block(scope, 0, 4)
         return [
             "@coroutine",
             f"def {name}(n):",
@@ -309,8 +313,11 @@ class _Writer:
             "    a = n",
             "    b = 1",
             "    c = 2",
+            *TARGETS_PREAMBLE,
             *(helpers if closures else []),
+            *nested,
             *body,
+            "    print('targets', d, s, o.__dict__)",
             f"    return ({name!r}, a, b, c)",
         ]
 
@@ -320,8 +327,99 @@ def programs(draw: Any) -> str:
     """Source of a module whose ``main(n)`` coroutine exercises SPEC §2.2's constructs."""
     writer = _Writer(draw)
     subs = ["sub1", "sub2"][: draw(st.integers(0, 2))]
-    lines = ["from corofy import coroutine, wait", "", "G = 0", ""]
+    lines = ["from corofy import coroutine, wait", "", "G = 0", "", *NESTED_HEADER, ""]
     for index, name in enumerate(subs):
         lines += writer.coroutine(name, subs[index + 1 :]) + [""]
     lines += writer.coroutine("main", subs)
     return "\n".join(lines) + "\n"
+
+
+# ---- wait() in assignment targets, and coroutines nested in coroutines -------------------
+# (SPEC §2.2's last constructs: kept apart from the layouts so the two merge easily.)
+
+# Each coroutine has containers to store into: d holds ints (read back by augmented
+# assignments), s anything (starred and with targets), o attributes.
+TARGETS_PREAMBLE = ["    d = [0, 0, 0]", "    s = {}", "    o = Obj()"]
+
+NESTED_HEADER = [
+    "class Obj:",
+    "    pass",
+    "",
+    "def traced(f):",
+    "    def call(*args):",
+    "        print('call', f.__qualname__)",
+    "        return f(*args)",
+    "    return call",
+]
+
+
+def _target_statement(self: _Writer, scope: _Scope, depth: int, indent: int) -> list[str]:
+    """A store whose target waits: subscript, attribute chain, unpacking (starred too),
+    augmented, chained, annotated, for and with targets, del."""
+    pad = " " * indent
+    e = self.small(1, 2)
+
+    def index() -> str:
+        key = f"wait({self.future(scope, e - 1)})" if self.flip() else self.expr(scope, e)
+        return f"{key} % 3"
+
+    kind = self.choice(["subscript", "attribute", "unpack", "augmented", "chained",
+                        "annotated", "starred", "for", "with", "del"])
+    value = self.expr(scope, e)
+    if kind == "subscript":
+        return [f"{pad}d[{index()}] = {value}"]
+    if kind == "attribute":
+        if self.flip():
+            return [f"{pad}wait(ready(o)).x = {value}"]
+        return [f"{pad}o.p = s", f"{pad}o.p[{index()}] = {value}"]
+    if kind == "unpack":
+        first = self.choice(["a", "b", "c"])
+        return [f"{pad}{first}, d[{index()}] = {value}, {self.expr(scope, e)}"]
+    if kind == "augmented":
+        return [f"{pad}d[{index()}] {self.choice(['+=', '-='])} {value}"]
+    if kind == "chained":
+        first = self.choice(["a", "b", "c"])
+        return [f"{pad}{first} = d[{index()}] = d[{index()}] = {value}"]
+    if kind == "annotated":
+        return [f"{pad}d[{index()}]: int = {value}"]
+    if kind == "starred":
+        return [f"{pad}{self.choice(['a', 'b', 'c'])}, *s[{index()}] = "
+                f"[{value}, {self.expr(scope, e)}, {self.expr(scope, 1)}]"]
+    if kind == "for":
+        loop_scope = _Scope(scope.names, scope.subs, True, scope.handled)
+        return [f"{pad}for d[{index()}] in [{value}, {self.expr(scope, 1)}]:",
+                *self.block(loop_scope, depth + 1, indent + 4)]
+    if kind == "with":
+        body_scope = _Scope(scope.names, scope.subs, scope.in_loop, scope.handled)
+        return [f"{pad}with cm({value}, {self.flip()}) as s[{index()}]:",
+                *self.block(body_scope, depth + 1, indent + 4)]
+    return [f"{pad}try:", f"{pad}    del s[{index()}]", f"{pad}except KeyError:",
+            f"{pad}    print('no key')"]
+
+
+def _nested_coroutine(self: _Writer, scope: _Scope) -> list[str]:
+    """A @coroutine ``inner(v)`` defined in the coroutine (directly, in a class, or made by
+    a plain def), reading and rebinding its a, b, c through nonlocal; the statements after
+    it may wait on it. It waits on the subs the coroutine may wait on, never on itself."""
+    body_scope = _Scope([*scope.names, "v"], list(scope.subs))
+    budget, self.budget = self.budget, min(self.budget, 8)  # leave statements for the rest
+    body = self.block(body_scope, 1, 4)
+    self.budget = budget - (min(budget, 8) - self.budget)
+    traced = ["@traced"] if self.flip() else []
+    inner = [*traced, "@coroutine", "def inner(v):", "    global G", "    nonlocal a, b, c",
+             *body, "    return (v, a, b, c)"]
+    form = self.choice(["direct", "class", "factory"])
+    if form == "direct":
+        lines = inner
+    elif form == "class":
+        lines = ["class K:", *("    " + line for line in ["@staticmethod", *inner]),
+                 "inner = K.inner"]
+    else:
+        lines = ["def make():", *("    " + line for line in inner), "    return inner",
+                 "inner = make()"]
+    scope.subs = [*scope.subs, "inner"]
+    return ["    " + line for line in lines]
+
+
+_Writer.target_statement = _target_statement  # type: ignore[attr-defined]
+_Writer.nested_coroutine = _nested_coroutine  # type: ignore[attr-defined]
