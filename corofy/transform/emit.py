@@ -248,6 +248,7 @@ class Render:
         self.nested: dict[int, Any] = {}
         self.holds_nested: frozenset[int] = frozenset()
         self.generate: Any = None  # nested coroutine -> its MachineText (from the splice)
+        self.factories: dict[int, Any] = {}  # id(statement) -> the method that runs it
 
     def machine_named(self, m: str) -> Render:
         """This Render, or the enclosing one whose machine is called ``m``."""
@@ -693,6 +694,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         if not _returns(block):
             body.line(f"return {names.Ready}(None)")
         body.level -= 1
+    nested.methods(r, body)
     body.line("")
     body.line(f"def _finished({names.m}, {names.w}):")
     body.line(f"{ind}raise RuntimeError({f'cannot poll {fname}(): it has finished (or is running)'!r})")

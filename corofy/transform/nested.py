@@ -13,19 +13,29 @@ code, so that Python's closures keep working as written. Facts this depends on:
   (the slot is written instead), as the enclosing coroutine's own nested defs do.
 - Decorators, defaults and annotations of the nested def run in the enclosing coroutine:
   they are renamed as its code is.
-- The enclosing statement is printed with a placeholder line for each nested coroutine;
-  the nested code, generated once, replaces that line at its indentation, and each of its
-  lines keeps its own original line number.
+- The statement holding nested coroutines (their def, or a def or class around them) runs
+  in a method of the enclosing machine (``Factory``) that returns what it binds; the
+  resume functions call it where the statement stood. So the nested code is printed once
+  even where the statement is (a loop body re-entered after each of its waits). It needs
+  the machine (captured locals live there) and the Python locals its decorators, defaults
+  and annotations read, passed in.
+- The statement is printed with a placeholder line for each nested coroutine; the nested
+  code, generated once, replaces that line at its indentation, and each of its lines
+  keeps its own original line number.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import libcst as cst
 
 from corofy.transform.ir import Raw
 from corofy.transform.markers import Coroutine
 from corofy.transform.names import placeholder
+from corofy.transform.scopes import children_of
 
 if TYPE_CHECKING:  # emit imports this module
     from corofy.transform.emit import MachineText, Render, Writer
@@ -69,9 +79,78 @@ def prepare(r: Render, coroutine: Coroutine, enclosing: list[Render],
     r.holds_nested = frozenset(holding)
 
 
+@dataclass
+class Factory:
+    """A method of the enclosing machine that runs one statement holding nested coroutines
+    and returns what it binds: the nested code is printed once, however many resume
+    functions run the statement (a loop re-entered after each of its waits would repeat
+    it), which keeps the output linear."""
+
+    name: str
+    args: list[str]  # the enclosing coroutine's Python locals the statement reads as it runs
+    lines: list[str]
+    origin: list[int]
+
+
 def write(r: Render, w: Writer, n: Raw) -> None:
-    """Statement ``n`` (a def or class holding nested coroutines, or one itself), with the
-    generated code of each nested coroutine in its place."""
+    """Statement ``n`` (a def or class holding nested coroutines, or one itself): a call of
+    the method that runs it, binding its name."""
+    factory = r.factories.get(id(n.stmt))
+    if factory is None:
+        factory = r.factories[id(n.stmt)] = _factory(r, n)
+    args = "".join(f", {r.mangle(a)}" for a in factory.args)
+    w.line(f"{r.mangle(n.stmt.name.value)} = {r.names.m}.{factory.name}({args[2:]})", n.line)
+
+
+def methods(r: Render, body: Writer) -> None:
+    """The methods running statements that hold nested coroutines, into the class body."""
+    for factory in r.factories.values():
+        body.line("")
+        _insert(body, factory.lines, factory.origin, body.prefix)
+
+
+def _factory(r: Render, n: Raw) -> Factory:
+    stmt = n.stmt
+    bound = stmt.name.value
+    name = f"_def_{bound.lstrip('_')}_line{n.line}"
+    while name in r.ctx.taken:
+        name += "_"
+    r.ctx.taken.add(name)
+    # What the statement reads as it runs (decorators, defaults, annotations, bases) in
+    # the enclosing coroutine's own scope and keeps in Python locals: passed in. What
+    # nested scopes read of it is on the machine (captured locals are kept there).
+    found: set[str] = set()
+    _own_reads(r, stmt, found)
+    args = sorted(found & (r.storage.locals - r.storage.cold))
+    w = _writer(r)
+    params = "".join(f", {r.mangle(a)}" for a in args)
+    w.line(f"def {name}({r.names.m}{params}):  # the statement at line {n.line}")
+    w.level = 1
+    for decl in r.declarations:
+        w.line(r.code(decl).rstrip().rstrip(";"))
+    _statement(r, w, n)
+    w.line(f"return {r.mangle(bound)}")
+    return Factory(name, args, w.lines, w.origin)
+
+
+def _writer(r: Render) -> Writer:
+    from corofy.transform.emit import Writer
+
+    return Writer(r.indent, "")
+
+
+def _own_reads(r: Render, node: Any, found: set[str]) -> None:
+    if isinstance(node, cst.Name):
+        if r.where(node) == "own":
+            found.add(node.value)
+        return
+    for child in children_of(node, "name" if isinstance(node, (cst.FunctionDef, cst.ClassDef))
+                             else None):
+        _own_reads(r, child, found)
+
+
+def _statement(r: Render, w: Writer, n: Raw) -> None:
+    """Statement ``n`` with the generated code of each nested coroutine in its place."""
     by_placeholder = {placeholder(child): child for child in r.nested.values()}
     text = r.code(n.stmt).strip("\n")
     line_no = n.line - (len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0)
@@ -92,20 +171,19 @@ def write(r: Render, w: Writer, n: Raw) -> None:
             line_no += 1
             continue
         flush()
-        prefix = w.prefix + line[:len(line) - len(line.lstrip())]
-        _insert(w, r.generate(child), prefix)
-        positions = r.ctx.positions
-        line_no = positions[child.node].end.line + 1
+        machine = r.generate(child)
+        _insert(w, machine.lines, machine.origin, w.prefix + line[:len(line) - len(line.lstrip())])
+        line_no = r.ctx.positions[child.node].end.line + 1
     flush()
 
 
-def _insert(w: Writer, machine: MachineText, prefix: str) -> None:
-    """``machine``'s lines (generated at no indentation) indented by ``prefix``, but the
-    lines that continue a string literal."""
+def _insert(w: Writer, lines: list[str], origins: list[int], prefix: str) -> None:
+    """``lines`` (written at no indentation) indented by ``prefix``, but the lines that
+    continue a string literal."""
     from corofy.transform.emit import _string_lines
 
-    skip = _string_lines("\n".join(machine.lines))
-    for k, (line, origin) in enumerate(zip(machine.lines, machine.origin), 1):
+    skip = _string_lines("\n".join(lines))
+    for k, (line, origin) in enumerate(zip(lines, origins), 1):
         w.lines.append(line if k in skip else (prefix + line if line.strip() else ""))
         w.origin.append(origin)
 

@@ -383,8 +383,8 @@ def _target_statement(self: _Writer, scope: _Scope, depth: int, indent: int) -> 
     if kind == "annotated":
         return [f"{pad}d[{index()}]: int = {value}"]
     if kind == "starred":
-        return [f"{pad}{self.choice(['a', 'b', 'c'])}, *s[{index()}] = "
-                f"[{value}, {self.expr(scope, e)}, {self.expr(scope, 1)}]"]
+        items = f"[{value}, {self.expr(scope, e)}, {self.expr(scope, 1)}]"
+        return [f"{pad}{self.choice(['a', 'b', 'c'])}, *s[{index()}] = {items}"]
     if kind == "for":
         loop_scope = _Scope(scope.names, scope.subs, True, scope.handled)
         return [f"{pad}for d[{index()}] in [{value}, {self.expr(scope, 1)}]:",

@@ -429,3 +429,29 @@ def test_nested_coroutine_reading_an_unbound_enclosing_local_raises_name_error()
     assert printed(events) == [("NameError", ("cannot access free variable 'x' where it is not "
                                               "associated with a value in enclosing scope",))]
     assert outcome(events) == ("return", 2)
+
+
+def test_nested_coroutine_in_a_loop_with_waits_is_generated_once() -> None:
+    from corofy.transform import transform_source
+
+    src = program("""
+        @coroutine
+        def main():
+            total = 0
+            for v in [1, 2]:
+                total += wait(pending(1, v))
+                total += wait(ready(v))
+                total += wait(pending(2, v))
+                @coroutine
+                def inner(g, step=total):
+                    nonlocal total
+                    total += wait(g) + step
+                    return total
+                total += wait(inner(pending(1, v)))
+            return total
+        """)
+    # every resume function re-entering the loop runs the def: one copy of its code
+    assert transform_source(src, "prog.py").count("class inner_machine") == 1
+    # by hand: total 3; inner makes it 3 + 1 + 3 = 7 and returns 7, but += read 3 first:
+    # 10. Then 16; inner returns 16 + 2 + 16 = 34; 16 + 34 = 50.
+    assert result(src) == 50
