@@ -26,6 +26,7 @@ __all__ = [
     "Task",
     "Waker",
     "dump_tasks",
+    "from_asyncio",
     "join_all",
     "live_tasks",
     "run",
@@ -34,6 +35,7 @@ __all__ = [
     "spawn",
     "spawn_blocking",
     "timeout",
+    "to_asyncio",
 ]
 
 
@@ -43,6 +45,11 @@ def __getattr__(name: str) -> Any:
         from runtime.debug import dump_tasks
 
         return dump_tasks
+    if name in ("from_asyncio", "to_asyncio"):
+        # The asyncio bridge imports asyncio: only programs that use it pay for that.
+        from runtime import asyncio_bridge
+
+        return getattr(asyncio_bridge, name)
     raise AttributeError(f"module 'runtime' has no attribute {name!r}")
 
 

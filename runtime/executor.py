@@ -605,6 +605,7 @@ def run(future: Future) -> Any:
     A Ctrl-C while pending tasks are closed still interrupts them: a ``finally`` block that
     hangs must not make the program deaf to Ctrl-C.
     """
+    _refuse_inside_asyncio()
     failures_before = _unjoined_failures
     executor = Executor()
     try:
@@ -651,6 +652,9 @@ def _release(executor: Executor) -> None:
         if shared is not None:
             shared.close_when_idle()
         blocking.shutdown()
+        bridge = sys.modules.get("runtime.asyncio_bridge")
+        if bridge is not None:
+            bridge.shutdown()  # the background asyncio loop from_asyncio started, if any
     finally:
         if get_ident() == _MAIN_THREAD and signal.getsignal(signal.SIGINT) is _on_sigint:
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -666,6 +670,16 @@ def _let_ctrl_c() -> None:
 
 
 _MAIN_THREAD = threading.main_thread().ident
+
+
+def _refuse_inside_asyncio() -> None:
+    """run() blocks its thread: inside a running asyncio loop it would freeze that loop."""
+    asyncio = sys.modules.get("asyncio")  # not imported here: a program without it pays nothing
+    if asyncio is not None and asyncio._get_running_loop() is not None:
+        raise RuntimeError(
+            "runtime.run() cannot be called from inside a running asyncio event loop (it would "
+            "block the loop); from asyncio code use `await runtime.to_asyncio(future)`"
+        )
 
 
 def live_tasks() -> list[Task]:

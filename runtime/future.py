@@ -7,6 +7,8 @@ the most recent waker it was given; an older one may belong to a task that moved
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from typing import Any, Final
 
 
@@ -62,3 +64,42 @@ class Future:
 
     def close(self) -> None:
         """Release what the future holds; the default holds nothing."""
+
+    # Learner diagnostics (SPEC §3), called by generated code: reached through the Future
+    # class it already imports, so generated code imports nothing more.
+
+    @staticmethod
+    def _wait_error(value: Any, error: BaseException) -> BaseException:
+        """What ``wait(value)`` raises when polling ``value`` raised ``error``.
+
+        A TypeError naming the type when ``value`` has no ``poll``, pointing at
+        ``from_asyncio`` for an asyncio awaitable; otherwise ``error`` itself.
+        """
+        if type(error) is not AttributeError or hasattr(value, "poll"):
+            return error
+        kind = type(value).__qualname__
+        message = f"wait() needs a runtime.Future, got {kind}"
+        if hasattr(value, "__await__"):
+            name = getattr(value, "__qualname__", kind)
+            message += (
+                f" ({name!r} is an asyncio awaitable: wait on it with "
+                f"wait(runtime.from_asyncio(...)))"
+            )
+            close = getattr(value, "close", None)
+            if close is not None and inspect.iscoroutine(value):
+                close()  # the error says what went wrong; Python's "never awaited" would not
+        elif callable(value):
+            message += " (did you forget to call it?)"
+        exc = TypeError(message)
+        exc.__suppress_context__ = True
+        return exc
+
+    @staticmethod
+    def _never_waited(machine: Future, name: str) -> None:
+        """Warn that a coroutine's Future was dropped before anything polled it."""
+        qualname = type(machine).__qualname__.rpartition(".")[0]
+        warnings.warn(
+            f"coroutine {qualname + '.' + name if qualname else name!r} was never waited",
+            RuntimeWarning,
+            stacklevel=2,
+        )

@@ -355,7 +355,13 @@ class Render:
             self.mark(w, n.line)
             w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}", n.line)
             w.text(f"{names.f} = {self.expr(n.future)}", n.line)
-            w.line(f"{names.r} = {names.PENDING} if {names.closing} else {names.f}.poll({names.w})", n.line)
+            # A value without poll() is a learner's mistake (an asyncio coroutine, say):
+            # say so as a TypeError at the wait. The try costs nothing until it raises.
+            w.line("try:")
+            w.line(f"{ind}{names.r} = {names.PENDING} if {names.closing} else {names.f}.poll({names.w})",
+                   n.line)
+            w.line(f"except AttributeError as {names.x}:  # no poll(): is it a runtime.Future?")
+            w.line(f"{ind}raise {names.Future}._wait_error({names.f}, {names.x})", n.line)
             w.line(f"if {names.r} is {names.PENDING}:")
             w.level += 1
             w.line(f"{m}._awaiting = {names.f}")
@@ -651,7 +657,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
             # through this line first: map it to the wait's line too.
             body.line(f"{ind}{ind}{names.r} = {names.m}._awaiting.poll({names.w})", wait_line)
             body.line(f"{ind}except BaseException as {names.x}:")
-            body.line(f"{ind}{ind}{names.thrown} = {names.x}")
+            body.line(f"{ind}{ind}{names.thrown} = {names.Future}._wait_error({names.m}._awaiting, {names.x})")
             body.line(f"{ind}else:")
             body.line(f"{ind}{ind}if {names.r} is {names.PENDING}:")
             body.line(f"{ind}{ind}{ind}return {names.r}")
@@ -802,6 +808,8 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w.line(f"{ind}{ind}{ind}self._steps[state](self, {names.CLOSING})")
     w.line(f"{ind}{ind}except GeneratorExit:")
     w.line(f"{ind}{ind}{ind}pass")
+    w.line(f"{ind}elif state == 0:  # never polled: a wait() forgotten, as asyncio warns")
+    w.line(f"{ind}{ind}{names.Future}._never_waited(self, {fname!r})")
     if storage.cold:
         w.line("")
         w.line("def __getattr__(self, name):  # an unset slot: the local is unbound")

@@ -120,8 +120,10 @@ class Context:
 
     def new_wait(self, line: int, target, future, call: cst.Call) -> Wait:
         origin = self.wait_origin.get(id(call), call)
+        # The source on one line: it is printed in '# ...' comments of the generated code.
+        source = " ".join(self.text_of(origin).split())
         wait = Wait(self.line(origin) or line, len(self.unit.waits) + 1, target, future,
-                    self.text_of(origin), self.guard > 0)
+                    source, self.guard > 0)
         self.unit.waits.append(wait)
         return wait
 

@@ -148,3 +148,16 @@ def test_every_sample_is_generated(built: Path) -> None:
     # Generated code needs only the runtime: the marker import is gone.
     for path in built.glob("*.py"):
         assert "from corofy import" not in path.read_text(), path.name
+
+
+def test_asyncio_mix_sample_waits_both_ways_concurrently(built: Path) -> None:
+    out = run_sample(built / "asyncio_mix.py").stdout
+    assert out.splitlines()[:3] == [
+        "Part 1: corofy waits on asyncio",
+        "FromCorofyHttpGet",
+        "FromAsyncioStreams",
+    ]
+    assert "CorofyInsideGather, AsyncioTask" in out.splitlines()
+    first, second = re.findall(r"^Finished in ([\d.]+) s$", out, re.MULTILINE)
+    assert 0.4 <= float(first) < 0.4 + 0.7  # both requests at once: the longer delay, not 0.6
+    assert 0.3 <= float(second) < 0.3 + 0.7
