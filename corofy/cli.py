@@ -358,9 +358,15 @@ def graph(file: str, func: str, fmt: str) -> None:
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
     short_help="Run FILE as __main__, transformed in memory with what it imports.",
 )
+@click.option(
+    "--trace",
+    is_flag=True,
+    help="Print one line per task poll (coroutine, state, original line, outcome) and per wake "
+    "to stderr, as RUNTIME_TRACE=1 does.",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(file: str, args: tuple[str, ...]) -> None:
+def run(file: str, args: tuple[str, ...], trace: bool) -> None:
     """Transform FILE and the corofy modules it imports in memory; run FILE as __main__.
 
     \b
@@ -369,6 +375,11 @@ def run(file: str, args: tuple[str, ...]) -> None:
     """
     from corofy.runner import run_file
     from corofy.transform import CorofyError
+
+    if trace:
+        from runtime.tracing import TracePrinter, instrument
+
+        instrument(TracePrinter())
 
     try:
         run_file(file, args)

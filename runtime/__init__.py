@@ -27,6 +27,7 @@ __all__ = [
     "Waker",
     "dump_tasks",
     "from_asyncio",
+    "instrument",
     "join_all",
     "live_tasks",
     "run",
@@ -45,6 +46,10 @@ def __getattr__(name: str) -> Any:
         from runtime.debug import dump_tasks
 
         return dump_tasks
+    if name == "instrument":
+        from runtime.tracing import instrument
+
+        return instrument
     if name in ("from_asyncio", "to_asyncio"):
         # The asyncio bridge imports asyncio: only programs that use it pay for that.
         from runtime import asyncio_bridge

@@ -370,7 +370,10 @@ def dump_tasks(file: TextIO | None = None) -> str:
     out.append(f"{len(tasks)} live task{'' if len(tasks) == 1 else 's'}")
     for task in tasks:
         out.append(f"task {getattr(task, 'name', '?')}:")
-        out.extend(describe_chain(getattr(task, "future", None)))
+        future = getattr(task, "future", None)
+        if "runtime.tracing" in sys.modules:  # an instrumented task's future is wrapped
+            future = sys.modules["runtime.tracing"].observed_future(task)
+        out.extend(describe_chain(future))
     text = "\n".join(out) + "\n"
     print(text, end="", file=file if file is not None else sys.stderr)
     return text

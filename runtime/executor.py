@@ -30,6 +30,7 @@ Some facts the code below relies on:
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
@@ -74,6 +75,17 @@ _EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (t
 
 _unjoined_failures = 0  # how many tasks failed with nobody joined (run() collects if any)
 _report_task_failure: Any = None  # runtime.debug's, imported at the first unjoined failure
+
+# runtime.instrument's tools; an executor started while any is installed reports its tasks.
+instruments: list[Any] = []
+_TRACE = os.environ.get("RUNTIME_TRACE", "") not in ("", "0")
+
+
+def _observe(executor: Executor) -> None:
+    from runtime.tracing import observe, trace_from_environment
+
+    trace_from_environment()
+    observe(executor)
 
 
 class _Local(threading.local):
@@ -358,6 +370,8 @@ class Executor:
             _let_ctrl_c()
         self._thread = get_ident()
         _local.executor = self
+        if instruments or _TRACE:  # looked at once per block_on: no cost per task when off
+            _observe(self)
         try:
             root = self.spawn(future)
             root._joiner = _NO_WAKER
