@@ -150,8 +150,10 @@ def test_the_trace_printer_prints_a_line_per_poll_and_per_wake() -> None:
     line = fails_not.__code__.co_firstlineno  # the def; its wait is on the next line
     assert out.getvalue().splitlines() == [
         "trace: task 1 fails_not() spawned",
-        f"trace: task 1 fails_not() state 0 start (line {line}) -> pending in state 1 "
-        f"s1_line{line + 1} (line {line + 1})",
+        (
+            f"trace: task 1 fails_not() state 0 start (line {line}) -> pending in state 1 "
+            f"s1_line{line + 1} (line {line + 1})"
+        ),
         "trace: task 1 fails_not() woken",
         f"trace: task 1 fails_not() state 1 s1_line{line + 1} (line {line + 1}) -> ready",
     ]
