@@ -314,7 +314,12 @@ def _machines(file: str, func: str | None) -> list:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("func", required=False)
 @click.option("--color/--no-color", default=None, help="Colour the code [default: on a terminal].")
-def show(file: str, func: str | None, color: bool | None) -> None:
+@click.option(
+    "--states-only",
+    is_flag=True,
+    help="Print only the state functions, without the methods every machine has.",
+)
+def show(file: str, func: str | None, color: bool | None, states_only: bool) -> None:
     """Print the state machine(s) generated for FILE (or only FUNC's).
 
     \b
@@ -326,7 +331,7 @@ def show(file: str, func: str | None, color: bool | None) -> None:
     machines = _machines(file, func)
     if color is None:
         color = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
-    click.echo(render(machines, color), nl=False, color=color)
+    click.echo(render(machines, color, states_only), nl=False, color=color)
 
 
 @main.command("graph", short_help="Print FUNC's state graph (Mermaid or Graphviz dot).")

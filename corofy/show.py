@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import keyword
+import re
 import textwrap
 import tokenize
 from collections.abc import Sequence
 from typing import Any
 
-# ANSI SGR codes per token kind; plain text when the output is not a terminal.
+# ANSI SGR codes per token kind; plain text when the output is not a terminal. Theme-safe:
+# only mid-luminance hues (red, green, magenta, cyan) and bold/underline of the terminal's own
+# foreground, never white, black, yellow, blue or dim, which vanish on a light or dark theme.
 _STYLE = {
-    "keyword": "1;34",
+    "keyword": "1;35",
     "string": "32",
-    "comment": "2;37",
-    "number": "36",
-    "definition": "1;33",
+    "comment": "36",
+    "number": "31",
+    "definition": "1;4",
     "builtin": "35",
 }
+# The methods every machine has, the same for all: --states-only leaves them out.
+_STATE_METHOD = re.compile(r"_s\d+_|_rest\d+_|_loop\d+_")
 _BUILTINS = frozenset({"self", "None", "True", "False", "super", "print", "len", "isinstance"})
 
 
@@ -78,11 +84,38 @@ def select_machines(machines: Sequence[Any], func: str | None, filename: str) ->
     return chosen
 
 
-def render(machines: Sequence[Any], color: bool) -> str:
+def states_only(code: str) -> str:
+    """The machine class with only its state functions (and its table of states).
+
+    The wrapper function, ``__init__``, ``poll``, ``close``, ``__del__`` and the other fixed
+    methods are left out: they are the same in every machine.
+    """
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    out: list[str] = []
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        out.append(lines[node.lineno - 1])
+        for item in node.body:
+            keep = (isinstance(item, ast.FunctionDef) and _STATE_METHOD.match(item.name)) or (
+                isinstance(item, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "_corofy_states_" for t in item.targets)
+            )
+            if keep:
+                end = item.end_lineno or item.lineno
+                out.append("")
+                out.extend(lines[item.lineno - 1 : end])
+    return "\n".join(out) + "\n"
+
+
+def render(machines: Sequence[Any], color: bool, only_states: bool = False) -> str:
     parts = []
     for machine in machines:
         # A method's machine is emitted at its class's indentation; shown from column 0.
         code = textwrap.dedent(machine.code)
+        if only_states:
+            code = states_only(code)
         text = code if code.endswith("\n") else code + "\n"
         parts.append(highlight(text) if color else text)
     return "\n\n".join(parts)

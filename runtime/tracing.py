@@ -180,6 +180,18 @@ def _state_text(future: Any) -> str:
     return f"state {state} {name} (line {line})"
 
 
+def _chain_text(future: Any) -> str:
+    """The root's state, then each coroutine it waits on down its ``_awaiting`` chain."""
+    text = _state_text(future)
+    inner = getattr(future, "_awaiting", None)
+    depth = 0
+    while inner is not None and hasattr(type(inner), "_corofy_states_") and depth < 32:
+        text += f" > {coroutine_name(inner)} {_state_text(inner)}"
+        inner = getattr(inner, "_awaiting", None)
+        depth += 1
+    return text
+
+
 def coroutine_name(future: Any) -> str:
     """The coroutine a task runs, as its function's qualname; a leaf future by its type."""
     if hasattr(type(future), "_corofy_states_"):
@@ -193,6 +205,9 @@ class TracePrinter:
     """Prints one line per poll and one per wake to ``file`` (stderr): what RUNTIME_TRACE does.
 
     ``trace: task 1 main() state 1 s1_line17 (line 17) -> pending in state 2 s2_line19 (line 19)``
+
+    A coroutine waiting on another is followed down the chain: ``state 1 s1_line9 (line 9) >
+    child() state 2 s2_line30 (line 30)``.
     """
 
     def __init__(self, file: Any = None) -> None:
@@ -220,14 +235,14 @@ class TracePrinter:
         self._write(f"{self._who(task)} spawned")
 
     def task_polled(self, task: Task) -> None:
-        self._before[id(task)] = _state_text(observed_future(task))
+        self._before[id(task)] = _chain_text(observed_future(task))
 
     def _poll_line(self, task: Task, outcome: str) -> None:
         before = self._before.pop(id(task), "")
         self._write(f"{self._who(task)} {before + ' ' if before else ''}-> {outcome}")
 
     def task_pending(self, task: Task) -> None:
-        after = _state_text(observed_future(task))
+        after = _chain_text(observed_future(task))
         self._poll_line(task, f"pending in {after}" if after else "pending")
 
     def task_ready(self, task: Task, value: Any) -> None:

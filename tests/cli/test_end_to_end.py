@@ -134,7 +134,7 @@ def test_show_is_coloured_on_a_terminal(program):
     finally:
         os.waitpid(pid, 0)
         os.close(fd)
-    assert b"\x1b[1;34mdef\x1b[0m" in output
+    assert b"\x1b[1;35mdef\x1b[0m" in output
     assert b"main" in output
 
 

@@ -63,7 +63,7 @@ def test_show_func_selects_one_machine_and_colour_can_be_forced(fake, source):
     result = invoke("show", str(source), "other", "--color")
     assert result.exit_code == 0
     assert "_other_machine" in result.stdout and "_fetch_machine" not in result.stdout
-    assert "\x1b[1;34mclass\x1b[0m" in result.stdout
+    assert "\x1b[1;35mclass\x1b[0m" in result.stdout
 
 
 def test_show_unknown_func_lists_what_exists(fake, source):
