@@ -346,16 +346,23 @@ def show(file: str, func: str | None, color: bool | None, states_only: bool) -> 
     help="Mermaid stateDiagram (paste into Markdown) or Graphviz dot (dot -Tsvg).",
 )
 def graph(file: str, func: str, fmt: str) -> None:
-    """Print FUNC's state graph: states with their source lines, normal and exception edges.
+    """Print FUNC's state graph: its states with their source lines, and every way a poll in
+    each state can end (pending, ready at once, return, exception caught or escaping, loop).
 
     \b
     FILE  a Python file with @coroutine functions
     FUNC  the coroutine's name (Class.method for a method)
     """
     from corofy.graph import to_dot, to_mermaid
+    from corofy.stateflow import transitions
 
     (machine,) = _machines(file, func)
-    click.echo((to_dot if fmt == "dot" else to_mermaid)(machine), nl=False)
+    with open(file, "rb") as f:
+        from corofy.build import decode_source
+
+        source, _ = decode_source(f.read(), file)
+    edges = transitions(source, machine)
+    click.echo((to_dot if fmt == "dot" else to_mermaid)(machine, edges), nl=False)
 
 
 @main.command(

@@ -89,7 +89,7 @@ def test_highlight_keeps_the_text_and_resets_every_colour():
     ) - coloured.count("\x1b[0m")
 
 
-def test_mermaid_graph_has_one_node_per_state_and_marks_exception_edges(fake, source):
+def test_mermaid_graph_has_one_node_per_state_and_labels_its_edges(fake, source):
     result = invoke("graph", str(source), "fetch", "--format", "mermaid")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
@@ -97,8 +97,10 @@ def test_mermaid_graph_has_one_node_per_state_and_marks_exception_edges(fake, so
     nodes = [line for line in lines if line.strip().startswith("state ")]
     assert len(nodes) == 3  # start and two waits
     assert 'state "1: wait_line_7 (line 7)<br>first = wait(fut)" as s1' in result.stdout
-    assert "    s2 --> [*] : exception" in lines
-    assert "    s2 --> [*]" in lines
+    assert "    s1 --> s2 : pending" in lines
+    assert "    s2 --> [*] : exception escapes" in lines
+    assert "    s2 --> [*] : return" in lines
+    assert "    s0 --> [*] : return" not in lines  # the start cannot return: a wait comes first
 
 
 @pytest.mark.skipif(
@@ -165,7 +167,7 @@ def test_mermaid_labels_escape_what_mermaid_would_read_as_html_or_quotes():
 
     state = SimpleNamespace(id=1, name="s1_line5", line=5, wait_source='wait(f("<b>" > x#1))')
     machine = SimpleNamespace(qualname="g", line=4, states=[state], edges=[])
-    (label,) = [line for line in to_mermaid(machine).splitlines() if "as s1" in line]
+    (label,) = [line for line in to_mermaid(machine, []).splitlines() if "as s1" in line]
     inner = label.split('"', 1)[1].rsplit('"', 1)[0]
     assert not set('<>"') & set(inner.replace("<br>", "")), label
     assert "#quot;#lt;b#gt;#quot; #gt; x#35;1" in inner
