@@ -18,9 +18,9 @@ hosting one loop in the other.
   loop's leftover tasks are cancelled, as ``asyncio.run()`` does as it ends: a keeper task
   waits for that, so no thread or fd outlives ``asyncio.run()``.
 
-Facts: ``concurrent.futures.Future.cancel()`` on what ``run_coroutine_threadsafe`` returned
-cancels the asyncio task from any thread; a done-callback added after completion runs at
-once, on the adding thread. asyncio's CancelledError is a BaseException, which would end a
+Facts: asyncio objects are not thread-safe, so everything that touches the asyncio task runs
+on its loop's thread, reached by ``loop.call_soon_threadsafe``; a done-callback runs on that
+thread too. asyncio's CancelledError is a BaseException, which would end a
 corofy ``run()``: an asyncio task cancelled from its own side reaches corofy code as
 ``runtime.CancelledError``.
 """
@@ -28,7 +28,6 @@ corofy ``run()``: an asyncio task cancelled from its own side reaches corofy cod
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from collections.abc import Awaitable, Generator
 from typing import Any, TypeVar
@@ -53,9 +52,16 @@ async def _await(awaitable: Awaitable[T]) -> T:
 
 
 class FromAsyncio(Future):
-    """A corofy Future of an asyncio awaitable's result; see ``from_asyncio``."""
+    """A corofy Future of an asyncio awaitable's result; see ``from_asyncio``.
 
-    __slots__ = ("_awaitable", "_done", "_waker")
+    Its life: CREATED (``_task`` None, ``_loop`` None) -> STARTING (``_loop`` set: the task
+    is being made on the loop's thread) -> RUNNING (``_task`` set) -> DONE (``_done`` set by
+    the task's done-callback, then the waker is called). Only the loop's thread touches the
+    asyncio task while it runs; the corofy side reads it only once ``_done`` is set, when
+    asyncio no longer changes it.
+    """
+
+    __slots__ = ("_awaitable", "_closed", "_done", "_loop", "_task", "_waker")
 
     def __init__(self, awaitable: Awaitable[Any]) -> None:
         if not hasattr(awaitable, "__await__"):
@@ -63,45 +69,70 @@ class FromAsyncio(Future):
                 f"from_asyncio() needs something asyncio can await, got {type(awaitable).__name__}"
             )
         self._awaitable: Awaitable[Any] | None = awaitable
-        self._done: concurrent.futures.Future[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Future[Any] | None = None
+        self._done = False
+        self._closed = False
         self._waker: Any = None
 
     def poll(self, waker: Any) -> Ready | Any:
         self._waker = waker
-        done = self._done
-        if done is None:
+        if self._done:
+            task = self._task
+            assert task is not None
+            if task.cancelled():
+                raise CancelledError("the asyncio side was cancelled")
+            exc = task.exception()
+            if exc is not None:
+                raise exc
+            return Ready(task.result())
+        if self._loop is None:
             awaitable = self._awaitable
             if awaitable is None:
                 raise RuntimeError("cannot poll a from_asyncio() future after it was closed")
-            self._awaitable = None
             if isinstance(awaitable, asyncio.Future):
                 loop = awaitable.get_loop()
             else:
                 loop = _local.loop or _background_loop()
-            done = self._done = asyncio.run_coroutine_threadsafe(_await(awaitable), loop)
-            done.add_done_callback(self._wake)
-        if not done.done():
-            return PENDING
-        if done.cancelled():
-            raise CancelledError("the asyncio side was cancelled")
-        exc = done.exception()
-        if exc is not None:
-            raise exc
-        return Ready(done.result())
+            self._loop = loop
+            loop.call_soon_threadsafe(self._start)
+        return PENDING
 
-    def _wake(self, _: Any) -> None:
+    def _start(self) -> None:
+        """On the loop's thread: run the awaitable as a task."""
+        awaitable, self._awaitable = self._awaitable, None
+        if self._closed or awaitable is None:
+            return
+        task = asyncio.ensure_future(awaitable, loop=self._loop)
+        self._task = task
+        task.add_done_callback(self._finished)
+
+    def _finished(self, _: Any) -> None:
+        """On the loop's thread: the task is done; wake the corofy task waiting on it."""
+        self._done = True
         waker = self._waker
         if waker is not None:
             waker.wake()
 
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
     def close(self) -> None:
         """Cancel the asyncio side (its ``finally`` blocks run on its loop)."""
-        awaitable, self._awaitable = self._awaitable, None
-        if awaitable is not None and asyncio.iscoroutine(awaitable):
-            awaitable.close()  # never started: close it, as asyncio would warn it was never awaited
-        if self._done is not None:
-            self._done.cancel()
+        self._closed = True
         self._waker = None
+        loop = self._loop
+        if loop is None:
+            awaitable, self._awaitable = self._awaitable, None
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()  # never started: no "never awaited" warning for it
+            return
+        if not self._done:
+            try:
+                loop.call_soon_threadsafe(self._cancel)
+            except RuntimeError:
+                pass  # the loop is closed: its tasks were cancelled with it
 
 
 def from_asyncio(awaitable: Awaitable[T]) -> Future:
