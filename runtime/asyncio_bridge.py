@@ -160,7 +160,9 @@ class _Report(Future):
     def poll(self, waker: Any) -> Ready | Any:
         try:
             answer = self._future.poll(waker)
-        except Exception as exc:  # noqa: BLE001 - crosses to the asyncio side with its type
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - crosses to the asyncio side with its type
             self._post(_set_exception, exc)
             return Ready(None)
         if answer is PENDING:

@@ -109,7 +109,7 @@ class _Observed(Future):
         _emit("task_polled", task)
         try:
             answer = self.future.poll(waker)
-        except Exception as exc:
+        except BaseException as exc:  # the executor fails the task (Ctrl-C ends run())
             _emit("task_failed", task, exc)
             raise
         if answer is PENDING:
