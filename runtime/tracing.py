@@ -217,9 +217,11 @@ class TracePrinter:
         self._before: dict[int, str] = {}
         self._lock = threading.Lock()
 
-    def _number(self, task: Task) -> int:
+    def _number(self, task: Task, fresh: bool = False) -> int:
+        # Keyed by id(): a new task may reuse the id of one that was closed (no ready or
+        # failed event forgot it), so a spawn always takes a fresh number.
         with self._lock:
-            number = self._numbers.get(id(task))
+            number = None if fresh else self._numbers.get(id(task))
             if number is None:
                 number = self._numbers[id(task)] = self._next
                 self._next += 1
@@ -232,6 +234,7 @@ class TracePrinter:
         return f"task {self._number(task)} {coroutine_name(observed_future(task))}"
 
     def task_spawned(self, task: Task) -> None:
+        self._number(task, fresh=True)
         self._write(f"{self._who(task)} spawned")
 
     def task_polled(self, task: Task) -> None:

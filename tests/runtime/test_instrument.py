@@ -217,3 +217,26 @@ def test_without_trace_a_program_prints_nothing_extra(tmp_path: Path) -> None:
         check=False,
     )
     assert (done.stdout, done.stderr) == ("done\n", "")
+
+
+def test_each_spawned_task_gets_a_new_number_in_the_trace() -> None:
+    """Aborted tasks are never reported ready or failed; their numbers are not reused."""
+
+    @coroutine
+    def sleeper() -> None:
+        wait(runtime.sleep(10))
+
+    @coroutine
+    def main() -> None:
+        for _ in range(20):
+            handle = runtime.spawn(sleeper())
+            wait(runtime.sleep(0.001))  # the sleeper runs and parks: aborted, never finished
+            handle.abort()
+            del handle  # its memory, and so its id, is free for the next task
+
+    out = io.StringIO()
+    with runtime.instrument(TracePrinter(out)):
+        runtime.run(main())
+    lines = out.getvalue().splitlines()
+    numbers = [int(line.split()[2]) for line in lines if line.endswith(" spawned")]
+    assert numbers == list(range(1, 22))
