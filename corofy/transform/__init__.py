@@ -86,12 +86,28 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
     scan = markers.scan(module, filename)
     if error is not None:
         raise error
+    if not _round_trips(scan, source):
+        # libcst gives back another text (it drops a line holding only a backslash): its
+        # positions are not the source's, so nothing can be spliced.
+        if not scan.coroutines:
+            return TransformResult(source)
+        raise check.not_round_tripped(source, module.code, filename)
     if not scan.coroutines and not scan.import_edits:
         return TransformResult(source)
     try:
         return _Splice(source, scan).run()
     finally:
         analyse.clear_cache()
+
+
+def _round_trips(scan: markers.Scan, source: str) -> bool:
+    """Is the text libcst prints for the parsed module the source itself?"""
+    printed = getattr(scan.positions, "printed", None)
+    if printed is None:
+        return scan.module.code == source
+    # The positions pass keeps the newline libcst adds at the end of a file without one.
+    return printed == source or (not scan.module.has_trailing_newline and printed[:-len(
+        scan.module.default_newline)] == source)
 
 
 class _Splice:

@@ -52,14 +52,40 @@ def unreadable(source: str, filename: str, exc: Exception) -> CorofyError | None
     if not any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                and any(_names_coroutine(d) for d in node.decorator_list) for node in ast.walk(tree)):
         return None
-    for number, line in enumerate(re.split(r"\r\n|\r|\n", source), 1):
+    for number, line in enumerate(_BREAKS.split(source), 1):
         indent = line[:len(line) - len(line.lstrip(" \t"))]
         if " " in indent and "\t" in indent and line.strip():
             return CorofyError(filename, number, 1, UNREADABLE_TABS)
+    backslash = lone_backslash(source)
+    if backslash is not None:
+        return CorofyError(filename, backslash, 1, LONE_BACKSLASH)
     line = getattr(exc, "raw_line", 1) or 1
     column = (getattr(exc, "raw_column", 0) or 0) + 1
     return CorofyError(filename, line, column, UNREADABLE.format(
         reason=str(getattr(exc, "message", exc)).splitlines()[0]))
+
+
+def not_round_tripped(source: str, printed: str, filename: str) -> CorofyError:
+    """The refusal of a file libcst parses into another text (see ``transform``), at the
+    first line where the two differ."""
+    ours, theirs = _BREAKS.split(source), _BREAKS.split(printed)
+    number = next((k for k, (a, b) in enumerate(zip(ours, theirs), 1) if a != b),
+                  min(len(ours), len(theirs)))
+    line = ours[number - 1] if number <= len(ours) else ""
+    if line.strip() == "\\":
+        return CorofyError(filename, number, 1, LONE_BACKSLASH)
+    return CorofyError(filename, number, 1, NOT_ROUND_TRIPPED)
+
+
+def lone_backslash(source: str) -> int | None:
+    """The first line holding only a backslash (and indentation), if any."""
+    for number, line in enumerate(_BREAKS.split(source), 1):
+        if line.strip() == "\\":
+            return number
+    return None
+
+
+_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 def _names_coroutine(decorator: ast.expr) -> bool:
@@ -72,6 +98,12 @@ def _names_coroutine(decorator: ast.expr) -> bool:
 UNREADABLE_TABS = ("this file mixes tabs and spaces in its indentation in a way libcst (the "
                    "parser corofy rewrites with) cannot read, though Python accepts it: indent "
                    "with spaces only (or tabs only)")
+LONE_BACKSLASH = ("a line holding only a backslash: libcst (the parser corofy rewrites with) "
+                  "drops it, so corofy cannot rewrite this file though Python accepts it; "
+                  "remove that line and indent the line after it as the backslash was")
+NOT_ROUND_TRIPPED = ("libcst (the parser corofy rewrites with) reads this line as other text, "
+                     "so corofy cannot rewrite this file though Python accepts it: write this "
+                     "line another way")
 UNREADABLE = ("libcst (the parser corofy rewrites with) cannot read this file, though Python "
               "accepts it ({reason}): write this line another way")
 ASYNC_DEF = "@coroutine cannot decorate an async def: use a plain def and wait() instead of await"

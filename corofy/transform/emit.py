@@ -326,7 +326,8 @@ class Render:
                 w.line(comment, n.line)
             text = self.code(n.stmt)
             if isinstance(n.stmt, cst.BaseSmallStatement):
-                text = text.rstrip().rstrip(";").rstrip()
+                # Without its `;` (and a backslash continuation before it: `x = 1 \ ; y`).
+                text = text.rstrip().rstrip(";").rstrip().removesuffix("\\").rstrip()
             else:
                 text = text.strip("\n")
                 lead = len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0

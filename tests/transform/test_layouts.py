@@ -191,3 +191,40 @@ def test_a_file_libcst_cannot_read_with_coroutines_is_refused_at_the_line() -> N
         transform_source(src, "prog.py")
     assert (info.value.line, info.value.col) == (7, 1)
     assert "tabs and spaces" in info.value.message
+
+
+def test_a_backslash_continuation_before_a_semicolon() -> None:
+    # The first statement's text kept its `\`, joining the next generated line to it.
+    src = HEADER + (
+        "@coroutine\n"
+        "def main(n):\n"
+        "    n = 1 \\\n"
+        " ; print(0)\n"
+        "    x = wait(ready(n)) \\\n"
+        "        ; y = n \\\n"
+        "  ; print(y)\n"
+        "    return x, y\n"
+    )
+    assert result(src, args=(3,)) == (1, 1)
+
+
+@pytest.mark.parametrize("source", [
+    "\\\n@coroutine\ndef main(n):\n    return wait(ready(n))\n",
+    "@coroutine\ndef main(n):\n    n = 1\n    \\\nreturn wait(ready(n))\n",
+    "@coroutine\ndef main(n):\n    \\\nn = wait(ready(n))\n    return n\n",
+], ids=["module-level", "in-body", "first-in-body"])
+def test_a_line_holding_only_a_backslash_is_refused_at_it_not_spliced_wrong(source: str) -> None:
+    # libcst drops such a line (or cannot parse it): its positions then miss the source's
+    # by a line, and the splice left the coroutine's last line after the class.
+    src = HEADER + source
+    compile(src, "prog.py", "exec")
+    with pytest.raises(CorofyError) as info:
+        transform_source(src, "prog.py")
+    line = next(k for k, text in enumerate(BREAK.split(src), 1) if text.strip() == "\\")
+    assert (info.value.line, info.value.col) == (line, 1)
+    assert "backslash" in info.value.message
+
+
+def test_a_line_holding_only_a_backslash_without_coroutines_passes_through() -> None:
+    src = HEADER + "x = 1\n\\\ny = 2\n"
+    assert transform_source(src, "prog.py") == src
