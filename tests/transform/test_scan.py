@@ -55,9 +55,12 @@ def _snippets() -> list[str]:
                     source = "from corofy import coroutine, wait\n" + source
                 try:
                     compile(source, "t.py", "exec")
-                    markers.scan(cst.parse_module(source), "t.py")
+                    module = cst.parse_module(source)
+                    markers.scan(module, "t.py")
                 except (SyntaxError, CorofyError, cst.ParserSyntaxError):
                     continue  # a refusal case, or a fragment
+                if module.code != source:
+                    continue  # libcst reads other text (a lone backslash line): refused
                 found.append(source)
     return found
 
