@@ -299,10 +299,11 @@ def test_nested_coroutine_keeps_its_docstring_and_multiline_strings() -> None:
                 s = """multi
         line"""
                 wait(pending(1))
-                return s, inner.__doc__
+                return s, inner.__doc__.split()
             return wait(inner())
         ''')
-    assert result(src) == ("multi\nline", "A docstring\n        over lines.")
+    # (3.13 strips a docstring's indentation when compiling: compare its words)
+    assert result(src) == ("multi\nline", ["A", "docstring", "over", "lines."])
 
 
 def test_exception_from_a_nested_coroutine_reaches_the_enclosing_handler() -> None:
