@@ -427,8 +427,9 @@ def test_nested_coroutine_reading_an_unbound_enclosing_local_raises_name_error()
             return wait(inner())
         """)
     events = assert_same(src)
-    assert printed(events) == [("NameError", ("cannot access free variable 'x' where it is not "
-                                              "associated with a value in enclosing scope",))]
+    message = ("cannot access free variable 'x' where it is not associated with a value in "
+               "enclosing scope")
+    assert printed(events) == [("NameError", (message,))]
     assert outcome(events) == ("return", 2)
 
 
