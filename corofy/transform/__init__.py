@@ -252,7 +252,7 @@ class _Splice:
                            *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x", "_thrown")),
                            ctx.fixed("_closing"), self.names.AGAIN)
         analyse.clear_cache()
-        if coroutine.class_name:
+        if coroutine.sees_class:
             ordered = [*coroutine.node.params.posonly_params, *coroutine.node.params.params]
             if ordered:
                 analyse.SUPER_SELF.append(ordered[0].name.value)

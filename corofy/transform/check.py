@@ -134,6 +134,7 @@ PRIVATE_OUTSIDE_CLASS = (
     "the private name {name!r} of an enclosing function or an attribute, in a @coroutine "
     "outside any class: Python would mangle it for the generated state-machine class, so "
     "it would name something else; rename it")
-SUPER_NESTED = ("zero-argument super() and __class__ work in a @coroutine method's own body, "
-                "not in a function nested in it nor in a @coroutine nested in a method: "
-                "name the class, as in super(Class, obj)")
+SUPER_NESTED = ("zero-argument super() and __class__ work in the own body of a @coroutine method "
+                "(or of a @coroutine nested in a method), not in a function nested in a "
+                "@coroutine nor in a @coroutine nested in another: name the class, as in "
+                "super(Class, obj)")

@@ -216,6 +216,7 @@ class Render:
         self.coroutine = ctx.coroutine
         self.where = ctx.coroutine.scope.where  # 'own', 'nested' or None (made later)
         self.class_name = ctx.coroutine.class_name
+        self.sees_class = ctx.coroutine.sees_class  # super() and __class__ name the user's class
         params = ctx.coroutine.node.params
         ordered = [*params.posonly_params, *params.params]
         self.first_param = ordered[0].name.value if ordered else None

@@ -46,6 +46,10 @@ class Coroutine:
     parent: Coroutine | None = None
     children: list[Coroutine] = field(default_factory=list)
     chain: tuple[cst.CSTNode, ...] = ()  # nodes from the module down to the def
+    # Its wrapper stands where ``__class__`` is private_owner: it is a method, or nested in
+    # one through plain functions only (not in a coroutine, whose machine would be
+    # ``__class__`` there). Then zero-argument super() and __class__ work in its body.
+    sees_class: bool = False
 
 
 @dataclass(eq=False)
@@ -153,6 +157,9 @@ def scan(module: cst.Module, filename: str) -> Scan:
                               d.class_name, private_owner=owner, parent=parent, chain=d.chain)
         if parent is not None:
             parent.children.append(coroutine)
+        coroutine.sees_class = next((isinstance(n, cst.ClassDef) for n in reversed(d.chain[:-1])
+                                     if isinstance(n, cst.ClassDef) or id(n) in is_coroutine),
+                                    False)
         coroutines.append(coroutine)
         is_coroutine[id(d.node)] = coroutine
         _check_private_names(coroutine, problems, d.order)
@@ -194,7 +201,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
             inside = _coroutine_around(use.scope, is_coroutine)
             if inside is not None and inside.private_owner is not None and \
                     use.scope.resolve("super") is None and \
-                    (inside.class_name is None or use.scope is not inside.scope.scope) and \
+                    (not inside.sees_class or use.scope is not inside.scope.scope) and \
                     not _class_between(use.scope, inside.scope.scope):
                 problems.add(use.order, use.chain[-1], check.SUPER_NESTED)
 
@@ -251,7 +258,7 @@ def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) 
         for node in scope.names:
             value = node.value
             if value == "__class__" and coroutine.private_owner is not None and \
-                    (coroutine.class_name is None or scope is not own):
+                    (not coroutine.sees_class or scope is not own):
                 problems.add(order, node, check.SUPER_NESTED)
             elif coroutine.private_owner is None and scopes.is_private(value):
                 where = scope.resolve(value)

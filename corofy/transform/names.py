@@ -42,7 +42,7 @@ class Rename(cst.CSTTransformer):
                 value=cst.Call(name("globals")),
                 slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(repr(value))))],
                 lpar=updated_node.lpar, rpar=updated_node.rpar)
-        if value == "__class__" and self.r.class_name and self.r.where(original_node) == "own":
+        if value == "__class__" and self.r.sees_class and self.r.where(original_node) == "own":
             self.r.uses_class = True
             return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
         if self._is_cold(original_node):
@@ -131,7 +131,7 @@ class Rename(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         f = original_node.func
         if (isinstance(f, cst.Name) and f.value == "super" and not original_node.args
-                and self.r.class_name and self.r.first_param
+                and self.r.sees_class and self.r.first_param
                 and self.r.where(f) == "own"):
             self.r.uses_class = True
             first = self.r.first_param

@@ -457,3 +457,26 @@ def test_nested_coroutine_in_a_loop_with_waits_is_generated_once() -> None:
     # by hand: total 3; inner makes it 3 + 1 + 3 = 7 and returns 7, but += read 3 first:
     # 10. Then 16; inner returns 16 + 2 + 16 = 34; 16 + 34 = 50.
     assert result(src) == 50
+
+
+def test_zero_argument_super_in_a_coroutine_nested_in_a_plain_method() -> None:
+    src = program("""
+        class Base:
+            def hello(self):
+                return "base"
+        class C(Base):
+            def hello(self):
+                return "c"
+            def m(self):
+                def make():
+                    @coroutine
+                    def inner(obj, f):
+                        v = wait(f)
+                        return super().hello() + str(v), __class__.__name__
+                    return inner
+                return make()(self, pending(1, 1))
+        @coroutine
+        def main():
+            return wait(C().m())
+        """)
+    assert result(src) == ("base1", "C")
