@@ -1,6 +1,6 @@
 """runtime — the reactor–executor runtime corofy's state machines run on (SPEC §3)."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.blocking import spawn_blocking
 from runtime.combinators import join_all, select, sleep, timeout
@@ -15,6 +15,11 @@ from runtime.executor import (
     spawn,
 )
 from runtime.future import PENDING, Future, Ready
+
+if TYPE_CHECKING:  # imported on first use at run time (see __getattr__); typed for checkers
+    from runtime.asyncio_bridge import from_asyncio, to_asyncio
+    from runtime.debug import dump_tasks
+    from runtime.tracing import instrument
 
 __all__ = [
     "PENDING",
