@@ -181,6 +181,14 @@ class _Report(Future):
         if close is not None:
             close()
 
+    # What tools see through (runtime.tracing, dump_tasks): the corofy future it runs.
+    @property
+    def _awaiting(self) -> Future:
+        return self._future
+
+    def _waiting_on(self) -> list[Future]:
+        return [self._future]
+
 
 def _set_result(target: asyncio.Future[Any], value: Any) -> None:
     if not target.done():

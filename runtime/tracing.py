@@ -145,6 +145,14 @@ def observed_future(task: Task) -> Any:
     return future.future if type(future) is _Observed else future
 
 
+def _shown(future: Any) -> Any:
+    """A wrapper that is not a machine (to_asyncio's task) is shown as the machine it runs."""
+    inner = getattr(future, "_awaiting", None)
+    if not hasattr(type(future), "_corofy_states_") and hasattr(type(inner), "_corofy_states_"):
+        return inner
+    return future
+
+
 class _ObservedQueue(deque):
     """An executor's ready queue that reports and wraps each task the first time it enters."""
 
@@ -231,21 +239,21 @@ class TracePrinter:
         (self.file or sys.stderr).write(f"trace: {text}\n")
 
     def _who(self, task: Task) -> str:
-        return f"task {self._number(task)} {coroutine_name(observed_future(task))}"
+        return f"task {self._number(task)} {coroutine_name(_shown(observed_future(task)))}"
 
     def task_spawned(self, task: Task) -> None:
         self._number(task, fresh=True)
         self._write(f"{self._who(task)} spawned")
 
     def task_polled(self, task: Task) -> None:
-        self._before[id(task)] = _chain_text(observed_future(task))
+        self._before[id(task)] = _chain_text(_shown(observed_future(task)))
 
     def _poll_line(self, task: Task, outcome: str) -> None:
         before = self._before.pop(id(task), "")
         self._write(f"{self._who(task)} {before + ' ' if before else ''}-> {outcome}")
 
     def task_pending(self, task: Task) -> None:
-        after = _chain_text(observed_future(task))
+        after = _chain_text(_shown(observed_future(task)))
         self._poll_line(task, f"pending in {after}" if after else "pending")
 
     def task_ready(self, task: Task, value: Any) -> None:

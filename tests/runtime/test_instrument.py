@@ -240,3 +240,17 @@ def test_each_spawned_task_gets_a_new_number_in_the_trace() -> None:
     lines = out.getvalue().splitlines()
     numbers = [int(line.split()[2]) for line in lines if line.endswith(" spawned")]
     assert numbers == list(range(1, 22))
+
+
+def test_a_coroutine_awaited_from_asyncio_is_traced_by_its_own_name() -> None:
+    import asyncio
+
+    async def amain() -> int:
+        return await runtime.to_asyncio(fails_not())
+
+    out = io.StringIO()
+    with runtime.instrument(TracePrinter(out)):
+        assert asyncio.run(amain()) == 1
+    lines = out.getvalue().splitlines()
+    assert any(line.endswith(" fails_not() spawned") for line in lines), lines
+    assert any(" fails_not() state 0 start " in line for line in lines), lines
