@@ -179,6 +179,9 @@ class MachineText:
 
 
 _WORD = re.compile(r"\w+")
+_GROUP = 4  # locals loaded or stored per line
+# Lines a resume function may print after its start before a wait it reaches is deferred.
+RESUME_BUDGET = 0
 
 
 class _RenameTriggers:
@@ -250,6 +253,10 @@ class Render:
         self.holds_nested: frozenset[int] = frozenset()
         self.generate: Any = None  # nested coroutine -> its MachineText (from the splice)
         self.factories: dict[int, Any] = {}  # id(statement) -> the method that runs it
+        self.budget: int | None = None  # in a resume function: the line its copying stops at
+        self.ended = False  # a deferred wait was just printed: its block goes no further
+        self.inline_waits = 0  # waits printed inline in the function being printed
+        self.deferred = False  # some wait is deferred: poll() loops on _AGAIN
 
     def machine_named(self, m: str) -> Render:
         """This Render, or the enclosing one whose machine is called ``m``."""
@@ -297,17 +304,38 @@ class Render:
 
     def _store(self, w: Writer, state: int) -> None:
         """Store what state ``state`` will load, but what this function left unchanged."""
-        m, unchanged = self.names.m, self.unchanged
-        for local in sorted(self.storage.needed.get(state, ())):
-            if local not in unchanged:
-                w.line(f"{m}.{self.slot(local)} = {self.mangle(local)}")
+        unchanged = self.unchanged
+        stored = [local for local in sorted(self.storage.needed.get(state, ())) if local not in unchanged]
+        self.transfer(w, stored, load=False)
+
+    def transfer(self, w: Writer, locals_: list[str], load: bool) -> None:
+        """Load ``locals_`` from their slots (or store them), a few to a line: one line
+        per local made every suspension as long as the list of what lives across it."""
+        m = self.names.m
+        for k in range(0, len(locals_), _GROUP):
+            group = locals_[k:k + _GROUP]
+            slots = ", ".join(f"{m}.{self.slot(v)}" for v in group)
+            names = ", ".join(self.mangle(v) for v in group)
+            w.line(f"{names} = {slots}" if load else f"{slots} = {names}")
 
     # -- the IR ---------------------------------------------------------------------------
-    def block(self, w: Writer, block: Block) -> None:
+    def block(self, w: Writer, block: Block) -> bool:
+        """Print ``block``; True if it surely ended in a deferred wait (nothing follows)."""
         if not any(not isinstance(n, Gen) or n.text for n in block):
             w.line("pass")
         for n in block:
             self.node(w, n)
+            if self.ended or isinstance(n, (TailCall, Return)):
+                # A deferred wait or a call of what follows returned: the rest is dead.
+                self.ended = False
+                return True
+        return False
+
+    def over_budget(self, w: Writer) -> bool:
+        """Has this resume function printed its share? Then a wait in it is left to its own
+        state's function (polled from poll()) instead of being copied here with all that
+        follows it: each resume function holds a bounded stretch of code after its wait."""
+        return self.budget is not None and len(w.lines) - self.budget > 0
 
     def mark(self, w: Writer, line: int) -> None:
         if line and line != self.last_line and line != self.last_line + 1:
@@ -343,17 +371,24 @@ class Render:
                 w.text(n.text, n.line, exact=False)
         elif isinstance(n, Assign):
             w.text(f"{self.slotted(n.name)} = {self.expr(n.value)}", n.line)
-        elif isinstance(n, Wait) and n.guarded:
+        elif isinstance(n, Wait) and (n.guarded or self.over_budget(w)):
             self.mark(w, n.line)
-            w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), outside this "
-                   "except/finally", n.line)
-            w.text(f"{m}._awaiting = {self.expr(n.future)}", n.line)
-            w.line(f"{m}._state = {n.id}")
+            why = "outside this except/finally" if n.guarded else "from the start of its own function"
+            w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}", n.line)
+            self.deferred = True
+            self.ended = True
+            future = self.expr(n.future)
+            if isinstance(n.future, (cst.NamedExpr, cst.Lambda, cst.Yield)) or "\n" in future:
+                w.text(f"{m}._awaiting = {future}", n.line)
+                w.line(f"{m}._state = {n.id}")
+            else:
+                w.text(f"{m}._awaiting, {m}._state = {future}, {n.id}", n.line)
             self._store(w, n.id)
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.AGAIN}")
         elif isinstance(n, Wait):
+            self.inline_waits += 1
             self.mark(w, n.line)
             w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}", n.line)
             w.text(f"{names.f} = {self.expr(n.future)}", n.line)
@@ -366,8 +401,7 @@ class Render:
             w.line(f"{ind}raise {names.Future}._wait_error({names.f}, {names.x})", n.line)
             w.line(f"if {names.r} is {names.PENDING}:")
             w.level += 1
-            w.line(f"{m}._awaiting = {names.f}")
-            w.line(f"{m}._state = {n.id}")
+            w.line(f"{m}._awaiting, {m}._state = {names.f}, {n.id}")
             self._store(w, n.id)
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
@@ -377,14 +411,12 @@ class Render:
                 w.text(f"{self.target(n.target)} = {names.r}.value", n.line)
         elif isinstance(n, Resume):
             wait = n.wait
-            w.line(f"# resume {one_line(wait.source)}: state {wait.id}, line {wait.line}", wait.line)
-            w.line(f"if {names.thrown} is not None:  # the future raised (or close() was called)")
+            w.line(f"if {names.thrown}:  # resume {one_line(wait.source)} (state {wait.id}, "
+                   f"line {wait.line}): it raised, or close()", wait.line)
             # Raised here as gen.throw() raises at the yield: it chains onto a handled
-            # exception. The local is cleared so the frame and exception form no cycle.
-            w.line(f"{ind}try:")
-            w.line(f"{ind}{ind}raise {names.thrown}", wait.line)
-            w.line(f"{ind}finally:")
-            w.line(f"{ind}{ind}{names.thrown} = None")
+            # exception. It is popped from its one-item list, so no local of this frame
+            # holds it: the frame and the exception's traceback form no cycle.
+            w.line(f"{ind}raise {names.thrown}.pop()", wait.line)
             if wait.target is not None:
                 w.text(f"{self.target(wait.target)} = {names.r}.value", wait.line)
             self.last_line = wait.line
@@ -484,10 +516,13 @@ class Render:
             self._indented(w, n.orelse)
 
     def _reenter(self, w: Writer, n: Reenter) -> None:
-        w.line(f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again")
+        if not (n.rest and isinstance(n.rest[0], Reenter)):  # a nest of loops: one comment
+            w.line(f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again")
         if not jumps(n.rest):
-            self.block(w, n.rest)
-            self._loop_again(w, n)
+            if not self.block(w, n.rest):
+                self._loop_again(w, n)
+            else:
+                self.ended = True
             return
         go = self.ctx.temp("_go")
         w.line(f"{go} = True")
@@ -651,32 +686,34 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         body.level += 1
         if state:
             # Poll the awaited future first, outside any except block the rest re-enters.
-            body.line(f"if {names.w} is {names.CLOSING}:")
-            body.line(f"{ind}{names.thrown} = GeneratorExit()")
-            body.line("else:")
-            body.line(f"{ind}try:")
+            body.line(f"{names.thrown} = [GeneratorExit()] if {names.w} is {names.CLOSING} else None")
+            body.line("try:")
             # An exception from this poll is re-raised at the wait, but its traceback passes
             # through this line first: map it to the wait's line too.
-            body.line(f"{ind}{ind}{names.r} = {names.m}._awaiting.poll({names.w})", wait_line)
-            body.line(f"{ind}except BaseException as {names.x}:")
-            body.line(f"{ind}{ind}{names.thrown} = {names.Future}._wait_error({names.m}._awaiting, {names.x})")
-            body.line(f"{ind}else:")
-            body.line(f"{ind}{ind}if {names.r} is {names.PENDING}:")
-            body.line(f"{ind}{ind}{ind}return {names.r}")
-            body.line(f"{ind}{ind}{names.thrown} = None")
-            body.line(f"{names.m}._awaiting = None")
-        body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
-        if has_inline_wait(blocks[state]):
+            body.line(f"{ind}if not {names.thrown} and ({names.r} := {names.m}._awaiting.poll({names.w})) "
+                      f"is {names.PENDING}:", wait_line)
+            body.line(f"{ind}{ind}return {names.r}")
+            body.line(f"except BaseException as {names.x}:")
+            body.line(f"{ind}{names.thrown} = [{names.Future}._wait_error({names.m}._awaiting, {names.x})]")
+            body.line(f"{names.m}._awaiting, {names.m}._state = None, -1  # running; a suspension sets both again")
+        else:
+            body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
+        closing_at = len(body.lines) if has_inline_wait(blocks[state]) else None
+        if closing_at is not None:
             body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
-        for local in sorted(storage.needed.get(state, ())):
-            body.line(f"{r.mangle(local)} = {names.m}.{r.slot(local)}")
+        r.transfer(body, sorted(storage.needed.get(state, ())), load=True)
         r.last_line = -1
         r.frames = []
         r.unchanged = storage.unchanged.get(("state", state), frozenset())
-        r.block(body, blocks[state])
-        if not _returns(blocks[state]):
+        r.budget = len(body.lines) + RESUME_BUDGET if state else None
+        r.inline_waits = 0
+        ended = r.block(body, blocks[state])
+        r.budget = None
+        if closing_at is not None and not r.inline_waits:  # every wait here was deferred
+            del body.lines[closing_at], body.origin[closing_at]
+        if not ended and not _returns(blocks[state]):
             body.line(f"return {names.Ready}(None)")
         body.level -= 1
         edges.extend(_edges(state, blocks[state], tails, tail_ends))
@@ -684,13 +721,12 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         # The body after line L's statement, shared by every state that reaches it.
         passed = "".join(f", {r.mangle(a)}" for a in sorted(storage.tail_args.get(k, ())))
         body.line("")
-        body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):")
-        body.level += 1
         if k >= 0:
-            body.line(f"# the rest of the body after the statement at line {body_stmts[k].line}")
+            what = f"the rest of the body after the statement at line {body_stmts[k].line}"
         else:
-            body.line(f"# the loop at line {loops[k].line} from its head, then what follows it: "
-                      "shared by its states")
+            what = "the loop from its head, then what follows it: shared by its states"
+        body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):  # {what}")
+        body.level += 1
         if has_inline_wait(block):
             body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
         for decl in r.declarations:
@@ -777,9 +813,9 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w.level -= 1
     w.line("")
     w.line("def poll(self, waker):")
-    if any(wait.guarded for wait in unit.waits):
+    if r.deferred or any(wait.guarded for wait in unit.waits):
         w.line(f"{ind}answer = self._steps[self._state](self, waker)")
-        w.line(f"{ind}while answer is {names.AGAIN}:  # a wait in except/finally: poll it from here")
+        w.line(f"{ind}while answer is {names.AGAIN}:  # a wait left to its state: poll it from here")
         w.line(f"{ind}{ind}answer = self._steps[self._state](self, waker)")
         w.line(f"{ind}return answer")
     else:

@@ -14,6 +14,7 @@ from corofy.transform.expressions import equals, name
 from corofy.transform.ir import (
     Block,
     Break,
+    Case,
     Continue,
     Gen,
     Handler,
@@ -97,14 +98,57 @@ class Continuations:
             for key, loop in list(self.loops.items()):
                 if key not in self.blocks:
                     steps = _find(self.unit, loop)
-                    self.blocks[key] = _rest(steps, in_loop=False, top=True, conts=self)
+                    block = _rest(steps, in_loop=False, top=True, conts=self)
+                    self.blocks[key] = delegate_loops(block, self, own=loop)
         return self.blocks
 
 
 def resume_block(unit: Unit, wait: Wait, conts: Continuations | None = None) -> Block:
     """The rest of the function after ``wait``, re-entering what encloses it."""
     steps = _find(unit, wait)
-    return _rest(steps, in_loop=False, top=True, conts=conts)
+    block = _rest(steps, in_loop=False, top=True, conts=conts)
+    return delegate_loops(block, conts) if conts is not None else block
+
+
+def delegate_loops(block: Block, conts: Continuations, own: Loop | None = None) -> Block:
+    """``block`` with each loop that waits, outside any ``try``, replaced by a call of its
+    continuation: a resume function or continuation reaching a nested loop calls it instead
+    of holding a copy of it, so nested loops are not copied into every level's functions
+    (the start function keeps them inline: the fast path). ``own``: the loop a
+    continuation runs itself."""
+    out: Block | None = None
+    for k, n in enumerate(block):
+        new = _delegated(n, conts, own)
+        if new is not n and out is None:
+            out = list(block[:k])
+        if out is not None:
+            out.append(new)
+            if isinstance(new, TailCall):  # what followed the loop is in its continuation
+                return out
+    return block if out is None else out
+
+
+def _delegated(n: Node, conts: Continuations, own: Loop | None) -> Node:
+    if isinstance(n, Loop):
+        if n is not own and suspends([n]):
+            return conts.call(n)
+        body = delegate_loops(n.body, conts, own)
+        orelse = delegate_loops(n.orelse, conts, own)
+        if body is n.body and orelse is n.orelse:
+            return n
+        return Loop(n.line, n.test, n.target, n.iter, body, orelse)
+    if isinstance(n, If):
+        body, orelse = delegate_loops(n.body, conts, own), delegate_loops(n.orelse, conts, own)
+        return n if body is n.body and orelse is n.orelse else If(n.line, n.test, body, orelse)
+    if isinstance(n, Match):
+        bodies = [delegate_loops(c.body, conts, own) for c in n.cases]
+        if all(b is c.body for b, c in zip(bodies, n.cases)):
+            return n
+        return Match(n.line, n.subject, [Case(c.line, c.pattern, c.guard, b) for c, b in zip(n.cases, bodies)])
+    if isinstance(n, Reenter) and n.cont is not None:
+        rest = delegate_loops(n.rest, conts, own)
+        return n if rest is n.rest else Reenter(n.line, n.loop, rest, n.go, n.cont)
+    return n  # a try (a return would leave it), a with, a simple statement
 
 
 def segments(body: Block) -> tuple[Block, dict[int, Block]]:
