@@ -28,17 +28,26 @@ The shape of the output (facts the design depends on):
 - ``close()`` passes ``_CLOSING`` as the waker: the re-entered wait raises GeneratorExit, and
   a wait reached while closing suspends without polling (the generator would fail at that
   yield), which ``close()`` turns into ``RuntimeError`` as ``generator.close()`` does.
-- Code size: a resume function holds the rest of the top-level statement its wait sits in,
-  then calls the shared *tail* for the statements after it (``_restN_after_lineL``, one
-  per top-level statement that waits), so the rest of the body is not repeated per state.
-  Likewise, once it has finished an interrupted loop iteration it calls the loop's shared
-  *continuation* (``_loopN_lineL``: the loop from its head, then what follows it) instead of
-  printing the loop again; only a loop re-entered inside a ``try`` keeps its copy, since a
-  ``return`` from inside the ``try`` would run its handlers and ``finally`` too early. Only
-  resumption pays these calls: the start function and the continuations run their loops
-  inline. Measured: the samples grow 5-7x (most of it the header comment and the fixed
-  class methods); a file dense with waits inside loops with try/finally grows about 25x
-  (benchmarks/bench_transform.py).
+- Code size is linear in the input (SPEC 2.4). A resume function holds the rest of the
+  statement its wait sits in *up to the next wait*: a wait it reaches is *deferred*
+  (``_awaiting`` and ``_state`` set, that state's locals stored, ``return _AGAIN``), and
+  ``poll()`` at once calls that state's function, which polls the future first — in the same
+  ``poll()``, as SPEC 2.1 asks. A deferred wait returns from inside the re-entered ``try``
+  and ``with`` blocks like a suspension (their ``finally`` sees ``_m`` cleared). So each
+  statement is printed in the start function and in at most the resume function of the wait
+  before it, not once per state after it. After the top-level statement holding its wait,
+  a resume function calls the shared *tail* for the statements after it
+  (``_restN_after_lineL``, one per top-level statement that waits); once it has finished an
+  interrupted loop iteration it calls the loop's shared *continuation* (``_loopN_lineL``: the
+  loop from its head, then what follows it), and a resume function or continuation that
+  reaches a nested loop which waits calls that loop's continuation instead of a copy of it
+  (``reenter.delegate_loops``). Only a loop re-entered inside a ``try`` keeps its copy (its
+  waits deferred), since a ``return`` from inside the ``try`` would run its handlers and
+  ``finally`` too early. The start function, the tails and the continuations keep their
+  waits and loops inline: the fast path pays no deferral. What is still per state: the
+  prologue, the loads, and the re-entry of each enclosing ``try``/``with`` (so a wait nested
+  in many of them costs lines in proportion to their depth). tests/transform/test_size.py
+  holds the bound on each shape; benchmarks/bench_output.py measures compile time.
 """
 
 from __future__ import annotations
