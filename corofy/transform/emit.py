@@ -266,6 +266,7 @@ class Render:
         self.ended = False  # a deferred wait was just printed: its block goes no further
         self.inline_waits = 0  # waits printed inline in the function being printed
         self.deferred = False  # some wait is deferred: poll() loops on _AGAIN
+        self.inline_allowed = 0  # waits a resume function may still print inline
 
     def machine_named(self, m: str) -> Render:
         """This Render, or the enclosing one whose machine is called ``m``."""
@@ -344,7 +345,12 @@ class Render:
         """Has this resume function printed its share? Then a wait in it is left to its own
         state's function (polled from poll()) instead of being copied here with all that
         follows it: each resume function holds a bounded stretch of code after its wait."""
-        return self.budget is not None and len(w.lines) - self.budget > 0
+        if self.budget is None or len(w.lines) - self.budget <= 0:
+            return False
+        if self.inline_allowed:
+            self.inline_allowed -= 1
+            return False
+        return True
 
     def mark(self, w: Writer, line: int) -> None:
         if line and line != self.last_line and line != self.last_line + 1:
@@ -551,7 +557,12 @@ class Render:
         if n.cont is not None:  # the loop's shared continuation, not a copy of the loop
             self.node(w, n.cont)
         else:
+            # A copy of the loop (inside a try, where a call of its continuation would leave
+            # the try): the steady state of a server loop. Its first wait stays inline, so
+            # an iteration that ends by waiting there suspends without a detour through poll().
+            self.inline_allowed, allowed = 1, self.inline_allowed
             self._loop(w, n.loop)
+            self.inline_allowed = allowed
 
     def _try(self, w: Writer, n: Try) -> None:
         self.mark(w, n.line)

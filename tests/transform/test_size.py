@@ -34,6 +34,9 @@ SHAPES = {
     + _sum(n, "    "),
     "for": lambda n: "    for q in cm:\n" + _waits(n, "        ") + _sum(n, "    "),
     "while": lambda n: "    while cm:\n" + _waits(n, "        ") + _sum(n, "    "),
+    # A loop inside a try is copied into its states' functions (a call would leave the try).
+    "while_in_try": lambda n: "    try:\n        while cm:\n" + _waits(n, "            ")
+    + "    finally:\n        pass\n" + _sum(n, "    "),
 }
 
 
