@@ -352,8 +352,9 @@ class Render:
             return False
         return True
 
-    def mark(self, w: Writer, line: int) -> None:
-        if line and line != self.last_line and line != self.last_line + 1:
+    def mark(self, w: Writer, line: int, said: bool = False) -> None:
+        """Mark a run of user code with its original line (``said``: the next line does)."""
+        if line and line != self.last_line and line != self.last_line + 1 and not said:
             w.line(f"# line {line}")
         if line:
             self.last_line = line
@@ -387,41 +388,48 @@ class Render:
         elif isinstance(n, Assign):
             w.text(f"{self.slotted(n.name)} = {self.expr(n.value)}", n.line)
         elif isinstance(n, Wait) and (n.guarded or self.over_budget(w)):
-            self.mark(w, n.line)
             why = "outside this except/finally" if n.guarded else "from the start of its own function"
-            w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}", n.line)
+            comment = f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}"
             self.deferred = True
             self.ended = True
             future = self.expr(n.future)
-            if isinstance(n.future, (cst.NamedExpr, cst.Lambda, cst.Yield)) or "\n" in future:
+            apart = isinstance(n.future, (cst.NamedExpr, cst.Lambda, cst.Yield)) or "\n" in future
+            self.mark(w, n.line, said=not apart)  # the comment names the line
+            if apart:
+                w.line(comment, n.line)
                 w.text(f"{m}._awaiting = {future}", n.line)
                 w.line(f"{m}._state = {n.id}")
-            else:
-                w.text(f"{m}._awaiting, {m}._state = {future}, {n.id}", n.line)
+            else:  # the state's comment on the line that sets it
+                w.line(f"{m}._awaiting, {m}._state = {future}, {n.id}  {comment}", n.line)
             self._store(w, n.id)
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.AGAIN}")
         elif isinstance(n, Wait):
             self.inline_waits += 1
-            self.mark(w, n.line)
-            w.line(f"# {one_line(n.source)}: state {n.id}, line {n.line}", n.line)
-            w.text(f"{names.f} = {self.expr(n.future)}", n.line)
+            future = self.expr(n.future)
+            comment = f"# {one_line(n.source)}: state {n.id}, line {n.line}"
+            self.mark(w, n.line, said="\n" not in future)  # the comment names the line
+            if "\n" in future:
+                w.line(comment, n.line)
+                w.text(f"{names.f} = {future}", n.line)
+            else:  # the state's comment on the line that makes its future
+                w.line(f"{names.f} = {future}  {comment}", n.line)
             # A value without poll() is a learner's mistake (an asyncio coroutine, say):
             # say so as a TypeError at the wait. The try costs nothing until it raises.
+            # (The suspension inside the try: storing to slots raises no AttributeError.)
             w.line("try:")
-            w.line(f"{ind}{names.r} = {names.PENDING} if {names.closing} else {names.f}.poll({names.w})",
-                   n.line)
-            w.line(f"except AttributeError as {names.x}:  # no poll(): is it a runtime.Future?")
-            w.line(f"{ind}raise {names.Future}._wait_error({names.f}, {names.x})", n.line)
-            w.line(f"if {names.r} is {names.PENDING}:")
-            w.level += 1
+            w.line(f"{ind}if ({names.r} := {names.PENDING} if {names.closing} else {names.f}.poll({names.w})) "
+                   f"is {names.PENDING}:", n.line)
+            w.level += 2
             w.line(f"{m}._awaiting, {m}._state = {names.f}, {n.id}")
             self._store(w, n.id)
             if self.clear_m:
                 w.line(f"{m} = None  # suspending (see the finally blocks)")
             w.line(f"return {names.r}")
-            w.level -= 1
+            w.level -= 2
+            w.line(f"except AttributeError as {names.x}:  # no poll(): is it a runtime.Future?")
+            w.line(f"{ind}raise {names.Future}._wait_error({names.f}, {names.x})", n.line)
             if n.target is not None:
                 w.text(f"{self.target(n.target)} = {names.r}.value", n.line)
         elif isinstance(n, Resume):
@@ -534,10 +542,11 @@ class Render:
         if not (n.rest and isinstance(n.rest[0], Reenter)):  # a nest of loops: one comment
             w.line(f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again")
         if not jumps(n.rest):
-            if not self.block(w, n.rest):
+            ended = self.block(w, n.rest)
+            if not ended:
                 self._loop_again(w, n)
-            else:
-                self.ended = True
+            # Nothing follows a deferred wait or a call of the loop's continuation.
+            self.ended = ended or n.cont is not None
             return
         go = self.ctx.temp("_go")
         w.line(f"{go} = True")
