@@ -94,6 +94,42 @@ class Spill:
             done.append(value)
         return done
 
+    # -- assignment targets (see lower.py) -------------------------------------------------
+    def target(self, t: cst.BaseExpression, out: Block) -> cst.BaseExpression:
+        """A subscript or attribute target with its waits evaluated (into ``out``): what is
+        left evaluates no wait, and what it evaluated before a wait is kept."""
+        if not self.has(t):
+            return t
+        if isinstance(t, cst.Subscript):
+            return self._Subscript(t, out)
+        if isinstance(t, cst.Attribute):
+            return t.with_changes(value=self.expr(t.value, out))
+        self.ctx.refuse(t, "wait() inside this target is not supported")
+
+    def store(self, t: cst.BaseExpression, value: cst.BaseExpression, out: Block,
+              comments: tuple[str, ...] = ()) -> None:
+        """``t = value`` in Python's order, where ``value`` is already evaluated (a name or
+        a constant): each wait inside ``t`` waits when Python would evaluate it."""
+        if not self.has(t):
+            out.append(Raw(self.line, cst.Assign([cst.AssignTarget(t)], value), comments))
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            # Unpack at once; the items from the first target that waits on go to
+            # temporaries, stored into their targets one by one afterwards.
+            first = next(k for k, el in enumerate(t.elements) if self.has(el.value))
+            later: list[tuple[cst.BaseExpression, str]] = []
+            elements = list(t.elements[:first])
+            for el in t.elements[first:]:
+                temp = self.ctx.temp("_u")
+                later.append((el.value, temp))
+                elements.append(el.with_changes(value=name(temp)))
+            out.append(Raw(self.line, cst.Assign(
+                [cst.AssignTarget(t.with_changes(elements=elements))], value), comments))
+            for target, temp in later:
+                self.store(target, name(temp), out)
+        else:
+            store = self.target(t, out)
+            out.append(Raw(self.line, cst.Assign([cst.AssignTarget(store)], value), comments))
+
     # -- one method per expression type that can hold a wait ------------------------------
     def _BinaryOperation(self, e: cst.BinaryOperation, out: Block) -> cst.BaseExpression:
         left, right = self.ordered([e.left, e.right], out)
@@ -246,7 +282,12 @@ class Spill:
             # An explicit iterator, so a wait inside the loop does not restart it.
             it = self.ctx.temp("_it")
             block.append(Assign(self.line, it, cst.Call(name("iter"), args=[cst.Arg(iterable)])))
-            block.append(Loop(self.line, None, _rename(clause.target, renames, self.ctx), name(it), body, []))
+            target = _rename(clause.target, renames, self.ctx)
+            if self.has(target):  # stored first thing in the body, after next()
+                temp = self.ctx.temp("_u")
+                self.store(target, name(temp), body)
+                target = name(temp)
+            block.append(Loop(self.line, None, target, name(it), body, []))
             block = body
             for cond in clause.ifs:
                 test = self.expr(_rename(cond.test, renames, self.ctx), block)

@@ -218,39 +218,11 @@ class Lower:
     # statement of its own after the stores before it.
 
     def _target(self, t: cst.BaseExpression, out: Block, spill: Spill) -> cst.BaseExpression:
-        """A subscript or attribute target with its waits evaluated (into ``out``): what is
-        left evaluates no wait, and what it evaluated before a wait is kept."""
-        if not self.has(t):
-            return t
-        if isinstance(t, cst.Subscript):
-            return spill._Subscript(t, out)
-        if isinstance(t, cst.Attribute):
-            return t.with_changes(value=spill.expr(t.value, out))
-        self.ctx.refuse(t, "wait() inside this target is not supported")
+        return spill.target(t, out)
 
     def _store(self, t: cst.BaseExpression, value: cst.BaseExpression, line: int, out: Block,
                comments=()) -> None:
-        """``t = value`` in Python's order, where ``value`` is already evaluated (a name or
-        a constant): each wait inside ``t`` waits when Python would evaluate it."""
-        if not self.has(t):
-            out.append(Raw(line, cst.Assign([cst.AssignTarget(t)], value), comments))
-        elif isinstance(t, (cst.Tuple, cst.List)):
-            # Unpack at once; the items from the first target that waits on go to
-            # temporaries, stored into their targets one by one afterwards.
-            first = next(k for k, el in enumerate(t.elements) if self.has(el.value))
-            later: list[tuple[cst.BaseExpression, str]] = []
-            elements = list(t.elements[:first])
-            for el in t.elements[first:]:
-                temp = self.ctx.temp("_u")
-                later.append((el.value, temp))
-                elements.append(el.with_changes(value=name(temp)))
-            out.append(Raw(line, cst.Assign([cst.AssignTarget(t.with_changes(elements=elements))],
-                                            value), comments))
-            for target, temp in later:
-                self._store(target, name(temp), line, out)
-        else:
-            store = self._target(t, out, Spill(self.ctx, line))
-            out.append(Raw(line, cst.Assign([cst.AssignTarget(store)], value), comments))
+        Spill(self.ctx, line).store(t, value, out, comments)
 
     def _delete(self, t: cst.BaseExpression, line: int, out: Block, spill: Spill, comments) -> None:
         # `del a, b` deletes a, then b, each target evaluated just before.

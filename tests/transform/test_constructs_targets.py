@@ -269,3 +269,17 @@ def test_close_while_a_target_waits_runs_finally_and_stores_nothing() -> None:
     events = assert_same(src, close_after=1)
     assert ("print", "close", ("finally", 1, {})) in events
     assert events[-1] == ("closed",)
+
+
+def test_comprehension_target_waits_after_each_next() -> None:
+    src = boxed("""
+        @coroutine
+        def main():
+            d = Box("d")
+            out = [d.items.copy() for d[wait(pending(1, note("key", "k")))] in logiter([5, 6])]
+            return out
+        """)
+    events = assert_same(src)
+    kinds = [e[0] if e[0] != "note" else e[2][0] for e in events if e[0] in ("next", "note")]
+    assert kinds == ["next", "key", "set", "next", "key", "set", "next"]
+    assert outcome(events) == ("return", [{"k": 5}, {"k": 6}])
