@@ -364,7 +364,12 @@ def _target_statement(self: _Writer, scope: _Scope, depth: int, indent: int) -> 
         return f"{key} % 3"
 
     kind = self.choice(["subscript", "attribute", "unpack", "augmented", "chained",
-                        "annotated", "starred", "for", "with", "del"])
+                        "annotated", "starred", "for", "with", "comprehension", "del"])
+    if kind == "comprehension":  # no walrus in its target or iterable (a SyntaxError)
+        inner = replace(scope, in_comprehension=True)
+        key = f"wait({self.future(inner, e - 1)})" if self.flip() else self.expr(inner, e)
+        items = f"[{self.expr(inner, e)}, {self.expr(inner, 1)}]"
+        return [f"{pad}print([d[:] for d[{key} % 3] in {items}])"]
     value = self.expr(scope, e)
     if kind == "subscript":
         return [f"{pad}d[{index()}] = {value}"]
