@@ -353,7 +353,7 @@ def apply(
         assert result.expected is not None
         try:
             if job.out_root is not None:
-                confinement.check_folders(job.out_root, job.target.parent)
+                confinement.check_folders(job.out_root, os.path.dirname(job.target))
             recorded = out is not None and job.out_rel in out.old
             current = confinement.current(job.target, result.expected, recorded, job.source)
         except Unsafe as exc:

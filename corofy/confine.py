@@ -10,8 +10,9 @@ Facts this module relies on:
   target is looked at with `lstat` (once per folder per run) and a symlink there is refused.
 - OUT itself is taken as the folder it resolves to (a symlinked `build` on a scratch disk
   is fine); plan.py refuses an OUT that resolves into a SRC folder, or around one.
-- A target's old bytes are read only after `lstat` says it is a regular file: reading a
-  FIFO planted there would block forever.
+- A target's old bytes are read through one `open` with O_NOFOLLOW (a symlink fails with
+  ELOOP) and O_NONBLOCK (a FIFO planted there would otherwise block the open forever), then
+  `fstat` of the open file says whether it is a regular one.
 - "Written by corofy" means listed in OUT's manifest (see build.py, which records a file
   there before writing it), or recognisably generated output (it sets `__corofy_source__`).
   Identical bytes are never a conflict: nothing would be written.
@@ -26,6 +27,8 @@ import stat
 from pathlib import Path
 
 GENERATED_MARK = b"__corofy_source__ = "
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def looks_generated(data: bytes) -> bool:
@@ -60,20 +63,24 @@ class Confinement:
     """Checks paths below OUT folders before anything is written or removed there."""
 
     def __init__(self) -> None:
-        self._folders: dict[Path, Unsafe | None] = {}
+        # Keyed by path text: a warm --check of a large tree asks once per file, and hashing
+        # strings costs far less than hashing Path objects.
+        self._folders: dict[str, Unsafe | None] = {}
 
-    def check_folders(self, out_root: Path, folder: Path) -> None:
+    def check_folders(self, out_root: Path | str, folder: Path | str) -> None:
         """Raise Unsafe unless every existing folder from OUT down to `folder` is a real one."""
-        if folder == out_root:
+        root, path = os.fspath(out_root), os.fspath(folder)
+        if path in self._folders:
+            problem = self._folders[path]
+        elif path == root or (path == "" and root == "."):
             return
-        if out_root not in folder.parents:
-            raise _unsafe(folder, "lies outside OUT; corofy writes only inside OUT")
-        if folder in self._folders:
-            problem = self._folders[folder]
         else:
-            self.check_folders(out_root, folder.parent)
-            problem = self._check_one(folder)
-            self._folders[folder] = problem
+            parent = os.path.dirname(path)
+            if parent == path or (parent == "" and root != "."):
+                raise _unsafe(Path(path), "lies outside OUT; corofy writes only inside OUT")
+            self.check_folders(root, parent)
+            problem = self._check_one(Path(path))
+            self._folders[path] = problem
         if problem is not None:
             raise problem
 
@@ -106,25 +113,30 @@ class Confinement:
         `recorded`: the manifest lists the target as corofy's. `source`: the file the target
         is made from, which it must never be.
         """
+        # One open that refuses a symlink (O_NOFOLLOW) and never waits on a FIFO (O_NONBLOCK),
+        # then fstat of what was opened: no window between looking and reading.
+        if not _NOFOLLOW and os.path.islink(target):  # no O_NOFOLLOW here (Windows)
+            raise _unsafe(target, f"is a symlink{_link_text(target)}; corofy never writes over one")
         try:
-            st = os.lstat(target)
+            fd = os.open(target, _READ_FLAGS)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise _unsafe(target, f"cannot look at this file: {exc.strerror or exc}") from None
-        if stat.S_ISLNK(st.st_mode):
-            raise _unsafe(
-                target,
-                f"is a symlink{_link_text(target)} that corofy did not make; corofy never "
-                "writes through or over one: remove it and run again",
-            )
-        if not stat.S_ISREG(st.st_mode):
-            raise _unsafe(target, "is not a regular file: move it away and run again")
-        try:
-            with open(target, "rb") as f:
-                data = f.read()
-        except OSError as exc:
+            if os.path.islink(target):
+                raise _unsafe(
+                    target,
+                    f"is a symlink{_link_text(target)} that corofy did not make; corofy never "
+                    "writes through or over one: remove it and run again",
+                ) from None
             raise _unsafe(target, f"cannot read: {exc.strerror or exc}") from None
+        with open(fd, "rb") as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise _unsafe(target, "is not a regular file: move it away and run again")
+            try:
+                data = f.read()
+            except OSError as exc:
+                raise _unsafe(target, f"cannot read: {exc.strerror or exc}") from None
         if data == expected:
             return data
         if source is not None:
