@@ -286,3 +286,15 @@ def test_an_unreadable_folder_in_src_is_an_error_line_and_its_outputs_are_kept(c
     # What was built from the folder is not taken for the output of deleted sources.
     assert (cwd / "out/secret/b.py").exists() and (cwd / "out/secret/deep/c.py").exists()
     assert set(tree(cwd / "out")) >= {"secret/b.py", "secret/deep/c.py"}
+
+
+def test_a_symlinked_src_into_out_or_an_out_path_through_a_link_into_src_is_refused(corofy):
+    write(corofy.cwd, {"out/gen/a.py": PLAIN, "src/b.py": PLAIN})
+    (corofy.cwd / "srclink").symlink_to("out/gen")
+    (corofy.cwd / "outlink").symlink_to("src")
+    before = snapshot(corofy.cwd)
+    inside_out = corofy("srclink", "-o", "out")
+    assert inside_out.returncode == 2 and "lies inside OUT" in inside_out.stderr
+    inside_src = corofy("src", "-o", "outlink/x")
+    assert inside_src.returncode == 2 and "lies inside SRC" in inside_src.stderr
+    assert snapshot(corofy.cwd) == before
