@@ -88,6 +88,7 @@ class Factory:
 
     name: str
     args: list[str]  # the enclosing coroutine's Python locals the statement reads as it runs
+    binds: list[str]  # what it binds there: its name, then Python locals a walrus binds
     lines: list[str]
     origin: list[int]
 
@@ -99,7 +100,8 @@ def write(r: Render, w: Writer, n: Raw) -> None:
     if factory is None:
         factory = r.factories[id(n.stmt)] = _factory(r, n)
     args = "".join(f", {r.mangle(a)}" for a in factory.args)
-    w.line(f"{r.mangle(n.stmt.name.value)} = {r.names.m}.{factory.name}({args[2:]})", n.line)
+    binds = ", ".join(r.mangle(b) for b in factory.binds)
+    w.line(f"{binds} = {r.names.m}.{factory.name}({args[2:]})", n.line)
 
 
 def methods(r: Render, body: Writer) -> None:
@@ -120,8 +122,11 @@ def _factory(r: Render, n: Raw) -> Factory:
     # the enclosing coroutine's own scope and keeps in Python locals: passed in. What
     # nested scopes read of it is on the machine (captured locals are kept there).
     found: set[str] = set()
-    _own_reads(r, stmt, found)
-    args = sorted(found & (r.storage.locals - r.storage.cold))
+    walrus: set[str] = set()  # bound by a walrus in a decorator or default: returned
+    _own_reads(r, stmt, found, walrus)
+    hot = r.storage.locals - r.storage.cold
+    args = sorted((found - walrus) & hot)
+    binds = [bound, *sorted(walrus & hot - {bound})]
     w = _writer(r)
     params = "".join(f", {r.mangle(a)}" for a in args)
     w.line(f"def {name}({r.names.m}{params}):  # the statement at line {n.line}")
@@ -129,8 +134,8 @@ def _factory(r: Render, n: Raw) -> Factory:
     for decl in r.declarations:
         w.line(r.code(decl).rstrip().rstrip(";"))
     _statement(r, w, n)
-    w.line(f"return {r.mangle(bound)}")
-    return Factory(name, args, w.lines, w.origin)
+    w.line(f"return {', '.join(r.mangle(b) for b in binds)}")
+    return Factory(name, args, binds, w.lines, w.origin)
 
 
 def _writer(r: Render) -> Writer:
@@ -139,14 +144,17 @@ def _writer(r: Render) -> Writer:
     return Writer(r.indent, "")
 
 
-def _own_reads(r: Render, node: Any, found: set[str]) -> None:
+def _own_reads(r: Render, node: Any, found: set[str], walrus: set[str]) -> None:
     if isinstance(node, cst.Name):
         if r.where(node) == "own":
             found.add(node.value)
         return
+    if isinstance(node, cst.NamedExpr) and isinstance(node.target, cst.Name) \
+            and r.where(node.target) == "own":
+        walrus.add(node.target.value)
     for child in children_of(node, "name" if isinstance(node, (cst.FunctionDef, cst.ClassDef))
                              else None):
-        _own_reads(r, child, found)
+        _own_reads(r, child, found, walrus)
 
 
 def _statement(r: Render, w: Writer, n: Raw) -> None:

@@ -480,3 +480,16 @@ def test_zero_argument_super_in_a_coroutine_nested_in_a_plain_method() -> None:
             return wait(C().m())
         """)
     assert result(src) == ("base1", "C")
+
+
+def test_walrus_in_a_nested_coroutines_default_binds_in_the_enclosing_coroutine() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            @coroutine
+            def inner(g, k=(z := 5)):
+                return wait(g) + k
+            r = wait(inner(pending(1, 1)))
+            return r, z
+        """)
+    assert result(src) == (6, 5)
