@@ -26,6 +26,7 @@ code, so that Python's closures keep working as written. Facts this depends on:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -170,7 +171,7 @@ def _statement(r: Render, w: Writer, n: Raw) -> None:
             w.text("\n".join(segment), segment_origin)
             segment.clear()
 
-    for line in text.split("\n"):
+    for line in _BREAKS.split(text):  # libcst prints the file's own line ends
         child = by_placeholder.get(line.strip())
         if child is None:
             if not segment:
@@ -183,6 +184,9 @@ def _statement(r: Render, w: Writer, n: Raw) -> None:
         _insert(w, machine.lines, machine.origin, w.prefix + line[:len(line) - len(line.lstrip())])
         line_no = r.ctx.positions[child.node].end.line + 1
     flush()
+
+
+_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 def _insert(w: Writer, lines: list[str], origins: list[int], prefix: str) -> None:

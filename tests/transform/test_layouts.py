@@ -228,3 +228,26 @@ def test_a_line_holding_only_a_backslash_is_refused_at_it_not_spliced_wrong(sour
 def test_a_line_holding_only_a_backslash_without_coroutines_passes_through() -> None:
     src = HEADER + "x = 1\n\\\ny = 2\n"
     assert transform_source(src, "prog.py") == src
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "lone-cr"])
+def test_nested_coroutines_in_a_file_with_other_line_ends(newline: str) -> None:
+    # The enclosing statement's text was split at \n only: a nested coroutine's placeholder
+    # line was never found in a lone-CR file (NameError at run time).
+    src = program('''
+        @coroutine
+        def main(n):
+            a = n
+            class K:
+                @staticmethod
+                @coroutine
+                def inner(v):
+                    nonlocal a
+                    a = 0
+                    return (v, a)
+            @coroutine
+            def inner2(v):
+                return wait(ready(v))
+            return ('main', a, wait(K.inner(1)), wait(inner2(2)), a)
+        ''').replace("\n", newline)
+    assert result(src, args=(3,)) == ("main", 3, (1, 0), 2, 0)
