@@ -111,6 +111,16 @@ class Names:
 _BREAKS = re.compile(r"\r\n|\r|\n")
 
 
+def leading_lines_dropped(text: str, n: Raw) -> tuple[str, int]:
+    """A compound statement's printed text without the blank lines around it, and the
+    original line of its first line: its leading lines (blank and comment lines, printed
+    with it) start that many lines above the statement, less the blank ones dropped."""
+    body = text.lstrip("\r\n")
+    dropped = len(_BREAKS.findall(text[:len(text) - len(body)]))
+    lead = len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0
+    return body.rstrip("\r\n"), n.line - lead + dropped
+
+
 def one_line(text: str) -> str:
     """``text`` (source written over several lines) on one line, for a comment: each line
     break and the indentation after it become one space. Python ends a comment at any of
@@ -374,9 +384,7 @@ class Render:
                 # Without its `;` (and a backslash continuation before it: `x = 1 \ ; y`).
                 text = text.rstrip().rstrip(";").rstrip().removesuffix("\\").rstrip()
             else:
-                text = text.strip("\n")
-                lead = len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0
-                first = n.line - lead
+                text, first = leading_lines_dropped(text, n)
                 w.text(text, first)
                 self._cold_bindings(w, n)
                 return
@@ -818,7 +826,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
                                 body=node.body.with_changes(body=wrapper_body, footer=[])
                                 if isinstance(node.body, cst.IndentedBlock)
                                 else cst.IndentedBlock(wrapper_body))
-    w.text(ctx.module.code_for_node(wrapper).strip("\n"), first_line, exact=False)
+    w.text(ctx.module.code_for_node(wrapper).strip("\r\n"), first_line, exact=False)
     w.line("")
     w.line("")
     w.line(f"class {cls}({names.Future}):")

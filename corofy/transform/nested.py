@@ -161,8 +161,9 @@ def _own_reads(r: Render, node: Any, found: set[str], walrus: set[str]) -> None:
 def _statement(r: Render, w: Writer, n: Raw) -> None:
     """Statement ``n`` with the generated code of each nested coroutine in its place."""
     by_placeholder = {placeholder(child): child for child in r.nested.values()}
-    text = r.code(n.stmt).strip("\n")
-    line_no = n.line - (len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0)
+    from corofy.transform.emit import leading_lines_dropped
+
+    text, line_no = leading_lines_dropped(r.code(n.stmt), n)
     segment: list[str] = []
     segment_origin = line_no
 

@@ -251,3 +251,28 @@ def test_nested_coroutines_in_a_file_with_other_line_ends(newline: str) -> None:
             return ('main', a, wait(K.inner(1)), wait(inner2(2)), a)
         ''').replace("\n", newline)
     assert result(src, args=(3,)) == ("main", 3, (1, 0), 2, 0)
+
+
+def test_a_nested_def_after_a_blank_line_and_a_comment_maps_to_its_own_lines() -> None:
+    # The blank line above it was dropped from the printed text but still counted: every
+    # line of the def mapped one line too high.
+    src = HEADER + (
+        "@coroutine\n"
+        "def main(n):\n"
+        "    a = n\n"
+        "\n"
+        "    # comment\n"
+        "    def helper():\n"
+        "        raise ValueError(a)\n"
+        "    x = wait(n)\n"
+        "    return helper()\n"
+    )
+    out = transform_source(src, "prog.py")
+    namespace: dict = {}
+    exec(compile(out, "prog.py", "exec"), namespace)  # noqa: S102
+    lines = namespace["__corofy_lines__"]
+    found = {text.strip(): lines.get(k) for k, text in enumerate(BREAK.split(out), 1)
+             if not text.lstrip().startswith("#") or text.strip() == "# comment"}
+    assert found["# comment"] == 6 and found["def helper():"] == 7
+    assert lines.get(next(k for k, t in enumerate(BREAK.split(out), 1)
+                          if t.strip().startswith("raise ValueError("))) == 8
