@@ -297,7 +297,7 @@ class _UnjoinedTask(Task):
     collection, not when its last handle goes. An exception leaving ``run()`` can keep such a
     task alive (its traceback holds the frames that hold the handles), and a finalizer running
     at interpreter shutdown finds half the interpreter gone: so ``run()`` reports every unjoined
-    failure still alive before it returns or raises (``report_unjoined``), and ``__del__``
+    failure still alive before it returns or raises (``Executor._report_unjoined``), and ``__del__``
     stays silent once the interpreter is finalizing.
     """
 
@@ -395,7 +395,7 @@ class Executor:
             self._hand_off(shared)
             shared.exit(self)
 
-    def report_unjoined(self) -> None:
+    def _report_unjoined(self) -> None:
         """Print each of this executor's failed tasks nobody joined, once; they count as joined.
 
         Called by ``run()`` as it ends: tasks whose handles died are reported by the garbage
@@ -631,7 +631,7 @@ def run(future: Future) -> Any:
                 executor.close()
             finally:
                 if _unjoined_failures != failures_before:
-                    executor.report_unjoined()
+                    executor._report_unjoined()
     finally:
         _local.holding_ctrl_c = True  # first, with no call before it: see the facts above
         _release(executor)

@@ -12,8 +12,12 @@ import textwrap
 import pytest
 from runtime_helpers import coro
 
-from runtime import Future, run, sleep, spawn
-from runtime.executor import _NO_WAKER
+from runtime import Future, Waker, run, sleep, spawn
+
+
+class NoWake(Waker):
+    def wake(self) -> None:
+        pass
 
 
 class Raises(Future):
@@ -40,7 +44,7 @@ def test_a_base_exception_from_one_task_fails_that_task_alone_and_run_goes_on(ex
     # Nobody joined it while run() ran: reported once, as it ended. Joining later still works.
     assert capfd.readouterr().err.count(f"{type(exc).__name__}: from a task") == 1
     with pytest.raises(type(exc)) as raised:
-        handle.poll(_NO_WAKER)
+        handle.poll(NoWake())
     assert raised.value is exc
 
 
