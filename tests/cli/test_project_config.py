@@ -193,9 +193,34 @@ def _run_on_a_pty(args, cwd, env):
     return proc.returncode, seen.decode()
 
 
+def _slow_file(n: int) -> str:
+    """A file whose transform takes real time: 12 coroutines with loops, try and waits each."""
+    body = "".join(
+        f"""
+
+@coroutine
+def work{k}(futs, log):
+    total = 0
+    for f in futs:
+        try:
+            total += wait(f)
+        except ValueError:
+            log.append(wait(f))
+        finally:
+            log.append({k})
+    while total > {n}:
+        total -= wait(futs[0])
+    return total
+"""
+        for k in range(12)
+    )
+    return COROUTINE_FILE + body + f"\nN = {n}\n"
+
+
 @requires_transform
 def test_a_long_build_shows_progress_on_a_terminal_and_erases_it(corofy):
-    files = {f"src/m{n}.py": COROUTINE_FILE + f"\nN = {n}\n" for n in range(60)}
+    # Long enough on any machine to pass the line's half-second delay (about 700 coroutines).
+    files = {f"src/m{n}.py": _slow_file(n) for n in range(60)}
     write(corofy.cwd, files)
     code, seen = _run_on_a_pty(
         ["src", "-o", "build", "-j", "1", "--no-cache"], corofy.cwd, corofy.env
