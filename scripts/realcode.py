@@ -466,7 +466,8 @@ KINDS = ("ok", "refused", "crash", "internal", "nocompile", "notidem", "timeout"
 
 
 def bound(v: Verdict) -> int:
-    return 4 * v.src_lines + 45 * v.waits + 100
+    """SPEC 2.4's budget, summed over the unit's coroutines (its nested ones included)."""
+    return 4 * v.src_lines + 45 * v.waits + 100 * (1 + v.nested)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -532,7 +533,7 @@ def reasons(results: list[FileResult]) -> str:
     oks = [(v.out_lines, bound(v), r.library, r.path, v) for r in results for v in r.verdicts
            if v.kind == "ok" and v.out_lines > bound(v)]
     if oks:
-        out.append("\n## over the size bound (output lines > 4*src + 45*waits + 100)")
+        out.append("\n## over the size bound (output lines > 4*src + 45*waits + 100 per coroutine)")
         for out_lines, limit, lib, path, v in sorted(oks, key=lambda x: -x[0] / x[1])[:25]:
             out.append(f"  {out_lines:7d} > {limit:6d}  {lib}:{path}:{v.unit} "
                        f"({v.src_lines} lines, {v.waits} waits)")

@@ -6,8 +6,8 @@ the same string values — in layouts drawn per block, statement, token gap and 
 
 - ``breaks``: inside brackets, a line break after any token, often with a comment before it,
   the next line indented anyhow (less than its statement too, or not at all);
-- ``backslash``: outside brackets, a backslash continuation after any token, and lines
-  holding a lone ``\\`` before a statement;
+- ``backslash``: outside brackets, a backslash continuation after any token;
+  ``lone_backslash``: a line holding only ``\\`` before a statement;
 - ``suites``: a body of simple statements on its header's line (``if x: return wait(f)``,
   ``while c: x = wait(f)``, ``try: z = wait(a)``, ``def peek(): return a``), and simple
   statements joined with ``;`` (a trailing ``;`` too);
@@ -39,7 +39,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 FEATURES = frozenset(
-    {"breaks", "backslash", "suites", "indent", "mixed_indent", "eol", "strings", "fstrings",
+    {"breaks", "backslash", "lone_backslash", "suites", "indent", "mixed_indent", "eol", "strings", "fstrings",
      "comments"}
 )
 
@@ -183,10 +183,11 @@ class _Printer:
             self.out.append(pad + self.pick("comments", ["", *_COMMENTS]) + "\n")
         # A line holding only a backslash: CPython takes the next line's first token as the
         # statement's, at this line's indentation, but refuses it (TabError) when that
-        # indentation holds a tab.
-        if "\t" not in indent and self.chance("backslash", 8):
+        # indentation holds a tab, and may count the next line's own indentation (at the
+        # module level ``\\`` then ``\tdef`` is an "unexpected indent"): none there.
+        if "\t" not in indent and self.chance("lone_backslash", 8):
             self.out.append(indent + "\\\n")
-            indent = self.pick("backslash", _CONT_INDENT)
+            indent = ""
         self._indent_next = indent
 
     _indent_next = ""

@@ -2,7 +2,8 @@
 
 import ast
 
-from hypothesis import given
+import pytest
+from hypothesis import find, given
 from hypothesis import strategies as st
 from layouts import FEATURES, laid_out, relayout, shown
 from programs import programs
@@ -27,31 +28,35 @@ def test_a_program_laid_out_anew_parses_to_the_same_tree(source: str, data: st.D
     assert _tree(laid) == _tree(source), shown(laid)
 
 
-def test_each_layout_feature_shows_in_its_output() -> None:
-    source = (
-        "def f(n):\n"
-        "    if n:\n"
-        "        return print('ab', f'{n}:{n + 1}')\n"
-        "    x = (n +\n"
-        "         1)\n"
-        "    return x\n"
-    )
-    marks = {
-        "breaks": lambda s: "(\n" in s or ",\n" in s or "+\n" in s,
-        "backslash": lambda s: "\\\n" in s,
-        "suites": lambda s: ": return" in s or ";" in s,
-        "indent": lambda s: "\n\t" in s or "\n  i" in s,
-        "eol": lambda s: "\r" in s,
-        "strings": lambda s: "'ab'" not in s,
-        "fstrings": lambda s: "f'{n}:{n + 1}'" not in s,
-        "comments": lambda s: "#" in s,
-    }
-    for feature, seen in marks.items():
-        found = [
-            seen(example)
-            for example in (
-                laid_out(st.just(source), {feature}).example() for _ in range(40)
-            )
-        ]
-        assert any(found), feature
-    assert set(marks) | {"mixed_indent"} == FEATURES
+SOURCE = (
+    "def f(n):\n"
+    "    if n:\n"
+    "        if n:\n"
+    "            n = 2\n"
+    "        return print('ab', f'{n}:{n + 1}')\n"
+    "    x = (n +\n"
+    "         1)\n"
+    "    return x\n"
+)
+MARKS = {
+    "breaks": lambda s: "(\n" in s or ",\n" in s or "+\n" in s,
+    "backslash": lambda s: "\\\n" in s,
+    "lone_backslash": lambda s: "\n\\\n" in s or "    \\\n" in s,
+    "suites": lambda s: ": return" in s or ";" in s,
+    "indent": lambda s: "\n\t" in s or "\n  i" in s,
+    "mixed_indent": lambda s: " \t" in s,
+    "eol": lambda s: "\r" in s,
+    "strings": lambda s: "'ab'" not in s,
+    "fstrings": lambda s: "f'{n}:{n + 1}'" not in s,
+    "comments": lambda s: "#" in s,
+}
+
+
+def test_every_layout_feature_is_checked_below() -> None:
+    assert set(MARKS) == FEATURES
+
+
+@pytest.mark.parametrize("feature", sorted(MARKS))
+def test_each_layout_feature_shows_in_its_output(feature: str) -> None:
+    example = find(laid_out(st.just(SOURCE), {feature}), MARKS[feature])
+    compile(example, "prog.py", "exec")
