@@ -213,6 +213,24 @@ class Unit:
     nested: int
 
 
+def unit_labels(text: str) -> list[str]:
+    """``qualname:line`` in the original file of each unit, in the order ``_Port`` counts."""
+    out: list[str] = []
+
+    def walk(node: ast.AST, prefix: str, in_unit: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = getattr(child, "name", None)
+            inner = f"{prefix}{name}." if isinstance(name, str) else prefix
+            if isinstance(child, ast.AsyncFunctionDef) and not in_unit:
+                out.append(f"{prefix}{child.name}:{child.lineno}")
+                walk(child, inner, True)
+            else:
+                walk(child, inner, in_unit)
+
+    walk(ast.parse(text), "", False)
+    return out
+
+
 def units(ported: str, co: str, wait: str) -> list[Unit]:
     tree = ast.parse(ported)
     out: list[Unit] = []
@@ -291,6 +309,7 @@ class _FileCheck:
         self.module = cst.parse_module(text)
         self.co, self.wait = _markers(text)
         self.result = FileResult(library, path)
+        self.labels = unit_labels(text)
 
     def attempt(self, skip: set[int]) -> tuple[str, list[Unit], dict[str, Any]]:
         """Port without the ``skip`` units and transform; describe what happened."""
@@ -359,7 +378,7 @@ class _FileCheck:
             _, found, outcome = self.attempt(skip)
             live = [i for i in range(total) if i not in skip]
             if outcome["kind"] == "ok":
-                self._record_ok(found, skip, outcome)
+                self._record_ok(found, live, skip, outcome)
                 break
             index = self._locate(found, live, outcome)
             if index is None:
@@ -377,7 +396,7 @@ class _FileCheck:
         for index, (kind, reason) in sorted(failed.items()):
             unit = all_units[index] if index < len(all_units) else Unit("?", 0, 0, 0, 0)
             self.result.verdicts.append(Verdict(
-                f"{unit.name}:{unit.first}", kind, reason, unit.last - unit.first + 1, 0,
+                self.labels[index], kind, reason, unit.last - unit.first + 1, 0,
                 unit.waits, unit.nested))
         return self.result
 
@@ -414,18 +433,20 @@ class _FileCheck:
                 return candidates[0]
         return None
 
-    def _record_ok(self, found: list[Unit], skip: set[int], outcome: dict[str, Any]) -> None:
+    def _record_ok(
+        self, found: list[Unit], live: list[int], skip: set[int], outcome: dict[str, Any]
+    ) -> None:
         result = outcome["result"]
         by_line: dict[int, list[Any]] = collections.defaultdict(list)
         for machine in result.machines:
             by_line[machine.line].append(machine)
-        for unit in found:
+        for index, unit in zip(live, found, strict=False):
             codes = [m.code for line in range(unit.first, unit.last + 1)
                      for m in by_line.get(line, [])]
             codes = [c for c in codes if not any(c != o and c in o for o in codes)]
             out_lines = sum(c.count("\n") + (not c.endswith("\n")) for c in codes)
             self.result.verdicts.append(Verdict(
-                f"{unit.name}:{unit.first}", "ok", "", unit.last - unit.first + 1, out_lines,
+                self.labels[index], "ok", "", unit.last - unit.first + 1, out_lines,
                 unit.waits, unit.nested))
         self.result.transform_s = outcome["elapsed"]
         ported, _ = port(self.module, self.text, skip)
@@ -548,6 +569,11 @@ def reasons(results: list[FileResult]) -> str:
     return "\n".join(out)
 
 
+def _result(item: dict[str, Any]) -> FileResult:
+    verdicts = [Verdict(**v) for v in item.pop("verdicts")]
+    return FileResult(**item, verdicts=verdicts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-l", "--library", action="append", choices=list(LIBRARIES))
@@ -556,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idem-timeout", type=float, default=20.0,
                         help="seconds for transforming an output again (it should be instant)")
     parser.add_argument("--details", type=Path, help="write every verdict as JSON here")
+    parser.add_argument("--report", nargs="+", type=Path, metavar="DETAILS",
+                        help="print the table again from --details files of earlier runs")
     parser.add_argument("--show", nargs=2, metavar=("LIB", "PATH"),
                         help="print the ported (corofy source) text of one file and stop")
     args = parser.parse_args(argv)
@@ -567,6 +595,11 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout.write(port(cst.parse_module(text), text, set())[0])
                 return 0
         raise SystemExit(f"realcode: no {path} in {lib}")
+    if args.report:
+        loaded = [_result(item) for path in args.report for item in json.loads(path.read_text())]
+        print(table(loaded))
+        print(reasons(loaded))
+        return 0
     libs = args.library or list(LIBRARIES)
     jobs = [(lib, path, text, args.timeout, args.idem_timeout)
             for lib in libs for path, text in sources(sdist(lib, LIBRARIES[lib]))]
