@@ -13,7 +13,7 @@ import nox
 
 PYTHONS = ["3.11", "3.12", "3.13"]
 
-nox.options.sessions = ["tests"]
+nox.options.sessions = ["tests", "runtime_selectors"]
 nox.options.error_on_missing_interpreters = False  # "where present"
 
 
@@ -21,4 +21,22 @@ nox.options.error_on_missing_interpreters = False  # "where present"
 def tests(session: nox.Session) -> None:
     """The whole suite on one Python."""
     session.install("-q", "-e", ".[test]")
-    session.run("python", "-m", "pytest", "-q", *session.posargs)
+    # tests/packaging/test_install.py builds wheels and fresh venvs (and installs the abi3
+    # wheel on 3.13 itself): once, on the first Python, is enough.
+    env = {} if session.python == PYTHONS[0] else {"COROFY_SKIP_INSTALL_TESTS": "1"}
+    session.run("python", "-m", "pytest", "-q", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHONS[0])
+def runtime_selectors(session: nox.Session) -> None:
+    """The runtime's whole suite again on the second poller (SPEC §3: RUNTIME_POLLER)."""
+    session.install("-q", "-e", ".[test]")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "tests/runtime",
+        *session.posargs,
+        env={"RUNTIME_POLLER": "selectors"},
+    )

@@ -1,4 +1,4 @@
-"""The shared Reactor: one ``Poll``, an eventfd to wake it, timers, and IO readiness.
+"""The shared Reactor: one ``Poll``, a wake fd to wake it, timers, and IO readiness.
 
 Executors on any number of threads share one Reactor. Only the thread holding ``driver_lock``
 waits in ``epoll_wait`` (``turn``); the others park on their own condition variables and are
@@ -26,6 +26,10 @@ Some facts the code below relies on:
   heap's top at once or, deeper down, when stale ticks outnumber live ones (asyncio's rule).
 - Timers are added and cancelled from any thread, and the driver pops due buckets: one lock
   (``_timer_lock``) orders the three. Wakes happen outside it.
+- The wake fd is an eventfd where the OS has one (Linux), else a self-pipe; either is
+  registered level-triggered and drained by the turn that sees it.
+- Under a poller that emulates edges (``Poll.NEEDS_REARM``: selectors), a direction it reported
+  stays disarmed until ``clear_ready`` re-arms it; epoll needs no such call.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import itertools
 import math
 import operator
 import os
+import sys
 import threading
 from heapq import heapify, heappop, heappush
 from time import monotonic
@@ -41,7 +46,24 @@ from typing import Any
 
 from runtime.reactor import READ_CLOSED, Events, Interest, Poll
 
-WAKE_TOKEN = 0  # the eventfd's token; IO sources count up from 1
+WAKE_TOKEN = 0  # the wake fd's token; IO sources count up from 1
+
+if hasattr(os, "eventfd"):
+
+    def _open_wake_fds() -> tuple[int, int]:
+        fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        return fd, fd
+
+    _WAKE_BYTES = (1).to_bytes(8, sys.byteorder)  # an eventfd adds 8-byte counters
+else:
+
+    def _open_wake_fds() -> tuple[int, int]:
+        read_fd, write_fd = os.pipe()  # close-on-exec, as every fd Python opens
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        return read_fd, write_fd
+
+    _WAKE_BYTES = b"\0"
 
 _READABLE = Interest.READABLE
 _WRITABLE = Interest.WRITABLE
@@ -59,6 +81,7 @@ class IoSource:
         "_read_event",
         "_read_seen",
         "_read_waker",
+        "_rearm",
         "_tick",
         "_write_cleared",
         "_write_event",
@@ -73,6 +96,7 @@ class IoSource:
         self.fd = fd
         self.token = token
         self._reactor = reactor
+        self._rearm = reactor._rearm
         self._closed = False
         # Sticky: a hang-up or error edge was seen, so a read will never block again. A
         # reader may clear readiness after a short read only while this is False.
@@ -147,6 +171,8 @@ class IoSource:
             self._read_cleared = self._read_seen
         if interest & _WRITABLE:
             self._write_cleared = self._write_seen
+        if self._rearm is not None and not self._closed:
+            self._rearm(self.fd, interest)
 
     def _on_event(self, ready: int) -> None:
         """Driver side: record an edge, then wake (in that order: see the module facts)."""
@@ -205,21 +231,22 @@ class Reactor:
     def __init__(self, events_capacity: int = 1024) -> None:
         self._poll = Poll()
         try:
-            self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            self._wake_fd, self._wake_write_fd = _open_wake_fds()
         except BaseException:
             self._poll.close()
             raise
         registry = self._poll.registry()
-        # Level-triggered: the eventfd stays reported until the turn drains it.
+        # Level-triggered: the wake fd stays reported until the turn drains it.
         registry.register_level(self._wake_fd, WAKE_TOKEN, _READABLE)
         self._registry = registry
+        self._rearm = registry.rearm if Poll.NEEDS_REARM else None
         self._events = Events(events_capacity)
         self._sources: dict[int, IoSource] = {}
         self._tokens = itertools.count(WAKE_TOKEN + 1)
         self._ticks: list[int] = []  # heap of millisecond ticks (some maybe emptied since)
         self._buckets: dict[int, dict[Any, None]] = {}  # tick -> its entries, in added order
         self._timer_lock = threading.Lock()
-        self._notified = False  # an eventfd write is in flight: later notifies coalesce
+        self._notified = False  # a wake fd write is in flight: later notifies coalesce
         self._waiting = False  # the driver may be inside epoll_wait
         self._users: dict[Any, None] = {}  # the executors using the reactor now
         self._users_lock = threading.Lock()
@@ -331,7 +358,7 @@ class Reactor:
         if not self._notified and not self.closed:
             self._notified = True
             try:
-                os.eventfd_write(self._wake_fd, 1)
+                os.write(self._wake_write_fd, _WAKE_BYTES)
             except OSError:
                 pass  # closed under us by the last run(); nobody waits any more
 
@@ -359,7 +386,7 @@ class Reactor:
                     # landing between the two would be drained with its flag left set, and
                     # every later notify() would skip its write.
                     try:
-                        os.eventfd_read(self._wake_fd)
+                        os.read(self._wake_fd, 512)
                     except BlockingIOError:
                         pass
                     self._notified = False
@@ -401,7 +428,7 @@ class Reactor:
                 self.close()
 
     def close(self) -> None:
-        """Close the epoll fd and the eventfd; registered sources become always-ready.
+        """Close the poller and the wake fd; registered sources become always-ready.
 
         Idempotent fd by fd: a call cut short (Ctrl-C between the two closes) is finished by
         the next one.
@@ -415,8 +442,11 @@ class Reactor:
             self._buckets.clear()
             self._ticks.clear()
         wake_fd, self._wake_fd = self._wake_fd, -1
+        write_fd, self._wake_write_fd = self._wake_write_fd, -1
         if wake_fd >= 0:
             os.close(wake_fd)
+        if write_fd >= 0 and write_fd != wake_fd:
+            os.close(write_fd)
         self._poll.close()
 
     def __repr__(self) -> str:

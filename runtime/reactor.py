@@ -1,216 +1,60 @@
 """The mio-like layer: ``Poll``, ``Registry``, ``Interest``, ``Token``, ``Events`` (SPEC §3).
 
 This layer speaks in registrations and readiness, never in wakers or tasks; the shared
-Reactor in ``runtime.driver`` builds on it. Like mio, every registration is edge-triggered:
-after an event the caller must drain the fd (until EAGAIN) before waiting again.
+Reactor in ``runtime.driver`` builds on it. Like mio, it is one API over several OS pollers:
+
+- ``epoll`` (runtime._poll_epoll): epoll through the cffi extension, edge-triggered. The
+  default wherever the extension was built (Linux with a C compiler at install time).
+- ``selectors`` (runtime._poll_selectors): the standard library's selectors (kqueue, epoll,
+  poll), with edges emulated by disarming a reported direction until ``Registry.rearm``.
+  The default where the extension is missing, and on any OS.
+
+``RUNTIME_POLLER=epoll|selectors`` picks one; ``POLLER`` names the one in use. Whichever it
+is, a caller drains an fd after an event (until EAGAIN, or a short read or write) and then
+calls ``Registry.rearm`` before waiting again: a no-op for epoll, needed for selectors
+(``Poll.NEEDS_REARM`` says which).
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterator
-from typing import Final, NewType, Self
+from typing import TYPE_CHECKING, Final
 
-from runtime import _sys
+from runtime._readiness import READ_CLOSED, Event, Interest, Token
 
-Token = NewType("Token", int)
-"""The integer a registration reports its events under (mio's ``Token(usize)``)."""
+__all__ = ["POLLER", "READ_CLOSED", "Event", "Events", "Interest", "Poll", "Registry", "Token"]
 
-
-class Interest:
-    """Which readiness a registration asks for: ``READABLE``, ``WRITABLE``, or both OR-ed.
-
-    Plain ints rather than an ``enum.IntFlag``: readiness is tested on every poll of every
-    IO future, and an IntFlag ``&`` costs ~50x an int's.
-    """
-
-    READABLE: Final = 1
-    WRITABLE: Final = 2
-    BOTH: Final = 3
-
-    @staticmethod
-    def name(bits: int) -> str:
-        """``"READABLE | WRITABLE"`` style, for messages and reprs."""
-        parts = [n for n, b in (("READABLE", 1), ("WRITABLE", 2)) if bits & b]
-        return " | ".join(parts) or "0"
+_CHOICES = ("epoll", "selectors")
 
 
-_READ_FLAGS = _sys.EPOLLIN | _sys.EPOLLPRI | _sys.EPOLLRDHUP
-_WRITE_FLAGS = _sys.EPOLLOUT
-# Errors and hang-ups make both directions "ready": the next syscall then reports the
-# error instead of a task waiting forever for an edge that will never come.
-_BOTH_FLAGS = _sys.EPOLLERR | _sys.EPOLLHUP
+def _wanted() -> str:
+    wanted = os.environ.get("RUNTIME_POLLER", "").strip().lower()
+    if wanted and wanted not in _CHOICES:
+        raise ImportError(
+            f"RUNTIME_POLLER={wanted!r} is not a poller: use RUNTIME_POLLER=epoll or "
+            "RUNTIME_POLLER=selectors (or leave it unset for the best one built)"
+        )
+    return wanted
 
 
-def _epoll_flags(interests: int) -> int:
-    if not interests & Interest.BOTH:
-        raise ValueError("interests must include Interest.READABLE or Interest.WRITABLE")
-    flags = _sys.EPOLLET
-    if interests & Interest.READABLE:
-        flags |= _sys.EPOLLIN | _sys.EPOLLRDHUP
-    if interests & Interest.WRITABLE:
-        flags |= _sys.EPOLLOUT
-    return flags
+if TYPE_CHECKING:
+    from runtime._poll_epoll import Events, Poll, Registry
+else:
+    _want = _wanted()
+    if _want == "selectors":
+        from runtime._poll_selectors import NAME, Events, Poll, Registry
+    else:
+        try:
+            from runtime._poll_epoll import NAME, Events, Poll, Registry
+        except ImportError as exc:
+            if _want == "epoll":
+                raise ImportError(
+                    "RUNTIME_POLLER=epoll, but the epoll extension (runtime._epoll) is not built "
+                    "here: it needs Linux and a C compiler when corofy is installed "
+                    "(`pip install --force-reinstall --no-binary corofy corofy`); unset "
+                    "RUNTIME_POLLER to use the selectors poller"
+                ) from exc
+            from runtime._poll_selectors import NAME, Events, Poll, Registry
 
-
-# Not an interest but a readiness bit: the peer hung up (EPOLLRDHUP, EPOLLHUP) or the fd
-# has an error, so a read may end in EOF or the error with no further edge to announce it
-# (runtime.driver's IoSource.read_closed, runtime.net's short reads).
-READ_CLOSED: Final = 4
-_READ_CLOSED_FLAGS = _sys.EPOLLRDHUP | _sys.EPOLLHUP | _sys.EPOLLERR
-
-
-def readiness(flags: int) -> int:
-    """The ``Interest`` bits an epoll event's flags make ready, plus ``READ_CLOSED``."""
-    ready = 0
-    if flags & _READ_FLAGS:
-        ready = Interest.READABLE
-    if flags & _WRITE_FLAGS:
-        ready |= Interest.WRITABLE
-    if flags & _BOTH_FLAGS:
-        ready = Interest.BOTH
-    if flags & _READ_CLOSED_FLAGS:
-        ready |= READ_CLOSED
-    return ready
-
-
-# readiness() of every flags value seen so far: epoll reports a handful of distinct
-# combinations, and a dict lookup costs a fraction of a Python call per event.
-_READINESS_OF: dict[int, int] = {}
-
-
-class Event:
-    """One readiness event, as mio's ``Event``."""
-
-    __slots__ = ("_flags", "token")
-
-    def __init__(self, token: int, flags: int) -> None:
-        self.token = Token(token)
-        self._flags = flags
-
-    def is_readable(self) -> bool:
-        return bool(self._flags & (_sys.EPOLLIN | _sys.EPOLLPRI))
-
-    def is_writable(self) -> bool:
-        return bool(self._flags & _sys.EPOLLOUT)
-
-    def is_error(self) -> bool:
-        return bool(self._flags & _sys.EPOLLERR)
-
-    def is_read_closed(self) -> bool:
-        return bool(self._flags & (_sys.EPOLLHUP | _sys.EPOLLRDHUP))
-
-    def is_write_closed(self) -> bool:
-        return bool(self._flags & _sys.EPOLLHUP)
-
-    def __repr__(self) -> str:
-        return f"Event(token={self.token}, readiness={Interest.name(readiness(self._flags))})"
-
-
-class Events:
-    """A reusable buffer that ``Poll.poll`` fills; iterate it for ``Event`` objects."""
-
-    __slots__ = ("_buffer", "_len")
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._buffer = _sys.EventBuffer(capacity)
-        self._len = 0
-
-    @property
-    def capacity(self) -> int:
-        return self._buffer.capacity
-
-    def __len__(self) -> int:
-        return self._len
-
-    def is_empty(self) -> bool:
-        return self._len == 0
-
-    def clear(self) -> None:
-        self._len = 0
-
-    def __iter__(self) -> Iterator[Event]:
-        buffer = self._buffer
-        for i in range(self._len):
-            yield Event(buffer.token(i), buffer.flags(i))
-
-    def readiness(self) -> list[tuple[int, int]]:
-        """Each event as ``(token, Interest bits)``: the reactor's allocation-light path."""
-        table = _READINESS_OF
-        out = []
-        for token, flags in self._buffer.items(self._len):
-            ready = table.get(flags)
-            if ready is None:
-                ready = table[flags] = readiness(flags)
-            out.append((token, ready))
-        return out
-
-
-class Registry:
-    """Registers fds with a ``Poll`` (mio's ``Registry``); safe to use from any thread."""
-
-    __slots__ = ("_epfd",)
-
-    def __init__(self, epfd: int) -> None:
-        self._epfd = epfd
-
-    def register(self, fd: int, token: int, interests: int) -> None:
-        """Report ``fd``'s readiness edges for ``interests`` under ``token``."""
-        _sys.epoll_ctl(self._epfd, "add", fd, _epoll_flags(interests), token)
-
-    def reregister(self, fd: int, token: int, interests: int) -> None:
-        """Change the token or interests of a registered ``fd``."""
-        _sys.epoll_ctl(self._epfd, "mod", fd, _epoll_flags(interests), token)
-
-    def deregister(self, fd: int) -> None:
-        """Stop reporting ``fd``. Call it before closing ``fd`` (see runtime._sys)."""
-        _sys.epoll_ctl(self._epfd, "del", fd)
-
-    def register_level(self, fd: int, token: int, interests: int) -> None:
-        """Level-triggered registration, for fds the caller drains itself (an eventfd)."""
-        flags = _epoll_flags(interests) & ~_sys.EPOLLET
-        _sys.epoll_ctl(self._epfd, "add", fd, flags, token)
-
-
-class Poll:
-    """An epoll instance (mio's ``Poll``). Close it, or use it as a context manager."""
-
-    __slots__ = ("_epfd", "_registry")
-
-    def __init__(self) -> None:
-        self._epfd = _sys.epoll_create()
-        self._registry = Registry(self._epfd)
-
-    def registry(self) -> Registry:
-        return self._registry
-
-    def poll(self, events: Events, timeout: float | None) -> None:
-        """Fill ``events``, waiting at most ``timeout`` seconds (``None``: until an event).
-
-        Sub-millisecond timeouts round up, so a wait never ends before its timeout; an
-        interrupted wait (a signal) returns with no events.
-        """
-        if timeout is None:
-            ms = -1
-        else:
-            ms = max(0, math.ceil(timeout * 1000))
-        events._len = events._buffer.wait(self._epfd, ms)
-
-    def fileno(self) -> int:
-        return self._epfd
-
-    @property
-    def closed(self) -> bool:
-        return self._epfd < 0
-
-    def close(self) -> None:
-        if self._epfd >= 0:
-            fd, self._epfd = self._epfd, -1
-            os.close(fd)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+POLLER: Final[str] = "epoll" if TYPE_CHECKING else NAME
+"""The poller in use: ``"epoll"`` or ``"selectors"``."""
