@@ -6,7 +6,11 @@ path (which never imports corofy at all) and for the command line.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers
+    from corofy.markers import coroutine, wait
+    from corofy.transform import CorofyError, transform_source
 
 __version__ = "0.1.0"
 

@@ -55,9 +55,13 @@ import linecache
 import tokenize
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from runtime import Future
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _PRELUDE_LINES = 3
 _INDENT = " " * 8
@@ -65,7 +69,7 @@ _METHOD_INDENT = " " * 12
 _WRAPPER_QUALNAME = "__corofy_cells__.<locals>.__corofy_factory__.<locals>."
 
 
-def wait(future: Any) -> Any:
+def wait(future: Future[T]) -> T:
     """Suspend the enclosing coroutine until `future` is ready; its value.
 
     Only meaningful inside a function transformed from `@coroutine`: corofy replaces each call
@@ -77,8 +81,11 @@ def wait(future: Any) -> Any:
     )
 
 
-def coroutine(fn: F) -> F:
-    """Mark `fn` as a coroutine; untransformed, transform it now (see the module docstring)."""
+def coroutine(fn: Callable[P, T]) -> Callable[P, Future[T]]:
+    """Mark `fn` as a coroutine; untransformed, transform it now (see the module docstring).
+
+    Calling the result runs none of the body: it returns a `runtime.Future` of the value.
+    """
     if isinstance(fn, (classmethod, staticmethod)):
         raise TypeError(
             f"@coroutine must be applied to the function itself; put @{type(fn).__name__} "

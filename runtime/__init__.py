@@ -2,6 +2,10 @@
 
 from typing import TYPE_CHECKING, Any
 
+# Generated code looks for this name to know the `runtime` it imported is this one, not a
+# module of the user's that shadows it (SPEC §3); the number is its import contract's version.
+__corofy_runtime__ = 1
+
 from runtime.blocking import spawn_blocking
 from runtime.combinators import join_all, select, sleep, timeout
 from runtime.executor import (
@@ -14,7 +18,7 @@ from runtime.executor import (
     run,
     spawn,
 )
-from runtime.future import PENDING, Future, Ready
+from runtime.future import PENDING, Future, Pending, Ready
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__); typed for checkers
     from runtime.asyncio_bridge import from_asyncio, to_asyncio
@@ -27,6 +31,7 @@ __all__ = [
     "Executor",
     "Future",
     "JoinHandle",
+    "Pending",
     "Ready",
     "Task",
     "Waker",

@@ -16,7 +16,9 @@ import queue
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 from runtime.future import PENDING, Future, Ready
 
@@ -28,7 +30,7 @@ _RAISED = 2
 _STOP = None  # sentinel job: a worker exits when it takes one
 
 
-class BlockingCall(Future):
+class BlockingCall(Future[T]):
     """The result of ``fn(*args)`` run on the pool: its value, or its exception raised."""
 
     __slots__ = ("_args", "_fn", "_result", "_state", "_submitted", "_waker")
@@ -74,7 +76,7 @@ class BlockingCall(Future):
         self._waker = None
 
 
-def spawn_blocking(fn: Callable[..., Any], *args: Any) -> BlockingCall:
+def spawn_blocking(fn: Callable[..., T], *args: Any) -> BlockingCall[T]:
     """A future of ``fn(*args)`` run on the blocking pool (4 threads by default)."""
     return BlockingCall(fn, args)
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from time import monotonic
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 from runtime.driver import reactor
 from runtime.executor import Waker
 from runtime.future import PENDING, Future, Ready
 
 
-class Sleep(Future):
+class Sleep(Future[None]):
     """Ready with ``None`` once its deadline passes; never early.
 
     The deadline is fixed when the sleep is created (``sleep(seconds)`` means "until
@@ -71,13 +73,13 @@ def sleep(seconds: float) -> Sleep:
     return Sleep(seconds)
 
 
-class Timeout(Future):
+class Timeout(Future[T]):
     """``future``'s value, or ``TimeoutError`` (with ``future`` closed) after ``seconds``."""
 
     __slots__ = ("_future", "_seconds", "_sleep")
 
-    def __init__(self, future: Future, seconds: float) -> None:
-        self._future: Future | None = future
+    def __init__(self, future: Future[T], seconds: float) -> None:
+        self._future: Future[T] | None = future
         self._sleep = Sleep(seconds)
         self._seconds = seconds
 
@@ -113,7 +115,7 @@ class Timeout(Future):
         return [self._future] if self._future is not None else []
 
 
-def timeout(future: Future, seconds: float) -> Timeout:
+def timeout(future: Future[T], seconds: float) -> Timeout[T]:
     """Wait for ``future`` at most ``seconds``; then close it and raise ``TimeoutError``."""
     return Timeout(future, seconds)
 
@@ -135,7 +137,7 @@ class _ChildWaker(Waker):
             waker.wake()
 
 
-class JoinAll(Future):
+class JoinAll(Future[list[T]]):
     """All values in input order; the first exception closes the others and propagates.
 
     Only children that woke are polled again, so n children cost O(n) polls in total
@@ -144,7 +146,7 @@ class JoinAll(Future):
 
     __slots__ = ("_futures", "_left", "_results", "_waker", "_wakers", "_woken")
 
-    def __init__(self, futures: Iterable[Future]) -> None:
+    def __init__(self, futures: Iterable[Future[T]]) -> None:
         self._futures: list[Future | None] = list(futures)
         self._results: list[Any] = [None] * len(self._futures)
         self._left = len(self._futures)
@@ -193,17 +195,17 @@ class JoinAll(Future):
         return [future for future in self._futures if future is not None]
 
 
-def join_all(futures: Iterable[Future]) -> JoinAll:
+def join_all(futures: Iterable[Future[T]]) -> JoinAll[T]:
     """Wait for every future; a list of their values in input order."""
     return JoinAll(futures)
 
 
-class Select(Future):
+class Select(Future[tuple[int, T]]):
     """``(index, value)`` of the first future to finish; the others are closed."""
 
     __slots__ = ("_futures",)
 
-    def __init__(self, futures: tuple[Future, ...]) -> None:
+    def __init__(self, futures: tuple[Future[T], ...]) -> None:
         if not futures:
             raise ValueError("select() needs at least one future")
         self._futures: tuple[Future, ...] | None = futures
@@ -239,6 +241,6 @@ class Select(Future):
         return list(self._futures or ())
 
 
-def select(*futures: Future) -> Select:
+def select(*futures: Future[T]) -> Select[T]:
     """Wait for the first of ``futures`` to finish; ``(index, value)``, the rest closed."""
     return Select(futures)

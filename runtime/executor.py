@@ -38,7 +38,7 @@ import weakref
 from collections import deque
 from itertools import repeat
 from threading import get_ident
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from runtime.driver import Reactor, entered_reactor
 from runtime.future import PENDING, Future, Ready
@@ -156,7 +156,10 @@ _join_lock = threading.Lock()
 _READY_NONE = Ready(None)  # most tasks finish with None: their joins share one answer
 
 
-class Task(Future, Waker):
+T = TypeVar("T")
+
+
+class Task(Future[T], Waker, Generic[T]):
     """A spawned future; its own waker and its own join handle (``JoinHandle``).
 
     As a Future it resolves to the task's value or raises its exception; any number of
@@ -168,7 +171,7 @@ class Task(Future, Waker):
 
     __slots__ = ("_executor", "_joiner", "_kind", "_result", "_state", "future")
 
-    def __init__(self, future: Future, executor: Executor) -> None:
+    def __init__(self, future: Future[T], executor: Executor) -> None:
         self.future = future
         self._kind = type(future)  # `future` is let go when the task ends; its name is not
         self._state = SCHEDULED  # spawn() queues it at once
@@ -345,7 +348,7 @@ class Executor:
         self._reactor: Reactor | None = None
         _executors.add(self)
 
-    def spawn(self, future: Future) -> Task:
+    def spawn(self, future: Future[T]) -> Task[T]:
         """Schedule ``future`` as a task of this executor; safe from any thread."""
         if not isinstance(future, Future):
             raise TypeError(f"spawn() needs a runtime.Future, got {type(future).__qualname__}")
@@ -357,7 +360,7 @@ class Executor:
             task.wake()
         return task
 
-    def block_on(self, future: Future) -> Any:
+    def block_on(self, future: Future[T]) -> T:
         """Run until ``future`` completes (spawned tasks run meanwhile); return its value."""
         if _local.executor is not None:
             raise RuntimeError(
@@ -578,7 +581,7 @@ def current_executor() -> Executor:
     return executor
 
 
-def spawn(future: Future) -> Task:
+def spawn(future: Future[T]) -> Task[T]:
     """Spawn ``future`` on the current thread's executor; returns its JoinHandle."""
     executor = _local.executor
     if executor is None:
@@ -601,7 +604,7 @@ def spawn(future: Future) -> Task:
 _new_task = object.__new__
 
 
-def run(future: Future) -> Any:
+def run(future: Future[T]) -> T:
     """Run ``future`` to completion on a new executor on the shared reactor.
 
     Afterwards closes the tasks still pending (their ``finally`` blocks run), reports the

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
+
+if TYPE_CHECKING:
+    from runtime.executor import Waker
+
+# Covariant: a Future[bool] is a Future[int], as a Rust future's Output is.
+T_co = TypeVar("T_co", covariant=True)
 
 
-class Ready:
+class Ready(Generic[T_co]):
     """The answer of a future that has finished, carrying its value."""
 
     __slots__ = ("value",)
 
-    def __init__(self, value: Any = None) -> None:
-        self.value = value
+    def __init__(self, value: T_co = None) -> None:  # type: ignore[assignment]
+        self.value: T_co = value
 
     def __repr__(self) -> str:
         return f"Ready({self.value!r})"
@@ -29,13 +35,13 @@ class Ready:
     __hash__ = None  # type: ignore[assignment]
 
 
-class _Pending:
-    """The type of the one ``PENDING`` answer."""
+class Pending:
+    """The type of the one ``PENDING`` answer (a poll returns ``Ready[T] | Pending``)."""
 
     __slots__ = ()
-    _instance: _Pending | None = None
+    _instance: Pending | None = None
 
-    def __new__(cls) -> _Pending:
+    def __new__(cls) -> Self:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -47,11 +53,11 @@ class _Pending:
         return "PENDING"
 
 
-PENDING: Final = _Pending()
+PENDING: Final = Pending()
 
 
-class Future:
-    """Base class of everything ``wait()`` accepts.
+class Future(Generic[T_co]):
+    """Base class of everything ``wait()`` accepts: ``Future[T]`` finishes with a ``T``.
 
     Holds no state and takes no constructor arguments, so a subclass need not call
     ``super().__init__()``.
@@ -59,7 +65,7 @@ class Future:
 
     __slots__ = ()
 
-    def poll(self, waker: Any) -> Ready | _Pending:
+    def poll(self, waker: Waker) -> Ready[T_co] | Pending:
         raise NotImplementedError(f"{type(self).__qualname__} must implement poll(waker)")
 
     def close(self) -> None:

@@ -421,7 +421,7 @@ class Http:
         return HttpGet(host, port, quote(target, safe=_TARGET_SAFE))
 
 
-class HttpGet(Future):
+class HttpGet(Future[Response]):
     """``Http.get``'s future, by hand in the shape corofy generates: connect, send, receive.
 
     ``close()`` in any state closes the inner future and the connection.

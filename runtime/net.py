@@ -216,7 +216,7 @@ class TcpListener(_RegisteredSocket):
 # when the temporary stream is dropped. The IoSource keeps the latest waker it was given.
 
 
-class Read(Future):
+class Read(Future[bytes]):
     """``TcpStream.read(n)``: up to ``n`` bytes, or ``b""`` at EOF. Made by ``read``."""
 
     __slots__ = ("_n", "_stream")
@@ -238,7 +238,7 @@ class Read(Future):
         return PENDING
 
 
-class WriteAll(Future):
+class WriteAll(Future[None]):
     """``TcpStream.write_all(data)``: done when every byte has been sent. Made by ``write_all``."""
 
     __slots__ = ("_data", "_stream")
@@ -263,7 +263,7 @@ class WriteAll(Future):
         return PENDING
 
 
-class Accept(Future):
+class Accept(Future[tuple["TcpStream", Any]]):
     """``TcpListener.accept()``: the next connection as ``(TcpStream, peer address)``."""
 
     __slots__ = ("_listener",)
@@ -297,7 +297,7 @@ _CONNECTING = 2
 _DONE = 3
 
 
-class Connect(Future):
+class Connect(Future["TcpStream"]):
     """``TcpStream.connect(host, port)``: tries each resolved address until one answers.
 
     A numeric address is used at once; a host name is looked up with ``getaddrinfo`` on

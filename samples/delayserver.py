@@ -14,6 +14,7 @@ Samples embed it with ``spawn(serve(TcpListener.bind("127.0.0.1", 0)))``.
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import re
 import sys
@@ -193,7 +194,7 @@ def serve_at(host: str, port: int, head_timeout: float = HEAD_TIMEOUT) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", 1)[0])
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
     )
@@ -209,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     # One line per request, seen as it happens even when stdout is a pipe or a file.
-    sys.stdout.reconfigure(line_buffering=True)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         run(serve_at(args.host, args.port, args.head_timeout))
     except KeyboardInterrupt:

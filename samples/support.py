@@ -11,13 +11,15 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from corofy import coroutine, wait
 from runtime import Future, run, spawn
 from runtime.net import TcpListener
 
 from delayserver import serve
+
+T = TypeVar("T")
 
 
 def server_address(text: str) -> tuple[str, int]:
@@ -47,7 +49,7 @@ def _log_to_stderr(line: str) -> None:
 
 
 @coroutine
-def with_delay_server(server: tuple[str, int] | None, body: Callable[[str], Future]) -> Any:
+def with_delay_server(server: tuple[str, int] | None, body: Callable[[str], Future[T]]) -> T:
     """Wait `body(base_url)` against `server`, or against a delay server started here."""
     if server is not None:
         return wait(body(f"http://{server[0]}:{server[1]}"))
@@ -59,7 +61,7 @@ def with_delay_server(server: tuple[str, int] | None, body: Callable[[str], Futu
     return result
 
 
-def run_sample(server: tuple[str, int] | None, body: Callable[[str], Future]) -> Any:
+def run_sample(server: tuple[str, int] | None, body: Callable[[str], Future[T]]) -> T:
     """Run a sample's main coroutine to completion and say how long it took.
 
     The time is the point of the concurrent samples: it is near the longest delay, not the sum.

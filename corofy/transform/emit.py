@@ -822,7 +822,7 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     call = cst.SimpleStatementLine([cst.Return(cst.Call(machine_class, [cst.Arg(cst.Name(a)) for a in init_args]))])
     wrapper_body = ([r.docstring] if r.docstring is not None else []) + [call]
     # An indented block even for a body written on the def's line (`def f(): ...`).
-    wrapper = node.with_changes(decorators=kept, leading_lines=[],
+    wrapper = node.with_changes(decorators=kept, leading_lines=[], returns=_future_of(node.returns, names),
                                 body=node.body.with_changes(body=wrapper_body, footer=[])
                                 if isinstance(node.body, cst.IndentedBlock)
                                 else cst.IndentedBlock(wrapper_body))
@@ -913,6 +913,15 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     lines = w.lines + body.lines
     origin = w.origin + body.origin
     return MachineText(lines, origin, states, edges, cls)
+
+
+def _future_of(returns: cst.Annotation | None, names: Names) -> cst.Annotation | None:
+    """The wrapper's return annotation: ``T`` becomes ``runtime.Future[T]`` (SPEC §2.4), since
+    calling it returns the machine; a type checker reading the output sees what callers get."""
+    if returns is None:
+        return None
+    element = cst.SubscriptElement(cst.Index(returns.annotation))
+    return returns.with_changes(annotation=cst.Subscript(cst.Name(names.Future), [element]))
 
 
 def _returns(block: Block) -> bool:

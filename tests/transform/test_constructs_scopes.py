@@ -3,6 +3,8 @@ recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
 
 import inspect
 
+import runtime
+
 from reference import assert_same, load, outcome, program, result
 
 
@@ -190,11 +192,12 @@ def test_every_parameter_form_binds_as_in_python() -> None:
 
 
 def test_generated_function_keeps_signature_name_qualname_doc_and_annotations() -> None:
+    # The return annotation T says what a call returns: runtime.Future[T] (SPEC §2.4).
     machine = load(program(SIGNATURE), "machine")
     every = machine["every"]
     assert str(inspect.signature(every)) == (
         "(a: int, b: 'str' = 'b', /, c: float = 1.5, *args: int, d, e: bool = True, "
-        "**kw: object) -> list"
+        "**kw: object) -> runtime.future.Future[list]"
     )
     assert (every.__name__, every.__qualname__, every.__doc__) == (
         "every",
@@ -208,7 +211,7 @@ def test_generated_function_keeps_signature_name_qualname_doc_and_annotations() 
         "args": int,
         "e": bool,
         "kw": object,
-        "return": list,
+        "return": runtime.Future[list],
     }
     assert machine["outer"]().__qualname__ == "outer.<locals>.inner"
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from corofy.transform import transform, transform_source
+import runtime
+
+from corofy.transform import header, transform, transform_source
 from runtime import PENDING
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +101,7 @@ def test_code_outside_coroutines_is_kept_byte_for_byte() -> None:
     assert kept_before.split("CONSTANT")[1] in out
     assert "def plain(x):\n    return x * 2\n" in out
     assert "class Holder:\n    value = 1\n" in out
-    assert out.startswith('"""A module with code around its coroutines."""\n')
+    assert out.startswith(header("x.py") + '"""A module with code around its coroutines."""\n')
     assert "\nimport sys  # kept\n" in out
 
 
@@ -129,10 +131,12 @@ def test_generated_modules_import_only_runtime_and_the_standard_library() -> Non
 def test_generated_function_keeps_signature_name_doc_and_annotations() -> None:
     ns = load(transform_source(EXAMPLE.replace(", transform_source as keep_me", ""), "x.py"))
     fetch = ns["fetch"]
-    assert str(inspect.signature(fetch)) == "(a, /, b=2, *rest, key: int = 3, **options) -> int"
+    assert str(inspect.signature(fetch)) == (
+        "(a, /, b=2, *rest, key: int = 3, **options) -> runtime.future.Future[int]"
+    )
     assert fetch.__name__ == "fetch" and fetch.__qualname__ == "fetch"
     assert fetch.__doc__ == "Fetch it."
-    assert fetch.__annotations__ == {"key": int, "return": int}
+    assert fetch.__annotations__ == {"key": int, "return": runtime.Future[int]}
     assert ns["Holder"].get.__qualname__ == "Holder.get"
 
 
