@@ -88,15 +88,18 @@ class Events:
 
     @property
     def capacity(self) -> int:
+        """How many events one poll can report."""
         return self._buffer.capacity
 
     def __len__(self) -> int:
         return self._len
 
     def is_empty(self) -> bool:
+        """True when the last poll reported nothing."""
         return self._len == 0
 
     def clear(self) -> None:
+        """Forget the events held."""
         self._len = 0
 
     def __iter__(self) -> Iterator[Event]:
@@ -158,6 +161,7 @@ class Poll:
         self._registry = Registry(self._epfd)
 
     def registry(self) -> Registry:
+        """The ``Registry`` that adds, changes and removes this poller's fds."""
         return self._registry
 
     def poll(self, events: Events, timeout: float | None) -> None:
@@ -173,13 +177,16 @@ class Poll:
         events._len = events._buffer.wait(self._epfd, ms)
 
     def fileno(self) -> int:
+        """The epoll fd."""
         return self._epfd
 
     @property
     def closed(self) -> bool:
+        """True once ``close()`` ran."""
         return self._epfd < 0
 
     def close(self) -> None:
+        """Release the poller's fds; idempotent."""
         if self._epfd >= 0:
             fd, self._epfd = self._epfd, -1
             os.close(fd)

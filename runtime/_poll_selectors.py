@@ -67,9 +67,11 @@ class Events:
         return self._len
 
     def is_empty(self) -> bool:
+        """True when the last poll reported nothing."""
         return self._len == 0
 
     def clear(self) -> None:
+        """Forget the events held."""
         self._len = 0
 
     def __iter__(self) -> Iterator[Event]:
@@ -219,6 +221,7 @@ class Poll:
         self._closed = False
 
     def registry(self) -> Registry:
+        """The ``Registry`` that adds, changes and removes this poller's fds."""
         return self._registry
 
     def poll(self, events: Events, timeout: float | None) -> None:
@@ -232,9 +235,11 @@ class Poll:
 
     @property
     def closed(self) -> bool:
+        """True once ``close()`` ran."""
         return self._closed
 
     def close(self) -> None:
+        """Release the poller's fds; idempotent."""
         if not self._closed:
             self._closed = True
             self._registry._close()

@@ -52,18 +52,23 @@ class Event:
         self._bits = bits
 
     def is_readable(self) -> bool:
+        """Data (or a connection) to read."""
         return bool(self._bits & Interest.READABLE)
 
     def is_writable(self) -> bool:
+        """Room to write."""
         return bool(self._bits & Interest.WRITABLE)
 
     def is_error(self) -> bool:
+        """The fd has an error pending (epoll only; the next syscall reports it)."""
         return bool(self._bits & EVENT_ERROR)
 
     def is_read_closed(self) -> bool:
+        """The peer closed its side or hung up (epoll only)."""
         return bool(self._bits & READ_CLOSED)
 
     def is_write_closed(self) -> bool:
+        """Writing can never succeed again (epoll only)."""
         return bool(self._bits & EVENT_WRITE_CLOSED)
 
     def __repr__(self) -> str:

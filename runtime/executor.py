@@ -112,6 +112,7 @@ class Waker:
     __slots__ = ()
 
     def wake(self) -> None:
+        """Ask for the future this waker was given with to be polled again."""
         raise NotImplementedError
 
 
@@ -181,16 +182,20 @@ class Task(Future[T], Waker, Generic[T]):
 
     @property
     def name(self) -> str:
+        """The future's class and this task's id, as ``dump_tasks`` and tracing print it."""
         return f"{self._kind.__qualname__}-{id(self):x}"
 
     @property
     def state(self) -> int:
+        """The task's state word (scheduled, running, idle, done: see the module facts)."""
         return self._state
 
     def done(self) -> bool:
+        """True once the task has finished: with a value, an exception, or aborted."""
         return self._state >= DONE
 
     def wake(self) -> None:
+        """Schedule the task to be polled again (from any thread; see ``Waker``)."""
         executor = self._executor
         if executor._thread == get_ident():
             state = self._state
@@ -216,6 +221,7 @@ class Task(Future[T], Waker, Generic[T]):
     # -- the join handle -----------------------------------------------------------------
 
     def poll(self, waker: Any) -> Ready | Any:
+        """Join: the task's value (or its exception) once it finished, else PENDING."""
         state = self._state
         if state < DONE:
             if self._joiner is not waker:

@@ -66,6 +66,7 @@ class Future(Generic[T_co]):
     __slots__ = ()
 
     def poll(self, waker: Waker) -> Ready[T_co] | Pending:
+        """``Ready(value)`` when done; else ``PENDING``, having arranged ``waker.wake()``."""
         raise NotImplementedError(f"{type(self).__qualname__} must implement poll(waker)")
 
     def close(self) -> None:

@@ -156,10 +156,12 @@ class TcpStream(_RegisteredSocket):
 
     @property
     def local_addr(self) -> tuple[Any, ...]:
+        """The socket's own address, ``(host, port)`` (the port chosen for port 0)."""
         return self._sock.getsockname()
 
     @property
     def peer_addr(self) -> tuple[Any, ...]:
+        """The address of the other end, ``(host, port)``."""
         return self._sock.getpeername()
 
     def __repr__(self) -> str:
@@ -203,8 +205,8 @@ class TcpListener(_RegisteredSocket):
         raise error if error is not None else OSError(f"no address to bind for {host!r}")
 
     def accept(self) -> Accept:
+        """A future of the next connection: ``(TcpStream, peer address)``."""
         return Accept(self)
-
 
     def __repr__(self) -> str:
         return f"<TcpListener {self.local_addr}>"
