@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers
     from corofy.markers import coroutine, wait
     from corofy.transform import CorofyError, transform_source
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "coroutine": "corofy.markers",
