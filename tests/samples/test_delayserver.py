@@ -310,7 +310,9 @@ PEER_PATHS = ["/30/peer%20one", "/abc/x", "/1/2/3", "/0/caf%C3%A9?q=1"]
 def test_the_asyncio_peer_of_the_benchmark_answers_as_ours_does(
     delay_server: DelayServer, built: Path, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "PYTHONPATH": str(built)}
+    # The built samples first, then the import path this run has (a worktree's runtime).
+    path = os.pathsep.join(filter(None, [str(built), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     peer = DelayServer(ASYNCIO_PEER, tmp_path, env=env)
     try:
         ours = [get(delay_server, path) for path in PEER_PATHS]
