@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,11 @@ def _entry(module_name: str, name: str, obj: Any) -> list[str]:
                 lines.append(f"- **`.{member}{sig}`**: {first}")
         if lines[-1] != "":
             lines.append("")
+    elif isinstance(obj, typing.NewType):  # its docstring and signature are typing's own,
+        # and they differ between Python versions
+        base = getattr(obj.__supertype__, "__name__", repr(obj.__supertype__))
+        lines += [f"### `{name}`", "", f"`typing.NewType` of `{base}`: a plain `{base}` at run "
+                  "time, a type of its own for type checkers.", ""]
     elif callable(obj):
         lines += [f"### `{name}{_signature(obj)}`", "", _doc(obj), ""]
     else:
