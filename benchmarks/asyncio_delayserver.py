@@ -21,7 +21,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent / "samples"))
-from delayserver import HEAD_TIMEOUT, MAX_HEAD, response, route  # noqa: E402
+from delayserver import HEAD_TIMEOUT, MAX_HEAD, response, route
 
 
 async def handle(

@@ -143,7 +143,7 @@ def serve_runtime_corofy() -> None:
 
     generated = transform_source(CORO_SOURCE, "bench_echo_server.py")
     namespace: dict = {"__name__": "bench_echo_server"}
-    exec(compile(generated, "bench_echo_server_corofied.py", "exec"), namespace)  # noqa: S102
+    exec(compile(generated, "bench_echo_server_corofied.py", "exec"), namespace)
     listener = TcpListener.bind(HOST, 0)
     print(listener.local_addr[1], flush=True)
     runtime.run(namespace["serve"](listener))

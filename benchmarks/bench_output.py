@@ -65,16 +65,25 @@ print(json.dumps({"added_kib": after - before, "before_kib": before}))
 
 
 def peak_added(kind: str, path: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, kind, path], check=True,
-                         capture_output=True, text=True, env=os.environ.copy())
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, kind, path],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
     return json.loads(out.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--functions", type=int, default=200)
-    parser.add_argument("--memory-mb", type=float, default=1.0,
-                        help="size of the file for the memory measurement (issue 11 used 5)")
+    parser.add_argument(
+        "--memory-mb",
+        type=float,
+        default=1.0,
+        help="size of the file for the memory measurement (issue 11 used 5)",
+    )
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
@@ -84,8 +93,10 @@ def main() -> None:
     compile(spelled, "async.py", "exec")  # the asyncio spelling is valid Python
     generated = best_compile(output, args.repeat)
     native = best_compile(spelled, args.repeat)
-    print(f"module: {args.functions} coroutines, {source.count(chr(10)):,} lines; "
-          f"output {output.count(chr(10)):,} lines; best of {args.repeat}")
+    print(
+        f"module: {args.functions} coroutines, {source.count(chr(10)):,} lines; "
+        f"output {output.count(chr(10)):,} lines; best of {args.repeat}"
+    )
     print(f"compile() of corofy's output:      {generated * 1000:8.1f} ms")
     print(f"compile() of the async def module: {native * 1000:8.1f} ms")
     print(f"ratio output/async def: {generated / native:.2f}  (target <= 6)")
@@ -103,8 +114,10 @@ def main() -> None:
     print(f"memory file: {functions} coroutines, {len(big) / 1e6:.1f} MB")
     print(f"peak memory added by libcst parse+print: {libcst_peak['added_kib'] / 1024:8.1f} MiB")
     print(f"peak memory added by corofy transform:   {corofy_peak['added_kib'] / 1024:8.1f} MiB")
-    print(f"ratio corofy/libcst: {corofy_peak['added_kib'] / max(1, libcst_peak['added_kib']):.2f}"
-          "  (target <= 3)")
+    print(
+        f"ratio corofy/libcst: {corofy_peak['added_kib'] / max(1, libcst_peak['added_kib']):.2f}"
+        "  (target <= 3)"
+    )
 
 
 if __name__ == "__main__":

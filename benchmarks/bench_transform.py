@@ -49,7 +49,9 @@ def helper_{i}(x, y):
 
 
 def build(functions: int) -> str:
-    return "from corofy import coroutine, wait\n" + "".join(TEMPLATE.format(i=i) for i in range(functions))
+    return "from corofy import coroutine, wait\n" + "".join(
+        TEMPLATE.format(i=i) for i in range(functions)
+    )
 
 
 def best_time(repeat: int, run) -> float:
@@ -73,11 +75,15 @@ def main() -> None:
     assert cst.parse_module(source).code == source
     best_libcst = best_corofy = float("inf")
     for _ in range(args.repeat):  # the two sides interleaved: drift on the machine hits both
-        best_libcst = min(best_libcst, best_time(1, lambda: cst.parse_module(source).code == source))
+        best_libcst = min(
+            best_libcst, best_time(1, lambda: cst.parse_module(source).code == source)
+        )
         best_corofy = min(best_corofy, best_time(1, lambda: transform(source, "dense.py")))
     lines = source.count("\n")
-    print(f"source: {args.functions} coroutines, {lines:,} lines, {len(source):,} chars; "
-          f"output {result.code.count(chr(10)):,} lines; best of {args.repeat}")
+    print(
+        f"source: {args.functions} coroutines, {lines:,} lines, {len(source):,} chars; "
+        f"output {result.code.count(chr(10)):,} lines; best of {args.repeat}"
+    )
     print(f"libcst parse+print:  {best_libcst:.3f} s")
     print(f"corofy transform:    {best_corofy:.3f} s")
     print(f"ratio libcst/corofy: {best_libcst / best_corofy:.2f}  (target >= 0.5)")

@@ -17,7 +17,7 @@ import time
 from corofy.transform import transform_source
 from runtime import PENDING, Future, Ready
 
-SOURCE = '''
+SOURCE = """
 from corofy import coroutine, wait
 
 
@@ -27,7 +27,7 @@ def count(futures, n):
     for i in range(n):
         total += wait(futures(i))
     return total
-'''
+"""
 
 
 class Now(Future):

@@ -400,7 +400,7 @@ def run(file: str, args: tuple[str, ...], trace: bool) -> None:
     except CorofyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
-    except BaseException as exc:  # noqa: BLE001 — reported as Python would, then exit 1
+    except BaseException as exc:
         from runtime import debug
 
         # Drop the frames of corofy itself: the traceback starts in the user's FILE.

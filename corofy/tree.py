@@ -87,9 +87,7 @@ def compile_pattern(line: str) -> _Rule | None:
     if not line or line.startswith("#"):
         return None
     negate = line.startswith("!")
-    if negate:
-        line = line[1:]
-    elif line.startswith(("\\!", "\\#")):
+    if negate or line.startswith(("\\!", "\\#")):
         line = line[1:]
     dir_only = line.endswith("/")
     line = line.rstrip("/")
@@ -139,10 +137,7 @@ def _ignored_by(matchers: Sequence[Matcher], rel: str, is_dir: bool) -> bool:
 
 def git_work_tree(path: Path) -> bool:
     """Whether `path` lies in a git work tree (a `.git` folder or file in it or above)."""
-    for folder in (path, *path.parents):
-        if (folder / ".git").exists():
-            return True
-    return False
+    return any((folder / ".git").exists() for folder in (path, *path.parents))
 
 
 def _git_ignored(root: Path, rels: list[str]) -> set[str] | None:

@@ -1,4 +1,4 @@
-"""runtime — the reactor–executor runtime corofy's state machines run on (SPEC §3)."""
+"""runtime — the reactor-executor runtime corofy's state machines run on (SPEC §3)."""
 
 from typing import TYPE_CHECKING, Any
 

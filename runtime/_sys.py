@@ -45,9 +45,7 @@ EVENT_SIZE: int = ffi.sizeof("struct epoll_event")
 EVENT_DATA_OFFSET: int = ffi.offsetof("struct epoll_event", "data")
 # The same layout for the struct module, taken from the compiler's sizes and offsets:
 # ``events`` (u32), padding up to ``data``, ``data.u64``, padding to the end.
-_EVENT_LAYOUT = struct.Struct(
-    f"=I{EVENT_DATA_OFFSET - 4}xQ{EVENT_SIZE - EVENT_DATA_OFFSET - 8}x"
-)
+_EVENT_LAYOUT = struct.Struct(f"=I{EVENT_DATA_OFFSET - 4}xQ{EVENT_SIZE - EVENT_DATA_OFFSET - 8}x")
 
 _CTL_ADD = lib.EPOLL_CTL_ADD
 _CTL_MOD = lib.EPOLL_CTL_MOD

@@ -162,7 +162,7 @@ class _Report(Future):
             answer = self._future.poll(waker)
         except (KeyboardInterrupt, SystemExit):
             raise
-        except BaseException as exc:  # noqa: BLE001 - crosses to the asyncio side with its type
+        except BaseException as exc:
             self._post(_set_exception, exc)
             return Ready(None)
         if answer is PENDING:

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-T = TypeVar("T")
-
 from runtime.future import PENDING, Future, Ready
+
+T = TypeVar("T")
 
 DEFAULT_THREADS = 4
 
@@ -63,7 +63,7 @@ class BlockingCall(Future[T]):
         try:
             self._result = fn(*args)
             self._state = _RETURNED
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting task
+        except BaseException as exc:
             self._result = exc
             self._state = _RAISED
         waker = self._waker

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from time import monotonic
 from typing import Any, TypeVar
 
-T = TypeVar("T")
-
 from runtime.driver import reactor
 from runtime.executor import Waker
 from runtime.future import PENDING, Future, Ready
+
+T = TypeVar("T")
 
 
 class Sleep(Future[None]):

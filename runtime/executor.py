@@ -262,7 +262,7 @@ class Task(Future[T], Waker, Generic[T]):
             future.close()
         except (KeyboardInterrupt, SystemExit):
             raise
-        except BaseException as exc:  # noqa: BLE001 - a finally block raised: the task failed
+        except BaseException as exc:
             self._finish(FAILED, exc)
             return
         self._finish(CANCELLED, None)
@@ -478,7 +478,7 @@ class Executor:
                     # with the future suspended at a wait, so only close() ends it for sure
                     # (it does nothing to a future that finished by raising this itself).
                     raise
-                except BaseException as exc:  # noqa: BLE001 - the task's failure, kept for its joiner
+                except BaseException as exc:
                     # GeneratorExit and other BaseExceptions too: they fail this task alone.
                     task._finish(FAILED, exc)
                     continue

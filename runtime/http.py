@@ -227,7 +227,7 @@ class ResponseParser:
         buf = self._buf
         while buf:
             state = self._state
-            if state == _FIXED_BODY or state == _CHUNK_DATA:
+            if state == _FIXED_BODY or state == _CHUNK_DATA:  # noqa: SIM109 (no tuple per byte run)
                 take = min(self._remaining, len(buf))
                 self._body.append(bytes(buf[:take]))
                 del buf[:take]

@@ -111,7 +111,7 @@ class _RegisteredSocket:
         # A socket dropped unclosed must not leave its registration behind in the reactor.
         try:
             self.close()
-        except Exception:  # noqa: BLE001, S110 - at interpreter shutdown the reactor may be gone
+        except Exception:
             pass
 
 

@@ -89,7 +89,7 @@ def _emit(event: str, *args: Any) -> None:
             continue
         try:
             method(*args)
-        except Exception:  # noqa: BLE001 - a broken tool must not break the program it watches
+        except Exception:
             _remove(obj)
             print(f"runtime: instrument {obj!r} raised in {event}; removed:", file=sys.stderr)
             traceback.print_exc()

@@ -100,8 +100,10 @@ def _entry(module_name: str, name: str, obj: Any) -> list[str]:
     elif isinstance(obj, typing.NewType):  # its docstring and signature are typing's own,
         # and they differ between Python versions
         base = getattr(obj.__supertype__, "__name__", repr(obj.__supertype__))
-        what = (f"`typing.NewType` of `{base}`: a plain `{base}` at run time, a type of its own "
-                "for type checkers.")
+        what = (
+            f"`typing.NewType` of `{base}`: a plain `{base}` at run time, a type of its own "
+            "for type checkers."
+        )
         lines += [f"### `{name}`", "", what, ""]
     elif callable(obj):
         lines += [f"### `{name}{_signature(obj)}`", "", _doc(obj), ""]

@@ -83,8 +83,19 @@ def sdist(name: str, version: str) -> Path:
         if _sdist_matches(path.name, name, version):
             return path
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-         "-d", str(folder), f"{name}=={version}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(folder),
+            f"{name}=={version}",
+        ],
         check=True,
     )
     for path in folder.iterdir():
@@ -97,7 +108,8 @@ def _sdist_matches(filename: str, name: str, version: str) -> bool:
     norm = re.sub(r"[-_.]+", "_", name).lower()
     stem = re.sub(r"[-_.]+", "_", filename.lower())
     return stem.startswith(f"{norm}_{version.replace('.', '_')}_tar_gz") or stem == (
-        f"{norm}_{version.replace('.', '_')}_zip")
+        f"{norm}_{version.replace('.', '_')}_zip"
+    )
 
 
 def sources(archive: Path) -> list[tuple[str, str]]:
@@ -162,8 +174,8 @@ class _Port(cst.CSTTransformer):
         if not (self.converted and self.converted[-1]):
             return updated
         return cst.Call(
-            cst.Name(self.wait), [cst.Arg(updated.expression)], lpar=updated.lpar,
-            rpar=updated.rpar)
+            cst.Name(self.wait), [cst.Arg(updated.expression)], lpar=updated.lpar, rpar=updated.rpar
+        )
 
 
 def _markers(text: str) -> tuple[str, str]:
@@ -181,7 +193,9 @@ def port(module: cst.Module, text: str, skip: set[int]) -> tuple[str, int]:
     new = module.visit(porter)
     names = [
         cst.ImportAlias(cst.Name(CO), asname=None if co == CO else cst.AsName(cst.Name(co))),
-        cst.ImportAlias(cst.Name(WAIT), asname=None if wait == WAIT else cst.AsName(cst.Name(wait))),
+        cst.ImportAlias(
+            cst.Name(WAIT), asname=None if wait == WAIT else cst.AsName(cst.Name(wait))
+        ),
     ]
     line = cst.SimpleStatementLine([cst.ImportFrom(module=cst.Name("corofy"), names=names)])
     body = list(new.body)
@@ -190,10 +204,16 @@ def port(module: cst.Module, text: str, skip: set[int]) -> tuple[str, int]:
         if not isinstance(stmt, cst.SimpleStatementLine):
             break
         small = stmt.body[0]
-        docstring = index == 0 and isinstance(small, cst.Expr) and isinstance(
-            small.value, (cst.SimpleString, cst.ConcatenatedString))
-        future = isinstance(small, cst.ImportFrom) and isinstance(small.module, cst.Name) and (
-            small.module.value == "__future__")
+        docstring = (
+            index == 0
+            and isinstance(small, cst.Expr)
+            and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))
+        )
+        future = (
+            isinstance(small, cst.ImportFrom)
+            and isinstance(small.module, cst.Name)
+            and (small.module.value == "__future__")
+        )
         if docstring or future:
             at = index + 1
         else:
@@ -237,7 +257,8 @@ def units(ported: str, co: str, wait: str) -> list[Unit]:
 
     def is_co(node: ast.AST) -> bool:
         return isinstance(node, ast.FunctionDef) and any(
-            isinstance(d, ast.Name) and d.id == co for d in node.decorator_list)
+            isinstance(d, ast.Name) and d.id == co for d in node.decorator_list
+        )
 
     def walk(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
@@ -246,10 +267,12 @@ def units(ported: str, co: str, wait: str) -> list[Unit]:
                 first = min([d.lineno for d in child.decorator_list] + [child.lineno])
                 waits = sum(
                     isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == wait
-                    for n in ast.walk(child))
+                    for n in ast.walk(child)
+                )
                 nested = sum(is_co(n) for n in ast.walk(child)) - 1
-                out.append(Unit(prefix + child.name, first, child.end_lineno or first, waits,
-                                nested))
+                out.append(
+                    Unit(prefix + child.name, first, child.end_lineno or first, waits, nested)
+                )
             else:
                 name = getattr(child, "name", None)
                 walk(child, f"{prefix}{name}." if isinstance(name, str) else prefix)
@@ -329,11 +352,13 @@ class _FileCheck:
             outcome = {"kind": kind, "reason": _group(str(exc)), "line": exc.line}
         except RecursionError as exc:
             outcome = {"kind": "crash", "reason": f"RecursionError: {_group(str(exc))}"}
-        except Exception as exc:  # noqa: BLE001 - a crash is what this script counts
+        except Exception as exc:
             frame = traceback.extract_tb(exc.__traceback__)[-1]
             where = f"{Path(frame.filename).name}:{frame.name}"
-            outcome = {"kind": "crash",
-                       "reason": f"{type(exc).__name__}: {_group(str(exc))} [{where}]"}
+            outcome = {
+                "kind": "crash",
+                "reason": f"{type(exc).__name__}: {_group(str(exc))} [{where}]",
+            }
         finally:
             elapsed = time.perf_counter() - start
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -344,23 +369,35 @@ class _FileCheck:
         try:
             compile(code, self.path, "exec", dont_inherit=True)
         except SyntaxError as exc:
-            return ported, found, {"kind": "nocompile", "line_out": exc.lineno, "code": code,
-                                   "reason": f"{type(exc).__name__}: {_group(exc.msg)}",
-                                   "result": result}
+            return (
+                ported,
+                found,
+                {
+                    "kind": "nocompile",
+                    "line_out": exc.lineno,
+                    "code": code,
+                    "reason": f"{type(exc).__name__}: {_group(exc.msg)}",
+                    "result": result,
+                },
+            )
         except (RecursionError, MemoryError, ValueError) as exc:
-            return ported, found, {"kind": "nocompile", "reason": type(exc).__name__,
-                                   "code": code, "result": result}
+            return (
+                ported,
+                found,
+                {"kind": "nocompile", "reason": type(exc).__name__, "code": code, "result": result},
+            )
         signal.setitimer(signal.ITIMER_REAL, self.idem_timeout)
         try:
             again = transform(code, self.path).code
         except _Timeout:  # SPEC 2.4: corofy output is recognised at once
             again = None
-            outcome = {"kind": "notidem",
-                       "reason": f"re-transform over {self.idem_timeout:g}s"}
-        except Exception as exc:  # noqa: BLE001
+            outcome = {"kind": "notidem", "reason": f"re-transform over {self.idem_timeout:g}s"}
+        except Exception as exc:
             again = None
-            outcome = {"kind": "notidem",
-                       "reason": f"re-transform raises {type(exc).__name__}: {_group(str(exc))}"}
+            outcome = {
+                "kind": "notidem",
+                "reason": f"re-transform raises {type(exc).__name__}: {_group(str(exc))}",
+            }
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         if again is not None and again != code:
@@ -395,9 +432,17 @@ class _FileCheck:
         all_units = units(port(self.module, self.text, set())[0], self.co, self.wait)
         for index, (kind, reason) in sorted(failed.items()):
             unit = all_units[index] if index < len(all_units) else Unit("?", 0, 0, 0, 0)
-            self.result.verdicts.append(Verdict(
-                self.labels[index], kind, reason, unit.last - unit.first + 1, 0,
-                unit.waits, unit.nested))
+            self.result.verdicts.append(
+                Verdict(
+                    self.labels[index],
+                    kind,
+                    reason,
+                    unit.last - unit.first + 1,
+                    0,
+                    unit.waits,
+                    unit.nested,
+                )
+            )
         return self.result
 
     def _locate(self, found: list[Unit], live: list[int], outcome: dict[str, Any]) -> int | None:
@@ -441,13 +486,22 @@ class _FileCheck:
         for machine in result.machines:
             by_line[machine.line].append(machine)
         for index, unit in zip(live, found, strict=False):
-            codes = [m.code for line in range(unit.first, unit.last + 1)
-                     for m in by_line.get(line, [])]
+            codes = [
+                m.code for line in range(unit.first, unit.last + 1) for m in by_line.get(line, [])
+            ]
             codes = [c for c in codes if not any(c != o and c in o for o in codes)]
             out_lines = sum(c.count("\n") + (not c.endswith("\n")) for c in codes)
-            self.result.verdicts.append(Verdict(
-                self.labels[index], "ok", "", unit.last - unit.first + 1, out_lines,
-                unit.waits, unit.nested))
+            self.result.verdicts.append(
+                Verdict(
+                    self.labels[index],
+                    "ok",
+                    "",
+                    unit.last - unit.first + 1,
+                    out_lines,
+                    unit.waits,
+                    unit.nested,
+                )
+            )
         self.result.transform_s = outcome["elapsed"]
         ported, _ = port(self.module, self.text, skip)
         start = time.perf_counter()
@@ -479,7 +533,7 @@ def check_file(job: tuple[str, str, str, float, float]) -> FileResult:
         return FileResult(library, path, note=f"source does not compile here: {exc}")
     try:
         return _FileCheck(library, path, text, timeout, idem_timeout).run()
-    except Exception as exc:  # noqa: BLE001 - the harness must survive any one file
+    except Exception as exc:
         return FileResult(library, path, note=f"harness failed: {type(exc).__name__}: {exc}")
 
 
@@ -504,9 +558,11 @@ def _pct(values: list[float], q: float) -> float:
 
 def table(results: list[FileResult]) -> str:
     libs = sorted({r.library for r in results}, key=list(LIBRARIES).index)
-    head = ("| library | files ok/all | coroutines | ok | refused | crash | internal | "
-            "not compiling | not idempotent | timeout | ratio median/p95/max | over bound | "
-            "speed vs libcst |")
+    head = (
+        "| library | files ok/all | coroutines | ok | refused | crash | internal | "
+        "not compiling | not idempotent | timeout | ratio median/p95/max | over bound | "
+        "speed vs libcst |"
+    )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     totals: collections.Counter[str] = collections.Counter()
     all_ratios: list[float] = []
@@ -523,8 +579,7 @@ def table(results: list[FileResult]) -> str:
         done = [r for r in chosen if r.transform_s > 0]
         t = sum(r.transform_s for r in done)
         lc = sum(r.libcst_s for r in done)
-        files_ok = sum(bool(r.verdicts) and all(v.kind == "ok" for v in r.verdicts)
-                       for r in chosen)
+        files_ok = sum(bool(r.verdicts) and all(v.kind == "ok" for v in r.verdicts) for r in chosen)
         if lib != "all":
             totals.update(counts)
             all_ratios += ratios
@@ -538,7 +593,8 @@ def table(results: list[FileResult]) -> str:
             f"{len(verdicts)} | "
             + " | ".join(str(counts.get(k, 0)) for k in KINDS)
             + f" | {statistics.median(ratios) if ratios else 0:.1f} / {_pct(ratios, 0.95):.1f} / "
-            f"{max(ratios, default=0):.1f} | {over} | {lc / t if t else 0:.2f}x |")
+            f"{max(ratios, default=0):.1f} | {over} | {lc / t if t else 0:.2f}x |"
+        )
     return "\n".join(rows)
 
 
@@ -555,13 +611,19 @@ def reasons(results: list[FileResult]) -> str:
         out.append(f"\n## {kind}")
         for reason, where in sorted(groups.items(), key=lambda kv: -len(kv[1])):
             out.append(f"{len(where):6d}  {reason}\n        e.g. {where[0]}")
-    oks = [(v.out_lines, bound(v), r.library, r.path, v) for r in results for v in r.verdicts
-           if v.kind == "ok" and v.out_lines > bound(v)]
+    oks = [
+        (v.out_lines, bound(v), r.library, r.path, v)
+        for r in results
+        for v in r.verdicts
+        if v.kind == "ok" and v.out_lines > bound(v)
+    ]
     if oks:
         out.append("\n## over the size bound (output lines > 4*src + 45*waits + 100 per coroutine)")
         for out_lines, limit, lib, path, v in sorted(oks, key=lambda x: -x[0] / x[1])[:25]:
-            out.append(f"  {out_lines:7d} > {limit:6d}  {lib}:{path}:{v.unit} "
-                       f"({v.src_lines} lines, {v.waits} waits)")
+            out.append(
+                f"  {out_lines:7d} > {limit:6d}  {lib}:{path}:{v.unit} "
+                f"({v.src_lines} lines, {v.waits} waits)"
+            )
     notes = [f"  {r.library}:{r.path}: {r.note}" for r in results if r.note]
     if notes:
         out.append("\n## files not checked")
@@ -579,13 +641,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-l", "--library", action="append", choices=list(LIBRARIES))
     parser.add_argument("-j", "--jobs", type=int, default=2, help="processes (at most 2)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per transform")
-    parser.add_argument("--idem-timeout", type=float, default=20.0,
-                        help="seconds for transforming an output again (it should be instant)")
+    parser.add_argument(
+        "--idem-timeout",
+        type=float,
+        default=20.0,
+        help="seconds for transforming an output again (it should be instant)",
+    )
     parser.add_argument("--details", type=Path, help="write every verdict as JSON here")
-    parser.add_argument("--report", nargs="+", type=Path, metavar="DETAILS",
-                        help="print the table again from --details files of earlier runs")
-    parser.add_argument("--show", nargs=2, metavar=("LIB", "PATH"),
-                        help="print the ported (corofy source) text of one file and stop")
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        type=Path,
+        metavar="DETAILS",
+        help="print the table again from --details files of earlier runs",
+    )
+    parser.add_argument(
+        "--show",
+        nargs=2,
+        metavar=("LIB", "PATH"),
+        help="print the ported (corofy source) text of one file and stop",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.show:
@@ -601,13 +676,17 @@ def main(argv: list[str] | None = None) -> int:
         print(reasons(loaded))
         return 0
     libs = args.library or list(LIBRARIES)
-    jobs = [(lib, path, text, args.timeout, args.idem_timeout)
-            for lib in libs for path, text in sources(sdist(lib, LIBRARIES[lib]))]
+    jobs = [
+        (lib, path, text, args.timeout, args.idem_timeout)
+        for lib in libs
+        for path, text in sources(sdist(lib, LIBRARIES[lib]))
+    ]
     jobs.sort(key=lambda j: -len(j[2]))  # big files first: the pool ends together
     start = time.perf_counter()
     results: list[FileResult] = []
-    with multiprocessing.get_context("fork").Pool(max(1, min(2, args.jobs)),
-                                                  maxtasksperchild=20) as pool:
+    with multiprocessing.get_context("fork").Pool(
+        max(1, min(2, args.jobs)), maxtasksperchild=20
+    ) as pool:
         for done, result in enumerate(pool.imap_unordered(check_file, jobs), 1):
             results.append(result)
             if sys.stderr.isatty():
@@ -616,8 +695,10 @@ def main(argv: list[str] | None = None) -> int:
         print(file=sys.stderr)
     results.sort(key=lambda r: (r.library, r.path))
     print(table(results))
-    print(f"\n{len(jobs)} files in {time.perf_counter() - start:.0f}s "
-          f"(python {sys.version.split()[0]}, {min(2, args.jobs)} processes)")
+    print(
+        f"\n{len(jobs)} files in {time.perf_counter() - start:.0f}s "
+        f"(python {sys.version.split()[0]}, {min(2, args.jobs)} processes)"
+    )
     print(reasons(results))
     if args.details:
         args.details.write_text(json.dumps([asdict(r) for r in results], indent=1))

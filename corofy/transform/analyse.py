@@ -84,7 +84,9 @@ class _Uses:
 
     def store(self, t: cst.CSTNode) -> None:
         if isinstance(t, cst.Name):
-            (self.reads if self.nested else self.maybe_writes if self.maybe else self.writes).add(t.value)
+            (self.reads if self.nested else self.maybe_writes if self.maybe else self.writes).add(
+                t.value
+            )
         elif isinstance(t, (cst.Tuple, cst.List)):
             for el in t.elements:
                 self.store(el.value)
@@ -189,12 +191,14 @@ class _Uses:
             self._maybe(node.msg)
         return False
 
-    def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> bool:
+    def _comprehension(
+        self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
+    ) -> bool:
         first = node.for_in
         self.visit(first.iter)  # evaluated at once; the rest runs once per item, maybe never
         self.maybe += 1
         for child in children_of(node):
-            for part in (children_of(first, "iter") if child is first else (child,)):
+            for part in children_of(first, "iter") if child is first else (child,):
                 self.visit(part)
         self.maybe -= 1
         return False
@@ -211,14 +215,21 @@ class _Uses:
 
     def visit_Call(self, node: cst.Call) -> bool:
         # Zero-argument super() reads the first parameter (and __class__) implicitly.
-        if isinstance(node.func, cst.Name) and node.func.value == "super" and not node.args \
-                and SUPER_SELF:
+        if (
+            isinstance(node.func, cst.Name)
+            and node.func.value == "super"
+            and not node.args
+            and SUPER_SELF
+        ):
             self.reads.add(SUPER_SELF[0])
         return True
 
 
-_HANDLERS = {getattr(cst, name[len("visit_"):]): method for name, method in vars(_Uses).items()
-             if name.startswith("visit_")}
+_HANDLERS = {
+    getattr(cst, name[len("visit_") :]): method
+    for name, method in vars(_Uses).items()
+    if name.startswith("visit_")
+}
 
 
 SUPER_SELF: list[str] = []  # the first parameter of the method being transformed, if any
@@ -232,7 +243,9 @@ def _frozen(names: set[str]) -> frozenset[str]:
 
 
 _Found = tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
-_cache: dict[int, tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str], cst.CSTNode]] = {}
+_cache: dict[
+    int, tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str], cst.CSTNode]
+] = {}
 
 
 def uses(node: cst.CSTNode | None) -> _Found:
@@ -243,7 +256,13 @@ def uses(node: cst.CSTNode | None) -> _Found:
     if found is None or found[4] is not node:
         v = _Uses()
         v.visit(node)
-        found = (_frozen(v.reads), _frozen(v.writes), _frozen(v.dels), _frozen(v.maybe_writes), node)
+        found = (
+            _frozen(v.reads),
+            _frozen(v.writes),
+            _frozen(v.dels),
+            _frozen(v.maybe_writes),
+            node,
+        )
         _cache[id(node)] = found
     return found[0], found[1], found[2], found[3]
 
@@ -525,7 +544,9 @@ class Summary:
         flow.block(block, frozenset())
         return Summary(frozenset(flow.exposed), flow.before_wait, flow.before_tail, flow.bound)
 
-    def exposed(self, needed: dict[int, frozenset[str]], args: dict[int, frozenset[str]]) -> frozenset[str]:
+    def exposed(
+        self, needed: dict[int, frozenset[str]], args: dict[int, frozenset[str]]
+    ) -> frozenset[str]:
         found = set(self.own)
         for j, da in self.before_wait.items():
             found |= needed[j] - da
@@ -534,10 +555,23 @@ class Summary:
         return frozenset(found)
 
 
-_FLOW = {Raw: Flow._raw, Gen: Flow._gen, Assign: Flow._assign, Wait: Flow._wait,
-         Resume: Flow._resume, If: Flow._if, Loop: Flow.loop, Reenter: Flow._reenter,
-         Try: Flow._try, With: Flow._with, Match: Flow._match, Return: Flow._return,
-         TailCall: Flow._tail_call, Break: Flow._break, Continue: Flow._continue}
+_FLOW = {
+    Raw: Flow._raw,
+    Gen: Flow._gen,
+    Assign: Flow._assign,
+    Wait: Flow._wait,
+    Resume: Flow._resume,
+    If: Flow._if,
+    Loop: Flow.loop,
+    Reenter: Flow._reenter,
+    Try: Flow._try,
+    With: Flow._with,
+    Match: Flow._match,
+    Return: Flow._return,
+    TailCall: Flow._tail_call,
+    Break: Flow._break,
+    Continue: Flow._continue,
+}
 
 
 @dataclass
@@ -555,8 +589,11 @@ class Storage:
     unchanged: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
 
 
-def _unchanged(summaries: dict[tuple[str, int], Summary], needed: dict[int, frozenset[str]],
-               args: dict[int, frozenset[str]]) -> dict[tuple[str, int], frozenset[str]]:
+def _unchanged(
+    summaries: dict[tuple[str, int], Summary],
+    needed: dict[int, frozenset[str]],
+    args: dict[int, frozenset[str]],
+) -> dict[tuple[str, int], frozenset[str]]:
     """``Storage.unchanged``: a state's function loads ``needed[j]`` from the slots; a tail
     receives its arguments from its callers, equal to the slots where every caller had
     them unchanged. A function keeps what it loads or receives unchanged unless it binds it."""
@@ -565,7 +602,9 @@ def _unchanged(summaries: dict[tuple[str, int], Summary], needed: dict[int, froz
     for key, summary in summaries.items():
         for k in summary.before_tail:
             callers[k].append(key)
-    entry = {key: (needed if key[0] == "state" else args).get(key[1], frozenset()) for key in summaries}
+    entry = {
+        key: (needed if key[0] == "state" else args).get(key[1], frozenset()) for key in summaries
+    }
     changed = True
     while changed:  # entries only shrink: this ends
         changed = False
@@ -586,8 +625,13 @@ class Plan:
     loops: dict[int, Loop] = field(default_factory=dict)  # negative tail key -> its loop
 
 
-def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str],
-         nested_refs: dict[int, str]) -> Plan:
+def plan(
+    unit: Unit,
+    params: list[str],
+    local_names: set[str],
+    captured: set[str],
+    nested_refs: dict[int, str],
+) -> Plan:
     """Decide where each local lives (see ``analyse.py``) and build the resume blocks."""
     locals_ = frozenset(local_names | unit.temps)
     start_block, tails = segments(unit.body)
@@ -601,7 +645,10 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
     # Stores and tail calls are reads: iterate to the fixpoint. Each block is walked once
     # (``Summary``); when an entry grows only the blocks holding that wait or tail call
     # are summed up again.
-    entries = [*((needed, w.id, blocks[w.id]) for w in unit.waits), *((args, k, tails[k]) for k in tails)]
+    entries = [
+        *((needed, w.id, blocks[w.id]) for w in unit.waits),
+        *((args, k, tails[k]) for k in tails),
+    ]
     summaries = [Summary.of(block, locals_) for _, _, block in entries]
     readers: dict[tuple[int, int], list[int]] = {}
     for e, summary in enumerate(summaries):
@@ -649,9 +696,17 @@ def plan(unit: Unit, params: list[str], local_names: set[str], captured: set[str
     hot_needed = {j: frozenset(v - cold) for j, v in needed.items()}
     hot_needed[0] = frozenset(start_needed - cold)
     hot_args = {k: frozenset(v - cold) for k, v in args.items()}
-    by_function = {("state" if table is needed else "tail", key): summary
-                   for (table, key, _), summary in zip(entries, summaries)}
+    by_function = {
+        ("state" if table is needed else "tail", key): summary
+        for (table, key, _), summary in zip(entries, summaries)
+    }
     by_function["state", 0] = start
-    storage = Storage(locals_, frozenset(cold), hot_needed, hot_args, nested_refs,
-                      _unchanged(by_function, hot_needed, hot_args))
+    storage = Storage(
+        locals_,
+        frozenset(cold),
+        hot_needed,
+        hot_args,
+        nested_refs,
+        _unchanged(by_function, hot_needed, hot_args),
+    )
     return Plan(storage, blocks, tails, conts.loops)

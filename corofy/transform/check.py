@@ -49,11 +49,14 @@ def unreadable(source: str, filename: str, exc: Exception) -> CorofyError | None
     indentation): None when it holds no ``@coroutine`` (it is left as it is), else the
     refusal, at the first line indented with both tabs and spaces if there is one."""
     tree = ast.parse(source)
-    if not any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-               and any(_names_coroutine(d) for d in node.decorator_list) for node in ast.walk(tree)):
+    if not any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(_names_coroutine(d) for d in node.decorator_list)
+        for node in ast.walk(tree)
+    ):
         return None
     for number, line in enumerate(_BREAKS.split(source), 1):
-        indent = line[:len(line) - len(line.lstrip(" \t"))]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
         if " " in indent and "\t" in indent and line.strip():
             return CorofyError(filename, number, 1, UNREADABLE_TABS)
     backslash = lone_backslash(source)
@@ -61,16 +64,21 @@ def unreadable(source: str, filename: str, exc: Exception) -> CorofyError | None
         return CorofyError(filename, backslash, 1, LONE_BACKSLASH)
     line = getattr(exc, "raw_line", 1) or 1
     column = (getattr(exc, "raw_column", 0) or 0) + 1
-    return CorofyError(filename, line, column, UNREADABLE.format(
-        reason=str(getattr(exc, "message", exc)).splitlines()[0]))
+    return CorofyError(
+        filename,
+        line,
+        column,
+        UNREADABLE.format(reason=str(getattr(exc, "message", exc)).splitlines()[0]),
+    )
 
 
 def not_round_tripped(source: str, printed: str, filename: str) -> CorofyError:
     """The refusal of a file libcst parses into another text (see ``transform``), at the
     first line where the two differ."""
     ours, theirs = _BREAKS.split(source), _BREAKS.split(printed)
-    number = next((k for k, (a, b) in enumerate(zip(ours, theirs), 1) if a != b),
-                  min(len(ours), len(theirs)))
+    number = next(
+        (k for k, (a, b) in enumerate(zip(ours, theirs), 1) if a != b), min(len(ours), len(theirs))
+    )
     line = ours[number - 1] if number <= len(ours) else ""
     if line.strip() == "\\":
         return CorofyError(filename, number, 1, LONE_BACKSLASH)
@@ -92,49 +100,69 @@ def _names_coroutine(decorator: ast.expr) -> bool:
     if isinstance(decorator, ast.Call):
         decorator = decorator.func
     return (isinstance(decorator, ast.Name) and decorator.id == "coroutine") or (
-        isinstance(decorator, ast.Attribute) and decorator.attr == "coroutine")
+        isinstance(decorator, ast.Attribute) and decorator.attr == "coroutine"
+    )
 
 
-UNREADABLE_TABS = ("this file mixes tabs and spaces in its indentation in a way libcst (the "
-                   "parser corofy rewrites with) cannot read, though Python accepts it: indent "
-                   "with spaces only (or tabs only)")
-LONE_BACKSLASH = ("a line holding only a backslash: libcst (the parser corofy rewrites with) "
-                  "drops it, so corofy cannot rewrite this file though Python accepts it; "
-                  "remove that line and indent the line after it as the backslash was")
-NOT_ROUND_TRIPPED = ("libcst (the parser corofy rewrites with) reads this line as other text, "
-                     "so corofy cannot rewrite this file though Python accepts it: write this "
-                     "line another way")
-UNREADABLE = ("libcst (the parser corofy rewrites with) cannot read this file, though Python "
-              "accepts it ({reason}): write this line another way")
+UNREADABLE_TABS = (
+    "this file mixes tabs and spaces in its indentation in a way libcst (the "
+    "parser corofy rewrites with) cannot read, though Python accepts it: indent "
+    "with spaces only (or tabs only)"
+)
+LONE_BACKSLASH = (
+    "a line holding only a backslash: libcst (the parser corofy rewrites with) "
+    "drops it, so corofy cannot rewrite this file though Python accepts it; "
+    "remove that line and indent the line after it as the backslash was"
+)
+NOT_ROUND_TRIPPED = (
+    "libcst (the parser corofy rewrites with) reads this line as other text, "
+    "so corofy cannot rewrite this file though Python accepts it: write this "
+    "line another way"
+)
+UNREADABLE = (
+    "libcst (the parser corofy rewrites with) cannot read this file, though Python "
+    "accepts it ({reason}): write this line another way"
+)
 ASYNC_DEF = "@coroutine cannot decorate an async def: use a plain def and wait() instead of await"
 WAIT_ARGS = "wait() takes exactly one positional argument: the future to wait for"
 WAIT_OUTSIDE = "wait() outside a @coroutine function: decorate the function with @coroutine"
 WAIT_NESTED = {
     "lambda": "wait() inside a lambda within a @coroutine: a lambda cannot suspend; "
-              "compute the value with wait() before the lambda",
+    "compute the value with wait() before the lambda",
     "def": "wait() inside a nested function within a @coroutine: the nested function cannot "
-           "suspend the coroutine; make it a @coroutine of its own and wait() on it",
+    "suspend the coroutine; make it a @coroutine of its own and wait() on it",
     "class": "wait() inside a class body within a @coroutine is not supported",
     "genexp": "wait() inside a generator expression is not supported: use a list "
-              "comprehension or an explicit loop",
+    "comprehension or an explicit loop",
 }
 YIELD = "yield inside a @coroutine: a coroutine suspends only with wait()"
 AWAIT = "await inside a @coroutine: use wait(x) instead of await x"
-ASYNC_FOR = ("async for inside a @coroutine: use a plain for (or while) loop that calls wait() "
-             "on each step instead of async for")
-ASYNC_WITH = ("async with inside a @coroutine: use a plain with, or try/finally with wait() on "
-              "what __aenter__ and __aexit__ return, instead of async with")
-ASYNC_COMPREHENSION = ("async comprehension inside a @coroutine: use a plain comprehension with "
-                       "wait() in it instead of async for")
+ASYNC_FOR = (
+    "async for inside a @coroutine: use a plain for (or while) loop that calls wait() "
+    "on each step instead of async for"
+)
+ASYNC_WITH = (
+    "async with inside a @coroutine: use a plain with, or try/finally with wait() on "
+    "what __aenter__ and __aexit__ return, instead of async with"
+)
+ASYNC_COMPREHENSION = (
+    "async comprehension inside a @coroutine: use a plain comprehension with "
+    "wait() in it instead of async for"
+)
 REBIND = "rebinding the corofy marker name {name!r}: choose another name"
 ON_CLASS = "@coroutine decorates functions only, not classes: decorate the methods that wait"
-MARKER_VALUE = ("the corofy marker {name!r} can only decorate a function (@coroutine) or be "
-                "called (wait(future)): the generated module does not define it")
+MARKER_VALUE = (
+    "the corofy marker {name!r} can only decorate a function (@coroutine) or be "
+    "called (wait(future)): the generated module does not define it"
+)
 PRIVATE_OUTSIDE_CLASS = (
     "the private name {name!r} of an enclosing function or an attribute, in a @coroutine "
     "outside any class: Python would mangle it for the generated state-machine class, so "
-    "it would name something else; rename it")
-SUPER_NESTED = ("zero-argument super() and __class__ work in the own body of a @coroutine method "
-                "(or of a @coroutine nested in a method), not in a function nested in a "
-                "@coroutine nor in a @coroutine nested in another: name the class, as in "
-                "super(Class, obj)")
+    "it would name something else; rename it"
+)
+SUPER_NESTED = (
+    "zero-argument super() and __class__ work in the own body of a @coroutine method "
+    "(or of a @coroutine nested in a method), not in a function nested in a "
+    "@coroutine nor in a @coroutine nested in another: name the class, as in "
+    "super(Class, obj)"
+)

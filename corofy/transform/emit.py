@@ -116,7 +116,7 @@ def leading_lines_dropped(text: str, n: Raw) -> tuple[str, int]:
     original line of its first line: its leading lines (blank and comment lines, printed
     with it) start that many lines above the statement, less the blank ones dropped."""
     body = text.lstrip("\r\n")
-    dropped = len(_BREAKS.findall(text[:len(text) - len(body)]))
+    dropped = len(_BREAKS.findall(text[: len(text) - len(body)]))
     lead = len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0
     return body.rstrip("\r\n"), n.line - lead + dropped
 
@@ -128,7 +128,6 @@ def one_line(text: str) -> str:
     if "\n" not in text and "\r" not in text:
         return text
     return " ".join(part.strip() for part in _BREAKS.split(text)).strip()
-
 
 
 def _string_lines(text: str) -> set[int]:
@@ -225,8 +224,9 @@ class _RenameTriggers:
 class Render:
     """Prints the wrapper and the machine class of one coroutine."""
 
-    def __init__(self, ctx, unit: Unit, storage: Storage, declarations, docstring, names: Names,
-                 indent: str) -> None:
+    def __init__(
+        self, ctx, unit: Unit, storage: Storage, declarations, docstring, names: Names, indent: str
+    ) -> None:
         self.ctx = ctx
         self.unit = unit
         self.storage = storage
@@ -257,8 +257,9 @@ class Render:
         self.private_owner = ctx.coroutine.private_owner
         self.global_privates = ctx.coroutine.global_privates
         self.fast = self.fast and not self.private_owner and not self.global_privates
-        self.renamed = _RenameTriggers(storage.cold, bool(self.class_name or self.private_owner
-                                                          or self.global_privates))
+        self.renamed = _RenameTriggers(
+            storage.cold, bool(self.class_name or self.private_owner or self.global_privates)
+        )
         self.reserved: set[str] = set()
         self.last_line = -1
         self.unchanged: frozenset[str] = frozenset()  # of the function being printed
@@ -308,7 +309,11 @@ class Render:
             # alarms, which cost a walk and change nothing).
             if not self.fast and self.renamed.mentioned(found):
                 renamed = spliced(self, node, found)
-                found = renamed if renamed is not None else self.module.code_for_node(node.visit(Rename(self)))
+                found = (
+                    renamed
+                    if renamed is not None
+                    else self.module.code_for_node(node.visit(Rename(self)))
+                )
             self.cache[key] = found
         return found
 
@@ -318,14 +323,16 @@ class Render:
         that held it, as ``a\n == b`` from ``(a\n == b == c)``: its line breaks need
         brackets around them) or is a bare walrus (``x := f`` is no statement)."""
         text = self.code(node)
-        if isinstance(node, cst.NamedExpr) and not node.lpar or "\n" in text or "\r" in text:
+        if (isinstance(node, cst.NamedExpr) and not node.lpar) or "\n" in text or "\r" in text:
             return f"({text})"
         return text
 
     def _store(self, w: Writer, state: int) -> None:
         """Store what state ``state`` will load, but what this function left unchanged."""
         unchanged = self.unchanged
-        stored = [local for local in sorted(self.storage.needed.get(state, ())) if local not in unchanged]
+        stored = [
+            local for local in sorted(self.storage.needed.get(state, ())) if local not in unchanged
+        ]
         self.transfer(w, stored, load=False)
 
     def transfer(self, w: Writer, locals_: list[str], load: bool) -> None:
@@ -333,7 +340,7 @@ class Render:
         per local made every suspension as long as the list of what lives across it."""
         m = self.names.m
         for k in range(0, len(locals_), _GROUP):
-            group = locals_[k:k + _GROUP]
+            group = locals_[k : k + _GROUP]
             slots = ", ".join(f"{m}.{self.slot(v)}" for v in group)
             names = ", ".join(self.mangle(v) for v in group)
             w.line(f"{names} = {slots}" if load else f"{slots} = {names}")
@@ -396,8 +403,12 @@ class Render:
         elif isinstance(n, Assign):
             w.text(f"{self.slotted(n.name)} = {self.expr(n.value)}", n.line)
         elif isinstance(n, Wait) and (n.guarded or self.over_budget(w)):
-            why = "outside this except/finally" if n.guarded else "from the start of its own function"
-            comment = f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}"
+            why = (
+                "outside this except/finally" if n.guarded else "from the start of its own function"
+            )
+            comment = (
+                f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}"
+            )
             self.deferred = True
             self.ended = True
             future = self.expr(n.future)
@@ -427,8 +438,11 @@ class Render:
             # say so as a TypeError at the wait. The try costs nothing until it raises.
             # (The suspension inside the try: storing to slots raises no AttributeError.)
             w.line("try:")
-            w.line(f"{ind}if ({names.r} := {names.PENDING} if {names.closing} else {names.f}.poll({names.w})) "
-                   f"is {names.PENDING}:", n.line)
+            w.line(
+                f"{ind}if ({names.r} := {names.PENDING} if {names.closing} else {names.f}.poll({names.w})) "
+                f"is {names.PENDING}:",
+                n.line,
+            )
             w.level += 2
             w.line(f"{m}._awaiting, {m}._state = {names.f}, {n.id}")
             self._store(w, n.id)
@@ -442,8 +456,11 @@ class Render:
                 w.text(f"{self.target(n.target)} = {names.r}.value", n.line)
         elif isinstance(n, Resume):
             wait = n.wait
-            w.line(f"if {names.thrown}:  # resume {one_line(wait.source)} (state {wait.id}, "
-                   f"line {wait.line}): it raised, or close()", wait.line)
+            w.line(
+                f"if {names.thrown}:  # resume {one_line(wait.source)} (state {wait.id}, "
+                f"line {wait.line}): it raised, or close()",
+                wait.line,
+            )
             # Raised here as gen.throw() raises at the yield: it chains onto a handled
             # exception. It is popped from its one-item list, so no local of this frame
             # holds it: the frame and the exception's traceback form no cycle.
@@ -462,7 +479,9 @@ class Render:
         elif isinstance(n, With):
             self.mark(w, n.line)
             self.as_target_ok = True
-            items = ", ".join(self.code(item.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for item in n.items)
+            items = ", ".join(
+                self.code(item.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for item in n.items
+            )
             self.as_target_ok = False
             w.line(f"with {items}:", n.line)
             self._indented(w, n.body)
@@ -479,7 +498,9 @@ class Render:
                         # The captures are bound before the guard runs, and stay bound if it
                         # fails: store them on the machine first (the guard reads them there).
                         self.setters.update(self.slot(c) for c in kept)
-                        stores = ", ".join(f"{m}._set_{self.slot(c)}({self.mangle(c)})" for c in kept)
+                        stores = ", ".join(
+                            f"{m}._set_{self.slot(c)}({self.mangle(c)})" for c in kept
+                        )
                         guard = f"[{stores}] and ({guard})"
                         kept = []
                     guard = f" if {guard}"
@@ -493,7 +514,9 @@ class Render:
         elif isinstance(n, Return):
             self._return(w, n)
         elif isinstance(n, TailCall):
-            passed = "".join(f", {self.mangle(a)}" for a in sorted(self.storage.tail_args.get(n.index, ())))
+            passed = "".join(
+                f", {self.mangle(a)}" for a in sorted(self.storage.tail_args.get(n.index, ()))
+            )
             w.line(f"return {m}.{self.tail_names[n.index]}({names.w}{passed})")
         elif isinstance(n, Break):
             self._jump(w, n, 3)
@@ -513,7 +536,9 @@ class Render:
             self.as_target_ok = False
 
     def _cold_bindings(self, w: Writer, n: Raw) -> None:
-        if self.fast or not isinstance(n.stmt, (cst.FunctionDef, cst.ClassDef, cst.Import, cst.ImportFrom)):
+        if self.fast or not isinstance(
+            n.stmt, (cst.FunctionDef, cst.ClassDef, cst.Import, cst.ImportFrom)
+        ):
             return
         for bound in sorted(uses(n.stmt)[1] & self.storage.cold):
             w.line(f"{self.names.m}.{self.slot(bound)} = {self.mangle(bound)}", n.line)
@@ -548,7 +573,9 @@ class Render:
 
     def _reenter(self, w: Writer, n: Reenter) -> None:
         if not (n.rest and isinstance(n.rest[0], Reenter)):  # a nest of loops: one comment
-            w.line(f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again")
+            w.line(
+                f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again"
+            )
         if not jumps(n.rest):
             ended = self.block(w, n.rest)
             if not ended:
@@ -595,7 +622,9 @@ class Render:
             self.frames.pop()
             w.level -= 1
             exc = self.names.x
-            w.line(f"except BaseException as {exc}:  # an exception is pending while the finally runs")
+            w.line(
+                f"except BaseException as {exc}:  # an exception is pending while the finally runs"
+            )
             w.line(f"{self.indent}{self.slotted(kind)} = 2")
             w.line(f"{self.indent}{self.slotted(value)} = {exc}")
             w.line(f"{self.indent}raise")
@@ -688,8 +717,14 @@ def class_name_for(function: str) -> str:
     return (function.lstrip("_") if function.startswith("__") else function) + "_machine"
 
 
-def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: str,
-            filename: str, loops: dict[int, Loop] | None = None) -> MachineText:
+def machine(
+    r: Render,
+    blocks: dict[int, Block],
+    tails: dict[int, Block],
+    base: str,
+    filename: str,
+    loops: dict[int, Loop] | None = None,
+) -> MachineText:
     """The header comment, the wrapper function and the class, indented by ``base``."""
     ctx, unit, storage, names, ind = r.ctx, r.unit, r.storage, r.names, r.indent
     node = ctx.coroutine.node
@@ -706,11 +741,23 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         fn_names[wait.id] = f"_s{wait.id}_line{wait.line}"
     body_stmts = unit.body
     loops = loops or {}
-    r.tail_names = {k: f"_rest{n}_after_line{body_stmts[k].line}"
-                    for n, k in enumerate((k for k in tails if k >= 0), 1)}
+    r.tail_names = {
+        k: f"_rest{n}_after_line{body_stmts[k].line}"
+        for n, k in enumerate((k for k in tails if k >= 0), 1)
+    }
     r.tail_names.update({k: f"_loop{-k}_line{loops[k].line}" for k in tails if k < 0})
-    r.reserved = {"_state", "_awaiting", "_cls", "_steps", "_corofy_states_", "poll", "close",
-                  "_finished", *fn_names.values(), *r.tail_names.values()}
+    r.reserved = {
+        "_state",
+        "_awaiting",
+        "_cls",
+        "_steps",
+        "_corofy_states_",
+        "poll",
+        "close",
+        "_finished",
+        *fn_names.values(),
+        *r.tail_names.values(),
+    }
 
     # The resume functions first: rendering tells whether super()/__class__ or walrus on a
     # machine slot need support in the class.
@@ -723,21 +770,32 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         body.level += 1
         if state:
             # Poll the awaited future first, outside any except block the rest re-enters.
-            body.line(f"{names.thrown} = [GeneratorExit()] if {names.w} is {names.CLOSING} else None")
+            body.line(
+                f"{names.thrown} = [GeneratorExit()] if {names.w} is {names.CLOSING} else None"
+            )
             body.line("try:")
             # An exception from this poll is re-raised at the wait, but its traceback passes
             # through this line first: map it to the wait's line too.
-            body.line(f"{ind}if not {names.thrown} and ({names.r} := {names.m}._awaiting.poll({names.w})) "
-                      f"is {names.PENDING}:", wait_line)
+            body.line(
+                f"{ind}if not {names.thrown} and ({names.r} := {names.m}._awaiting.poll({names.w})) "
+                f"is {names.PENDING}:",
+                wait_line,
+            )
             body.line(f"{ind}{ind}return {names.r}")
             body.line(f"except BaseException as {names.x}:")
-            body.line(f"{ind}{names.thrown} = [{names.Future}._wait_error({names.m}._awaiting, {names.x})]")
-            body.line(f"{names.m}._awaiting, {names.m}._state = None, -1  # running; a suspension sets both again")
+            body.line(
+                f"{ind}{names.thrown} = [{names.Future}._wait_error({names.m}._awaiting, {names.x})]"
+            )
+            body.line(
+                f"{names.m}._awaiting, {names.m}._state = None, -1  # running; a suspension sets both again"
+            )
         else:
             body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
         closing_at = len(body.lines) if has_inline_wait(blocks[state]) else None
         if closing_at is not None:
-            body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
+            body.line(
+                f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll"
+            )
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
         r.transfer(body, sorted(storage.needed.get(state, ())), load=True)
@@ -765,7 +823,9 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):  # {what}")
         body.level += 1
         if has_inline_wait(block):
-            body.line(f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll")
+            body.line(
+                f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll"
+            )
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
         r.last_line = -1
@@ -778,9 +838,13 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     nested.methods(r, body)
     body.line("")
     body.line(f"def _finished({names.m}, {names.w}):")
-    body.line(f"{ind}raise RuntimeError({f'cannot poll {fname}(): it has finished (or is running)'!r})")
+    body.line(
+        f"{ind}raise RuntimeError({f'cannot poll {fname}(): it has finished (or is running)'!r})"
+    )
     body.line("")
-    body.line("# poll() dispatches in O(1): state j runs _steps[j]; a finished machine is state -1.")
+    body.line(
+        "# poll() dispatches in O(1): state j runs _steps[j]; a finished machine is state -1."
+    )
     body.line(f"_steps = ({', '.join(fn_names[s] for s, _, _, _ in states)}, _finished)")
 
     params = node.params
@@ -810,22 +874,38 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     if r.enclosing:  # decorators, defaults and annotations run in the enclosing coroutine
         outer = Rename(r.enclosing[-1])
         kept = [d.visit(outer) for d in kept]
-        node = node.with_changes(params=node.params.visit(outer),
-                                 returns=node.returns.visit(outer) if node.returns else None)
+        node = node.with_changes(
+            params=node.params.visit(outer),
+            returns=node.returns.visit(outer) if node.returns else None,
+        )
         # Defined in a resume function, it would be qualified by it: give it the qualname it
         # was written with, before any decorator (functools.wraps) sees it.
-        kept.append(cst.Decorator(cst.parse_expression(
-            f"lambda f: f.__setattr__('__qualname__', {ctx.coroutine.qualname!r}) or f")))
+        kept.append(
+            cst.Decorator(
+                cst.parse_expression(
+                    f"lambda f: f.__setattr__('__qualname__', {ctx.coroutine.qualname!r}) or f"
+                )
+            )
+        )
     init_args = (["__class__"] if r.uses_class else []) + passed
-    machine_class = (cst.Attribute(cst.Name("__class__"), cst.Name(cls)) if ctx.coroutine.class_name
-                     else cst.Name(cls))
-    call = cst.SimpleStatementLine([cst.Return(cst.Call(machine_class, [cst.Arg(cst.Name(a)) for a in init_args]))])
+    machine_class = (
+        cst.Attribute(cst.Name("__class__"), cst.Name(cls))
+        if ctx.coroutine.class_name
+        else cst.Name(cls)
+    )
+    call = cst.SimpleStatementLine(
+        [cst.Return(cst.Call(machine_class, [cst.Arg(cst.Name(a)) for a in init_args]))]
+    )
     wrapper_body = ([r.docstring] if r.docstring is not None else []) + [call]
     # An indented block even for a body written on the def's line (`def f(): ...`).
-    wrapper = node.with_changes(decorators=kept, leading_lines=[], returns=_future_of(node.returns, names),
-                                body=node.body.with_changes(body=wrapper_body, footer=[])
-                                if isinstance(node.body, cst.IndentedBlock)
-                                else cst.IndentedBlock(wrapper_body))
+    wrapper = node.with_changes(
+        decorators=kept,
+        leading_lines=[],
+        returns=_future_of(node.returns, names),
+        body=node.body.with_changes(body=wrapper_body, footer=[])
+        if isinstance(node.body, cst.IndentedBlock)
+        else cst.IndentedBlock(wrapper_body),
+    )
     w.text(ctx.module.code_for_node(wrapper).strip("\r\n"), first_line, exact=False)
     w.line("")
     w.line("")
@@ -852,7 +932,9 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
     w.line("def poll(self, waker):")
     if r.deferred or any(wait.guarded for wait in unit.waits):
         w.line(f"{ind}answer = self._steps[self._state](self, waker)")
-        w.line(f"{ind}while answer is {names.AGAIN}:  # a wait left to its state: poll it from here")
+        w.line(
+            f"{ind}while answer is {names.AGAIN}:  # a wait left to its state: poll it from here"
+        )
         w.line(f"{ind}{ind}answer = self._steps[self._state](self, waker)")
         w.line(f"{ind}return answer")
     else:
@@ -891,19 +973,27 @@ def machine(r: Render, blocks: dict[int, Block], tails: dict[int, Block], base: 
         # Read by the machine's own code, it is an unbound local; by a lambda, nested
         # function or comprehension frame, an unbound free variable (as Python says).
         w.line(f"{ind}reader = __import__('sys')._getframe(1).f_code")
-        w.line(f"{ind}if any(getattr(f, '__code__', None) is reader for f in type(self).__dict__.values()):")
-        w.line(f"{ind}{ind}raise UnboundLocalError("
-               "f'cannot access local variable {name!r} where it is not associated with a value')")
-        w.line(f"{ind}raise NameError(f'cannot access free variable {{name!r}} where it is not "
-               "associated with a value in enclosing scope')")
+        w.line(
+            f"{ind}if any(getattr(f, '__code__', None) is reader for f in type(self).__dict__.values()):"
+        )
+        w.line(
+            f"{ind}{ind}raise UnboundLocalError("
+            "f'cannot access local variable {name!r} where it is not associated with a value')"
+        )
+        w.line(
+            f"{ind}raise NameError(f'cannot access free variable {{name!r}} where it is not "
+            "associated with a value in enclosing scope')"
+        )
         w.line("")
         w.line("def __delattr__(self, name):  # del of an unset slot: the local is unbound")
         w.line(f"{ind}try:")
         w.line(f"{ind}{ind}return object.__delattr__(self, name)")
         w.line(f"{ind}except AttributeError:")
         w.line(f"{ind}{ind}pass")
-        w.line(f"{ind}raise UnboundLocalError("
-               "f'cannot access local variable {name!r} where it is not associated with a value')")
+        w.line(
+            f"{ind}raise UnboundLocalError("
+            "f'cannot access local variable {name!r} where it is not associated with a value')"
+        )
     for slot in sorted(r.setters):
         w.line("")
         w.line(f"def _set_{slot}(self, value):  # {slot} := value, {slot} being kept here")
@@ -932,8 +1022,12 @@ def _returns(block: Block) -> bool:
     return isinstance(last, (Return, TailCall)) or hands_off(last)
 
 
-def _edges(state: int, block: Block, tails: dict[int, Block],
-           memo: dict[tuple[int, str], dict[tuple[int, str], None]] | None = None) -> list[tuple[int, int, str]]:
+def _edges(
+    state: int,
+    block: Block,
+    tails: dict[int, Block],
+    memo: dict[tuple[int, str], dict[tuple[int, str], None]] | None = None,
+) -> list[tuple[int, int, str]]:
     """Where a poll in ``state`` can end: another state (a wait), or done (-1). ``memo``
     keeps each tail's ends, which every state calling it shares."""
     memo = {} if memo is None else memo

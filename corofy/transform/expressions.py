@@ -106,8 +106,13 @@ class Spill:
             return t.with_changes(value=self.expr(t.value, out))
         self.ctx.refuse(t, "wait() inside this target is not supported")
 
-    def store(self, t: cst.BaseExpression, value: cst.BaseExpression, out: Block,
-              comments: tuple[str, ...] = ()) -> None:
+    def store(
+        self,
+        t: cst.BaseExpression,
+        value: cst.BaseExpression,
+        out: Block,
+        comments: tuple[str, ...] = (),
+    ) -> None:
         """``t = value`` in Python's order, where ``value`` is already evaluated (a name or
         a constant): each wait inside ``t`` waits when Python would evaluate it."""
         if not self.has(t):
@@ -122,8 +127,13 @@ class Spill:
                 temp = self.ctx.temp("_u")
                 later.append((el.value, temp))
                 elements.append(el.with_changes(value=name(temp)))
-            out.append(Raw(self.line, cst.Assign(
-                [cst.AssignTarget(t.with_changes(elements=elements))], value), comments))
+            out.append(
+                Raw(
+                    self.line,
+                    cst.Assign([cst.AssignTarget(t.with_changes(elements=elements))], value),
+                    comments,
+                )
+            )
             for target, temp in later:
                 self.store(target, name(temp), out)
         else:
@@ -174,7 +184,9 @@ class Spill:
 
     def _elements(self, e, out: Block) -> cst.BaseExpression:
         values = self.ordered([el.value for el in e.elements], out)
-        return e.with_changes(elements=[el.with_changes(value=v) for el, v in zip(e.elements, values)])
+        return e.with_changes(
+            elements=[el.with_changes(value=v) for el, v in zip(e.elements, values)]
+        )
 
     _Tuple = _List = _Set = _elements
 
@@ -214,8 +226,12 @@ class Spill:
             if isinstance(string, cst.FormattedString):
                 _fields(string.parts, fields)
         values = iter(self.ordered(fields, out))
-        return [string.with_changes(parts=_refill(string.parts, values))
-                if isinstance(string, cst.FormattedString) else string for string in strings]
+        return [
+            string.with_changes(parts=_refill(string.parts, values))
+            if isinstance(string, cst.FormattedString)
+            else string
+            for string in strings
+        ]
 
     def _BooleanOperation(self, e: cst.BooleanOperation, out: Block) -> cst.BaseExpression:
         if not self.has(e.right):
@@ -245,7 +261,9 @@ class Spill:
     def _Comparison(self, e: cst.Comparison, out: Block) -> cst.BaseExpression:
         if len(e.comparisons) == 1:
             left, right = self.ordered([e.left, e.comparisons[0].comparator], out)
-            return e.with_changes(left=left, comparisons=[e.comparisons[0].with_changes(comparator=right)])
+            return e.with_changes(
+                left=left, comparisons=[e.comparisons[0].with_changes(comparator=right)]
+            )
         result = self.ctx.temp("_t")
         current = self.freeze(self.expr(e.left, out), out)
         block = out
@@ -253,9 +271,18 @@ class Spill:
             comparator = self.expr(target.comparator, block)
             if i < len(e.comparisons) - 1:
                 comparator = self.freeze(comparator, block)
-            block.append(Assign(self.line, result, cst.Comparison(
-                left=current, comparisons=[cst.ComparisonTarget(operator=target.operator,
-                                                                 comparator=comparator)])))
+            block.append(
+                Assign(
+                    self.line,
+                    result,
+                    cst.Comparison(
+                        left=current,
+                        comparisons=[
+                            cst.ComparisonTarget(operator=target.operator, comparator=comparator)
+                        ],
+                    ),
+                )
+            )
             if i < len(e.comparisons) - 1:
                 inner: Block = []
                 block.append(If(self.line, name(result), inner, []))
@@ -299,13 +326,22 @@ class Spill:
             # Python evaluates the key first; `d[k] = v` evaluates v first: keep the key.
             key = self.freeze(key, block)
             value = self.expr(_rename(e.value, renames, self.ctx), block)
-            stmt = cst.Assign(targets=[cst.AssignTarget(cst.Subscript(
-                value=name(result), slice=[cst.SubscriptElement(cst.Index(key))]))], value=value)
+            stmt = cst.Assign(
+                targets=[
+                    cst.AssignTarget(
+                        cst.Subscript(
+                            value=name(result), slice=[cst.SubscriptElement(cst.Index(key))]
+                        )
+                    )
+                ],
+                value=value,
+            )
         else:
             element = self.expr(_rename(e.elt, renames, self.ctx), block)
             method = "append" if kind == "list" else "add"
-            stmt = cst.Expr(cst.Call(func=cst.Attribute(name(result), name(method)),
-                                     args=[cst.Arg(element)]))
+            stmt = cst.Expr(
+                cst.Call(func=cst.Attribute(name(result), name(method)), args=[cst.Arg(element)])
+            )
         block.append(Raw(self.line, stmt))
         return name(result)
 
@@ -398,7 +434,9 @@ def _renamed(node, renames: dict[str, str], ctx: Context):
         value = getattr(node, field)
         vkind = type(value)
         if vkind is list or vkind is tuple:
-            items = [_renamed(item, renames, ctx) if is_node[type(item)] else item for item in value]
+            items = [
+                _renamed(item, renames, ctx) if is_node[type(item)] else item for item in value
+            ]
             if any(a is not b for a, b in zip(items, value)):
                 changes[field] = items
         elif is_node[vkind]:

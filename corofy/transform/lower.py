@@ -115,15 +115,25 @@ class Context:
 
     def refuse(self, node: cst.CSTNode, message: str):
         where = self.positions.get(node)
-        line, col = (where.start.line, where.start.column + 1) if where else (self.line(self.coroutine.node), 1)
+        line, col = (
+            (where.start.line, where.start.column + 1)
+            if where
+            else (self.line(self.coroutine.node), 1)
+        )
         raise CorofyError(self.filename, line, col, message)
 
     def new_wait(self, line: int, target, future, call: cst.Call) -> Wait:
         origin = self.wait_origin.get(id(call), call)
         # The source on one line: it is printed in '# ...' comments of the generated code.
         source = " ".join(self.text_of(origin).split())
-        wait = Wait(self.line(origin) or line, len(self.unit.waits) + 1, target, future,
-                    source, self.guard > 0)
+        wait = Wait(
+            self.line(origin) or line,
+            len(self.unit.waits) + 1,
+            target,
+            future,
+            source,
+            self.guard > 0,
+        )
         self.unit.waits.append(wait)
         return wait
 
@@ -220,8 +230,9 @@ class Lower:
     def _target(self, t: cst.BaseExpression, out: Block, spill: Spill) -> cst.BaseExpression:
         return spill.target(t, out)
 
-    def _store(self, t: cst.BaseExpression, value: cst.BaseExpression, line: int, out: Block,
-               comments=()) -> None:
+    def _store(
+        self, t: cst.BaseExpression, value: cst.BaseExpression, line: int, out: Block, comments=()
+    ) -> None:
         Spill(self.ctx, line).store(t, value, out, comments)
 
     def _delete(self, t: cst.BaseExpression, line: int, out: Block, spill: Spill, comments) -> None:
@@ -262,10 +273,23 @@ class Lower:
                 out.append(Raw(line, s.with_changes(value=spill.expr(s.value, out)), comments))
         elif s.value is None:
             t = self._target(s.target, out, spill)
-            parts = [t.value] if isinstance(t, cst.Attribute) else \
-                [t.value, *(x for el in t.slice for x in (
-                    (el.slice.value,) if isinstance(el.slice, cst.Index)
-                    else (el.slice.lower, el.slice.upper, el.slice.step)) if x is not None)]
+            parts = (
+                [t.value]
+                if isinstance(t, cst.Attribute)
+                else [
+                    t.value,
+                    *(
+                        x
+                        for el in t.slice
+                        for x in (
+                            (el.slice.value,)
+                            if isinstance(el.slice, cst.Index)
+                            else (el.slice.lower, el.slice.upper, el.slice.step)
+                        )
+                        if x is not None
+                    ),
+                ]
+            )
             for part in parts:
                 if not isinstance(part, cst.Name) or part.value not in self.ctx.unit.temps:
                     out.append(Raw(line, cst.Expr(part), comments))
@@ -296,7 +320,9 @@ class Lower:
                 if isinstance(sl, cst.Index):
                     sl = sl.with_changes(value=part(sl.value))
                 else:
-                    sl = sl.with_changes(lower=part(sl.lower), upper=part(sl.upper), step=part(sl.step))
+                    sl = sl.with_changes(
+                        lower=part(sl.lower), upper=part(sl.upper), step=part(sl.step)
+                    )
                 elements.append(el.with_changes(slice=sl))
             store = t.with_changes(value=obj, slice=elements)
             current = spill.freeze(store, out)
@@ -400,10 +426,18 @@ class Lower:
             # Every exit records itself in the pending kind; one that a finally inside
             # cancelled (a return there overridden by a break) must not outlive it: the
             # try's normal ends clear it.
-            for block in ([orelse or body] + [h.body for h in handlers]):
+            for block in [orelse or body] + [h.body for h in handlers]:
                 block.append(Gen(line, f"{fin[0]} = 0", writes=frozenset({fin[0]})))
-        node = Try(line, body, handlers, orelse, finalbody, fin, star,
-                   self.ctx.temp("_ctx") if self.has(s) else None)
+        node = Try(
+            line,
+            body,
+            handlers,
+            orelse,
+            finalbody,
+            fin,
+            star,
+            self.ctx.temp("_ctx") if self.has(s) else None,
+        )
         if fin:
             self.ctx.unit.fins.append(node)
         out.append(node)
@@ -420,10 +454,14 @@ class Lower:
         # As Python compiles ``except E as N``: N = exc; try: body; finally: N = None; del N
         # (so N is unbound after the handler however it ends).
         hname = h.name.name.value
-        unbind: Block = [Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))),
-                         Raw(hline, cst.Del(name(hname)))]
-        return [Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))),
-                Try(hline, body, [], [], unbind)]
+        unbind: Block = [
+            Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))),
+            Raw(hline, cst.Del(name(hname))),
+        ]
+        return [
+            Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))),
+            Try(hline, body, [], [], unbind),
+        ]
 
     def _matched(self, clauses) -> Handler:
         """``except`` clauses from one whose type waits, as one ``except BaseException``
@@ -442,11 +480,19 @@ class Lower:
                 break
             kind = self.ctx.temp("_k")
             block.append(Assign(hline, kind, Spill(self.ctx, hline).expr(h.type, block)))
-            block.append(Gen(hline, "\n".join([
-                f"if not (isinstance({kind}, type) and issubclass({kind}, BaseException) or isinstance({kind}, tuple)",
-                f"        and all(isinstance(_c, type) and issubclass(_c, BaseException) for _c in {kind})):",
-                "    raise TypeError('catching classes that do not inherit from BaseException is not allowed')"]),
-                reads=frozenset({kind})))
+            block.append(
+                Gen(
+                    hline,
+                    "\n".join(
+                        [
+                            f"if not (isinstance({kind}, type) and issubclass({kind}, BaseException) or isinstance({kind}, tuple)",
+                            f"        and all(isinstance(_c, type) and issubclass(_c, BaseException) for _c in {kind})):",
+                            "    raise TypeError('catching classes that do not inherit from BaseException is not allowed')",
+                        ]
+                    ),
+                    reads=frozenset({kind}),
+                )
+            )
             unmatched: Block = []
             test = cst.Call(name("isinstance"), [cst.Arg(name(exc)), cst.Arg(name(kind))])
             block.append(If(hline, test, matched, unmatched))
@@ -467,19 +513,33 @@ class Lower:
         item = items[0]
         spill = Spill(self.ctx, line)
         manager = spill.expr(item.item, out)
-        mgr, exit_, value, ok, exc = (self.ctx.temp(b) for b in ("_cm", "_exit", "_as", "_ok", "_e"))
+        mgr, exit_, value, ok, exc = (
+            self.ctx.temp(b) for b in ("_cm", "_exit", "_as", "_ok", "_e")
+        )
         out.append(Assign(line, mgr, manager))
         enter = self.ctx.temp("_enter")
-        protocol = f"{{type({mgr}).__name__!r}} object does not support the context manager protocol"
-        out.append(Gen(line, "\n".join([
-            f"{enter} = getattr(type({mgr}), '__enter__', None)",
-            f"if {enter} is None:",
-            f"    raise TypeError(f\"{protocol}\")",
-            f"{exit_} = getattr(type({mgr}), '__exit__', None)",
-            f"if {exit_} is None:",
-            f"    raise TypeError(f\"{protocol} (missed __exit__ method)\")",
-            f"{value} = {enter}({mgr})",
-            f"{ok} = True"]), reads=frozenset({mgr}), writes=frozenset({enter, exit_, value, ok})))
+        protocol = (
+            f"{{type({mgr}).__name__!r}} object does not support the context manager protocol"
+        )
+        out.append(
+            Gen(
+                line,
+                "\n".join(
+                    [
+                        f"{enter} = getattr(type({mgr}), '__enter__', None)",
+                        f"if {enter} is None:",
+                        f'    raise TypeError(f"{protocol}")',
+                        f"{exit_} = getattr(type({mgr}), '__exit__', None)",
+                        f"if {exit_} is None:",
+                        f'    raise TypeError(f"{protocol} (missed __exit__ method)")',
+                        f"{value} = {enter}({mgr})",
+                        f"{ok} = True",
+                    ]
+                ),
+                reads=frozenset({mgr}),
+                writes=frozenset({enter, exit_, value, ok}),
+            )
+        )
         inner: Block = []
         if item.asname is not None:
             self._store(item.asname.name, name(value), line, inner)
@@ -487,10 +547,21 @@ class Lower:
             self._with_items(items[1:], body_stmts, line, inner)
         else:
             inner.extend(self.block(body_stmts))
-        handler = [Gen(line, f"{ok} = False\nif not {exit_}({mgr}, type({exc}), {exc}, {exc}.__traceback__):\n    raise",
-                       reads=frozenset({exit_, mgr, exc}), writes=frozenset({ok}))]
-        closing = [Gen(line, f"if {ok}:\n    {exit_}({mgr}, None, None, None)",
-                       reads=frozenset({ok, exit_, mgr}))]
+        handler = [
+            Gen(
+                line,
+                f"{ok} = False\nif not {exit_}({mgr}, type({exc}), {exc}, {exc}.__traceback__):\n    raise",
+                reads=frozenset({exit_, mgr, exc}),
+                writes=frozenset({ok}),
+            )
+        ]
+        closing = [
+            Gen(
+                line,
+                f"if {ok}:\n    {exit_}({mgr}, None, None, None)",
+                reads=frozenset({ok, exit_, mgr}),
+            )
+        ]
         guarded = Try(line, inner, [Handler(line, name("BaseException"), exc, handler)], [], [])
         out.append(Try(line, [guarded], [], [], closing))
 
@@ -502,7 +573,9 @@ class Lower:
             if self.has(c.pattern):
                 self.ctx.refuse(c.pattern, "wait() inside a case pattern is not supported")
         if not any(self.has(c.guard) for c in s.cases):
-            cases = [Case(self.ctx.line(c), c.pattern, c.guard, self.block(c.body.body)) for c in s.cases]
+            cases = [
+                Case(self.ctx.line(c), c.pattern, c.guard, self.block(c.body.body)) for c in s.cases
+            ]
             out.append(Match(line, subject, cases))
             return
         # A guard that waits: match first (binding the captures, as Python does even when
@@ -514,8 +587,7 @@ class Lower:
         self._match_from(list(enumerate(s.cases, 1)), subject, which, line, out)
         chain: Block = []
         for index, c in reversed(list(enumerate(s.cases, 1))):
-            chain = [If(self.ctx.line(c), equals(which, index),
-                        self.block(c.body.body), chain)]
+            chain = [If(self.ctx.line(c), equals(which, index), self.block(c.body.body), chain)]
         out.extend(chain)
 
     def _match_from(self, cases, subject, which: str, line: int, out: Block) -> None:
@@ -532,7 +604,7 @@ class Lower:
             failed: Block = [Gen(line, f"{which} = 0", writes=frozenset({which}))]
             guard.append(If(line, _not(test), failed, []))
             out.append(If(line, equals(which, index), guard, []))
-            rest = cases[k + 1:]
+            rest = cases[k + 1 :]
             if rest:
                 later: Block = []
                 self._match_from(rest, subject, which, line, later)
@@ -549,10 +621,14 @@ def lower(ctx: Context) -> tuple[Unit, list[cst.CSTNode], cst.CSTNode | None]:
     first = body[0] if body else None
     if isinstance(first, cst.SimpleStatementLine):
         first = first.body[0]
-    if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+    if isinstance(first, cst.Expr) and isinstance(
+        first.value, (cst.SimpleString, cst.ConcatenatedString)
+    ):
         docstring = body.pop(0)
         if isinstance(docstring, cst.Expr):
-            docstring = cst.SimpleStatementLine([docstring.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+            docstring = cst.SimpleStatementLine(
+                [docstring.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)]
+            )
     lowering = Lower(ctx)
     ctx.unit.body = lowering.block(body)
     return ctx.unit, lowering.declarations, docstring

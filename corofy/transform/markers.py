@@ -99,8 +99,12 @@ def bound_to(scope: scopes.Scope, name: str, attr: str | None = None) -> str | N
     return None
 
 
-_NESTED_KIND = {cst.Lambda: "lambda", cst.FunctionDef: "def", cst.ClassDef: "class",
-                cst.GeneratorExp: "genexp"}
+_NESTED_KIND = {
+    cst.Lambda: "lambda",
+    cst.FunctionDef: "def",
+    cst.ClassDef: "class",
+    cst.GeneratorExp: "genexp",
+}
 
 
 class _Problems:
@@ -116,7 +120,7 @@ class _Problems:
 
     def raise_first(self) -> None:
         if self.found:
-            order, node, message = min(self.found, key=lambda f: f[0])
+            _, node, message = min(self.found, key=lambda f: f[0])
             check.refuse(self.filename, self.positions[node], message)
 
 
@@ -133,7 +137,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
     def resolves(use: scopes.Use) -> str | None:
         return bound_to(use.scope, use.name.value, use.attr)
 
-    for node, decorators, order in found.classes:
+    for _, decorators, order in found.classes:
         for use in decorators:
             if use.name.value in candidates and resolves(use) in COROUTINE:
                 problems.add(order, use.node, check.ON_CLASS)
@@ -149,17 +153,32 @@ def scan(module: cst.Module, filename: str) -> Scan:
             continue
         if d.node.asynchronous is not None:
             problems.add(d.order, d.node, check.ASYNC_DEF)
-        owner = next((n.name.value for n in reversed(d.chain[:-1]) if isinstance(n, cst.ClassDef)),
-                     None)
-        parent = next((is_coroutine[id(n)] for n in reversed(d.chain[:-1]) if id(n) in is_coroutine),
-                      None)
-        coroutine = Coroutine(d.node, marker, scopes.coroutine_scope(d.scope), d.qualname,
-                              d.class_name, private_owner=owner, parent=parent, chain=d.chain)
+        owner = next(
+            (n.name.value for n in reversed(d.chain[:-1]) if isinstance(n, cst.ClassDef)), None
+        )
+        parent = next(
+            (is_coroutine[id(n)] for n in reversed(d.chain[:-1]) if id(n) in is_coroutine), None
+        )
+        coroutine = Coroutine(
+            d.node,
+            marker,
+            scopes.coroutine_scope(d.scope),
+            d.qualname,
+            d.class_name,
+            private_owner=owner,
+            parent=parent,
+            chain=d.chain,
+        )
         if parent is not None:
             parent.children.append(coroutine)
-        coroutine.sees_class = next((isinstance(n, cst.ClassDef) for n in reversed(d.chain[:-1])
-                                     if isinstance(n, cst.ClassDef) or id(n) in is_coroutine),
-                                    False)
+        coroutine.sees_class = next(
+            (
+                isinstance(n, cst.ClassDef)
+                for n in reversed(d.chain[:-1])
+                if isinstance(n, cst.ClassDef) or id(n) in is_coroutine
+            ),
+            False,
+        )
         coroutines.append(coroutine)
         is_coroutine[id(d.node)] = coroutine
         _check_private_names(coroutine, problems, d.order)
@@ -177,7 +196,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
             # run when the def runs, not in the coroutine.
             problems.add(use.order, call, check.WAIT_OUTSIDE)
             continue
-        nested = [_NESTED_KIND[type(n)] for n in chain[at + 1:-1] if type(n) in _NESTED_KIND]
+        nested = [_NESTED_KIND[type(n)] for n in chain[at + 1 : -1] if type(n) in _NESTED_KIND]
         if nested:
             problems.add(use.order, call, check.WAIT_NESTED[nested[-1]])
             continue
@@ -187,28 +206,37 @@ def scan(module: cst.Module, filename: str) -> Scan:
             continue
         is_coroutine[id(chain[at])].waits.append(call)
         wait_calls.add(id(call))
-        has_wait.update(id(n) for n in chain[at + 1:])
+        has_wait.update(id(n) for n in chain[at + 1 :])
 
     for node, scope, order in found.privates:
         inside = _coroutine_around(scope, is_coroutine)
-        if inside is not None and inside.private_owner is None and \
-                not _class_between(scope, inside.scope.scope):
-            name = node.attr.value if isinstance(node, cst.Attribute) else \
-                node.evaluated_name.split(".")[0]
+        if (
+            inside is not None
+            and inside.private_owner is None
+            and not _class_between(scope, inside.scope.scope)
+        ):
+            name = (
+                node.attr.value
+                if isinstance(node, cst.Attribute)
+                else node.evaluated_name.split(".")[0]
+            )
             problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=name))
     for use in found.calls:
         if use.name.value == "super" and use.attr is None and not use.chain[-1].args:
             inside = _coroutine_around(use.scope, is_coroutine)
-            if inside is not None and inside.private_owner is not None and \
-                    use.scope.resolve("super") is None and \
-                    (not inside.sees_class or use.scope is not inside.scope.scope) and \
-                    not _class_between(use.scope, inside.scope.scope):
+            if (
+                inside is not None
+                and inside.private_owner is not None
+                and use.scope.resolve("super") is None
+                and (not inside.sees_class or use.scope is not inside.scope.scope)
+                and not _class_between(use.scope, inside.scope.scope)
+            ):
                 problems.add(use.order, use.chain[-1], check.SUPER_NESTED)
 
     for mark in found.marked:
         chain = mark.chain
         at = _innermost_coroutine(chain, is_coroutine)
-        if at < 0 or any(type(n) in _NESTED_KIND for n in chain[at + 1:-1]):
+        if at < 0 or any(type(n) in _NESTED_KIND for n in chain[at + 1 : -1]):
             continue
         problems.add(mark.order, mark.node, _MARKED[mark.kind])
 
@@ -216,10 +244,14 @@ def scan(module: cst.Module, filename: str) -> Scan:
         for use in found.values.get(name, ()):
             target = bound_to(use.scope, name)
             if target in COROUTINE or target in WAIT:
-                problems.add(use.order, use.name, check.MARKER_VALUE.format(
-                    name=target.rsplit(".", 1)[1]))
-            elif use.attr is not None and target is not None and \
-                    f"{target}.{use.attr}" in COROUTINE | WAIT:
+                problems.add(
+                    use.order, use.name, check.MARKER_VALUE.format(name=target.rsplit(".", 1)[1])
+                )
+            elif (
+                use.attr is not None
+                and target is not None
+                and f"{target}.{use.attr}" in COROUTINE | WAIT
+            ):
                 problems.add(use.order, use.node, check.MARKER_VALUE.format(name=use.attr))
 
     problems.raise_first()
@@ -257,8 +289,11 @@ def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) 
             continue  # a class defined in the coroutine: its names are its own, as written
         for node in scope.names:
             value = node.value
-            if value == "__class__" and coroutine.private_owner is not None and \
-                    (not coroutine.sees_class or scope is not own):
+            if (
+                value == "__class__"
+                and coroutine.private_owner is not None
+                and (not coroutine.sees_class or scope is not own)
+            ):
                 problems.add(order, node, check.SUPER_NESTED)
             elif coroutine.private_owner is None and scopes.is_private(value):
                 where = scope.resolve(value)
@@ -278,8 +313,13 @@ def _class_between(scope: scopes.Scope | None, top: scopes.Scope) -> bool:
     return False
 
 
-_MARKED = {"yield": check.YIELD, "await": check.AWAIT, "async for": check.ASYNC_FOR,
-           "async with": check.ASYNC_WITH, "async comprehension": check.ASYNC_COMPREHENSION}
+_MARKED = {
+    "yield": check.YIELD,
+    "await": check.AWAIT,
+    "async for": check.ASYNC_FOR,
+    "async with": check.ASYNC_WITH,
+    "async comprehension": check.ASYNC_COMPREHENSION,
+}
 
 
 def _marker_imports(imports: Iterable[cst.Import | cst.ImportFrom]):
@@ -304,9 +344,15 @@ def _marker_imports(imports: Iterable[cst.Import | cst.ImportFrom]):
             if len(kept) == len(node.names):
                 continue
             if kept:
-                text = "from {} import {}".format(module, ", ".join(
-                    cst.Module([]).code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT))
-                    for a in kept))
+                text = "from {} import {}".format(
+                    module,
+                    ", ".join(
+                        cst.Module([]).code_for_node(
+                            a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                        )
+                        for a in kept
+                    ),
+                )
                 edits.append((node, text))
             else:
                 edits.append((node, None))
@@ -317,14 +363,16 @@ def _marker_imports(imports: Iterable[cst.Import | cst.ImportFrom]):
     return edits, aliases, module_aliases
 
 
-def _droppable_module_imports(found: scopes.ModuleScopes,
-                              module_aliases: dict[str, list[cst.Import]]):
+def _droppable_module_imports(
+    found: scopes.ModuleScopes, module_aliases: dict[str, list[cst.Import]]
+):
     """``import corofy`` goes when it imports only that and every use of the name is
     ``corofy.coroutine`` or ``corofy.wait`` (all rewritten away)."""
     if not module_aliases:
         return []
-    uses: dict[str, list[scopes.Use]] = {name: list(found.values.get(name, ()))
-                                         for name in module_aliases}
+    uses: dict[str, list[scopes.Use]] = {
+        name: list(found.values.get(name, ())) for name in module_aliases
+    }
     for use in found.calls:
         if use.name.value in uses:
             uses[use.name.value].append(use)
@@ -343,15 +391,23 @@ def _droppable_module_imports(found: scopes.ModuleScopes,
     return edits
 
 
-def _check_rebinding(found: scopes.ModuleScopes, coroutines: list[Coroutine],
-                     aliases: set[str], positions: Any, filename: str) -> None:
+def _check_rebinding(
+    found: scopes.ModuleScopes,
+    coroutines: list[Coroutine],
+    aliases: set[str],
+    positions: Any,
+    filename: str,
+) -> None:
     if not aliases:
         return
     checked = [found.module, *(c.scope.scope for c in coroutines)]
     for scope in checked:
         for name in sorted(aliases):
             for node in scope.binds.get(name, ()):
-                if isinstance(node, cst.ImportFrom) and node.module is not None and \
-                        cst.helpers.get_full_name_for_node(node.module) in MARKER_MODULES:
+                if (
+                    isinstance(node, cst.ImportFrom)
+                    and node.module is not None
+                    and cst.helpers.get_full_name_for_node(node.module) in MARKER_MODULES
+                ):
                     continue  # the marker import itself
                 check.refuse(filename, positions[node], check.REBIND.format(name=name))

@@ -41,26 +41,40 @@ class Rename(cst.CSTTransformer):
             return cst.Subscript(
                 value=cst.Call(name("globals")),
                 slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(repr(value))))],
-                lpar=updated_node.lpar, rpar=updated_node.rpar)
+                lpar=updated_node.lpar,
+                rpar=updated_node.rpar,
+            )
         if value == "__class__" and self.r.sees_class and self.r.where(original_node) == "own":
             self.r.uses_class = True
             return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
         if self._is_cold(original_node):
-            return cst.Attribute(value=name(self.r.names.m), attr=name(self.r.slot(value)),
-                                 lpar=updated_node.lpar, rpar=updated_node.rpar)
+            return cst.Attribute(
+                value=name(self.r.names.m),
+                attr=name(self.r.slot(value)),
+                lpar=updated_node.lpar,
+                rpar=updated_node.rpar,
+            )
         outer = self.r.outer_refs.get(id(original_node))
         if outer is not None:  # a local of an enclosing coroutine, kept on its machine
-            return cst.Attribute(value=name(outer[0]), attr=name(outer[1]),
-                                 lpar=updated_node.lpar, rpar=updated_node.rpar)
+            return cst.Attribute(
+                value=name(outer[0]),
+                attr=name(outer[1]),
+                lpar=updated_node.lpar,
+                rpar=updated_node.rpar,
+            )
         mangled = value if self.classes else self.r.mangle(value)
         return updated_node if mangled == value else updated_node.with_changes(value=mangled)
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
         attr = original_node.attr
         if self.classes:
             return updated_node
         mangled = self.r.mangle(attr.value)
-        return updated_node.with_changes(attr=attr if mangled == attr.value else attr.with_changes(value=mangled))
+        return updated_node.with_changes(
+            attr=attr if mangled == attr.value else attr.with_changes(value=mangled)
+        )
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         return updated_node.with_changes(keyword=original_node.keyword)
@@ -75,7 +89,8 @@ class Rename(cst.CSTTransformer):
         child = self.r.nested.get(id(original_node))
         if child is not None:  # its place, for the generated code of it (see nested.py)
             return cst.SimpleStatementLine(
-                [cst.Expr(name(placeholder(child)))], leading_lines=original_node.leading_lines)
+                [cst.Expr(name(placeholder(child)))], leading_lines=original_node.leading_lines
+            )
         return updated_node.with_changes(name=original_node.name)
 
     def leave_ClassDef(self, original_node, updated_node):
@@ -86,7 +101,9 @@ class Rename(cst.CSTTransformer):
         return original_node
 
     def leave_AsName(self, original_node: cst.AsName, updated_node: cst.AsName) -> cst.AsName:
-        renamed = isinstance(original_node.name, cst.Name) and not isinstance(updated_node.name, cst.Name)
+        renamed = isinstance(original_node.name, cst.Name) and not isinstance(
+            updated_node.name, cst.Name
+        )
         if renamed and not self.r.as_target_ok:  # except/import "as" takes a plain name
             return updated_node.with_changes(name=original_node.name)
         return updated_node
@@ -107,14 +124,21 @@ class Rename(cst.CSTTransformer):
         return updated_node.with_changes(name=original_node.name)
 
     def leave_Nonlocal(self, original_node: cst.Nonlocal, updated_node: cst.Nonlocal):
-        keep = [item for item in updated_node.names
-                if not (item.name.value in self.r.storage.cold and item.name.value in self.r.storage.locals)
-                and item.name.value not in self.r.outer_nonlocals]
+        keep = [
+            item
+            for item in updated_node.names
+            if not (
+                item.name.value in self.r.storage.cold and item.name.value in self.r.storage.locals
+            )
+            and item.name.value not in self.r.outer_nonlocals
+        ]
         if len(keep) == len(updated_node.names):
             return updated_node
         if not keep:
             return cst.Pass()
-        return updated_node.with_changes(names=[k.with_changes(comma=cst.MaybeSentinel.DEFAULT) for k in keep])
+        return updated_node.with_changes(
+            names=[k.with_changes(comma=cst.MaybeSentinel.DEFAULT) for k in keep]
+        )
 
     def leave_NamedExpr(self, original_node: cst.NamedExpr, updated_node: cst.NamedExpr):
         if isinstance(updated_node.target, cst.Attribute):
@@ -123,23 +147,38 @@ class Rename(cst.CSTTransformer):
             slot = updated_node.target.attr.value
             m = updated_node.target.value.value
             self.r.machine_named(m).setters.add(slot)
-            return cst.Call(func=cst.Attribute(value=name(m), attr=name(f"_set_{slot}")),
-                            args=[cst.Arg(updated_node.value)],
-                            lpar=updated_node.lpar, rpar=updated_node.rpar)
+            return cst.Call(
+                func=cst.Attribute(value=name(m), attr=name(f"_set_{slot}")),
+                args=[cst.Arg(updated_node.value)],
+                lpar=updated_node.lpar,
+                rpar=updated_node.rpar,
+            )
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         f = original_node.func
-        if (isinstance(f, cst.Name) and f.value == "super" and not original_node.args
-                and self.r.sees_class and self.r.first_param
-                and self.r.where(f) == "own"):
+        if (
+            isinstance(f, cst.Name)
+            and f.value == "super"
+            and not original_node.args
+            and self.r.sees_class
+            and self.r.first_param
+            and self.r.where(f) == "own"
+        ):
             self.r.uses_class = True
             first = self.r.first_param
-            first_expr = (f"{self.r.names.m}.{self.r.slot(first)}" if first in self.r.storage.cold else first)
-            return updated_node.with_changes(args=[
-                cst.Arg(cst.parse_expression(f"{self.r.names.m}._cls"),
-                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                cst.Arg(cst.parse_expression(first_expr))])
+            first_expr = (
+                f"{self.r.names.m}.{self.r.slot(first)}" if first in self.r.storage.cold else first
+            )
+            return updated_node.with_changes(
+                args=[
+                    cst.Arg(
+                        cst.parse_expression(f"{self.r.names.m}._cls"),
+                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                    ),
+                    cst.Arg(cst.parse_expression(first_expr)),
+                ]
+            )
         return updated_node
 
 
@@ -160,9 +199,18 @@ def is_cold(r: Any, node: cst.Name) -> bool:
 
 
 # Where a Name is not a variable, Rename puts back the name as written.
-_KEPT = {cst.Attribute: "attr", cst.Arg: "keyword", cst.Param: "name", cst.FunctionDef: "name",
-         cst.ClassDef: "name", cst.MatchAs: "name", cst.MatchStar: "name", cst.MatchMapping: "rest",
-         cst.MatchKeywordElement: "key", cst.NameItem: "name"}
+_KEPT = {
+    cst.Attribute: "attr",
+    cst.Arg: "keyword",
+    cst.Param: "name",
+    cst.FunctionDef: "name",
+    cst.ClassDef: "name",
+    cst.MatchAs: "name",
+    cst.MatchStar: "name",
+    cst.MatchMapping: "rest",
+    cst.MatchKeywordElement: "key",
+    cst.NameItem: "name",
+}
 # Where Rename does more than put names back.
 _WALKED = (cst.AsName, cst.Nonlocal, cst.NamedExpr)
 
@@ -183,9 +231,9 @@ def spliced(r: Any, node: cst.CSTNode, text: str) -> str | None:
     if not _cold_names(r, node, positions, found):
         return None
     for start, end, value, replacement in sorted(found, reverse=True):
-        old = text[start - where[0]:end - where[0]]
+        old = text[start - where[0] : end - where[0]]
         new = old.replace(value, replacement, 1)
-        text = text[:start - where[0]] + new + text[end - where[0]:]
+        text = text[: start - where[0]] + new + text[end - where[0] :]
     return text
 
 

@@ -42,8 +42,12 @@ if TYPE_CHECKING:  # emit imports this module
     from corofy.transform.emit import MachineText, Render, Writer
 
 
-def prepare(r: Render, coroutine: Coroutine, enclosing: list[Render],
-            generate: Callable[[Coroutine], MachineText]) -> None:
+def prepare(
+    r: Render,
+    coroutine: Coroutine,
+    enclosing: list[Render],
+    generate: Callable[[Coroutine], MachineText],
+) -> None:
     """Tell ``r`` (the Render of ``coroutine``) which coroutines enclose it and which it
     encloses; ``generate`` makes the code of a nested one."""
     r.enclosing = enclosing
@@ -150,11 +154,15 @@ def _own_reads(r: Render, node: Any, found: set[str], walrus: set[str]) -> None:
         if r.where(node) == "own":
             found.add(node.value)
         return
-    if isinstance(node, cst.NamedExpr) and isinstance(node.target, cst.Name) \
-            and r.where(node.target) == "own":
+    if (
+        isinstance(node, cst.NamedExpr)
+        and isinstance(node.target, cst.Name)
+        and r.where(node.target) == "own"
+    ):
         walrus.add(node.target.value)
-    for child in children_of(node, "name" if isinstance(node, (cst.FunctionDef, cst.ClassDef))
-                             else None):
+    for child in children_of(
+        node, "name" if isinstance(node, (cst.FunctionDef, cst.ClassDef)) else None
+    ):
         _own_reads(r, child, found, walrus)
 
 
@@ -182,7 +190,7 @@ def _statement(r: Render, w: Writer, n: Raw) -> None:
             continue
         flush()
         machine = r.generate(child)
-        _insert(w, machine.lines, machine.origin, w.prefix + line[:len(line) - len(line.lstrip())])
+        _insert(w, machine.lines, machine.origin, w.prefix + line[: len(line) - len(line.lstrip())])
         line_no = r.ctx.positions[child.node].end.line + 1
     flush()
 

@@ -43,8 +43,9 @@ class _Syntactic:
 
     __slots__ = ("column", "end_node", "line", "node", "start_node", "state")
 
-    def __init__(self, state: _State, node: CSTNode, start_node: CSTNode | None,
-                 end_node: CSTNode | None) -> None:
+    def __init__(
+        self, state: _State, node: CSTNode, start_node: CSTNode | None, end_node: CSTNode | None
+    ) -> None:
         self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
         self.line, self.column = state.line, state.column
 
@@ -53,10 +54,16 @@ class _Syntactic:
 
     def __exit__(self, *exc: object) -> None:
         state, computed = self.state, self.state.provider._computed
-        start = (computed[self.start_node].start if self.start_node is not None
-                 else CodePosition(self.line, self.column))
-        end = (computed[self.end_node].end if self.end_node is not None
-               else CodePosition(state.line, state.column))
+        start = (
+            computed[self.start_node].start
+            if self.start_node is not None
+            else CodePosition(self.line, self.column)
+        )
+        end = (
+            computed[self.end_node].end
+            if self.end_node is not None
+            else CodePosition(state.line, state.column)
+        )
         computed[self.node] = CodeRange(start, end)
 
 
@@ -86,10 +93,13 @@ class _State(PositionProvidingCodegenState):
         line, column = self._stack.pop()
         computed = self.provider._computed
         if node not in computed:
-            computed[node] = CodeRange(CodePosition(line, column), CodePosition(self.line, self.column))
+            computed[node] = CodeRange(
+                CodePosition(line, column), CodePosition(self.line, self.column)
+            )
 
-    def record_syntactic_position(self, node: CSTNode, *, start_node: CSTNode | None = None,
-                                  end_node: CSTNode | None = None) -> _Syntactic:
+    def record_syntactic_position(
+        self, node: CSTNode, *, start_node: CSTNode | None = None, end_node: CSTNode | None = None
+    ) -> _Syntactic:
         return _Syntactic(self, node, start_node, end_node)
 
 
@@ -97,8 +107,11 @@ class FastPositionProvider(PositionProvider):
     """``PositionProvider``'s ranges (equal values) from a cheaper codegen pass."""
 
     def _gen_impl(self, module: Module) -> None:
-        state = _State(default_indent=module.default_indent, default_newline=module.default_newline,
-                       provider=self)
+        state = _State(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=self,
+        )
         module._codegen(state)
 
 
@@ -107,8 +120,16 @@ class FastPositionProvider(PositionProvider):
 # a line, the last match case — and inside an import its last name or closing parenthesis,
 # so an import's whole subtree is recorded.
 RECORDED: tuple[type, ...] = (
-    cst.BaseStatement, cst.BaseSmallStatement, cst.BaseSuite, cst.Else, cst.Finally,
-    cst.ExceptHandler, cst.ExceptStarHandler, cst.MatchCase, cst.Decorator, cst.Call,
+    cst.BaseStatement,
+    cst.BaseSmallStatement,
+    cst.BaseSuite,
+    cst.Else,
+    cst.Finally,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.MatchCase,
+    cst.Decorator,
+    cst.Call,
 )
 _WHOLE = (cst.Import, cst.ImportFrom)
 # Whose text corofy may need (``NodePositions.text``): printed alone, an expression or a
@@ -123,8 +144,11 @@ class _What(dict):
     """type -> _RANGE | _SPAN | _IMPORT bits: what ``_CountingState`` records for it."""
 
     def __missing__(self, kind: type) -> int:
-        self[kind] = found = (_RANGE if issubclass(kind, RECORDED) else 0) | (
-            _SPAN if issubclass(kind, SPANNED) else 0) | (_IMPORT if issubclass(kind, _WHOLE) else 0)
+        self[kind] = found = (
+            (_RANGE if issubclass(kind, RECORDED) else 0)
+            | (_SPAN if issubclass(kind, SPANNED) else 0)
+            | (_IMPORT if issubclass(kind, _WHOLE) else 0)
+        )
         return found
 
 
@@ -146,8 +170,13 @@ class _Hoisting:
 
     __slots__ = ("end_node", "node", "start", "start_node", "state")
 
-    def __init__(self, state: _CountingState, node: CSTNode, start_node: CSTNode | None,
-                 end_node: CSTNode | None) -> None:
+    def __init__(
+        self,
+        state: _CountingState,
+        node: CSTNode,
+        start_node: CSTNode | None,
+        end_node: CSTNode | None,
+    ) -> None:
         self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
         self.start = len(state.tokens)
 
@@ -158,7 +187,11 @@ class _Hoisting:
         ranges = self.state.ranges
         try:
             start = ranges[self.start_node] >> 32 if self.start_node is not None else self.start
-            end = ranges[self.end_node] & _LOW if self.end_node is not None else len(self.state.tokens)
+            end = (
+                ranges[self.end_node] & _LOW
+                if self.end_node is not None
+                else len(self.state.tokens)
+            )
         except KeyError:
             raise _Unrecordable from None
         ranges[self.node] = start << 32 | end
@@ -184,8 +217,9 @@ class _CountingState(CodegenState):
     method to make per call, and the state they keep is in local cells."""
 
     def __init__(self, module: Module) -> None:
-        super().__init__(default_indent=module.default_indent,
-                         default_newline=module.default_newline)
+        super().__init__(
+            default_indent=module.default_indent, default_newline=module.default_newline
+        )
         tokens = self.tokens
         self.add_token = tokens.append  # shadows the method: no Python frame per token
         self.ranges = ranges = {}
@@ -214,8 +248,9 @@ class _CountingState(CodegenState):
                     if node not in ranges:  # else record_syntactic_position set it
                         ranges[node] = start << 32 | len(tokens)
 
-        def record_syntactic_position(node: CSTNode, *, start_node: CSTNode | None = None,
-                                      end_node: CSTNode | None = None) -> _Hoisting | _Nothing:
+        def record_syntactic_position(
+            node: CSTNode, *, start_node: CSTNode | None = None, end_node: CSTNode | None = None
+        ) -> _Hoisting | _Nothing:
             # Every expression asks this (libcst's _parenthesize): most need nothing recorded.
             if what_of[type(node)] & _RANGE or whole[0]:
                 return _Hoisting(self, node, start_node, end_node)
@@ -280,7 +315,7 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
             return None
         ends = self.line_ends
         start = ends[first - 2] if first > 1 else 0
-        return self.printed[start:ends[last - 1] if last <= len(ends) else len(self.printed)]
+        return self.printed[start : ends[last - 1] if last <= len(ends) else len(self.printed)]
 
     def offsets(self, node: CSTNode) -> tuple[int, int] | None:
         """Where ``node``'s printed text starts and ends in the module's text: None unless
@@ -294,12 +329,14 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         span = self.spans.get(node)
         if span is None:
             return None
-        found = self.printed[self.offsets_of[span >> 32]:self.offsets_of[span & _LOW]]
+        found = self.printed[self.offsets_of[span >> 32] : self.offsets_of[span & _LOW]]
         return None if "\n" in found or "\r" in found else found
 
     def _everything(self) -> Mapping[CSTNode, CodeRange]:
         if self.all is None:
-            self.all = FastPositionProvider()._gen(MetadataWrapper(self.module, unsafe_skip_copy=True))
+            self.all = FastPositionProvider()._gen(
+                MetadataWrapper(self.module, unsafe_skip_copy=True)
+            )
         return self.all
 
     def __getitem__(self, node: CSTNode) -> CodeRange:
@@ -308,7 +345,9 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
             return found
         span = self.ranges.get(node)
         if span is not None:
-            found = self._found[node] = CodeRange(self._position(span >> 32), self._position(span & _LOW))
+            found = self._found[node] = CodeRange(
+                self._position(span >> 32), self._position(span & _LOW)
+            )
             return found
         if self.all is None and _recorded_types[type(node)] and self.ranges:
             raise KeyError(node)

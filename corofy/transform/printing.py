@@ -38,14 +38,22 @@ def _name(node: cst.Name, cut: Cut) -> str | None:
 
 
 def _attribute(node: cst.Attribute, cut: Cut) -> str | None:
-    if node.lpar or node.rpar or not (_blank(node.dot.whitespace_before) and _blank(node.dot.whitespace_after)):
+    if (
+        node.lpar
+        or node.rpar
+        or not (_blank(node.dot.whitespace_before) and _blank(node.dot.whitespace_after))
+    ):
         return None
     value = printed(node.value, cut)
     return None if value is None else f"{value}.{node.attr.value}"
 
 
 def _call(node: cst.Call, cut: Cut) -> str | None:
-    if node.lpar or node.rpar or not (_blank(node.whitespace_after_func) and _blank(node.whitespace_before_args)):
+    if (
+        node.lpar
+        or node.rpar
+        or not (_blank(node.whitespace_after_func) and _blank(node.whitespace_before_args))
+    ):
         return None
     func = printed(node.func, cut)
     if func is None:
@@ -53,8 +61,11 @@ def _call(node: cst.Call, cut: Cut) -> str | None:
     parts = [func, "("]
     last = len(node.args) - 1
     for k, arg in enumerate(node.args):
-        if arg.keyword is not None or arg.star or not (_blank(arg.whitespace_after_star)
-                                                       and _blank(arg.whitespace_after_arg)):
+        if (
+            arg.keyword is not None
+            or arg.star
+            or not (_blank(arg.whitespace_after_star) and _blank(arg.whitespace_after_arg))
+        ):
             return None
         value = printed(arg.value, cut)
         if value is None:
@@ -64,8 +75,11 @@ def _call(node: cst.Call, cut: Cut) -> str | None:
         if comma is cst.MaybeSentinel.DEFAULT:
             if k < last:
                 parts.append(", ")
-        elif type(comma) is cst.Comma and type(comma.whitespace_before) is cst.SimpleWhitespace \
-                and type(comma.whitespace_after) is cst.SimpleWhitespace:
+        elif (
+            type(comma) is cst.Comma
+            and type(comma.whitespace_before) is cst.SimpleWhitespace
+            and type(comma.whitespace_after) is cst.SimpleWhitespace
+        ):
             parts.append(f"{comma.whitespace_before.value},{comma.whitespace_after.value}")
         else:
             return None
@@ -81,22 +95,30 @@ def _assign(node: cst.Assign, cut: Cut) -> str | None:
     if node.semicolon is not cst.MaybeSentinel.DEFAULT or len(node.targets) != 1:
         return None
     target = node.targets[0]
-    if not (_blank(target.whitespace_before_equal, " ") and _blank(target.whitespace_after_equal, " ")):
+    if not (
+        _blank(target.whitespace_before_equal, " ") and _blank(target.whitespace_after_equal, " ")
+    ):
         return None
     left, right = printed(target.target, cut), printed(node.value, cut)
     return None if left is None or right is None else f"{left} = {right}"
 
 
 def _delete(node: cst.Del, cut: Cut) -> str | None:
-    if node.semicolon is not cst.MaybeSentinel.DEFAULT or not _blank(node.whitespace_after_del, " "):
+    if node.semicolon is not cst.MaybeSentinel.DEFAULT or not _blank(
+        node.whitespace_after_del, " "
+    ):
         return None
     target = printed(node.target, cut)
     return None if target is None else f"del {target}"
 
 
 def _unary(node: cst.UnaryOperation, cut: Cut) -> str | None:
-    if node.lpar or node.rpar or type(node.operator) is not cst.Not \
-            or not _blank(node.operator.whitespace_after, " "):
+    if (
+        node.lpar
+        or node.rpar
+        or type(node.operator) is not cst.Not
+        or not _blank(node.operator.whitespace_after, " ")
+    ):
         return None
     operand = printed(node.expression, cut)
     return None if operand is None else f"not {operand}"
@@ -104,16 +126,34 @@ def _unary(node: cst.UnaryOperation, cut: Cut) -> str | None:
 
 def _empty(opening: str, closing: str) -> Callable[[cst.List | cst.Dict, Cut], str | None]:
     def empty(node: cst.List | cst.Dict, cut: Cut) -> str | None:
-        brackets = (node.lbracket, node.rbracket) if isinstance(node, cst.List) else (node.lbrace, node.rbrace)
-        if node.lpar or node.rpar or node.elements or not all(
-                _blank(b.whitespace_after if k == 0 else b.whitespace_before) for k, b in enumerate(brackets)):
+        brackets = (
+            (node.lbracket, node.rbracket)
+            if isinstance(node, cst.List)
+            else (node.lbrace, node.rbrace)
+        )
+        if (
+            node.lpar
+            or node.rpar
+            or node.elements
+            or not all(
+                _blank(b.whitespace_after if k == 0 else b.whitespace_before)
+                for k, b in enumerate(brackets)
+            )
+        ):
             return None
         return opening + closing
+
     return empty
 
 
 _PRINTERS: dict[type, Callable[..., str | None]] = {
-    cst.Name: _name, cst.Attribute: _attribute, cst.Call: _call, cst.Expr: _expr,
-    cst.Assign: _assign, cst.Del: _delete, cst.UnaryOperation: _unary,
-    cst.List: _empty("[", "]"), cst.Dict: _empty("{", "}"),
+    cst.Name: _name,
+    cst.Attribute: _attribute,
+    cst.Call: _call,
+    cst.Expr: _expr,
+    cst.Assign: _assign,
+    cst.Del: _delete,
+    cst.UnaryOperation: _unary,
+    cst.List: _empty("[", "]"),
+    cst.Dict: _empty("{", "}"),
 }

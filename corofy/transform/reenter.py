@@ -40,8 +40,12 @@ def _parts(n: Node) -> list[tuple[object, Block]]:
     if isinstance(n, Loop):
         return [("body", n.body), ("orelse", n.orelse)]
     if isinstance(n, Try):
-        return [("body", n.body), *[(("h", k), h.body) for k, h in enumerate(n.handlers)],
-                ("orelse", n.orelse), ("final", n.finalbody)]
+        return [
+            ("body", n.body),
+            *[(("h", k), h.body) for k, h in enumerate(n.handlers)],
+            ("orelse", n.orelse),
+            ("final", n.finalbody),
+        ]
     if isinstance(n, With):
         return [("body", n.body)]
     if isinstance(n, Match):
@@ -144,7 +148,11 @@ def _delegated(n: Node, conts: Continuations, own: Loop | None) -> Node:
         bodies = [delegate_loops(c.body, conts, own) for c in n.cases]
         if all(b is c.body for b, c in zip(bodies, n.cases)):
             return n
-        return Match(n.line, n.subject, [Case(c.line, c.pattern, c.guard, b) for c, b in zip(n.cases, bodies)])
+        return Match(
+            n.line,
+            n.subject,
+            [Case(c.line, c.pattern, c.guard, b) for c, b in zip(n.cases, bodies)],
+        )
     if isinstance(n, Reenter) and n.cont is not None:
         rest = delegate_loops(n.rest, conts, own)
         return n if rest is n.rest else Reenter(n.line, n.loop, rest, n.go, n.cont)
@@ -158,23 +166,32 @@ def segments(body: Block) -> tuple[Block, dict[int, Block]]:
     bounds = [-1, *cuts]
     pieces: list[Block] = []
     for a, b in zip(bounds, [*cuts, len(body) - 1]):
-        piece = list(body[a + 1:b + 1])
+        piece = list(body[a + 1 : b + 1])
         if b in cuts:
             piece.append(TailCall(body[b].line, b))
         pieces.append(piece)
     return pieces[0], dict(zip(cuts, pieces[1:]))
 
 
-def _rest(steps: list, in_loop: bool, top: bool = False, conts: Continuations | None = None,
-          in_try: bool = False) -> Block:
+def _rest(
+    steps: list,
+    in_loop: bool,
+    top: bool = False,
+    conts: Continuations | None = None,
+    in_try: bool = False,
+) -> Block:
     block, i, node, part = steps[0]
-    tail = block[i + 1:]
+    tail = block[i + 1 :]
     if top and tail:
         tail = [TailCall(node.line, i)]
     if part is None:  # the wait resumed, or (a continuation) the loop from its head
         return [Resume(node.line, node) if isinstance(node, Wait) else node, *tail]
-    inner = _rest(steps[1:], in_loop or (isinstance(node, Loop) and part == "body"),
-                  conts=conts, in_try=in_try or isinstance(node, Try))
+    inner = _rest(
+        steps[1:],
+        in_loop or (isinstance(node, Loop) and part == "body"),
+        conts=conts,
+        in_try=in_try or isinstance(node, Try),
+    )
     again = _reenter(node, part, inner, in_loop, None if in_try else conts)
     # The continuation runs what follows the loop: nothing comes back here (the Reenter may
     # be nested in the branch being re-entered here).
@@ -183,8 +200,9 @@ def _rest(steps: list, in_loop: bool, top: bool = False, conts: Continuations | 
     return [*again, *tail]
 
 
-def _reenter(node: Node, part: object, inner: Block, in_loop: bool,
-             conts: Continuations | None = None) -> Block:
+def _reenter(
+    node: Node, part: object, inner: Block, in_loop: bool, conts: Continuations | None = None
+) -> Block:
     if isinstance(node, Loop):
         if part != "body":
             return inner
@@ -193,14 +211,33 @@ def _reenter(node: Node, part: object, inner: Block, in_loop: bool,
     if isinstance(node, Try):
         line = node.line
         if part == "body":
-            return [Try(line, inner, node.handlers, node.orelse, node.finalbody, node.fin, node.star,
-                        node.saved)]
+            return [
+                Try(
+                    line,
+                    inner,
+                    node.handlers,
+                    node.orelse,
+                    node.finalbody,
+                    node.fin,
+                    node.star,
+                    node.saved,
+                )
+            ]
         if isinstance(part, tuple) and part[0] == "h":
             h = node.handlers[part[1]]
             save, again, restore = _raise_again(h.line, h.name, node.saved)
-            return [save, Try(line, [again], [Handler(h.line, name("BaseException"), None,
-                                                      [restore, *inner])], [],
-                              node.finalbody, node.fin, saved=node.saved)]
+            return [
+                save,
+                Try(
+                    line,
+                    [again],
+                    [Handler(h.line, name("BaseException"), None, [restore, *inner])],
+                    [],
+                    node.finalbody,
+                    node.fin,
+                    saved=node.saved,
+                ),
+            ]
         if part == "orelse":
             if not node.finalbody:
                 return inner
@@ -209,12 +246,33 @@ def _reenter(node: Node, part: object, inner: Block, in_loop: bool,
         kind, value = node.fin  # type: ignore[misc]
         exits: Block = []
         if in_loop:
-            exits = [If(line, equals(kind, 3), [Break(line)], [If(line, equals(kind, 4), [Continue(line)], [])])]
+            exits = [
+                If(
+                    line,
+                    equals(kind, 3),
+                    [Break(line)],
+                    [If(line, equals(kind, 4), [Continue(line)], [])],
+                )
+            ]
         normal = [*inner, If(line, equals(kind, 1), [Return(line, name(value))], exits)]
         save, again, restore = _raise_again(line, value, node.saved)
-        raising = [save, Try(line, [again], [Handler(line, name("BaseException"), None,
-                                                    [restore, *inner, Gen(line, "raise", ends=True)])],
-                             [], [])]
+        raising = [
+            save,
+            Try(
+                line,
+                [again],
+                [
+                    Handler(
+                        line,
+                        name("BaseException"),
+                        None,
+                        [restore, *inner, Gen(line, "raise", ends=True)],
+                    )
+                ],
+                [],
+                [],
+            ),
+        ]
         return [If(line, equals(kind, 2), raising, normal)]
     return inner  # if / match case / with: the rest of that branch is all there is
 
@@ -224,9 +282,13 @@ def _raise_again(line: int, exc: str, saved: str | None) -> tuple[Gen, Gen, Gen]
     ``__context__`` of an exception raised while another is handled, so it is kept before
     and put back after (the exception's chain stays what it was when first raised)."""
     assert saved is not None
-    return (Gen(line, f"{saved} = {exc}.__context__", reads=frozenset({exc}), writes=frozenset({saved})),
-            Gen(line, f"raise {exc}", reads=frozenset({exc}), ends=True),
-            Gen(line, f"{exc}.__context__ = {saved}", reads=frozenset({exc, saved})))
+    return (
+        Gen(
+            line, f"{saved} = {exc}.__context__", reads=frozenset({exc}), writes=frozenset({saved})
+        ),
+        Gen(line, f"raise {exc}", reads=frozenset({exc}), ends=True),
+        Gen(line, f"{exc}.__context__ = {saved}", reads=frozenset({exc, saved})),
+    )
 
 
 # -- structural questions the emitter asks ------------------------------------------------

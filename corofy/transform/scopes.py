@@ -43,8 +43,16 @@ def is_private(name: str) -> bool:
 class Scope:
     """One scope: what is bound in it, declared in it, and which Name nodes sit in it."""
 
-    __slots__ = ("binds", "children", "declared_global", "declared_nonlocal", "kind",
-                 "names", "node", "parent")
+    __slots__ = (
+        "binds",
+        "children",
+        "declared_global",
+        "declared_nonlocal",
+        "kind",
+        "names",
+        "node",
+        "parent",
+    )
 
     def __init__(self, kind: str, node: cst.CSTNode, parent: Scope | None) -> None:
         self.kind = kind  # "module", "function", "lambda", "class", "comprehension"
@@ -64,8 +72,11 @@ class Scope:
 
     def local_names(self) -> set[str]:
         """Names local to this scope (bound here and not declared global/nonlocal)."""
-        return {n for n in self.binds if n not in self.declared_global
-                and n not in self.declared_nonlocal}
+        return {
+            n
+            for n in self.binds
+            if n not in self.declared_global and n not in self.declared_nonlocal
+        }
 
     def descendants(self) -> Iterator[Scope]:
         for child in self.children:
@@ -141,11 +152,29 @@ class ModuleScopes:
     privates: list[tuple[cst.CSTNode, Scope, int]]  # x.__a attributes and ``import __a``
 
 
-_SKIP = frozenset({
-    "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after_decorators",
-    "header", "footer", "trailing_whitespace", "colon", "equal", "dot", "star", "operator",
-    "asynchronous", "default_indent", "default_newline", "encoding", "has_trailing_newline",
-})
+_SKIP = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "trailing_whitespace",
+        "colon",
+        "equal",
+        "dot",
+        "star",
+        "operator",
+        "asynchronous",
+        "default_indent",
+        "default_newline",
+        "encoding",
+        "has_trailing_newline",
+    }
+)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -154,8 +183,10 @@ def node_fields(kind: type) -> tuple[str, ...]:
     found = _FIELDS.get(kind)
     if found is None:
         found = _FIELDS[kind] = tuple(
-            f.name for f in dataclasses.fields(kind)
-            if f.name not in _SKIP and not f.name.startswith("whitespace"))
+            f.name
+            for f in dataclasses.fields(kind)
+            if f.name not in _SKIP and not f.name.startswith("whitespace")
+        )
     return found
 
 
@@ -208,22 +239,41 @@ class _Walk:
         self.privates: list[tuple[cst.CSTNode, Scope, int]] = []
         self.qual: list[str] = []
         handlers: dict[type, Callable[[cst.CSTNode, int], None]] = {
-            cst.Name: self.name, cst.Attribute: self.attribute, cst.Call: self.call,
-            cst.Arg: self.arg, cst.FunctionDef: self.function_def, cst.ClassDef: self.class_def,
-            cst.Lambda: self.lambda_, cst.ListComp: self.comprehension,
-            cst.SetComp: self.comprehension, cst.GeneratorExp: self.comprehension,
-            cst.DictComp: self.comprehension, cst.Assign: self.assign,
-            cst.AugAssign: self.aug_assign, cst.AnnAssign: self.ann_assign, cst.For: self.for_,
-            cst.With: self.with_, cst.WithItem: self.with_item,
-            cst.ExceptHandler: self.except_handler, cst.ExceptStarHandler: self.except_handler,
-            cst.Import: self.import_, cst.ImportFrom: self.import_from,
-            cst.Global: self.declare, cst.Nonlocal: self.declare,
-            cst.NamedExpr: self.named_expr, cst.Del: self.delete,
-            cst.MatchAs: self.match_capture, cst.MatchStar: self.match_capture,
-            cst.MatchMapping: self.match_mapping, cst.MatchKeywordElement: self.match_keyword,
-            cst.Yield: self.mark, cst.Await: self.mark,
-            cst.Tuple: self.sequence, cst.List: self.sequence,
-            cst.StarredElement: self.starred, cst.Element: self.element,
+            cst.Name: self.name,
+            cst.Attribute: self.attribute,
+            cst.Call: self.call,
+            cst.Arg: self.arg,
+            cst.FunctionDef: self.function_def,
+            cst.ClassDef: self.class_def,
+            cst.Lambda: self.lambda_,
+            cst.ListComp: self.comprehension,
+            cst.SetComp: self.comprehension,
+            cst.GeneratorExp: self.comprehension,
+            cst.DictComp: self.comprehension,
+            cst.Assign: self.assign,
+            cst.AugAssign: self.aug_assign,
+            cst.AnnAssign: self.ann_assign,
+            cst.For: self.for_,
+            cst.With: self.with_,
+            cst.WithItem: self.with_item,
+            cst.ExceptHandler: self.except_handler,
+            cst.ExceptStarHandler: self.except_handler,
+            cst.Import: self.import_,
+            cst.ImportFrom: self.import_from,
+            cst.Global: self.declare,
+            cst.Nonlocal: self.declare,
+            cst.NamedExpr: self.named_expr,
+            cst.Del: self.delete,
+            cst.MatchAs: self.match_capture,
+            cst.MatchStar: self.match_capture,
+            cst.MatchMapping: self.match_mapping,
+            cst.MatchKeywordElement: self.match_keyword,
+            cst.Yield: self.mark,
+            cst.Await: self.mark,
+            cst.Tuple: self.sequence,
+            cst.List: self.sequence,
+            cst.StarredElement: self.starred,
+            cst.Element: self.element,
             cst.Subscript: self.subscript,
         }
         self.handlers = handlers
@@ -274,7 +324,8 @@ class _Walk:
             scope.names.append(node)
             if self.watch is None or node.value in self.watch:
                 self.values.setdefault(node.value, []).append(
-                    Use(node, None, node, scope, "value", self.order, parent=self.stack[-2]))
+                    Use(node, None, node, scope, "value", self.order, parent=self.stack[-2])
+                )
         else:  # a store or a del binds the name here
             self.bind(node)
 
@@ -293,8 +344,16 @@ class _Walk:
             self.stack.pop()
             if self.watch is None or value.value in self.watch:
                 self.values.setdefault(value.value, []).append(
-                    Use(value, node.attr.value, node, scope, "value", self.order,
-                        parent=self.stack[-2]))
+                    Use(
+                        value,
+                        node.attr.value,
+                        node,
+                        scope,
+                        "value",
+                        self.order,
+                        parent=self.stack[-2],
+                    )
+                )
         else:
             self.visit(value)
 
@@ -470,8 +529,13 @@ class _Walk:
 
     def _params_outside(self, params: cst.Parameters) -> None:
         """Defaults and annotations: evaluated where the def or lambda is."""
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params,
-                      params.star_arg, params.star_kwarg):
+        for param in (
+            *params.posonly_params,
+            *params.params,
+            *params.kwonly_params,
+            params.star_arg,
+            params.star_kwarg,
+        ):
             if isinstance(param, cst.Param):
                 if param.default is not None:
                     self.visit(param.default)
@@ -479,8 +543,13 @@ class _Walk:
                     self.visit(param.annotation)
 
     def _params_inside(self, params: cst.Parameters) -> None:
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params,
-                      params.star_arg, params.star_kwarg):
+        for param in (
+            *params.posonly_params,
+            *params.params,
+            *params.kwonly_params,
+            params.star_arg,
+            params.star_kwarg,
+        ):
             if isinstance(param, cst.Param):
                 self.bind(param.name)
 
@@ -500,8 +569,9 @@ class _Walk:
             class_name = self.stack[-3].name.value
         qualname = ".".join([*self.qual, node.name.value])
         scope = self.open("function", node)
-        self.defs.append(Def(node, scope, qualname, class_name, tuple(self.stack),
-                             decorators, order))
+        self.defs.append(
+            Def(node, scope, qualname, class_name, tuple(self.stack), decorators, order)
+        )
         self._params_inside(node.params)
         self.qual.append(node.name.value + ".<locals>")
         self.visit(node.body)
@@ -574,8 +644,7 @@ def walk(module: cst.Module, watch: Collection[str] | None = None) -> ModuleScop
                 target = top if name in scope.declared_global else scope.resolve(name)
                 if target is not None and target is not scope:
                     target.binds.setdefault(name, []).extend(nodes)
-    return ModuleScopes(top, w.defs, w.classes, w.calls, w.values, w.marked, w.imports,
-                        w.privates)
+    return ModuleScopes(top, w.defs, w.classes, w.calls, w.values, w.marked, w.imports, w.privates)
 
 
 def import_statements(node: cst.CSTNode) -> Iterator[cst.Import | cst.ImportFrom]:
@@ -641,5 +710,6 @@ def coroutine_scope(scope: Scope) -> CoroutineScope:
             if isinstance(node, cst.Name) and id(node) in nested_names:
                 captured.add(value)
                 refs[id(node)] = value
-    return CoroutineScope(scope, own_locals, captured, refs,
-                          {id(n) for n in scope.names}, nested_names)
+    return CoroutineScope(
+        scope, own_locals, captured, refs, {id(n) for n in scope.names}, nested_names
+    )

@@ -560,7 +560,7 @@ def _interrupt_after(corofy, lines: int) -> tuple[int, bytes]:
         env=corofy.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        preexec_fn=_restore_sigint,  # noqa: PLW1509 - a signal reset only
+        preexec_fn=_restore_sigint,
     )
     assert proc.stderr is not None
     seen = 0

@@ -132,7 +132,8 @@ def test_run_transforms_the_file_and_its_corofy_imports_in_memory(
 ):
     (tmp_path / "helper_mod.py").write_text(SOURCE)
     main_file = tmp_path / "main_prog.py"
-    main_file.write_text(textwrap.dedent("""\
+    main_file.write_text(
+        textwrap.dedent("""\
         import sys
         import runtime
         from corofy import coroutine, wait
@@ -147,7 +148,8 @@ def test_run_transforms_the_file_and_its_corofy_imports_in_memory(
             return wait(fetch(Now()))
 
         print(__name__, sys.argv[1:], main().poll(None).value)
-    """))
+    """)
+    )
     from corofy.runner import CorofyLoader, run_file
 
     cli_fake_transform.CALLS.clear()

@@ -57,7 +57,7 @@ class Coro(Future):
             while True:
                 try:
                     result = self.current.poll(waker)
-                except Exception as exc:  # noqa: BLE001 - thrown into the generator
+                except Exception as exc:
                     self.current = self.gen.throw(exc)
                     continue
                 if result is PENDING:

@@ -14,8 +14,12 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 @pytest.mark.parametrize(
     "script, args",
-    [("bench_spawn.py", ["2000"]), ("bench_memory.py", ["2000"]), ("bench_sleep.py", ["300"]),
-     ("bench_asyncio_bridge.py", ["200"])],
+    [
+        ("bench_spawn.py", ["2000"]),
+        ("bench_memory.py", ["2000"]),
+        ("bench_sleep.py", ["300"]),
+        ("bench_asyncio_bridge.py", ["200"]),
+    ],
 )
 def test_benchmark_script_runs_and_reports_a_ratio_to_asyncio(script, args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))

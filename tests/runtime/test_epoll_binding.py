@@ -23,8 +23,8 @@ EPOLL_EVENT_LAYOUT = {"x86_64": (12, 4), "aarch64": (16, 8)}
 @pytest.mark.skipif(platform.machine() not in EPOLL_EVENT_LAYOUT, reason="layout not pinned")
 def test_epoll_event_has_the_kernel_layout_of_this_architecture():
     size, data_offset = EPOLL_EVENT_LAYOUT[platform.machine()]
-    assert _sys.EVENT_SIZE == size
-    assert _sys.EVENT_DATA_OFFSET == data_offset
+    assert size == _sys.EVENT_SIZE
+    assert data_offset == _sys.EVENT_DATA_OFFSET
     assert _sys.ffi.offsetof("struct epoll_event", "events") == 0
 
 

@@ -126,7 +126,7 @@ def test_waiting_on_a_non_future_raises_type_error_naming_its_type(module, value
 
 
 def test_a_wait_inside_an_except_block_explains_too(module) -> None:
-    with pytest.raises(TypeError, match="wait\\(\\) needs a runtime.Future, got str") as info:
+    with pytest.raises(TypeError, match=r"wait\(\) needs a runtime\.Future, got str") as info:
         runtime.run(module.waits_in_except("text"))
     assert isinstance(info.value.__context__, KeyError)  # raised at the wait, in the handler
 

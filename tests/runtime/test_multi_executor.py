@@ -50,7 +50,7 @@ def test_a_timer_of_a_parked_executor_fires_while_another_thread_drives_epoll():
 
         try:
             results["driver"] = Executor().block_on(main())
-        except BaseException as exc:  # noqa: BLE001 - compared by the assertion below
+        except BaseException as exc:
             results["driver"] = exc
 
     def sleeper_thread():
@@ -92,7 +92,7 @@ def test_io_readiness_reaches_a_task_on_an_executor_that_is_not_driving():
 
         try:
             results[i] = Executor().block_on(main())
-        except BaseException as exc:  # noqa: BLE001 - compared by the assertion below
+        except BaseException as exc:
             results[i] = exc
 
     threads = [_start(reader, i) for i in range(3)]
@@ -200,7 +200,7 @@ def test_tasks_on_two_executors_both_join_one_handle():
 
         try:
             results["joiner"] = Executor().block_on(main())
-        except BaseException as exc:  # noqa: BLE001 - compared by the assertion below
+        except BaseException as exc:
             results["joiner"] = exc
 
     threads = [_start(owner), _start(joiner)]

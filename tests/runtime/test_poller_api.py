@@ -147,4 +147,4 @@ def test_the_poller_is_the_one_runtime_poller_names_else_epoll_where_built():
     import os
 
     built = importlib.util.find_spec("runtime._epoll") is not None
-    assert POLLER == (os.environ.get("RUNTIME_POLLER") or ("epoll" if built else "selectors"))
+    assert (os.environ.get("RUNTIME_POLLER") or ("epoll" if built else "selectors")) == POLLER

@@ -39,8 +39,18 @@ from typing import Any
 from hypothesis import strategies as st
 
 FEATURES = frozenset(
-    {"breaks", "backslash", "lone_backslash", "suites", "indent", "mixed_indent", "eol", "strings", "fstrings",
-     "comments"}
+    {
+        "breaks",
+        "backslash",
+        "lone_backslash",
+        "suites",
+        "indent",
+        "mixed_indent",
+        "eol",
+        "strings",
+        "fstrings",
+        "comments",
+    }
 )
 
 _OPEN, _CLOSE = "([{", ")]}"
@@ -101,8 +111,9 @@ def _parse(source: str) -> list[_Line]:
                 fdepth -= 1
                 if fdepth == 0:
                     text = source[offset(fstart) : offset(tok.end)]
-                    current.append(_Tok(text, tokenize.STRING, _gap(source, prev_end, fstart,
-                                                                    offset)))
+                    current.append(
+                        _Tok(text, tokenize.STRING, _gap(source, prev_end, fstart, offset))
+                    )
                     prev_end = tok.end
             continue
         if tok.type in _SKIP:
@@ -336,7 +347,9 @@ class _Printer:
                     if toks is not None:
                         inner = "\n" + self.tokens(toks, "", in_field=True) + "\n"
                 body.append("{" + (" " if inner.startswith("{") else "") + inner + " }")
-            prefix = "f" if any(is_field for is_field, _ in chunk) or self.chance("fstrings") else ""
+            prefix = (
+                "f" if any(is_field for is_field, _ in chunk) or self.chance("fstrings") else ""
+            )
             out.append(prefix + q + "".join(body) + q)
         return out
 

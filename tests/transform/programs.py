@@ -363,8 +363,21 @@ def _target_statement(self: _Writer, scope: _Scope, depth: int, indent: int) -> 
         key = f"wait({self.future(scope, e - 1)})" if self.flip() else self.expr(scope, e)
         return f"{key} % 3"
 
-    kind = self.choice(["subscript", "attribute", "unpack", "augmented", "chained",
-                        "annotated", "starred", "for", "with", "comprehension", "del"])
+    kind = self.choice(
+        [
+            "subscript",
+            "attribute",
+            "unpack",
+            "augmented",
+            "chained",
+            "annotated",
+            "starred",
+            "for",
+            "with",
+            "comprehension",
+            "del",
+        ]
+    )
     if kind == "comprehension":  # no walrus in its target or iterable (a SyntaxError)
         inner = replace(scope, in_comprehension=True)
         key = f"wait({self.future(inner, e - 1)})" if self.flip() else self.expr(inner, e)
@@ -392,14 +405,22 @@ def _target_statement(self: _Writer, scope: _Scope, depth: int, indent: int) -> 
         return [f"{pad}{self.choice(['a', 'b', 'c'])}, *s[{index()}] = {items}"]
     if kind == "for":
         loop_scope = _Scope(scope.names, scope.subs, True, scope.handled)
-        return [f"{pad}for d[{index()}] in [{value}, {self.expr(scope, 1)}]:",
-                *self.block(loop_scope, depth + 1, indent + 4)]
+        return [
+            f"{pad}for d[{index()}] in [{value}, {self.expr(scope, 1)}]:",
+            *self.block(loop_scope, depth + 1, indent + 4),
+        ]
     if kind == "with":
         body_scope = _Scope(scope.names, scope.subs, scope.in_loop, scope.handled)
-        return [f"{pad}with cm({value}, {self.flip()}) as s[{index()}]:",
-                *self.block(body_scope, depth + 1, indent + 4)]
-    return [f"{pad}try:", f"{pad}    del s[{index()}]", f"{pad}except KeyError:",
-            f"{pad}    print('no key')"]
+        return [
+            f"{pad}with cm({value}, {self.flip()}) as s[{index()}]:",
+            *self.block(body_scope, depth + 1, indent + 4),
+        ]
+    return [
+        f"{pad}try:",
+        f"{pad}    del s[{index()}]",
+        f"{pad}except KeyError:",
+        f"{pad}    print('no key')",
+    ]
 
 
 def _nested_coroutine(self: _Writer, scope: _Scope) -> list[str]:
@@ -411,17 +432,31 @@ def _nested_coroutine(self: _Writer, scope: _Scope) -> list[str]:
     body = self.block(body_scope, 1, 4)
     self.budget = budget - (min(budget, 8) - self.budget)
     traced = ["@traced"] if self.flip() else []
-    inner = [*traced, "@coroutine", "def inner(v):", "    global G", "    nonlocal a, b, c",
-             *body, "    return (v, a, b, c)"]
+    inner = [
+        *traced,
+        "@coroutine",
+        "def inner(v):",
+        "    global G",
+        "    nonlocal a, b, c",
+        *body,
+        "    return (v, a, b, c)",
+    ]
     form = self.choice(["direct", "class", "factory"])
     if form == "direct":
         lines = inner
     elif form == "class":
-        lines = ["class K:", *("    " + line for line in ["@staticmethod", *inner]),
-                 "inner = K.inner"]
+        lines = [
+            "class K:",
+            *("    " + line for line in ["@staticmethod", *inner]),
+            "inner = K.inner",
+        ]
     else:
-        lines = ["def make():", *("    " + line for line in inner), "    return inner",
-                 "inner = make()"]
+        lines = [
+            "def make():",
+            *("    " + line for line in inner),
+            "    return inner",
+            "inner = make()",
+        ]
     scope.subs = [*scope.subs, "inner"]
     return ["    " + line for line in lines]
 

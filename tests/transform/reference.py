@@ -67,7 +67,7 @@ class Reference(Future):
             if self._started:
                 try:
                     answer = self._awaiting.poll(waker)
-                except BaseException as exc:  # noqa: BLE001 - thrown into G at its yield
+                except BaseException as exc:
                     to_throw = exc
                 else:
                     if answer is PENDING:
@@ -502,7 +502,7 @@ def drive(run: Run, fut: Any, close_after: int | None = None) -> None:
         waker = RecordingWaker(number)
         try:
             answer = fut.poll(waker)
-        except BaseException as exc:  # noqa: BLE001 - part of what is compared
+        except BaseException as exc:
             run.log("raise", describe(exc))
             break
         if answer is PENDING:
@@ -515,7 +515,7 @@ def drive(run: Run, fut: Any, close_after: int | None = None) -> None:
     run.poll_no = "after"
     try:
         fut.poll(RecordingWaker("after"))
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         run.log("repoll", type(exc).__name__)
     else:
         run.log("repoll", "no error")
@@ -527,7 +527,7 @@ def _close(run: Run, fut: Any) -> None:
     run.poll_no = "close"
     try:
         fut.close()
-    except BaseException as exc:  # noqa: BLE001 - part of what is compared
+    except BaseException as exc:
         run.log("close-raised", describe(exc))
     else:
         run.log("closed")
@@ -553,7 +553,7 @@ def load(
     else:
         raise ValueError(side)
     # dont_inherit: this module's `from __future__ import annotations` must not leak in.
-    exec(compile(code, filename, "exec", dont_inherit=True), ns)  # noqa: S102
+    exec(compile(code, filename, "exec", dont_inherit=True), ns)
     return ns
 
 

@@ -583,7 +583,9 @@ def test_waits_in_except_clause_types_are_evaluated_only_when_reached() -> None:
     assert result(src, args=(1,)) == "key"
     assert raised(execute(src, "machine", "main", (2,), None))[0] == "ValueError"
     assert raised(execute(src, "machine", "main", (4,), None))[:2] == (
-        "TypeError", ("catching classes that do not inherit from BaseException is not allowed",))
+        "TypeError",
+        ("catching classes that do not inherit from BaseException is not allowed",),
+    )
 
 
 def test_waits_in_except_clause_types_closed_and_failing() -> None:

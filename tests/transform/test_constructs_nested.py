@@ -384,7 +384,7 @@ def test_nested_coroutine_output_is_idempotent_and_names_its_lines() -> None:
     # by hand: line 7 is "    def inner():", line 9 "        x += wait(pending(1, 2))"
     assert [(s.name, s.line) for s in inner.states] == [("start", 7), ("s1_line9", 9)]
     ns: dict = {}
-    exec(compile(out.code, "prog.py", "exec"), ns)  # noqa: S102 - the generated module
+    exec(compile(out.code, "prog.py", "exec"), ns)
     lines = out.code.split("\n")
     stores = [k for k, text in enumerate(lines, 1) if text.strip() == "_m.x = _t1"]
     assert stores and all(ns["__corofy_lines__"][k] == 9 for k in stores)
@@ -427,8 +427,9 @@ def test_nested_coroutine_reading_an_unbound_enclosing_local_raises_name_error()
             return wait(inner())
         """)
     events = assert_same(src)
-    message = ("cannot access free variable 'x' where it is not associated with a value in "
-               "enclosing scope")
+    message = (
+        "cannot access free variable 'x' where it is not associated with a value in enclosing scope"
+    )
     assert printed(events) == [("NameError", (message,))]
     assert outcome(events) == ("return", 2)
 

@@ -3,9 +3,9 @@ recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
 
 import inspect
 
-import runtime
-
 from reference import assert_same, load, outcome, program, result
+
+import runtime
 
 
 def test_global_is_read_and_written_across_waits() -> None:

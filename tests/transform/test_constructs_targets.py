@@ -122,7 +122,10 @@ def test_unpacking_too_few_values_raises_before_any_target_waits() -> None:
             a, d[wait(pending(1, "k"))] = [1]
         """)
     events = assert_same(src)
-    assert outcome(events)[1][:2] == ("ValueError", ("not enough values to unpack (expected 2, got 1)",))
+    assert outcome(events)[1][:2] == (
+        "ValueError",
+        ("not enough values to unpack (expected 2, got 1)",),
+    )
     assert not [e for e in events if e[0] == "new"]
 
 
@@ -223,8 +226,11 @@ def test_with_target_waits_after_enter_and_exit_sees_its_exception() -> None:
         """)
     events = assert_same(src)
     assert [e for e in events if e[0] in ("enter", "exit")] == [
-        ("enter", "a", 1), ("exit", "a", 2, None),
-        ("enter", "b", 2), ("exit", "b", 3, ("KeyError", ("x",), None, None, False))]
+        ("enter", "a", 1),
+        ("exit", "a", 2, None),
+        ("enter", "b", 2),
+        ("exit", "b", 3, ("KeyError", ("x",), None, None, False)),
+    ]
     assert outcome(events) == ("return", {"k": "a"})
 
 
@@ -237,8 +243,11 @@ def test_del_targets_wait_one_after_another() -> None:
             return d.items
         """)
     events = assert_same(src)
-    assert [n for n in notes(events) if n[0] == "del"] == [("del", "d", "a"), ("del", "d", "b"),
-                                                            ("del", "d", "c")]
+    assert [n for n in notes(events) if n[0] == "del"] == [
+        ("del", "d", "a"),
+        ("del", "d", "b"),
+        ("del", "d", "c"),
+    ]
     assert outcome(events) == ("return", {})
 
 

@@ -39,12 +39,7 @@ def test_a_wait_written_over_several_lines_keeps_its_newlines_out_of_comments() 
 
 def test_a_triple_quoted_argument_of_a_wait_keeps_its_text() -> None:
     src = HEADER + (
-        "@coroutine\n"
-        "def main():\n"
-        "    r = wait(pending(1, \"\"\"\n"
-        " SELECT 'x'\n"
-        "\"\"\"))\n"
-        "    return r\n"
+        '@coroutine\ndef main():\n    r = wait(pending(1, """\n SELECT \'x\'\n"""))\n    return r\n'
     )
     assert result(src) == "\n SELECT 'x'\n"
 
@@ -95,7 +90,7 @@ def test_continuation_lines_inside_the_class_map_to_their_own_lines() -> None:
     )
     out = transform_source(src, "prog.py")
     namespace: dict = {}
-    exec(compile(out, "prog.py", "exec"), namespace)  # noqa: S102
+    exec(compile(out, "prog.py", "exec"), namespace)
     lines = namespace["__corofy_lines__"]
     generated = BREAK.split(out)
     raising = [k for k, text in enumerate(generated, 1) if text.strip() == "raise ValueError(a)"]
@@ -106,7 +101,7 @@ def test_continuation_lines_inside_the_class_map_to_their_own_lines() -> None:
 def test_bodies_on_their_headers_line_lower_like_indented_ones() -> None:
     # Were refused ("wait() inside Return is not supported") or printed a `break` outside
     # its loop.
-    src = program('''
+    src = program("""
         @coroutine
         def f(x): "doc"; return wait(ready(x))
         @coroutine
@@ -123,13 +118,13 @@ def test_bodies_on_their_headers_line_lower_like_indented_ones() -> None:
             while i < 7: i += wait(ready(1))
             if r: y = wait(ready(i))
             if z: return wait(f(r)), y, z, f.__doc__
-        ''')
+        """)
     assert result(src) == ([1, 3, 4], 7, 5, "doc")
 
 
 def test_a_stub_on_its_def_line_is_a_coroutine_too() -> None:
     # `def f(x): ...` (@overload stubs, Protocols) crashed libcst's printer.
-    src = program('''
+    src = program("""
         from typing import overload
         @overload
         @coroutine
@@ -138,7 +133,7 @@ def test_a_stub_on_its_def_line_is_a_coroutine_too() -> None:
         def f(x): return wait(ready(x))
         @coroutine
         def main(): return wait(f(3))
-        ''')
+        """)
     assert result(src) == 3
 
 
@@ -167,7 +162,10 @@ def test_output_keeps_the_line_ends_of_its_input(newline: str) -> None:
 def test_a_lone_carriage_return_in_a_docstring_does_not_shift_the_splice() -> None:
     # The splice counted lines at \n only while libcst counts \r too: the output kept
     # @coroutine and the marker import and dropped the import after the coroutine.
-    src = HEADER + '@coroutine\ndef main():\n    """a\rb"""\n    return wait(ready(1))\nimport os\nimport sys\n'
+    src = (
+        HEADER
+        + '@coroutine\ndef main():\n    """a\rb"""\n    return wait(ready(1))\nimport os\nimport sys\n'
+    )
     out = transform_source(src, "prog.py")
     code = code_lines(out)
     assert "import os" in code and "import sys" in code
@@ -208,11 +206,15 @@ def test_a_backslash_continuation_before_a_semicolon() -> None:
     assert result(src, args=(3,)) == (1, 1)
 
 
-@pytest.mark.parametrize("source", [
-    "\\\n@coroutine\ndef main(n):\n    return wait(ready(n))\n",
-    "@coroutine\ndef main(n):\n    n = 1\n    \\\nreturn wait(ready(n))\n",
-    "@coroutine\ndef main(n):\n    \\\nn = wait(ready(n))\n    return n\n",
-], ids=["module-level", "in-body", "first-in-body"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "\\\n@coroutine\ndef main(n):\n    return wait(ready(n))\n",
+        "@coroutine\ndef main(n):\n    n = 1\n    \\\nreturn wait(ready(n))\n",
+        "@coroutine\ndef main(n):\n    \\\nn = wait(ready(n))\n    return n\n",
+    ],
+    ids=["module-level", "in-body", "first-in-body"],
+)
 def test_a_line_holding_only_a_backslash_is_refused_at_it_not_spliced_wrong(source: str) -> None:
     # libcst drops such a line (or cannot parse it): its positions then miss the source's
     # by a line, and the splice left the coroutine's last line after the class.
@@ -234,7 +236,7 @@ def test_a_line_holding_only_a_backslash_without_coroutines_passes_through() -> 
 def test_nested_coroutines_in_a_file_with_other_line_ends(newline: str) -> None:
     # The enclosing statement's text was split at \n only: a nested coroutine's placeholder
     # line was never found in a lone-CR file (NameError at run time).
-    src = program('''
+    src = program("""
         @coroutine
         def main(n):
             a = n
@@ -249,7 +251,7 @@ def test_nested_coroutines_in_a_file_with_other_line_ends(newline: str) -> None:
             def inner2(v):
                 return wait(ready(v))
             return ('main', a, wait(K.inner(1)), wait(inner2(2)), a)
-        ''').replace("\n", newline)
+        """).replace("\n", newline)
     assert result(src, args=(3,)) == ("main", 3, (1, 0), 2, 0)
 
 
@@ -269,10 +271,21 @@ def test_a_nested_def_after_a_blank_line_and_a_comment_maps_to_its_own_lines() -
     )
     out = transform_source(src, "prog.py")
     namespace: dict = {}
-    exec(compile(out, "prog.py", "exec"), namespace)  # noqa: S102
+    exec(compile(out, "prog.py", "exec"), namespace)
     lines = namespace["__corofy_lines__"]
-    found = {text.strip(): lines.get(k) for k, text in enumerate(BREAK.split(out), 1)
-             if not text.lstrip().startswith("#") or text.strip() == "# comment"}
+    found = {
+        text.strip(): lines.get(k)
+        for k, text in enumerate(BREAK.split(out), 1)
+        if not text.lstrip().startswith("#") or text.strip() == "# comment"
+    }
     assert found["# comment"] == 6 and found["def helper():"] == 7
-    assert lines.get(next(k for k, t in enumerate(BREAK.split(out), 1)
-                          if t.strip().startswith("raise ValueError("))) == 8
+    assert (
+        lines.get(
+            next(
+                k
+                for k, t in enumerate(BREAK.split(out), 1)
+                if t.strip().startswith("raise ValueError(")
+            )
+        )
+        == 8
+    )

@@ -10,7 +10,7 @@ import pytest
 from reference import assert_same, program
 
 CASES = {
-"del_cold_unbound": """
+    "del_cold_unbound": """
 @coroutine
 def main(n):
     if n:
@@ -19,7 +19,7 @@ def main(n):
     del x
     return 1
 """,
-"while_else_wait_cond": """
+    "while_else_wait_cond": """
 @coroutine
 def main(n):
     i = 0
@@ -31,7 +31,7 @@ def main(n):
         print("else", i)
     return i
 """,
-"finally_return_overrides": """
+    "finally_return_overrides": """
 @coroutine
 def main(n):
     for i in range(3):
@@ -46,7 +46,7 @@ def main(n):
                 return "finally"
     return "end"
 """,
-"finally_break_overrides_exception": """
+    "finally_break_overrides_exception": """
 @coroutine
 def main(n):
     while True:
@@ -57,7 +57,7 @@ def main(n):
             break
     return "broke"
 """,
-"closures_loop": """
+    "closures_loop": """
 @coroutine
 def main(n):
     fs = []
@@ -66,14 +66,14 @@ def main(n):
         wait(pending(1))
     return [f() for f in fs]
 """,
-"walrus_cold": """
+    "walrus_cold": """
 @coroutine
 def main(n):
     g = lambda: y
     if (y := wait(pending(1, 5))) > 2:
         return g(), y
 """,
-"exc_info_after_wait": """
+    "exc_info_after_wait": """
 import sys
 @coroutine
 def main(n):
@@ -87,24 +87,24 @@ def main(n):
         except KeyError as e:
             return repr(e)
 """,
-"assert_msg": """
+    "assert_msg": """
 @coroutine
 def main(n):
     assert n, wait(pending(1, "msg"))
     return 1
 """,
-"fstring": """
+    "fstring": """
 @coroutine
 def main(n):
     return f"{n}-{wait(pending(1, 'x'))!r:>5}-{n+1}"
 """,
-"star_args": """
+    "star_args": """
 @coroutine
 def main(n):
     def f(*a, **k): return a, k
     return f(*[n], wait(pending(1, 2)), k=wait(ready(3)), **{'z': wait(ready(4))})
 """,
-"exit_suppress": """
+    "exit_suppress": """
 @coroutine
 def main(n):
     with cm("a", True):
@@ -113,7 +113,7 @@ def main(n):
         raise KeyError(wait(pending(1, "k")))
     return "ok"
 """,
-"nested_coroutine_in_function": """
+    "nested_coroutine_in_function": """
 def outer():
     count = 0
     @coroutine
@@ -127,7 +127,7 @@ def main(n):
     f = outer()
     return wait(f()), wait(f())
 """,
-"unbound_read": """
+    "unbound_read": """
 @coroutine
 def main(n):
     if n:
@@ -135,7 +135,7 @@ def main(n):
     wait(pending(1))
     return z
 """,
-"try_in_except_raise_context": """
+    "try_in_except_raise_context": """
 @coroutine
 def main(n):
     try:
@@ -148,7 +148,7 @@ def main(n):
         wait(pending(1))
         raise TypeError(3) from e
 """,
-"match_body": """
+    "match_body": """
 @coroutine
 def main(n):
     match wait(ready([n, 2])):
@@ -159,19 +159,19 @@ def main(n):
         case _:
             return "other"
 """,
-"dict_comp_nested": """
+    "dict_comp_nested": """
 @coroutine
 def main(n):
     return {k: [wait(pending(1, k * j)) for j in range(2)] for k in range(wait(ready(3))) if k != n}
 """,
-"aug_subscript": """
+    "aug_subscript": """
 @coroutine
 def main(n):
     d = {"a": 1}
     d["a"] += wait(setg(0, 5, name="d")) if False else wait(pending(1, 5))
     return d
 """,
-"class_in_coroutine": """
+    "class_in_coroutine": """
 @coroutine
 def main(n):
     v = wait(pending(1, 3))
@@ -181,7 +181,7 @@ def main(n):
     v = 4
     return K.attr, K().get()
 """,
-"return_in_with_in_loop": """
+    "return_in_with_in_loop": """
 @coroutine
 def main(n):
     for i in range(3):
@@ -191,7 +191,7 @@ def main(n):
             wait(pending(1))
     return -1
 """,
-"generator_exit_finally_close": """
+    "generator_exit_finally_close": """
 @coroutine
 def main(n):
     try:
@@ -202,7 +202,7 @@ def main(n):
     finally:
         print("fin")
 """,
-"classmethod_static_mangle": """
+    "classmethod_static_mangle": """
 class Base:
     def hello(self): return "base"
 class C(Base):
@@ -224,7 +224,7 @@ class C(Base):
 def main(n):
     return wait(C.make(n)), wait(C.twice(n)), wait(C().get())
 """,
-"empty_and_doc": """
+    "empty_and_doc": """
 @coroutine
 def nothing():
     "doc only"
@@ -232,7 +232,7 @@ def nothing():
 def main(n):
     return wait(nothing()), nothing.__doc__
 """,
-"generator_nested_ok": """
+    "generator_nested_ok": """
 @coroutine
 def main(n):
     def gen():
@@ -241,7 +241,7 @@ def main(n):
     xs = list(gen())
     return xs, wait(ready(n))
 """,
-"recursion": """
+    "recursion": """
 @coroutine
 def fact(n):
     if n <= 1:
@@ -251,7 +251,7 @@ def fact(n):
 def main(n):
     return wait(fact(n + 3))
 """,
-"decorator_other": """
+    "decorator_other": """
 import functools
 def deco(f):
     @functools.wraps(f)
@@ -267,7 +267,7 @@ def sub(x):
 def main(n):
     return wait(sub(n))
 """,
-"global_rebind": """
+    "global_rebind": """
 @coroutine
 def main(n):
     global G
@@ -275,7 +275,7 @@ def main(n):
     G += wait(ready(1))
     return G
 """,
-"kwonly_defaults": """
+    "kwonly_defaults": """
 @coroutine
 def sub(a, /, b=2, *args, c, d=4, **kw):
     return a, b, args, c, d, kw, wait(ready(0))
@@ -283,7 +283,7 @@ def sub(a, /, b=2, *args, c, d=4, **kw):
 def main(n):
     return wait(sub(1, 3, 5, c=6, z=7))
 """,
-"nested_loops_break_continue": """
+    "nested_loops_break_continue": """
 @coroutine
 def main(n):
     out = []
@@ -302,7 +302,8 @@ def main(n):
             out.append("w")
             break
     return out
-""",}
+""",
+}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -24,7 +24,7 @@ def lowered(source: str):
 
 
 def storage(source: str) -> analyse.Storage:
-    s, ctx, unit = lowered(source)
+    s, _ctx, unit = lowered(source)
     co = s.coroutines[0]
     captured, refs = co.scope.captured, co.scope.nested_refs
     params = [p.name.value for p in co.node.params.params]
@@ -222,7 +222,8 @@ def run(source: str, name: str, *args):
 
 def test_a_suspension_does_not_run_finally_blocks() -> None:
     log: list = []
-    value = run("""
+    value = run(
+        """
         from corofy import coroutine, wait
 
         @coroutine
@@ -231,7 +232,11 @@ def test_a_suspension_does_not_run_finally_blocks() -> None:
                 return wait(g)
             finally:
                 log.append("finally")
-        """, "f", log, Later(3, pending=2))
+        """,
+        "f",
+        log,
+        Later(3, pending=2),
+    )
     assert value == (3, 3) and log == ["finally"]
 
 
@@ -276,7 +281,10 @@ def test_the_header_text_cut_from_the_source_is_what_libcst_prints() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    paths = [*(root / "samples").glob("*.py"), *(root / "tests/transform/golden/inputs").glob("*.py")]
+    paths = [
+        *(root / "samples").glob("*.py"),
+        *(root / "tests/transform/golden/inputs").glob("*.py"),
+    ]
     sources = [path.read_text() for path in paths]
     compared = 0
     for source in [*sources, sources[0].replace("\n", "\r\n")]:
@@ -289,7 +297,7 @@ def test_the_header_text_cut_from_the_source_is_what_libcst_prints() -> None:
     assert compared >= 15
 
 
-COLD_EVERYWHERE = '''
+COLD_EVERYWHERE = """
 from corofy import coroutine, wait
 
 @coroutine
@@ -313,7 +321,7 @@ def main(flag, ready):
     if (w := x) or [w for _ in range(1) if (v := x)]:
         pass
     return x, inner(), f(), z, g, K.attr, w
-'''
+"""
 
 
 def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monkeypatch) -> None:
@@ -324,8 +332,11 @@ def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monk
     from corofy.transform import emit
 
     root = Path(__file__).resolve().parents[2]
-    sources = [COLD_EVERYWHERE, *(p.read_text() for p in (root / "samples").glob("*.py")),
-               *(p.read_text() for p in (root / "tests/transform/golden/inputs").glob("*.py"))]
+    sources = [
+        COLD_EVERYWHERE,
+        *(p.read_text() for p in (root / "samples").glob("*.py")),
+        *(p.read_text() for p in (root / "tests/transform/golden/inputs").glob("*.py")),
+    ]
     spliced_calls = []
 
     def counting(r, node, text):
@@ -365,9 +376,20 @@ def test_the_transform_benchmark_runs_and_reports_its_ratios() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    run = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_transform.py"),
-                          "--functions", "3", "--repeat", "1"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(root / "benchmarks" / "bench_transform.py"),
+            "--functions",
+            "3",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert "ratio libcst/corofy:" in run.stdout
 
@@ -387,8 +409,12 @@ def test_nodes_put_together_without_libcst_print_as_libcst_prints_them(monkeypat
         from bench_transform import build
     finally:
         sys.path.remove(str(root / "benchmarks"))
-    sources = [COLD_EVERYWHERE, build(2), *(p.read_text() for p in (root / "samples").glob("*.py")),
-               *(p.read_text() for p in (root / "tests/transform/golden/inputs").glob("*.py"))]
+    sources = [
+        COLD_EVERYWHERE,
+        build(2),
+        *(p.read_text() for p in (root / "samples").glob("*.py")),
+        *(p.read_text() for p in (root / "tests/transform/golden/inputs").glob("*.py")),
+    ]
     seen = {"fast": 0, "libcst": 0}
     text_of = lower.Context.text_of
 

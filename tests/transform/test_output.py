@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import runtime
-
 from corofy.transform import header, transform, transform_source
 from runtime import PENDING
 
@@ -97,7 +96,8 @@ def test_code_outside_coroutines_is_kept_byte_for_byte() -> None:
     out = transform_source(EXAMPLE, "x.py")
     kept_before = EXAMPLE.split("@coroutine")[0].replace(
         "from corofy import coroutine, wait, transform_source as keep_me",
-        "from corofy import transform_source as keep_me")
+        "from corofy import transform_source as keep_me",
+    )
     assert kept_before.split("CONSTANT")[1] in out
     assert "def plain(x):\n    return x * 2\n" in out
     assert "class Holder:\n    value = 1\n" in out
@@ -114,7 +114,10 @@ def test_marker_import_is_removed_but_other_names_stay() -> None:
 
 
 def test_generated_modules_import_only_runtime_and_the_standard_library() -> None:
-    for source in [EXAMPLE.replace(", transform_source as keep_me", ""), *(p.read_text() for p in SAMPLES)]:
+    for source in [
+        EXAMPLE.replace(", transform_source as keep_me", ""),
+        *(p.read_text() for p in SAMPLES),
+    ]:
         tree = ast.parse(transform_source(source, "x.py"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -177,10 +180,18 @@ def test_machines_metadata_lists_states_and_edges() -> None:
     fetch = next(m for m in result.machines if m.name == "fetch")
     assert fetch.qualname == "fetch" and fetch.line == 14
     assert [(s.id, s.line, s.wait_source) for s in fetch.states] == [
-        (0, 14, ""), (1, 16, "wait(a)"), (2, 18, "wait(item)")]
+        (0, 14, ""),
+        (1, 16, "wait(a)"),
+        (2, 18, "wait(item)"),
+    ]
     edges = {(e.src, e.dst, e.kind) for e in fetch.edges}
-    assert {(0, 1, "normal"), (1, 2, "normal"), (2, 2, "normal"), (1, -1, "normal"),
-            (2, -1, "exception")} <= edges
+    assert {
+        (0, 1, "normal"),
+        (1, 2, "normal"),
+        (2, 2, "normal"),
+        (1, -1, "normal"),
+        (2, -1, "exception"),
+    } <= edges
     assert "class fetch_machine" in fetch.code
     holder = next(m for m in result.machines if m.name == "get")
     assert holder.qualname == "Holder.get"
@@ -193,7 +204,7 @@ def test_state_dispatch_is_a_tuple_indexed_by_state() -> None:
 
 
 def test_only_locals_living_across_a_wait_get_a_slot() -> None:
-    source = textwrap.dedent('''\
+    source = textwrap.dedent("""\
         from corofy import coroutine, wait
 
         @coroutine
@@ -202,13 +213,13 @@ def test_only_locals_living_across_a_wait_get_a_slot() -> None:
             kept = scratch + 1
             got = wait(x)
             return got + kept
-        ''')
+        """)
     ns = load(transform_source(source))
     slots = set(type(ns["f"](Now(1)))._steps and ns["f_machine"].__slots__)
     assert "kept" in slots and "scratch" not in slots and "got" not in slots
 
 
-NESTED_LOOPS = textwrap.dedent('''\
+NESTED_LOOPS = textwrap.dedent("""\
     from corofy import coroutine, wait
 
     @coroutine
@@ -224,7 +235,7 @@ NESTED_LOOPS = textwrap.dedent('''\
         finally:
             total += 1
         return total
-    ''')
+    """)
 
 
 def test_each_loop_is_written_once_more_at_most_not_once_per_state() -> None:

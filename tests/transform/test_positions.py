@@ -69,7 +69,9 @@ def test_node_positions_match_libcst_with_other_line_endings(newline):
 
 
 def test_node_positions_of_imports_in_parentheses():
-    assert_node_positions_agree("from a import (b,\n    c)\nimport d.e as f, g\nfrom h import *\nx = (y)\n")
+    assert_node_positions_agree(
+        "from a import (b,\n    c)\nimport d.e as f, g\nfrom h import *\nx = (y)\n"
+    )
 
 
 def assert_texts_are_printed_texts(source: str) -> int:
@@ -126,11 +128,14 @@ def test_a_token_ending_in_cr_before_one_starting_with_lf_falls_back_to_the_full
     # libcst counts such a pair as two line breaks; the printed text reads it as one. A
     # parsed module never has it (the pair is one token), a built one may.
     module = cst.parse_module("x = 1\r\ny = 2\n")
-    module = module.with_changes(body=[
-        module.body[0].with_changes(trailing_whitespace=cst.TrailingWhitespace(
-            newline=cst.Newline("\r"))),
-        module.body[1].with_changes(leading_lines=[cst.EmptyLine(newline=cst.Newline("\n"))]),
-    ])
+    module = module.with_changes(
+        body=[
+            module.body[0].with_changes(
+                trailing_whitespace=cst.TrailingWhitespace(newline=cst.Newline("\r"))
+            ),
+            module.body[1].with_changes(leading_lines=[cst.EmptyLine(newline=cst.Newline("\n"))]),
+        ]
+    )
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     ours = node_positions(module)
     assert all(ours[line] == expected[line] for line in module.body)

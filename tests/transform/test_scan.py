@@ -35,8 +35,10 @@ from tests.transform.programs import programs
 from tests.transform.python_scopes import function_locals
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests/transform/golden/inputs/*.py"))
-                + glob.glob(os.path.join(ROOT, "samples/*.py")))
+CORPUS = sorted(
+    glob.glob(os.path.join(ROOT, "tests/transform/golden/inputs/*.py"))
+    + glob.glob(os.path.join(ROOT, "samples/*.py"))
+)
 
 
 def _snippets() -> list[str]:
@@ -48,8 +50,11 @@ def _snippets() -> list[str]:
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and "@coroutine" in node.value:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and "@coroutine" in node.value
+            ):
                 source = textwrap.dedent(node.value)
                 if "import corofy" not in source and "from corofy" not in source:
                     source = "from corofy import coroutine, wait\n" + source
@@ -94,7 +99,8 @@ def _reference(scope: FunctionScope, scopes) -> tuple[set[str], set[str], dict[i
             refs[id(access.node)] = assignment.name
             while s is not None and s is not scope:
                 if isinstance(s, (FunctionScope, ClassScope)) or (
-                    isinstance(s, ComprehensionScope) and isinstance(getattr(s, "node", None), cst.GeneratorExp)
+                    isinstance(s, ComprehensionScope)
+                    and isinstance(getattr(s, "node", None), cst.GeneratorExp)
                 ):
                     names.add(assignment.name)
                     break
@@ -210,12 +216,15 @@ def _symtable_locals(source: str, co: markers.Coroutine, scan: markers.Scan) -> 
     todo = [symtable.symtable(source, "t.py", "exec")]
     while todo:
         table = todo.pop()
-        if table.get_type() == "function" and table.get_name() == co.node.name.value \
-                and table.get_lineno() == line:
+        if (
+            table.get_type() == "function"
+            and table.get_name() == co.node.name.value
+            and table.get_lineno() == line
+        ):
             names = function_locals(table)
             if co.class_name:  # symtable has private names mangled
                 prefix = f"_{co.class_name.lstrip('_')}__"
-                names = {"__" + n[len(prefix):] if n.startswith(prefix) else n for n in names}
+                names = {"__" + n[len(prefix) :] if n.startswith(prefix) else n for n in names}
             return names
         todo.extend(table.get_children())
     raise AssertionError(f"no symbol table for {co.qualname}")
@@ -380,49 +389,65 @@ def _waits(source: str) -> int:
 
 
 def test_markers_under_an_alias() -> None:
-    assert _waits("""
+    assert (
+        _waits("""
         from corofy import coroutine as co, wait as w
         @co
         def f(x):
             return w(x)
-    """) == 1
+    """)
+        == 1
+    )
 
 
 def test_markers_through_the_module_and_markers_submodule() -> None:
-    assert _waits("""
+    assert (
+        _waits("""
         import corofy
         @corofy.coroutine
         def f(x):
             return corofy.wait(x)
-    """) == 1
-    assert _waits("""
+    """)
+        == 1
+    )
+    assert (
+        _waits("""
         import corofy as c
         from corofy.markers import wait
         @c.coroutine
         def f(x):
             return wait(x) + c.wait(x)
-    """) == 2
+    """)
+        == 2
+    )
 
 
 def test_a_wait_from_elsewhere_is_an_ordinary_call() -> None:
-    assert _waits("""
+    assert (
+        _waits("""
         from corofy import coroutine
         from os import wait
         @coroutine
         def f(x):
             return wait()
-    """) == 0
-    assert _coroutines("""
+    """)
+        == 0
+    )
+    assert (
+        _coroutines("""
         from mylib import coroutine
         @coroutine
         def f(x):
             pass
-    """) == []
+    """)
+        == []
+    )
 
 
 def test_a_local_named_wait_shadows_the_marker() -> None:
     # in a nested function: its own local, a parameter, a comprehension variable
-    assert _waits("""
+    assert (
+        _waits("""
         from corofy import coroutine, wait
         @coroutine
         def f(x):
@@ -432,12 +457,15 @@ def test_a_local_named_wait_shadows_the_marker() -> None:
                 wait = print
                 return wait(2)
             return [wait(3) for wait in x]
-    """) == 0
+    """)
+        == 0
+    )
 
 
 def test_a_global_declaration_sees_the_marker() -> None:
     with pytest.raises(CorofyError, match=r"t\.py:6:16: .*wait"):
-        transform_source(textwrap.dedent("""\
+        transform_source(
+            textwrap.dedent("""\
             from corofy import coroutine, wait
             @coroutine
             def f(x):
@@ -445,13 +473,16 @@ def test_a_global_declaration_sees_the_marker() -> None:
                     global wait
                     return wait(x)
                 return g
-        """), "t.py")
+        """),
+            "t.py",
+        )
 
 
 def test_refusals_carry_the_exact_position() -> None:
     with pytest.raises(CorofyError, match=r"^t\.py:4:9: "):
-        transform_source("from corofy import coroutine, wait as w\n@coroutine\ndef f(x):\n"
-                         "    y = w\n", "t.py")
+        transform_source(
+            "from corofy import coroutine, wait as w\n@coroutine\ndef f(x):\n    y = w\n", "t.py"
+        )
     with pytest.raises(CorofyError, match=r"^t\.py:2:1: "):  # wait outside a coroutine
         transform_source("from corofy import wait\nwait(1)\n", "t.py")
     with pytest.raises(CorofyError, match=r"^t\.py:3:1: "):  # rebinding the marker

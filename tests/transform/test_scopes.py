@@ -14,7 +14,7 @@ import pytest
 from corofy.transform import CorofyError, markers
 from tests.transform.python_scopes import function_locals
 
-NESTED = '''
+NESTED = """
 from corofy import coroutine, wait
 
 G = 1
@@ -54,7 +54,7 @@ def outer(a, *rest, k=2, **kw):
     for i2, (j2, *k2) in []:
         pass
     return inner, Box, os, system, dump, z
-'''
+"""
 
 
 def scan(source: str) -> markers.Scan:
@@ -113,22 +113,45 @@ def test_scopes_follow_python_on_nested_scopes():
     # Python's answers, spelled out: match captures and walrus targets are locals; x is
     # rebound by a nested def and read by a class and a genexp; y, a and k are read by a
     # lambda, a method or a nested def; z is bound from inside a comprehension.
-    assert {"first", "others", "kval", "more", "z", "os", "system", "dump", "fh", "fh2",
-            "err", "i2", "j2", "k2"} <= ours.locals
+    assert {
+        "first",
+        "others",
+        "kval",
+        "more",
+        "z",
+        "os",
+        "system",
+        "dump",
+        "fh",
+        "fh2",
+        "err",
+        "i2",
+        "j2",
+        "k2",
+    } <= ours.locals
     assert "G" not in ours.locals and "i" not in ours.locals
     assert ours.captured == {"a", "k", "x", "y", "z"}
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from corofy import wait as w, coroutine as c\n@c\ndef f(x):\n    return w(x)\n", 1),
-    ("import corofy\n@corofy.coroutine\ndef f(x):\n    return corofy.wait(x)\n", 1),
-    ("import corofy as k\n@k.coroutine\ndef f(x):\n    return k.wait(x)\n", 1),
-    # a name imported from elsewhere, or a nested function's parameter: an ordinary call
-    ("from corofy import coroutine\nfrom os import wait\n@coroutine\ndef f(x):\n"
-     "    return wait(x)\n", 0),
-    ("from corofy import coroutine, wait\n@coroutine\ndef f(x):\n    def g(wait):\n"
-     "        return wait(x)\n    return g\n", 0),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from corofy import wait as w, coroutine as c\n@c\ndef f(x):\n    return w(x)\n", 1),
+        ("import corofy\n@corofy.coroutine\ndef f(x):\n    return corofy.wait(x)\n", 1),
+        ("import corofy as k\n@k.coroutine\ndef f(x):\n    return k.wait(x)\n", 1),
+        # a name imported from elsewhere, or a nested function's parameter: an ordinary call
+        (
+            "from corofy import coroutine\nfrom os import wait\n@coroutine\ndef f(x):\n"
+            "    return wait(x)\n",
+            0,
+        ),
+        (
+            "from corofy import coroutine, wait\n@coroutine\ndef f(x):\n    def g(wait):\n"
+            "        return wait(x)\n    return g\n",
+            0,
+        ),
+    ],
+)
 def test_wait_is_recognised_by_binding(source, expected):
     result = scan(source)
     assert len(result.coroutines) == 1
@@ -151,7 +174,9 @@ def test_a_marker_imported_after_the_function_is_still_recognised():
 
 
 def test_a_coroutine_parameter_rebinding_the_marker_is_refused():
-    with pytest.raises(CorofyError, match="t.py:3:7: error: rebinding the corofy marker name 'wait'"):
+    with pytest.raises(
+        CorofyError, match=r"t\.py:3:7: error: rebinding the corofy marker name 'wait'"
+    ):
         scan("from corofy import wait, coroutine\n@coroutine\ndef f(wait):\n    return wait(1)\n")
 
 

@@ -12,16 +12,16 @@ FREE = "cannot access free variable {!r} where it is not associated with a value
 def test_a_local_read_unbound_before_its_only_binding_after_a_wait_is_unbound_local() -> None:
     # The start function read v0 without binding it (its binding went to a tail after the
     # wait): a global lookup, NameError.
-    src = program('''
+    src = program("""
         @coroutine
         def main():
             v0 += wait(ready(1))
-        ''')
+        """)
     assert result(src)[1][:2] == ("UnboundLocalError", (UNBOUND.format("v0"),))
 
 
 def test_a_closure_reading_a_still_unbound_captured_local_raises_name_error() -> None:
-    src = program('''
+    src = program("""
         @coroutine
         def main():
             f = lambda: y
@@ -36,7 +36,7 @@ def test_a_closure_reading_a_still_unbound_captured_local_raises_name_error() ->
             y = 1
             wait(pending(1))
             return f() + g()
-        ''')
+        """)
     events = assert_same(src)
     printed = [e[2] for e in events if e[0] == "print"]
     assert printed == [("NameError", FREE.format("y"))] * 2
@@ -44,17 +44,17 @@ def test_a_closure_reading_a_still_unbound_captured_local_raises_name_error() ->
 
 
 def test_a_dict_comprehension_evaluates_each_key_before_its_value() -> None:
-    src = program('''
+    src = program("""
         @coroutine
         def main():
             return {note("k", wait(ready(k))): note("v", k) for k in range(2)}
-        ''')
+        """)
     events = assert_same(src)
     assert [e[2][0] for e in events if e[0] == "note"] == ["k", "v", "k", "v"]
 
 
 def test_a_match_guard_reads_the_capture_just_bound_when_it_lives_on_the_machine() -> None:
-    src = program('''
+    src = program("""
         @coroutine
         def main():
             x = 0
@@ -66,12 +66,12 @@ def test_a_match_guard_reads_the_capture_just_bound_when_it_lives_on_the_machine
                     return "a", x, peek()
                 case _:
                     return "b", x
-        ''')
+        """)
     assert result(src) == ("a", 1, 1)
 
 
 def test_a_capture_bound_before_a_failed_guard_stays_bound() -> None:
-    src = program('''
+    src = program("""
         @coroutine
         def main():
             x = 0
@@ -83,12 +83,12 @@ def test_a_capture_bound_before_a_failed_guard_stays_bound() -> None:
                     pass
             wait(pending(1))
             return x, peek()
-        ''')
+        """)
     assert result(src) == (5, 5)
 
 
 def test_a_continue_in_finally_cancels_a_break_after_the_try_body_suspended() -> None:
-    src = program('''
+    src = program("""
         @coroutine
         def main():
             r = []
@@ -100,7 +100,7 @@ def test_a_continue_in_finally_cancels_a_break_after_the_try_body_suspended() ->
                 finally:
                     continue
             return r
-        ''')
+        """)
     assert result(src) == [0, 1, 2]
 
 
@@ -108,7 +108,7 @@ def test_a_return_cancelled_by_an_inner_finally_does_not_return_from_a_waiting_o
     # The return recorded itself in every waiting finally around it up front; the outer
     # one, reached later by normal flow, then carried out the cancelled return.
     for first in ("", "wait(pending(1))"):
-        src = program(f'''
+        src = program(f"""
             @coroutine
             def main():
                 x = "none"
@@ -124,15 +124,17 @@ def test_a_return_cancelled_by_an_inner_finally_does_not_return_from_a_waiting_o
                 finally:
                     wait(pending(1))
                 return x
-            ''')
+            """)
         assert result(src) == "after"
 
 
-def test_an_exception_raised_in_a_handler_of_a_try_with_a_waiting_finally_keeps_its_context() -> None:
+def test_an_exception_raised_in_a_handler_of_a_try_with_a_waiting_finally_keeps_its_context() -> (
+    None
+):
     # Raising the pending exception again after the finally's wait set its __context__ to
     # the outer handler's exception.
     for wait_first in ("", "wait(pending(1))"):
-        src = program(f'''
+        src = program(f"""
             @coroutine
             def main():
                 try:
@@ -145,7 +147,7 @@ def test_an_exception_raised_in_a_handler_of_a_try_with_a_waiting_finally_keeps_
                         raise TypeError("inner")
                     finally:
                         wait(pending(1))
-            ''')
+            """)
         kind, description = result(src)[0], result(src)[1]
         assert kind == "raised" and description[0] == "TypeError"
         assert description[3][:2] == ("ValueError", ("x",))

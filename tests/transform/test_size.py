@@ -30,13 +30,18 @@ SHAPES = {
     "top": lambda n: _waits(n, "    ") + _sum(n, "    "),
     "if": lambda n: "    if 1:\n" + _waits(n, "        ") + _sum(n, "    "),
     "with": lambda n: "    with cm:\n" + _waits(n, "        ") + _sum(n, "    "),
-    "try_finally": lambda n: "    try:\n" + _waits(n, "        ") + "    finally:\n        pass\n"
-    + _sum(n, "    "),
+    "try_finally": lambda n: (
+        "    try:\n" + _waits(n, "        ") + "    finally:\n        pass\n" + _sum(n, "    ")
+    ),
     "for": lambda n: "    for q in cm:\n" + _waits(n, "        ") + _sum(n, "    "),
     "while": lambda n: "    while cm:\n" + _waits(n, "        ") + _sum(n, "    "),
     # A loop inside a try is copied into its states' functions (a call would leave the try).
-    "while_in_try": lambda n: "    try:\n        while cm:\n" + _waits(n, "            ")
-    + "    finally:\n        pass\n" + _sum(n, "    "),
+    "while_in_try": lambda n: (
+        "    try:\n        while cm:\n"
+        + _waits(n, "            ")
+        + "    finally:\n        pass\n"
+        + _sum(n, "    ")
+    ),
 }
 
 
@@ -92,7 +97,7 @@ class Manager:
 def run(output: str) -> tuple[object, int]:
     """Run the generated f with Later futures: its value and how many polls it took."""
     namespace: dict = {"__name__": "size_check"}
-    exec(compile(output, "<size>", "exec"), namespace)  # noqa: S102 - the generated module
+    exec(compile(output, "<size>", "exec"), namespace)
     machine = namespace["f"](Later, Manager())
     waker = Waker()
     for polls in range(1, 10_000):
