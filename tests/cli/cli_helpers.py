@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 _BESIDE_PYTHON = Path(sys.executable).parent / "corofy"
 COROFY = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else shutil.which("corofy")
 
-
-def _transform_landed() -> bool:
-    try:
-        module = importlib.import_module("corofy.transform")
-    except Exception:
-        return False
-    return hasattr(module, "transform") and hasattr(module, "CorofyError")
-
-
-requires_transform = pytest.mark.skipif(
-    not _transform_landed(), reason="corofy.transform has not landed yet"
-)
 
 COROUTINE_FILE = """\
 from corofy import coroutine, wait

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_helpers import COROUTINE_FILE, requires_transform, tree, write
+from cli_helpers import COROUTINE_FILE, tree, write
 
 PLAIN = "def add(a, b):\n    return a + b\n"
 
@@ -378,7 +378,6 @@ def test_no_temporary_files_are_left_in_out(corofy):
 # --- with the real transform ---------------------------------------------------------------
 
 
-@requires_transform
 def test_coroutine_files_are_transformed_and_run_on_the_runtime(corofy):
     write(
         corofy.cwd / "src",
@@ -403,7 +402,6 @@ def test_coroutine_files_are_transformed_and_run_on_the_runtime(corofy):
     assert ran.stdout == "42\n", ran.stderr
 
 
-@requires_transform
 def test_syntax_error_in_one_file_among_many_others_still_written_exit_2(corofy):
     write(
         corofy.cwd / "src",
@@ -425,7 +423,6 @@ def test_syntax_error_in_one_file_among_many_others_still_written_exit_2(corofy)
     assert not (corofy.cwd / "build/broken.py").exists()
 
 
-@requires_transform
 def test_refusal_is_reported_with_position_and_nothing_written_for_that_file(corofy):
     write(
         corofy.cwd / "src",
@@ -437,7 +434,6 @@ def test_refusal_is_reported_with_position_and_nothing_written_for_that_file(cor
     assert not (corofy.cwd / "build/r.py").exists()
 
 
-@requires_transform
 def test_latin1_coroutine_file_is_decoded_and_written_back_in_latin1(corofy):
     src = ("# -*- coding: latin-1 -*-\n" + COROUTINE_FILE + "\nLABEL = 'été'\n").encode("latin-1")
     write(corofy.cwd / "src", {"latin.py": src})
@@ -451,7 +447,6 @@ def test_latin1_coroutine_file_is_decoded_and_written_back_in_latin1(corofy):
     assert namespace["LABEL"] == "été"
 
 
-@requires_transform
 def test_stdin_coroutine_source_is_transformed_to_stdout(corofy):
     result = corofy.raw("-", "--stdin-filename", "job.py", input=COROUTINE_FILE.encode())
     assert result.returncode == 0, result.stderr
@@ -462,7 +457,6 @@ def test_stdin_coroutine_source_is_transformed_to_stdout(corofy):
     assert named.returncode == 1 and "would rewrite job.py" in named.stderr.decode()
 
 
-@requires_transform
 def test_warm_run_reuses_the_cache_without_importing_libcst(corofy, tmp_path):
     write(
         corofy.cwd / "src",
@@ -486,7 +480,6 @@ def test_warm_run_reuses_the_cache_without_importing_libcst(corofy, tmp_path):
     assert corofy("src", "-o", "build", env=env).returncode == 2
 
 
-@requires_transform
 def test_parallel_and_serial_runs_write_the_same_bytes(corofy):
     files = {f"p{i}/m.py": COROUTINE_FILE.replace("double", f"d{i}") for i in range(12)}
     write(corofy.cwd / "src", files)
@@ -675,7 +668,6 @@ def test_ctrl_c_at_each_step_of_an_atomic_write_leaves_no_temporary(corofy, even
 # --- line endings: bytes in, bytes out --------------------------------------------------------
 
 
-@requires_transform
 def test_crlf_sources_pass_through_the_cli_without_newline_translation(corofy):
     from corofy.transform import transform
 

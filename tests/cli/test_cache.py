@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from cli_helpers import COROUTINE_FILE, requires_transform, write
+from cli_helpers import COROUTINE_FILE, write
 
 from corofy.cache import CACHEDIR_TAG, TOUCH_AFTER, Cache, size_limit
 
@@ -20,7 +20,6 @@ def _entries(root):
     ]
 
 
-@requires_transform
 def test_the_default_cache_is_tagged_and_git_ignores_it(corofy):
     cwd = corofy.cwd
     subprocess.run(["git", "init", "-q", str(cwd)], check=True)
@@ -59,7 +58,6 @@ def corofy_command():
     return [sys.executable, "-m", "corofy"]
 
 
-@requires_transform
 def test_the_cache_stays_under_its_size_limit(corofy, tmp_path):
     files = {f"src/m{n}.py": COROUTINE_FILE + f"\nN = {n}\n" for n in range(24)}
     write(corofy.cwd, files)

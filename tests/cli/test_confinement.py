@@ -13,10 +13,9 @@ import subprocess
 import sys
 
 import pytest
-from cli_helpers import COROUTINE_FILE, requires_transform, tree, write
+from cli_helpers import COROUTINE_FILE, tree, write
 
 PLAIN = "def add(a, b):\n    return a + b\n"
-pytestmark = requires_transform
 
 
 @pytest.fixture

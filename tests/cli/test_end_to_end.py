@@ -6,9 +6,6 @@ import shutil
 import subprocess
 
 import pytest
-from cli_helpers import requires_transform
-
-pytestmark = requires_transform
 
 PROGRAM = """\
 import sys

@@ -14,15 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import COROUTINE_FILE, requires_transform, tree, write
+from cli_helpers import COROUTINE_FILE, tree, write
 
 ROOT = Path(__file__).resolve().parents[2]
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
 
-pytestmark = [
-    pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is not installed"),
-    requires_transform,
-]
+pytestmark = pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is not installed")
 
 
 def _local_config() -> str:

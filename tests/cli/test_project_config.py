@@ -14,7 +14,7 @@ import time
 
 import click
 import pytest
-from cli_helpers import COROUTINE_FILE, requires_transform, write
+from cli_helpers import COROUTINE_FILE, write
 
 from corofy import __version__
 from corofy.config import version_satisfies
@@ -217,7 +217,6 @@ def work{k}(futs, log):
     return COROUTINE_FILE + body + f"\nN = {n}\n"
 
 
-@requires_transform
 def test_a_long_build_shows_progress_on_a_terminal_and_erases_it(corofy):
     # Long enough on any machine to pass the line's half-second delay (about 700 coroutines).
     files = {f"src/m{n}.py": _slow_file(n) for n in range(60)}
@@ -231,7 +230,6 @@ def test_a_long_build_shows_progress_on_a_terminal_and_erases_it(corofy):
     assert summary.replace("\r\n", "\n") == "corofy: 60 files written, 0 unchanged\n"
 
 
-@requires_transform
 def test_no_progress_line_when_stderr_is_no_terminal_or_the_build_is_quick(corofy):
     files = {f"src/m{n}.py": COROUTINE_FILE + f"\nN = {n}\n" for n in range(60)}
     write(corofy.cwd, files)

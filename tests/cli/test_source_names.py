@@ -13,11 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import Corofy, requires_transform, write
+from cli_helpers import Corofy, write
 
 from corofy.config import marked_root
-
-pytestmark = requires_transform
 
 PROGRAM = """\
 from corofy import coroutine, wait

@@ -4,7 +4,6 @@ These use the real transform (SPEC §6)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -14,18 +13,6 @@ import pytest
 
 BIN = Path(sys.executable).parent
 
-
-def _transform_landed() -> bool:
-    try:
-        module = importlib.import_module("corofy.transform")
-    except Exception:
-        return False
-    return hasattr(module, "transform") and hasattr(module, "CorofyError")
-
-
-pytestmark = pytest.mark.skipif(
-    not _transform_landed(), reason="corofy.transform has not landed yet"
-)
 
 PROGRAM = """\
 import sys
