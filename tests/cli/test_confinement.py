@@ -49,14 +49,21 @@ def refused(result, path, words):
     assert "Traceback" not in result.stderr
 
 
+def refused_touching_nothing(corofy, args, path, words):
+    """corofy run with `args` is refused (see refused) and leaves every entry as it was."""
+    before = snapshot(corofy.cwd)
+    refused(corofy(*args), path, words)
+    assert snapshot(corofy.cwd) == before
+
+
 def test_a_symlinked_folder_in_out_leading_into_src_is_refused_and_the_source_kept(project):
     cwd = project.cwd
     (cwd / "out").mkdir()
     (cwd / "out/pkg").symlink_to("../src/pkg")
-    before = snapshot(cwd)
-    result = project("src", "-o", "out")
-    refused(result, "out/pkg", "is a symlink (to ../src/pkg)")
-    assert snapshot(cwd) == before  # the source kept, and nothing else written either
+    # the source kept, and nothing else written either
+    refused_touching_nothing(
+        project, ["src", "-o", "out"], "out/pkg", "is a symlink (to ../src/pkg)"
+    )
     assert project("src", "-o", "out", "--check").returncode == 2
 
 
@@ -65,9 +72,7 @@ def test_a_symlinked_folder_in_out_leading_elsewhere_is_refused(project):
     write(cwd / "elsewhere", {"keep.txt": "mine"})
     (cwd / "out").mkdir()
     (cwd / "out/pkg").symlink_to(cwd / "elsewhere")
-    before = snapshot(cwd)
-    refused(project("src", "-o", "out"), "out/pkg", "never through a symlink")
-    assert snapshot(cwd) == before
+    refused_touching_nothing(project, ["src", "-o", "out"], "out/pkg", "never through a symlink")
 
 
 @pytest.mark.parametrize("link", ["../src/top.py", "../elsewhere.py"])
@@ -76,9 +81,7 @@ def test_a_symlinked_file_in_out_is_never_written_through(project, link):
     write(cwd, {"elsewhere.py": "# mine\n"})
     (cwd / "out").mkdir()
     (cwd / "out/top.py").symlink_to(link)
-    before = snapshot(cwd)
-    refused(project("src", "-o", "out"), "out/top.py", "is a symlink")
-    assert snapshot(cwd) == before
+    refused_touching_nothing(project, ["src", "-o", "out"], "out/top.py", "is a symlink")
 
 
 @pytest.mark.parametrize("target", ["src", "src/pkg"])
@@ -124,18 +127,17 @@ def test_a_hard_link_in_out_to_a_source_is_refused_and_the_source_kept(project):
     assert project("src", "-o", "out").returncode == 0  # out/pkg/m.py now in the manifest
     (cwd / "out/pkg/m.py").unlink()
     os.link(cwd / "src/pkg/m.py", cwd / "out/pkg/m.py")
-    before = snapshot(cwd)
-    result = project("src", "-o", "out")
-    refused(result, "out/pkg/m.py", "is the source src/pkg/m.py itself")
-    assert snapshot(cwd) == before
+    refused_touching_nothing(
+        project, ["src", "-o", "out"], "out/pkg/m.py", "is the source src/pkg/m.py itself"
+    )
 
 
 def test_a_file_in_out_that_corofy_did_not_write_is_not_overwritten(project):
     cwd = project.cwd
     write(cwd / "out", {"pkg/m.py": "# my own notes\n", "notes.txt": "mine"})
-    before = snapshot(cwd)
-    refused(project("src", "-o", "out"), "out/pkg/m.py", "was not written by corofy")
-    assert snapshot(cwd) == before
+    refused_touching_nothing(
+        project, ["src", "-o", "out"], "out/pkg/m.py", "was not written by corofy"
+    )
     (cwd / "out/pkg/m.py").unlink()
     assert project("src", "-o", "out").returncode == 0
     assert (cwd / "out/notes.txt").read_text() == "mine"
@@ -194,9 +196,7 @@ def test_a_stale_output_behind_a_symlinked_folder_is_not_removed_through_it(proj
 def test_corofied_file_beside_the_source_that_is_a_symlink_is_refused(corofy):
     write(corofy.cwd, {"prog.py": COROUTINE_FILE, "other.py": "# mine\n"})
     (corofy.cwd / "prog_corofied.py").symlink_to("other.py")
-    before = snapshot(corofy.cwd)
-    refused(corofy("prog.py"), "prog_corofied.py", "is a symlink (to other.py)")
-    assert snapshot(corofy.cwd) == before
+    refused_touching_nothing(corofy, ["prog.py"], "prog_corofied.py", "is a symlink (to other.py)")
 
 
 def test_corofied_file_that_is_a_symlink_to_its_own_source_is_refused(corofy):
@@ -236,10 +236,9 @@ def test_a_symlinked_source_file_pointing_into_out_is_not_overwritten(corofy):
     """src/link.py -> ../out/link.py: writing out/link.py would rewrite the source itself."""
     write(corofy.cwd, {"out/link.py": COROUTINE_FILE, "src/a.py": PLAIN})
     (corofy.cwd / "src/link.py").symlink_to("../out/link.py")
-    before = snapshot(corofy.cwd)
-    result = corofy("src", "-o", "out")
-    refused(result, "out/link.py", "is the source src/link.py itself")
-    assert snapshot(corofy.cwd) == before
+    refused_touching_nothing(
+        corofy, ["src", "-o", "out"], "out/link.py", "is the source src/link.py itself"
+    )
 
 
 # --- an unreadable folder, read as a user who cannot read it ---------------------------------

@@ -138,8 +138,8 @@ def machine_of(name: str):
     return machine
 
 
-def explains(edges: list[Transition], src: int, outcome: str, dst: int) -> bool:
-    """A poll from `src` ending in `outcome` at `dst`: ready-at-once edges, then the last one."""
+def _after_ready_edges(edges: list[Transition], src: int) -> set[int]:
+    """The states a poll starting at `src` can be in after following ready-at-once edges."""
     reach, stack = {src}, [src]
     while stack:
         state = stack.pop()
@@ -147,7 +147,19 @@ def explains(edges: list[Transition], src: int, outcome: str, dst: int) -> bool:
             if e.src == state and e.kind == "ready" and e.dst not in reach:
                 reach.add(e.dst)
                 stack.append(e.dst)
-    return any(e.src in reach and e.kind == outcome and e.dst == dst for e in edges)
+    return reach
+
+
+def _drawn_edges_of(edges: list[Transition], poll: tuple[int, str, int]) -> set:
+    """The drawn (src, kind, dst) a poll from `src` ending in `outcome` at `dst` can have
+    taken last, after ready-at-once edges."""
+    src, outcome, dst = poll
+    reach = _after_ready_edges(edges, src)
+    return {
+        (e.src, e.kind, e.dst)
+        for e in edges
+        if e.src in reach and e.kind == outcome and e.dst == dst
+    }
 
 
 CALLS = {
@@ -158,12 +170,11 @@ CALLS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CALLS))
-def test_graph_edges_match_the_transitions_real_runs_take(module, name: str) -> None:
-    edges = transitions(MODULE, machine_of(name))
+def _observed_polls(module, name: str, seed: int, runs: int) -> set[tuple[int, str, int]]:
+    """(state before, outcome, state after) of every poll of `runs` real runs of `name`."""
     observed: set[tuple[int, str, int]] = set()
-    rng = random.Random(1234)
-    for _ in range(300):
+    rng = random.Random(seed)
+    for _ in range(runs):
         recorder = Recorder()
         with runtime.instrument(recorder):
             try:
@@ -171,45 +182,25 @@ def test_graph_edges_match_the_transitions_real_runs_take(module, name: str) -> 
             except (ValueError, KeyError, module.Stop):
                 pass
         observed.update(recorder.polls)
+    return observed
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_graph_edges_match_the_transitions_real_runs_take(module, name: str) -> None:
+    edges = transitions(MODULE, machine_of(name))
+    observed = _observed_polls(module, name, seed=1234, runs=300)
     assert observed
     for poll in sorted(observed):
-        assert explains(edges, *poll), f"{name}: poll {poll} has no path in the graph"
-
-
-def _reachable_by_ready(edges: list[Transition], observed: set[tuple[int, str, int]]) -> set:
-    """The drawn (src, kind, dst) that some observed poll took, possibly after ready edges."""
-    taken = set()
-    for src, outcome, dst in observed:
-        reach, stack = {src}, [src]
-        while stack:
-            state = stack.pop()
-            for e in edges:
-                if e.src == state and e.kind == "ready" and e.dst not in reach:
-                    reach.add(e.dst)
-                    stack.append(e.dst)
-        taken |= {
-            (e.src, e.kind, e.dst)
-            for e in edges
-            if e.src in reach and e.kind == outcome and e.dst == dst
-        }
-    return taken
+        assert _drawn_edges_of(edges, poll), f"{name}: poll {poll} has no path in the graph"
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_every_drawn_edge_is_taken_by_some_real_run(module, name: str) -> None:
     edges = transitions(MODULE, machine_of(name))
-    observed: set[tuple[int, str, int]] = set()
-    rng = random.Random(99)
-    for _ in range(400):
-        recorder = Recorder()
-        with runtime.instrument(recorder):
-            try:
-                runtime.run(CALLS[name](module, future_maker(rng)))
-            except (ValueError, KeyError, module.Stop):
-                pass
-        observed.update(recorder.polls)
+    observed = _observed_polls(module, name, seed=99, runs=400)
+    taken = set().union(*(_drawn_edges_of(edges, poll) for poll in observed))
     drawn = {(e.src, e.kind, e.dst) for e in edges if e.kind != "ready"}
-    assert drawn - _reachable_by_ready(edges, observed) == set()
+    assert drawn - taken == set()
 
 
 def test_a_while_true_server_has_no_return_edge_and_loops_on_its_wait() -> None:

@@ -100,6 +100,19 @@ def test_an_idle_writable_socket_is_reported_once_not_on_every_poll():
     b.close()
 
 
+def _run_without_the_extension(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh Python where runtime._epoll cannot be imported, as on a machine
+    where it was never built (None in sys.modules makes a module unimportable)."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.modules['runtime._epoll'] = None\n{code}"],
+        env={**env, "PYTHONPATH": ":".join(sys.path)},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
@@ -108,36 +121,15 @@ def test_an_idle_writable_socket_is_reported_once_not_on_every_poll():
     ],
 )
 def test_an_unusable_runtime_poller_setting_fails_at_import_saying_what_to_set(setting, message):
-    # runtime._epoll set to None in sys.modules makes it unimportable, as on a machine
-    # where it was never built.
-    code = "import sys; sys.modules['runtime._epoll'] = None; import runtime"
-    env = {"RUNTIME_POLLER": setting, "PYTHONPATH": ":".join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_without_the_extension("import runtime", RUNTIME_POLLER=setting)
     assert done.returncode == 1
     assert message in done.stderr.splitlines()[-1]
 
 
 def test_without_the_extension_the_runtime_falls_back_to_selectors_and_runs():
-    code = (
-        "import sys; sys.modules['runtime._epoll'] = None\n"
+    done = _run_without_the_extension(
         "import runtime, runtime.reactor\n"
         "print(runtime.reactor.POLLER, runtime.run(runtime.sleep(0.001)))"
-    )
-    env = {"PYTHONPATH": ":".join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert done.stdout == "selectors None\n", done.stderr
 

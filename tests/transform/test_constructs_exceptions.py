@@ -8,6 +8,7 @@ Facts these tests pin down (Python's, so the reference shows them too):
   future, so ``finally`` and ``__exit__`` run; closing an unstarted coroutine runs nothing.
 """
 
+import pytest
 from reference import assert_same, execute, outcome, printed, program, result
 
 
@@ -209,24 +210,49 @@ def test_return_in_try_runs_finally_with_waits_before_returning() -> None:
     assert outcome(events) == ("return", "value")
 
 
-def test_break_and_continue_in_finally_override() -> None:
-    src = program("""
-        @coroutine
-        def main():
-            seen = []
-            for i in range(3):
-                try:
-                    if i == 0:
-                        wait(raising(ValueError, i))
-                    return "returned"
-                finally:
-                    seen.append(wait(ready(i)))
-                    if i < 2:
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(
+            """
+            @coroutine
+            def main():
+                seen = []
+                for i in range(3):
+                    try:
+                        if i == 0:
+                            wait(raising(ValueError, i))
+                        return "returned"
+                    finally:
+                        seen.append(wait(ready(i)))
+                        if i < 2:
+                            continue
+                        break
+                return seen
+            """,
+            id="over_a_raise_and_a_return",
+        ),
+        # issue 10: the break was carried out after the try body had suspended
+        pytest.param(
+            """
+            @coroutine
+            def main():
+                r = []
+                for i in range(3):
+                    try:
+                        wait(pending(1))
+                        r.append(i)
+                        break
+                    finally:
                         continue
-                    break
-            return seen
-        """)
-    assert result(src) == [0, 1, 2]
+                return r
+            """,
+            id="a_continue_over_a_break_after_the_try_body_suspended",
+        ),
+    ],
+)
+def test_break_or_continue_in_finally_overrides_the_exit_in_flight(source: str) -> None:
+    assert result(program(source)) == [0, 1, 2]
 
 
 def test_break_through_finally_runs_it() -> None:

@@ -9,9 +9,11 @@ import inspect
 import pytest
 from reference import assert_same, load, outcome, printed, program, result
 
-
-def test_nested_coroutine_reads_and_rebinds_a_local_of_the_enclosing_coroutine() -> None:
-    src = program("""
+# Programs whose whole check is their value: `result` runs each as state machines and as its
+# generator reference (SPEC §2.1), fails unless both log the same events, and returns the value.
+NESTED_PROGRAMS = [
+    pytest.param(
+        """
         @coroutine
         def main():
             x = 1
@@ -23,12 +25,12 @@ def test_nested_coroutine_reads_and_rebinds_a_local_of_the_enclosing_coroutine()
             y = wait(add(pending(1, 5)))
             z = wait(add(ready(2)))
             return x, y, z
-        """)
-    assert result(src) == (8, 6, 8)
-
-
-def test_nested_coroutine_sees_the_enclosing_local_as_it_is_when_it_runs() -> None:
-    src = program("""
+        """,
+        (8, 6, 8),
+        id="nested_coroutine_reads_and_rebinds_a_local_of_the_enclosing_coroutine",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             x = "first"
@@ -39,12 +41,12 @@ def test_nested_coroutine_sees_the_enclosing_local_as_it_is_when_it_runs() -> No
             fut = show()
             x = wait(pending(2, "second"))
             return wait(fut)
-        """)
-    assert result(src) == "second"
-
-
-def test_enclosing_coroutine_sees_what_the_nested_one_wrote_across_its_own_waits() -> None:
-    src = program("""
+        """,
+        "second",
+        id="nested_coroutine_sees_the_enclosing_local_as_it_is_when_it_runs",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             seen = []
@@ -56,12 +58,12 @@ def test_enclosing_coroutine_sees_what_the_nested_one_wrote_across_its_own_waits
             wait(pending(1))
             b = wait(log(2))
             return seen, a, b
-        """)
-    assert result(src) == ([1, 2], 1, 2)
-
-
-def test_nested_coroutine_calls_itself_recursively() -> None:
-    src = program("""
+        """,
+        ([1, 2], 1, 2),
+        id="enclosing_coroutine_sees_what_the_nested_one_wrote_across_its_own_waits",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             @coroutine
@@ -70,12 +72,12 @@ def test_nested_coroutine_calls_itself_recursively() -> None:
                     return 1
                 return n * wait(fact(n - wait(pending(1, 1))))
             return wait(fact(wait(ready(5))))
-        """)
-    assert result(src) == 120
-
-
-def test_coroutines_nested_three_deep_write_both_enclosing_locals() -> None:
-    src = program("""
+        """,
+        120,
+        id="nested_coroutine_calls_itself_recursively",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             x = 1
@@ -91,12 +93,12 @@ def test_coroutines_nested_three_deep_write_both_enclosing_locals() -> None:
                 r = wait(inner())
                 return r, y
             return wait(mid()), x
-        """)
-    assert result(src) == ((14, 3), 11)
-
-
-def test_nested_coroutine_inside_a_plain_def_of_a_coroutine() -> None:
-    src = program("""
+        """,
+        ((14, 3), 11),
+        id="coroutines_nested_three_deep_write_both_enclosing_locals",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             total = 1
@@ -109,12 +111,12 @@ def test_nested_coroutine_inside_a_plain_def_of_a_coroutine() -> None:
                 return inner
             a = wait(factory(10)(pending(1, 1)))
             return a, total
-        """)
-    assert result(src) == (12, 12)
-
-
-def test_nested_coroutine_walrus_rebinds_the_enclosing_local() -> None:
-    src = program("""
+        """,
+        (12, 12),
+        id="nested_coroutine_inside_a_plain_def_of_a_coroutine",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             x = 0
@@ -123,12 +125,12 @@ def test_nested_coroutine_walrus_rebinds_the_enclosing_local() -> None:
                 nonlocal x
                 return (x := wait(pending(1, 5))) + 1
             return wait(inner()), x
-        """)
-    assert result(src) == (6, 5)
-
-
-def test_nested_coroutine_parameter_shadows_the_enclosing_local() -> None:
-    src = program("""
+        """,
+        (6, 5),
+        id="nested_coroutine_walrus_rebinds_the_enclosing_local",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             x = 1
@@ -138,12 +140,12 @@ def test_nested_coroutine_parameter_shadows_the_enclosing_local() -> None:
                 g = lambda: x + y
                 return g()
             return wait(inner(5)), x
-        """)
-    assert result(src) == (10, 1)
-
-
-def test_nested_coroutines_made_in_a_loop_bind_late_and_keep_defaults() -> None:
-    src = program("""
+        """,
+        (10, 1),
+        id="nested_coroutine_parameter_shadows_the_enclosing_local",
+    ),
+    pytest.param(
+        """
         @coroutine
         def main():
             makers = []
@@ -154,8 +156,196 @@ def test_nested_coroutines_made_in_a_loop_bind_late_and_keep_defaults() -> None:
                     return k, i
                 makers.append(get)
             return [wait(m()) for m in makers]
-        """)
-    assert result(src) == [(0, 2), (1, 2), (2, 2)]
+        """,
+        [(0, 2), (1, 2), (2, 2)],
+        id="nested_coroutines_made_in_a_loop_bind_late_and_keep_defaults",
+    ),
+    pytest.param(
+        """
+        class Base:
+            def val(self):
+                return 1
+        @coroutine
+        def main():
+            x = wait(ready(3))
+            class K(Base):
+                @coroutine
+                def m(self, f):
+                    v = wait(f)
+                    return super().val() + v + x
+                def plain(self):
+                    return super().val() * 10
+                @staticmethod
+                @coroutine
+                def s(v):
+                    return wait(pending(1, v))
+                @classmethod
+                @coroutine
+                def c(cls, v):
+                    return cls.__name__, wait(ready(v))
+            k = K()
+            return wait(k.m(pending(1, 4))), k.plain(), wait(K.s(1)), wait(K.c(2))
+        """,
+        (8, 10, 1, ("K", 2)),
+        id="nested_coroutine_methods_of_a_class_in_a_coroutine_use_super",
+    ),
+    pytest.param(
+        """
+        class Base:
+            def val(self):
+                return 1
+        def make():
+            y = 5
+            class K(Base):
+                @coroutine
+                def m(self, f):
+                    nonlocal y
+                    y += wait(f)
+                    return super().val() + y
+            return K
+        @coroutine
+        def main():
+            K = make()
+            return wait(K().m(pending(1, 4))), wait(K().m(ready(1)))
+        """,
+        (10, 11),
+        id="coroutine_method_of_a_class_defined_in_a_function_rebinds_its_variable",
+    ),
+    pytest.param(
+        """
+        class C:
+            def __init__(self):
+                self.v = 3
+            @coroutine
+            def m(self, f):
+                @coroutine
+                def inner(g):
+                    return self.v + wait(g)
+                return wait(inner(f))
+        @coroutine
+        def main():
+            return wait(C().m(pending(1, 4)))
+        """,
+        7,
+        id="nested_coroutine_in_a_coroutine_method_reads_self",
+    ),
+    pytest.param(
+        """
+        @coroutine
+        def main():
+            x = 0
+            try:
+                with cm("a"):
+                    @coroutine
+                    def inner():
+                        nonlocal x
+                        x = wait(pending(1, 7))
+                    wait(inner())
+            finally:
+                print("finally", x)
+            return x
+        """,
+        7,
+        id="nested_coroutine_defined_inside_with_and_try_of_the_enclosing_one",
+    ),
+    # (3.13 strips a docstring's indentation when compiling: compare its words)
+    pytest.param(
+        '''
+        @coroutine
+        def main():
+            @coroutine
+            def inner():
+                """A docstring
+                over lines."""
+                s = """multi
+        line"""
+                wait(pending(1))
+                return s, inner.__doc__.split()
+            return wait(inner())
+        ''',
+        ("multi\nline", ["A", "docstring", "over", "lines."]),
+        id="nested_coroutine_keeps_its_docstring_and_multiline_strings",
+    ),
+    pytest.param(
+        """
+        @coroutine
+        def main():
+            _m = 1
+            @coroutine
+            def inner():
+                _m_ = 2
+                return _m + _m_ + wait(pending(1, 3))
+            return wait(inner())
+        """,
+        6,
+        id="generated_names_do_not_shadow_the_enclosing_machine",
+    ),
+    pytest.param(
+        """
+        class Base:
+            def hello(self):
+                return "base"
+        class C(Base):
+            def hello(self):
+                return "c"
+            @coroutine
+            def m(self):
+                wait(pending(1))
+                class D(Base):
+                    def hello(self):
+                        return "d+" + super().hello() + __class__.__name__
+                return D().hello(), super().hello()
+        @coroutine
+        def main():
+            return wait(C().m())
+        """,
+        ("d+baseD", "base"),
+        id="zero_argument_super_in_a_class_defined_inside_a_coroutine_method",
+    ),
+    pytest.param(
+        """
+        class Base:
+            def hello(self):
+                return "base"
+        class C(Base):
+            def hello(self):
+                return "c"
+            def m(self):
+                def make():
+                    @coroutine
+                    def inner(obj, f):
+                        v = wait(f)
+                        return super().hello() + str(v), __class__.__name__
+                    return inner
+                return make()(self, pending(1, 1))
+        @coroutine
+        def main():
+            return wait(C().m())
+        """,
+        ("base1", "C"),
+        id="zero_argument_super_in_a_coroutine_nested_in_a_plain_method",
+    ),
+    pytest.param(
+        """
+        @coroutine
+        def main():
+            @coroutine
+            def inner(g, k=(z := 5)):
+                return wait(g) + k
+            r = wait(inner(pending(1, 1)))
+            return r, z
+        """,
+        (6, 5),
+        id="walrus_in_a_nested_coroutines_default_binds_in_the_enclosing_coroutine",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), NESTED_PROGRAMS)
+def test_nested_program_returns_what_its_generator_reference_returns(
+    source: str, expected: object
+) -> None:
+    assert result(program(source)) == expected
 
 
 def test_decorators_above_a_nested_coroutine_apply_to_the_generated_function() -> None:
@@ -198,112 +388,6 @@ def test_nested_coroutine_keeps_its_signature() -> None:
     inner = fut.poll(None)
     assert isinstance(inner, Ready)
     assert str(inspect.signature(inner.value)).startswith("(a, /, b: int = 2, *args, c, **kw)")
-
-
-def test_nested_coroutine_methods_of_a_class_in_a_coroutine_use_super() -> None:
-    src = program("""
-        class Base:
-            def val(self):
-                return 1
-        @coroutine
-        def main():
-            x = wait(ready(3))
-            class K(Base):
-                @coroutine
-                def m(self, f):
-                    v = wait(f)
-                    return super().val() + v + x
-                def plain(self):
-                    return super().val() * 10
-                @staticmethod
-                @coroutine
-                def s(v):
-                    return wait(pending(1, v))
-                @classmethod
-                @coroutine
-                def c(cls, v):
-                    return cls.__name__, wait(ready(v))
-            k = K()
-            return wait(k.m(pending(1, 4))), k.plain(), wait(K.s(1)), wait(K.c(2))
-        """)
-    assert result(src) == (8, 10, 1, ("K", 2))
-
-
-def test_coroutine_method_of_a_class_defined_in_a_function_rebinds_its_variable() -> None:
-    src = program("""
-        class Base:
-            def val(self):
-                return 1
-        def make():
-            y = 5
-            class K(Base):
-                @coroutine
-                def m(self, f):
-                    nonlocal y
-                    y += wait(f)
-                    return super().val() + y
-            return K
-        @coroutine
-        def main():
-            K = make()
-            return wait(K().m(pending(1, 4))), wait(K().m(ready(1)))
-        """)
-    assert result(src) == (10, 11)
-
-
-def test_nested_coroutine_in_a_coroutine_method_reads_self() -> None:
-    src = program("""
-        class C:
-            def __init__(self):
-                self.v = 3
-            @coroutine
-            def m(self, f):
-                @coroutine
-                def inner(g):
-                    return self.v + wait(g)
-                return wait(inner(f))
-        @coroutine
-        def main():
-            return wait(C().m(pending(1, 4)))
-        """)
-    assert result(src) == 7
-
-
-def test_nested_coroutine_defined_inside_with_and_try_of_the_enclosing_one() -> None:
-    src = program("""
-        @coroutine
-        def main():
-            x = 0
-            try:
-                with cm("a"):
-                    @coroutine
-                    def inner():
-                        nonlocal x
-                        x = wait(pending(1, 7))
-                    wait(inner())
-            finally:
-                print("finally", x)
-            return x
-        """)
-    assert result(src) == 7
-
-
-def test_nested_coroutine_keeps_its_docstring_and_multiline_strings() -> None:
-    src = program('''
-        @coroutine
-        def main():
-            @coroutine
-            def inner():
-                """A docstring
-                over lines."""
-                s = """multi
-        line"""
-                wait(pending(1))
-                return s, inner.__doc__.split()
-            return wait(inner())
-        ''')
-    # (3.13 strips a docstring's indentation when compiling: compare its words)
-    assert result(src) == ("multi\nline", ["A", "docstring", "over", "lines."])
 
 
 def test_exception_from_a_nested_coroutine_reaches_the_enclosing_handler() -> None:
@@ -349,20 +433,6 @@ def test_closing_the_enclosing_coroutine_closes_the_nested_one_it_waits_on(close
     assert events[-1] == ("closed",)
 
 
-def test_generated_names_do_not_shadow_the_enclosing_machine() -> None:
-    src = program("""
-        @coroutine
-        def main():
-            _m = 1
-            @coroutine
-            def inner():
-                _m_ = 2
-                return _m + _m_ + wait(pending(1, 3))
-            return wait(inner())
-        """)
-    assert result(src) == 6
-
-
 def test_nested_coroutine_output_is_idempotent_and_names_its_lines() -> None:
     from corofy.transform import transform
 
@@ -388,28 +458,6 @@ def test_nested_coroutine_output_is_idempotent_and_names_its_lines() -> None:
     lines = out.code.split("\n")
     stores = [k for k, text in enumerate(lines, 1) if text.strip() == "_m.x = _t1"]
     assert stores and all(ns["__corofy_lines__"][k] == 9 for k in stores)
-
-
-def test_zero_argument_super_in_a_class_defined_inside_a_coroutine_method() -> None:
-    src = program("""
-        class Base:
-            def hello(self):
-                return "base"
-        class C(Base):
-            def hello(self):
-                return "c"
-            @coroutine
-            def m(self):
-                wait(pending(1))
-                class D(Base):
-                    def hello(self):
-                        return "d+" + super().hello() + __class__.__name__
-                return D().hello(), super().hello()
-        @coroutine
-        def main():
-            return wait(C().m())
-        """)
-    assert result(src) == ("d+baseD", "base")
 
 
 def test_nested_coroutine_reading_an_unbound_enclosing_local_raises_name_error() -> None:
@@ -458,39 +506,3 @@ def test_nested_coroutine_in_a_loop_with_waits_is_generated_once() -> None:
     # by hand: total 3; inner makes it 3 + 1 + 3 = 7 and returns 7, but += read 3 first:
     # 10. Then 16; inner returns 16 + 2 + 16 = 34; 16 + 34 = 50.
     assert result(src) == 50
-
-
-def test_zero_argument_super_in_a_coroutine_nested_in_a_plain_method() -> None:
-    src = program("""
-        class Base:
-            def hello(self):
-                return "base"
-        class C(Base):
-            def hello(self):
-                return "c"
-            def m(self):
-                def make():
-                    @coroutine
-                    def inner(obj, f):
-                        v = wait(f)
-                        return super().hello() + str(v), __class__.__name__
-                    return inner
-                return make()(self, pending(1, 1))
-        @coroutine
-        def main():
-            return wait(C().m())
-        """)
-    assert result(src) == ("base1", "C")
-
-
-def test_walrus_in_a_nested_coroutines_default_binds_in_the_enclosing_coroutine() -> None:
-    src = program("""
-        @coroutine
-        def main():
-            @coroutine
-            def inner(g, k=(z := 5)):
-                return wait(g) + k
-            r = wait(inner(pending(1, 1)))
-            return r, z
-        """)
-    assert result(src) == (6, 5)

@@ -87,21 +87,8 @@ def test_a_capture_bound_before_a_failed_guard_stays_bound() -> None:
     assert result(src) == (5, 5)
 
 
-def test_a_continue_in_finally_cancels_a_break_after_the_try_body_suspended() -> None:
-    src = program("""
-        @coroutine
-        def main():
-            r = []
-            for i in range(3):
-                try:
-                    wait(pending(1))
-                    r.append(i)
-                    break
-                finally:
-                    continue
-            return r
-        """)
-    assert result(src) == [0, 1, 2]
+# A continue in finally that cancels a break after the try body suspended: with its twin in
+# test_constructs_exceptions.py (test_break_or_continue_in_finally_overrides_the_exit_in_flight).
 
 
 def test_a_return_cancelled_by_an_inner_finally_does_not_return_from_a_waiting_outer_one() -> None:
