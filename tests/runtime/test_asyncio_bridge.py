@@ -253,18 +253,23 @@ def test_an_exception_from_corofy_reaches_asyncio_with_its_type() -> None:
 
 
 def test_cancelling_the_asyncio_side_closes_the_corofy_coroutine(nothing_left_behind) -> None:
-    closed = threading.Event()
+    started, closed = threading.Event(), threading.Event()
 
     @coroutine
     def slow() -> None:
         try:
+            started.set()
             wait(runtime.sleep(30))
         finally:
             closed.set()
 
     async def amain() -> None:
+        waiting = asyncio.ensure_future(runtime.to_asyncio(slow()))
+        # A coroutine closed before its first poll has entered no try, so has no finally to
+        # run: cancel only once it runs (a loaded machine can take longer than the timeout).
+        assert await asyncio.to_thread(started.wait, 5), "the corofy coroutine did not start"
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(runtime.to_asyncio(slow()), 0.05)
+            await asyncio.wait_for(waiting, 0.05)
         assert await asyncio.to_thread(closed.wait, 5), "the corofy finally did not run"
 
     asyncio.run(amain())
