@@ -52,9 +52,7 @@ The shape of the output (facts the design depends on):
 
 from __future__ import annotations
 
-import io
 import re
-import tokenize
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +60,7 @@ import libcst as cst
 
 from corofy.transform import nested
 from corofy.transform.analyse import Storage, pattern_names, uses
+from corofy.transform.exits import Control, Exit, FinallyFrame, LoopFrame, OnceFrame
 from corofy.transform.ir import (
     Assign,
     Block,
@@ -86,6 +85,7 @@ from corofy.transform.ir import (
 from corofy.transform.names import Rename, spliced
 from corofy.transform.reenter import hands_off, has_inline_wait, jumps, suspends
 from corofy.transform.scopes import is_private
+from corofy.transform.writer import BREAKS, Writer, leading_lines_dropped, one_line
 
 
 @dataclass
@@ -104,87 +104,6 @@ class Names:
     thrown: str = "_thrown"
     closing: str = "_closing"
     AGAIN: str = "_AGAIN"
-
-
-# -- names and text ---------------------------------------------------------------------------
-
-_BREAKS = re.compile(r"\r\n|\r|\n")
-
-
-def leading_lines_dropped(text: str, n: Raw) -> tuple[str, int]:
-    """A compound statement's printed text without the blank lines around it, and the
-    original line of its first line: its leading lines (blank and comment lines, printed
-    with it) start that many lines above the statement, less the blank ones dropped."""
-    body = text.lstrip("\r\n")
-    dropped = len(_BREAKS.findall(text[: len(text) - len(body)]))
-    lead = len(n.stmt.leading_lines) if hasattr(n.stmt, "leading_lines") else 0
-    return body.rstrip("\r\n"), n.line - lead + dropped
-
-
-def one_line(text: str) -> str:
-    """``text`` (source written over several lines) on one line, for a comment: each line
-    break and the indentation after it become one space. Python ends a comment at any of
-    ``\n``, ``\r\n`` or a lone ``\r``."""
-    if "\n" not in text and "\r" not in text:
-        return text
-    return " ".join(part.strip() for part in _BREAKS.split(text)).strip()
-
-
-def _string_lines(text: str) -> set[int]:
-    """Lines (1-based) of ``text`` that start inside a string literal: never re-indent them."""
-    if '"""' not in text and "'''" not in text and "\\\n" not in text:
-        return set()
-    inside: set[int] = set()
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
-                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
-    return inside
-
-
-class Writer:
-    def __init__(self, unit: str, base: str = "") -> None:
-        self.unit = unit
-        self.base = base
-        self.prefix = base  # base + unit * level
-        self._level = 0
-        self.lines: list[str] = []
-        self.origin: list[int] = []
-
-    @property
-    def level(self) -> int:
-        return self._level
-
-    @level.setter
-    def level(self, level: int) -> None:
-        self._level = level
-        self.prefix = self.base + self.unit * level
-
-    def line(self, text: str, origin: int = 0) -> None:
-        if "\n" in text or "\r" in text:  # user code over several lines
-            self.text(text, origin, exact=False)
-            return
-        self.lines.append(self.prefix + text if text else "")
-        self.origin.append(origin)
-
-    def text(self, text: str, origin: int = 0, exact: bool = True) -> None:
-        """Several lines of code; ``exact``: line k of it came from ``origin + k``."""
-        prefix = self.prefix
-        if "\r" in text:  # a line ends at \r\n or \r too: one style inside generated code
-            text = _BREAKS.sub("\n", text)
-        parts = text.split("\n")
-        if not prefix and all(part.strip() or not part for part in parts):
-            skip = ()  # nothing to indent and no blank line to empty: string lines stay as they are
-        else:
-            skip = _string_lines(text) if len(parts) > 1 else ()
-        for k, part in enumerate(parts, 1):
-            if k in skip:
-                self.lines.append(part)
-            else:
-                self.lines.append(prefix + part if part.strip() else "")
-            self.origin.append(origin + (k - 1 if exact else 0) if origin else 0)
 
 
 @dataclass
@@ -248,7 +167,7 @@ class Render:
         # Nested functions that use the machine close over _m: then it stays set.
         self.clear_m = not (set(storage.nested_refs.values()) & storage.cold)
         self.as_target_ok = False
-        self.frames: list[tuple] = []
+        self.control = Control()
         self.cache: dict[tuple[int, bool], str] = {}
         self.keep: list[cst.CSTNode] = []
         self.fast = not storage.cold and not self.class_name
@@ -518,10 +437,11 @@ class Render:
                 f", {self.mangle(a)}" for a in sorted(self.storage.tail_args.get(n.index, ()))
             )
             w.line(f"return {m}.{self.tail_names[n.index]}({names.w}{passed})")
-        elif isinstance(n, Break):
-            self._jump(w, n, 3)
-        elif isinstance(n, Continue):
-            self._jump(w, n, 4)
+        elif isinstance(n, (Break, Continue)):
+            self.mark(w, n.line)
+            self.control.write_jump(
+                w, Exit.BREAK if isinstance(n, Break) else Exit.CONTINUE, n.line
+            )
         else:  # pragma: no cover
             raise TypeError(n)
 
@@ -564,9 +484,8 @@ class Render:
             w.line(f"for {self.target(n.target)} in {self.expr(n.iter)}:", n.line)  # type: ignore[arg-type]
         else:
             w.line(f"while {self.expr(n.test) if n.test is not None else 'True'}:", n.line)
-        self.frames.append(("loop",))
-        self._indented(w, n.body)
-        self.frames.pop()
+        with self.control.inside(LoopFrame()):
+            self._indented(w, n.body)
         if n.orelse:
             w.line("else:")
             self._indented(w, n.orelse)
@@ -586,12 +505,11 @@ class Render:
         go = self.ctx.temp("_go")
         w.line(f"{go} = True")
         w.line("while True:  # once: break and continue below leave this iteration")
-        self.frames.append(("wrapper", go))
-        w.level += 1
-        self.block(w, n.rest)
-        w.line("break")
-        w.level -= 1
-        self.frames.pop()
+        with self.control.inside(OnceFrame(go)):
+            w.level += 1
+            self.block(w, n.rest)
+            w.line("break")
+            w.level -= 1
         w.line(f"if {go}:")
         w.level += 1
         self._loop_again(w, n)
@@ -613,21 +531,15 @@ class Render:
         if n.fin is not None:
             kind, value = n.fin
             w.line("try:", n.line)
+            frame = FinallyFrame(self.slotted(kind), self.slotted(value))
             w.level += 1
-            self.frames.append(("fin", kind, value))
-            if n.handlers or n.orelse:
-                self._try_clauses(w, n, with_finally=False)
-            else:
-                self.block(w, n.body)
-            self.frames.pop()
+            with self.control.inside(frame):
+                if n.handlers or n.orelse:
+                    self._try_clauses(w, n, with_finally=False)
+                else:
+                    self.block(w, n.body)
             w.level -= 1
-            exc = self.names.x
-            w.line(
-                f"except BaseException as {exc}:  # an exception is pending while the finally runs"
-            )
-            w.line(f"{self.indent}{self.slotted(kind)} = 2")
-            w.line(f"{self.indent}{self.slotted(value)} = {exc}")
-            w.line(f"{self.indent}raise")
+            frame.write_pending_raise(w, self.names.x)
             self._finally(w, n)
             return
         self._try_clauses(w, n, with_finally=True)
@@ -671,42 +583,12 @@ class Render:
             w.line("finally:")
             w.line(f"{self.indent}pass")
 
-    def _fin_frames(self, stop_at_loop: bool) -> tuple[list[tuple], tuple | None]:
-        fins = []
-        for frame in reversed(self.frames):
-            if frame[0] == "fin":
-                fins.append(frame)
-            elif stop_at_loop:
-                return fins, frame
-        return fins, None
-
     def _return(self, w: Writer, n: Return) -> None:
         self.mark(w, n.line)
         value = self.expr(n.value) if n.value is not None else "None"
         if isinstance(n.value, cst.Tuple) and not n.value.lpar:
             value = f"({value})"
-        fins, _ = self._fin_frames(stop_at_loop=False)
-        if fins:
-            first = self.slotted(fins[0][2])
-            w.text(f"{first} = {value}", n.line)
-            for _, kind, val in fins:
-                if self.slotted(val) != first:
-                    w.line(f"{self.slotted(val)} = {first}")
-                w.line(f"{self.slotted(kind)} = 1")
-            value = first
-        w.text(f"return {self.names.Ready}({value})", n.line)
-
-    def _jump(self, w: Writer, n: Node, code: int) -> None:
-        self.mark(w, n.line)
-        fins, loop = self._fin_frames(stop_at_loop=True)
-        for _, kind, _value in fins:
-            w.line(f"{self.slotted(kind)} = {code}")
-        keyword = "break" if code == 3 else "continue"
-        if loop is not None and loop[0] == "wrapper":
-            # A continue may follow a break it cancels (from a finally): both set the flag.
-            w.line(f"{loop[1]} = {code != 3}")
-            keyword = "break"
-        w.line(keyword, n.line)
+        self.control.write_return(w, value, n.line, self.names.Ready)
 
 
 # -- the wrapper function and the class ------------------------------------------------------
@@ -800,7 +682,7 @@ def machine(
             body.line(r.code(decl).rstrip().rstrip(";"))
         r.transfer(body, sorted(storage.needed.get(state, ())), load=True)
         r.last_line = -1
-        r.frames = []
+        r.control.reset()
         r.unchanged = storage.unchanged.get(("state", state), frozenset())
         r.budget = len(body.lines) + RESUME_BUDGET if state else None
         r.inline_waits = 0
@@ -829,7 +711,7 @@ def machine(
         for decl in r.declarations:
             body.line(r.code(decl).rstrip().rstrip(";"))
         r.last_line = -1
-        r.frames = []
+        r.control.reset()
         r.unchanged = storage.unchanged.get(("tail", k), frozenset())
         r.block(body, block)
         if not _returns(block):
@@ -866,7 +748,7 @@ def machine(
     # Header: the book's "we rewrite this / into this".
     w.line(f"# corofy: the coroutine {ctx.coroutine.qualname} (line {def_line}) was written as")
     original = ctx.source_text.rstrip("\r\n")
-    for text in _BREAKS.split(original):
+    for text in BREAKS.split(original):
         w.line(f"#     {text}".rstrip())
     w.line(f"# and is rewritten into this function, which builds the state machine {cls} below.")
     kept = [d for d in node.decorators if d is not ctx.coroutine.marker]

@@ -26,7 +26,6 @@ code, so that Python's closures keep working as written. Facts this depends on:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,9 +36,10 @@ from corofy.transform.ir import Raw
 from corofy.transform.markers import Coroutine
 from corofy.transform.names import placeholder
 from corofy.transform.scopes import children_of
+from corofy.transform.writer import BREAKS, Writer, leading_lines_dropped, string_lines
 
 if TYPE_CHECKING:  # emit imports this module
-    from corofy.transform.emit import MachineText, Render, Writer
+    from corofy.transform.emit import MachineText, Render
 
 
 def prepare(
@@ -144,8 +144,6 @@ def _factory(r: Render, n: Raw) -> Factory:
 
 
 def _writer(r: Render) -> Writer:
-    from corofy.transform.emit import Writer
-
     return Writer(r.indent, "")
 
 
@@ -169,8 +167,6 @@ def _own_reads(r: Render, node: Any, found: set[str], walrus: set[str]) -> None:
 def _statement(r: Render, w: Writer, n: Raw) -> None:
     """Statement ``n`` with the generated code of each nested coroutine in its place."""
     by_placeholder = {placeholder(child): child for child in r.nested.values()}
-    from corofy.transform.emit import leading_lines_dropped
-
     text, line_no = leading_lines_dropped(r.code(n.stmt), n)
     segment: list[str] = []
     segment_origin = line_no
@@ -180,7 +176,7 @@ def _statement(r: Render, w: Writer, n: Raw) -> None:
             w.text("\n".join(segment), segment_origin)
             segment.clear()
 
-    for line in _BREAKS.split(text):  # libcst prints the file's own line ends
+    for line in BREAKS.split(text):  # libcst prints the file's own line ends
         child = by_placeholder.get(line.strip())
         if child is None:
             if not segment:
@@ -195,15 +191,10 @@ def _statement(r: Render, w: Writer, n: Raw) -> None:
     flush()
 
 
-_BREAKS = re.compile(r"\r\n|\r|\n")
-
-
 def _insert(w: Writer, lines: list[str], origins: list[int], prefix: str) -> None:
     """``lines`` (written at no indentation) indented by ``prefix``, but the lines that
     continue a string literal."""
-    from corofy.transform.emit import _string_lines
-
-    skip = _string_lines("\n".join(lines))
+    skip = string_lines("\n".join(lines))
     for k, (line, origin) in enumerate(zip(lines, origins), 1):
         w.lines.append(line if k in skip else (prefix + line if line.strip() else ""))
         w.origin.append(origin)

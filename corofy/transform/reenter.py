@@ -10,13 +10,13 @@ After the top-level statement holding the wait, it calls the shared tail of the 
 
 from __future__ import annotations
 
-from corofy.transform.expressions import equals, name
+from corofy.transform.exits import finish_finally, raise_again
+from corofy.transform.expressions import name
 from corofy.transform.ir import (
     Block,
     Break,
     Case,
     Continue,
-    Gen,
     Handler,
     If,
     Loop,
@@ -24,7 +24,6 @@ from corofy.transform.ir import (
     Node,
     Reenter,
     Resume,
-    Return,
     TailCall,
     Try,
     Unit,
@@ -225,7 +224,7 @@ def _reenter(
             ]
         if isinstance(part, tuple) and part[0] == "h":
             h = node.handlers[part[1]]
-            save, again, restore = _raise_again(h.line, h.name, node.saved)
+            save, again, restore = raise_again(h.line, h.name, node.saved)
             return [
                 save,
                 Try(
@@ -242,53 +241,8 @@ def _reenter(
             if not node.finalbody:
                 return inner
             return [Try(line, inner, [], [], node.finalbody, node.fin, saved=node.saved)]
-        # part == "final": finish the finally, then carry out the exit it interrupted.
-        kind, value = node.fin  # type: ignore[misc]
-        exits: Block = []
-        if in_loop:
-            exits = [
-                If(
-                    line,
-                    equals(kind, 3),
-                    [Break(line)],
-                    [If(line, equals(kind, 4), [Continue(line)], [])],
-                )
-            ]
-        normal = [*inner, If(line, equals(kind, 1), [Return(line, name(value))], exits)]
-        save, again, restore = _raise_again(line, value, node.saved)
-        raising = [
-            save,
-            Try(
-                line,
-                [again],
-                [
-                    Handler(
-                        line,
-                        name("BaseException"),
-                        None,
-                        [restore, *inner, Gen(line, "raise", ends=True)],
-                    )
-                ],
-                [],
-                [],
-            ),
-        ]
-        return [If(line, equals(kind, 2), raising, normal)]
+        return finish_finally(node, inner, in_loop)  # part == "final"
     return inner  # if / match case / with: the rest of that branch is all there is
-
-
-def _raise_again(line: int, exc: str, saved: str | None) -> tuple[Gen, Gen, Gen]:
-    """Statements raising ``exc`` again to be inside its handler: Python sets the
-    ``__context__`` of an exception raised while another is handled, so it is kept before
-    and put back after (the exception's chain stays what it was when first raised)."""
-    assert saved is not None
-    return (
-        Gen(
-            line, f"{saved} = {exc}.__context__", reads=frozenset({exc}), writes=frozenset({saved})
-        ),
-        Gen(line, f"raise {exc}", reads=frozenset({exc}), ends=True),
-        Gen(line, f"{exc}.__context__ = {saved}", reads=frozenset({exc, saved})),
-    )
 
 
 # -- structural questions the emitter asks ------------------------------------------------
