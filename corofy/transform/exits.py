@@ -25,6 +25,11 @@ Facts this depends on (Python's rules, and what a suspension does to them):
   value kept once and copied outwards); a ``break``/``continue`` only in those between it
   and its loop.
 
+- A suspension returns through the ``finally`` blocks around its wait: they must not run
+  then. It clears the local ``_m`` first (or, when nested functions close over ``_m``,
+  leaves ``_state`` set), and such a ``finally`` runs its body only when that says "not
+  suspending" (``write_try``).
+
 The generated code prints the exits as the integers of ``Exit``: its bytes are those of the
 releases before this enum had a name.
 """
@@ -35,12 +40,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from corofy.transform.expressions import equals, name
-from corofy.transform.ir import Block, Break, Continue, Gen, Handler, If, Return, Try
+from corofy.transform.ir import (
+    Block,
+    Break,
+    Continue,
+    Gen,
+    Handler,
+    If,
+    Resume,
+    Return,
+    Try,
+    Wait,
+    children,
+)
 from corofy.transform.writer import Writer
+
+if TYPE_CHECKING:
+    from corofy.transform.statements import Render
 
 
 class Exit(IntEnum):
@@ -143,6 +164,81 @@ class Control:
                 frame.write_jump(w, exit, line)
                 return
         LoopFrame().write_jump(w, exit, line)  # no frame open: the keyword as written
+
+
+# -- printing a try ---------------------------------------------------------------------------
+
+
+def write_try(r: Render, w: Writer, n: Try) -> None:
+    """A native ``try``; when its ``finally`` waits, its exits record themselves first."""
+    r.mark(w, n.line)
+    if n.fin is None:
+        _try_clauses(r, w, n, with_finally=True)
+        return
+    kind, value = n.fin
+    w.line("try:", n.line)
+    frame = FinallyFrame(r.slotted(kind), r.slotted(value))
+    w.level += 1
+    with r.control.inside(frame):
+        if n.handlers or n.orelse:
+            _try_clauses(r, w, n, with_finally=False)
+        else:
+            r.block(w, n.body)
+    w.level -= 1
+    frame.write_pending_raise(w, r.names.x)
+    _finally(r, w, n)
+
+
+def _finally(r: Render, w: Writer, n: Try) -> None:
+    w.line("finally:")
+    w.level += 1
+    if suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
+        # A suspension returns through this finally: it must not run then.
+        if r.clear_m:
+            w.line(f"if {r.names.m} is not None:  # not suspending")
+        else:
+            w.line(f"if {r.names.m}._state == -1:  # not suspending")
+        r.indented(w, n.finalbody)
+    else:
+        r.block(w, n.finalbody)
+    w.level -= 1
+
+
+def _try_clauses(r: Render, w: Writer, n: Try, with_finally: bool) -> None:
+    w.line("try:", n.line)
+    r.indented(w, n.body)
+    star = "*" if n.star else ""
+    for h in n.handlers:
+        clause = f"except{star}"
+        if h.type is not None:
+            clause += f" {r.expr(h.type)}"
+        if h.name:
+            clause += f" as {h.name}"
+        w.line(clause + ":", h.line)
+        w.level += 1
+        if h.name and h.name in r.storage.cold:
+            w.line(f"{r.names.m}.{r.slot(h.name)} = {h.name}", h.line)
+        r.block(w, h.body)
+        w.level -= 1
+    if n.orelse:
+        w.line("else:")
+        r.indented(w, n.orelse)
+    if with_finally and n.finalbody:
+        _finally(r, w, n)
+    if not n.handlers and not (with_finally and n.finalbody):
+        w.line("finally:")
+        w.line(f"{r.indent}pass")
+
+
+def suspends(block: Block) -> bool:
+    """Can control leave ``block`` by suspending (a wait, or a resumed wait)?"""
+    for n in block:
+        if isinstance(n, (Wait, Resume)):
+            return True
+        for child in children(n):
+            if suspends(child):
+                return True
+    return False
 
 
 # -- resuming: a resume function that finishes a waiting finally ----------------------------

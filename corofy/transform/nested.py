@@ -38,8 +38,9 @@ from corofy.transform.names import placeholder
 from corofy.transform.scopes import children_of
 from corofy.transform.writer import BREAKS, Writer, leading_lines_dropped, string_lines
 
-if TYPE_CHECKING:  # emit imports this module
-    from corofy.transform.emit import MachineText, Render
+if TYPE_CHECKING:  # statements imports this module
+    from corofy.transform.generated import MachineText
+    from corofy.transform.statements import Render
 
 
 def prepare(

@@ -10,27 +10,23 @@ After the top-level statement holding the wait, it calls the shared tail of the 
 
 from __future__ import annotations
 
-from corofy.transform.exits import finish_finally, raise_again
+from corofy.transform.exits import finish_finally, raise_again, suspends
 from corofy.transform.expressions import name
 from corofy.transform.ir import (
     Block,
-    Break,
-    Case,
-    Continue,
     Handler,
     If,
     Loop,
     Match,
     Node,
-    Reenter,
     Resume,
     TailCall,
     Try,
     Unit,
     Wait,
     With,
-    children,
 )
+from corofy.transform.loops import delegate_loops, hands_off, reentered
 
 
 def _parts(n: Node) -> list[tuple[object, Block]]:
@@ -113,51 +109,6 @@ def resume_block(unit: Unit, wait: Wait, conts: Continuations | None = None) -> 
     return delegate_loops(block, conts) if conts is not None else block
 
 
-def delegate_loops(block: Block, conts: Continuations, own: Loop | None = None) -> Block:
-    """``block`` with each loop that waits, outside any ``try``, replaced by a call of its
-    continuation: a resume function or continuation reaching a nested loop calls it instead
-    of holding a copy of it, so nested loops are not copied into every level's functions
-    (the start function keeps them inline: the fast path). ``own``: the loop a
-    continuation runs itself."""
-    out: Block | None = None
-    for k, n in enumerate(block):
-        new = _delegated(n, conts, own)
-        if new is not n and out is None:
-            out = list(block[:k])
-        if out is not None:
-            out.append(new)
-            if isinstance(new, TailCall):  # what followed the loop is in its continuation
-                return out
-    return block if out is None else out
-
-
-def _delegated(n: Node, conts: Continuations, own: Loop | None) -> Node:
-    if isinstance(n, Loop):
-        if n is not own and suspends([n]):
-            return conts.call(n)
-        body = delegate_loops(n.body, conts, own)
-        orelse = delegate_loops(n.orelse, conts, own)
-        if body is n.body and orelse is n.orelse:
-            return n
-        return Loop(n.line, n.test, n.target, n.iter, body, orelse)
-    if isinstance(n, If):
-        body, orelse = delegate_loops(n.body, conts, own), delegate_loops(n.orelse, conts, own)
-        return n if body is n.body and orelse is n.orelse else If(n.line, n.test, body, orelse)
-    if isinstance(n, Match):
-        bodies = [delegate_loops(c.body, conts, own) for c in n.cases]
-        if all(b is c.body for b, c in zip(bodies, n.cases)):
-            return n
-        return Match(
-            n.line,
-            n.subject,
-            [Case(c.line, c.pattern, c.guard, b) for c, b in zip(n.cases, bodies)],
-        )
-    if isinstance(n, Reenter) and n.cont is not None:
-        rest = delegate_loops(n.rest, conts, own)
-        return n if rest is n.rest else Reenter(n.line, n.loop, rest, n.go, n.cont)
-    return n  # a try (a return would leave it), a with, a simple statement
-
-
 def segments(body: Block) -> tuple[Block, dict[int, Block]]:
     """The start block and the shared tails: the body cut after each top-level statement
     that waits, each piece ending in a call of the next."""
@@ -205,8 +156,7 @@ def _reenter(
     if isinstance(node, Loop):
         if part != "body":
             return inner
-        cont = conts.call(node) if conts is not None else None
-        return [Reenter(node.line, node, inner, cont=cont)]
+        return reentered(node, inner, conts)
     if isinstance(node, Try):
         line = node.line
         if part == "body":
@@ -243,48 +193,3 @@ def _reenter(
             return [Try(line, inner, [], [], node.finalbody, node.fin, saved=node.saved)]
         return finish_finally(node, inner, in_loop)  # part == "final"
     return inner  # if / match case / with: the rest of that branch is all there is
-
-
-# -- structural questions the emitter asks ------------------------------------------------
-
-
-def hands_off(n: Node) -> bool:
-    """Is ``n`` a re-entered loop that ends by calling its continuation, whatever happens:
-    the rest of the iteration cannot break out of the loop (its own loop)?"""
-    return isinstance(n, Reenter) and n.cont is not None and not jumps(n.rest)
-
-
-def jumps(block: Block) -> bool:
-    """Does ``block`` break or continue the loop it sits in (not an inner one)?"""
-    for n in block:
-        if isinstance(n, (Break, Continue)):
-            return True
-        if isinstance(n, (Loop, Reenter)):
-            # A loop's own body breaks that loop, but its else clause breaks ours.
-            if jumps((n.loop if isinstance(n, Reenter) else n).orelse):
-                return True
-            continue
-        for child in children(n):
-            if jumps(child):
-                return True
-    return False
-
-
-def has_inline_wait(block: Block) -> bool:
-    for n in block:
-        if isinstance(n, Wait) and not n.guarded:
-            return True
-        if any(has_inline_wait(child) for child in children(n)):
-            return True
-    return False
-
-
-def suspends(block: Block) -> bool:
-    """Can control leave ``block`` by suspending (a wait, or a resumed wait)?"""
-    for n in block:
-        if isinstance(n, (Wait, Resume)):
-            return True
-        for child in children(n):
-            if suspends(child):
-                return True
-    return False

@@ -329,7 +329,7 @@ def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monk
     # Rename where it can: the output must be what the walk gives, byte for byte.
     from pathlib import Path
 
-    from corofy.transform import emit
+    from corofy.transform import statements
 
     root = Path(__file__).resolve().parents[2]
     sources = [
@@ -340,14 +340,14 @@ def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monk
     spliced_calls = []
 
     def counting(r, node, text):
-        found = emit_spliced(r, node, text)
+        found = real_spliced(r, node, text)
         spliced_calls.append(found is not None)
         return found
 
-    emit_spliced = emit.spliced
-    monkeypatch.setattr(emit, "spliced", counting)
+    real_spliced = statements.spliced
+    monkeypatch.setattr(statements, "spliced", counting)
     fast = [transform_source(source, "t.py") for source in sources]
-    monkeypatch.setattr(emit, "spliced", lambda r, node, text: None)
+    monkeypatch.setattr(statements, "spliced", lambda r, node, text: None)
     walked = [transform_source(source, "t.py") for source in sources]
     assert fast == walked
     assert sum(spliced_calls) >= 10 and not all(spliced_calls)

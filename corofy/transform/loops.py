@@ -1,0 +1,184 @@
+"""Loops in resume functions: re-entering an interrupted iteration, and leaving it.
+
+Facts this depends on (see ``emit.py`` for the shape of the output):
+
+- A wait inside a loop body suspends in the middle of an iteration. The resume function
+  finishes that iteration (``Reenter.rest``) and then runs the loop again from its head:
+  by a call of the loop's shared continuation (``Reenter.cont``, built by
+  ``reenter.Continuations``), or, inside a re-entered ``try``, by a copy of the loop
+  (the call is a ``return``: it would leave the ``try`` and run its handlers and
+  ``finally`` too early).
+- A ``for`` whose body waits iterates an explicit ``iter()`` kept in a temporary (made by
+  ``lower.py``), so the iterator lives across waits and ``break`` leaves it unclosed, as
+  in Python.
+- The rest of an interrupted iteration is no longer inside a Python loop, so a ``break``
+  or ``continue`` there has nothing to leave: when it has one (``jumps``), it is printed
+  inside ``while True: ... break`` run once (``exits.OnceFrame``), and a flag says whether
+  the loop runs again after it (``continue``) or not (``break``). A loop's ``else`` runs
+  only when its test fails, which the loop run again decides, as Python does.
+- A resume function or continuation reaching a nested loop that waits calls that loop's
+  continuation instead of holding a copy (``delegate_loops``): nested loops are not
+  copied into every level's functions. The start function keeps its loops inline.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from corofy.transform.exits import LoopFrame, OnceFrame, suspends
+from corofy.transform.ir import (
+    Block,
+    Break,
+    Case,
+    Continue,
+    If,
+    Loop,
+    Match,
+    Node,
+    Reenter,
+    TailCall,
+    children,
+)
+from corofy.transform.writer import Writer
+
+if TYPE_CHECKING:
+    from corofy.transform.statements import Render
+
+
+class LoopCalls(Protocol):
+    """Where a loop's shared continuation is asked for (``reenter.Continuations``)."""
+
+    def call(self, loop: Loop) -> TailCall: ...
+
+
+# -- the IR of resume functions ---------------------------------------------------------------
+
+
+def reentered(loop: Loop, rest: Block, conts: LoopCalls | None) -> Block:
+    """``rest`` of an interrupted iteration of ``loop``, then the loop again: by a call of
+    its continuation when ``conts`` gives one, else by a copy of it."""
+    cont = conts.call(loop) if conts is not None else None
+    return [Reenter(loop.line, loop, rest, cont=cont)]
+
+
+def delegate_loops(block: Block, conts: LoopCalls, own: Loop | None = None) -> Block:
+    """``block`` with each loop that waits, outside any ``try``, replaced by a call of its
+    continuation: a resume function or continuation reaching a nested loop calls it instead
+    of holding a copy of it, so nested loops are not copied into every level's functions
+    (the start function keeps them inline: the fast path). ``own``: the loop a
+    continuation runs itself."""
+    out: Block | None = None
+    for k, n in enumerate(block):
+        new = _delegated(n, conts, own)
+        if new is not n and out is None:
+            out = list(block[:k])
+        if out is not None:
+            out.append(new)
+            if isinstance(new, TailCall):  # what followed the loop is in its continuation
+                return out
+    return block if out is None else out
+
+
+def _delegated(n: Node, conts: LoopCalls, own: Loop | None) -> Node:
+    if isinstance(n, Loop):
+        if n is not own and suspends([n]):
+            return conts.call(n)
+        body = delegate_loops(n.body, conts, own)
+        orelse = delegate_loops(n.orelse, conts, own)
+        if body is n.body and orelse is n.orelse:
+            return n
+        return Loop(n.line, n.test, n.target, n.iter, body, orelse)
+    if isinstance(n, If):
+        body, orelse = delegate_loops(n.body, conts, own), delegate_loops(n.orelse, conts, own)
+        return n if body is n.body and orelse is n.orelse else If(n.line, n.test, body, orelse)
+    if isinstance(n, Match):
+        bodies = [delegate_loops(c.body, conts, own) for c in n.cases]
+        if all(b is c.body for b, c in zip(bodies, n.cases)):
+            return n
+        return Match(
+            n.line,
+            n.subject,
+            [Case(c.line, c.pattern, c.guard, b) for c, b in zip(n.cases, bodies)],
+        )
+    if isinstance(n, Reenter) and n.cont is not None:
+        rest = delegate_loops(n.rest, conts, own)
+        return n if rest is n.rest else Reenter(n.line, n.loop, rest, n.go, n.cont)
+    return n  # a try (a return would leave it), a with, a simple statement
+
+
+def hands_off(n: Node) -> bool:
+    """Is ``n`` a re-entered loop that ends by calling its continuation, whatever happens:
+    the rest of the iteration cannot break out of the loop (its own loop)?"""
+    return isinstance(n, Reenter) and n.cont is not None and not jumps(n.rest)
+
+
+def jumps(block: Block) -> bool:
+    """Does ``block`` break or continue the loop it sits in (not an inner one)?"""
+    for n in block:
+        if isinstance(n, (Break, Continue)):
+            return True
+        if isinstance(n, (Loop, Reenter)):
+            # A loop's own body breaks that loop, but its else clause breaks ours.
+            if jumps((n.loop if isinstance(n, Reenter) else n).orelse):
+                return True
+            continue
+        for child in children(n):
+            if jumps(child):
+                return True
+    return False
+
+
+# -- printing -----------------------------------------------------------------------------------
+
+
+def write_loop(r: Render, w: Writer, n: Loop) -> None:
+    """A native ``while``/``for``."""
+    r.mark(w, n.line)
+    if n.iter is not None:
+        w.line(f"for {r.target(n.target)} in {r.expr(n.iter)}:", n.line)  # type: ignore[arg-type]
+    else:
+        w.line(f"while {r.expr(n.test) if n.test is not None else 'True'}:", n.line)
+    with r.control.inside(LoopFrame()):
+        r.indented(w, n.body)
+    if n.orelse:
+        w.line("else:")
+        r.indented(w, n.orelse)
+
+
+def write_reentered(r: Render, w: Writer, n: Reenter) -> None:
+    """The rest of an interrupted iteration, then the loop again (see the facts above)."""
+    if not (n.rest and isinstance(n.rest[0], Reenter)):  # a nest of loops: one comment
+        w.line(
+            f"# finish the interrupted iteration of the loop at line {n.loop.line}, then loop again"
+        )
+    if not jumps(n.rest):
+        ended = r.block(w, n.rest)
+        if not ended:
+            _loop_again(r, w, n)
+        # Nothing follows a deferred wait or a call of the loop's continuation.
+        r.ended = ended or n.cont is not None
+        return
+    go = r.ctx.temp("_go")
+    w.line(f"{go} = True")
+    w.line("while True:  # once: break and continue below leave this iteration")
+    with r.control.inside(OnceFrame(go)):
+        w.level += 1
+        r.block(w, n.rest)
+        w.line("break")
+        w.level -= 1
+    w.line(f"if {go}:")
+    w.level += 1
+    _loop_again(r, w, n)
+    w.level -= 1
+
+
+def _loop_again(r: Render, w: Writer, n: Reenter) -> None:
+    if n.cont is not None:  # the loop's shared continuation, not a copy of the loop
+        r.node(w, n.cont)
+    else:
+        # A copy of the loop (inside a try, where a call of its continuation would leave
+        # the try): the steady state of a server loop. Its first wait stays inline, so
+        # an iteration that ends by waiting there suspends without a detour through poll().
+        r.inline_allowed, allowed = 1, r.inline_allowed
+        write_loop(r, w, n.loop)
+        r.inline_allowed = allowed

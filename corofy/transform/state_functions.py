@@ -1,0 +1,154 @@
+"""The functions of the machine's states: one resume function per state, the shared tails
+and loop continuations they call, the methods of nested coroutines' statements, and the
+``_steps`` tuple ``poll`` dispatches through (see ``emit.py`` for the shape of it all).
+
+A resume function of state ``j`` first polls the future its wait is waiting on (outside any
+``except`` block the rest re-enters: an exception from it is raised again at the wait), then
+loads the locals it needs from the machine and runs its block. A function that holds an
+inline wait keeps ``_closing`` (is ``close()`` driving it?): a wait reached while closing
+suspends without polling.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from corofy.transform import nested
+from corofy.transform.edges import edges
+from corofy.transform.ir import Block, Return, TailCall, Wait, children
+from corofy.transform.loops import hands_off
+from corofy.transform.writer import Writer
+
+if TYPE_CHECKING:
+    from corofy.transform.statements import Render
+
+# Lines a resume function may print after its start before a wait it reaches is deferred.
+RESUME_BUDGET = 0
+
+
+def write(
+    r: Render,
+    blocks: dict[int, Block],
+    tails: dict[int, Block],
+    states: list[tuple[int, str, int, str]],
+    fn_names: dict[int, str],
+    base: str,
+) -> tuple[Writer, list[tuple[int, int, str]]]:
+    """The state functions, in the class body indented by ``base``, and the edges between
+    states (where a poll in each can end)."""
+    body = Writer(r.indent, base + r.indent)
+    found: list[tuple[int, int, str]] = []
+    tail_ends: dict = {}
+    for state, _, wait_line, _ in states:
+        _resume_function(body, r, state, fn_names[state], wait_line, blocks[state])
+        found.extend(edges(state, blocks[state], tails, tail_ends))
+    for k, block in tails.items():
+        _tail(body, r, k, block)
+    nested.methods(r, body)
+    names, ind = r.names, r.indent
+    fname = r.ctx.coroutine.node.name.value
+    body.line("")
+    body.line(f"def _finished({names.m}, {names.w}):")
+    body.line(
+        f"{ind}raise RuntimeError({f'cannot poll {fname}(): it has finished (or is running)'!r})"
+    )
+    body.line("")
+    body.line(
+        "# poll() dispatches in O(1): state j runs _steps[j]; a finished machine is state -1."
+    )
+    body.line(f"_steps = ({', '.join(fn_names[s] for s, _, _, _ in states)}, _finished)")
+    return body, found
+
+
+def _resume_function(
+    body: Writer, r: Render, state: int, fn_name: str, wait_line: int, block: Block
+) -> None:
+    names, ind = r.names, r.indent
+    body.line("")
+    body.line(f"def {fn_name}({names.m}, {names.w}):")
+    body.level += 1
+    if state:
+        # Poll the awaited future first, outside any except block the rest re-enters.
+        body.line(f"{names.thrown} = [GeneratorExit()] if {names.w} is {names.CLOSING} else None")
+        body.line("try:")
+        # An exception from this poll is re-raised at the wait, but its traceback passes
+        # through this line first: map it to the wait's line too.
+        body.line(
+            f"{ind}if not {names.thrown} and ({names.r} := {names.m}._awaiting.poll({names.w})) "
+            f"is {names.PENDING}:",
+            wait_line,
+        )
+        body.line(f"{ind}{ind}return {names.r}")
+        body.line(f"except BaseException as {names.x}:")
+        body.line(
+            f"{ind}{names.thrown} = [{names.Future}._wait_error({names.m}._awaiting, {names.x})]"
+        )
+        body.line(
+            f"{names.m}._awaiting, {names.m}._state = None, -1  # running; a suspension sets both again"
+        )
+    else:
+        body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
+    closing_at = len(body.lines) if has_inline_wait(block) else None
+    if closing_at is not None:
+        body.line(
+            f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll"
+        )
+    for decl in r.declarations:
+        body.line(r.code(decl).rstrip().rstrip(";"))
+    r.transfer(body, sorted(r.storage.needed.get(state, ())), load=True)
+    r.last_line = -1
+    r.control.reset()
+    r.unchanged = r.storage.unchanged.get(("state", state), frozenset())
+    r.budget = len(body.lines) + RESUME_BUDGET if state else None
+    r.inline_waits = 0
+    ended = r.block(body, block)
+    r.budget = None
+    if closing_at is not None and not r.inline_waits:  # every wait here was deferred
+        del body.lines[closing_at], body.origin[closing_at]
+    if not ended and not _returns(block):
+        body.line(f"return {names.Ready}(None)")
+    body.level -= 1
+
+
+def _tail(body: Writer, r: Render, k: int, block: Block) -> None:
+    """The body after line L's statement (or a loop's continuation), shared by every
+    state that reaches it."""
+    names = r.names
+    passed = "".join(f", {r.mangle(a)}" for a in sorted(r.storage.tail_args.get(k, ())))
+    body.line("")
+    if k >= 0:
+        what = f"the rest of the body after the statement at line {r.unit.body[k].line}"
+    else:
+        what = "the loop from its head, then what follows it: shared by its states"
+    body.line(f"def {r.tail_names[k]}({names.m}, {names.w}{passed}):  # {what}")
+    body.level += 1
+    if has_inline_wait(block):
+        body.line(
+            f"{names.closing} = {names.w} is {names.CLOSING}  # closing: a wait must not poll"
+        )
+    for decl in r.declarations:
+        body.line(r.code(decl).rstrip().rstrip(";"))
+    r.last_line = -1
+    r.control.reset()
+    r.unchanged = r.storage.unchanged.get(("tail", k), frozenset())
+    r.block(body, block)
+    if not _returns(block):
+        body.line(f"return {names.Ready}(None)")
+    body.level -= 1
+
+
+def _returns(block: Block) -> bool:
+    """Does ``block`` surely end in a ``return`` (so no ``return Ready(None)`` follows)?"""
+    if not block:
+        return False
+    last = block[-1]
+    return isinstance(last, (Return, TailCall)) or hands_off(last)
+
+
+def has_inline_wait(block: Block) -> bool:
+    for n in block:
+        if isinstance(n, Wait) and not n.guarded:
+            return True
+        if any(has_inline_wait(child) for child in children(n)):
+            return True
+    return False

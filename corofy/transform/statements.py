@@ -1,0 +1,411 @@
+"""Print the IR of a coroutine's states as Python statements (``Render``).
+
+``Render`` holds what printing one coroutine needs (its names, storage and the state of the
+function being printed) and prints each IR node: user statements as written (cold locals
+renamed, see ``names.py``), waits inline or deferred (see ``emit.py``), re-entered loops and
+``try`` blocks. Exits through a waiting ``finally`` are printed by ``exits.Control``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import libcst as cst
+
+from corofy.transform import nested
+from corofy.transform.analyse import Storage, pattern_names, uses
+from corofy.transform.exits import Control, Exit, write_try
+from corofy.transform.generated import Names
+from corofy.transform.ir import (
+    Assign,
+    Block,
+    Break,
+    Continue,
+    Gen,
+    If,
+    Loop,
+    Match,
+    Node,
+    Raw,
+    Reenter,
+    Resume,
+    Return,
+    TailCall,
+    Try,
+    Unit,
+    Wait,
+    With,
+)
+from corofy.transform.loops import write_loop, write_reentered
+from corofy.transform.names import Rename, spliced
+from corofy.transform.scopes import is_private
+from corofy.transform.writer import Writer, leading_lines_dropped, one_line
+
+_WORD = re.compile(r"\w+")
+_GROUP = 4  # locals loaded or stored per line
+
+
+class _RenameTriggers:
+    """``mentioned(text)``: may ``text`` hold a name Rename changes? A false alarm (a
+    longer identifier, a string) costs a walk that changes nothing."""
+
+    def __init__(self, cold: frozenset[str], in_class: bool) -> None:
+        self.cold = cold
+        self.in_class = in_class
+
+    def mentioned(self, text: str) -> bool:
+        for name in self.cold:
+            if name in text:
+                return True
+        if self.in_class:
+            for word in _WORD.findall(text):
+                if word in ("super", "__class__") or is_private(word):
+                    return True
+        return False
+
+
+class Render:
+    """Prints the wrapper and the machine class of one coroutine."""
+
+    def __init__(
+        self, ctx, unit: Unit, storage: Storage, declarations, docstring, names: Names, indent: str
+    ) -> None:
+        self.ctx = ctx
+        self.unit = unit
+        self.storage = storage
+        self.declarations = declarations
+        self.docstring = docstring
+        self.names = names
+        self.indent = indent
+        self.module = ctx.module
+        self.coroutine = ctx.coroutine
+        self.where = ctx.coroutine.scope.where  # 'own', 'nested' or None (made later)
+        self.class_name = ctx.coroutine.class_name
+        self.sees_class = ctx.coroutine.sees_class  # super() and __class__ name the user's class
+        params = ctx.coroutine.node.params
+        ordered = [*params.posonly_params, *params.params]
+        self.first_param = ordered[0].name.value if ordered else None
+        self.uses_class = False
+        self.setters: set[str] = set()
+        self.tail_names: dict[int, str] = {}
+        # Nested functions that use the machine close over _m: then it stays set.
+        self.clear_m = not (set(storage.nested_refs.values()) & storage.cold)
+        self.as_target_ok = False
+        self.control = Control()
+        self.cache: dict[tuple[int, bool], str] = {}
+        self.keep: list[cst.CSTNode] = []
+        self.fast = not storage.cold and not self.class_name
+        # The identifiers Rename may change: cold locals, and in a method __class__, super
+        # and private names (those are added as the text shows them: any __x).
+        self.private_owner = ctx.coroutine.private_owner
+        self.global_privates = ctx.coroutine.global_privates
+        self.fast = self.fast and not self.private_owner and not self.global_privates
+        self.renamed = _RenameTriggers(
+            storage.cold, bool(self.class_name or self.private_owner or self.global_privates)
+        )
+        self.reserved: set[str] = set()
+        self.last_line = -1
+        self.unchanged: frozenset[str] = frozenset()  # of the function being printed
+        # Nested coroutines (see nested.py): the enclosing coroutines' Renders (outermost
+        # first), Names of theirs that name their machine's locals, and the coroutines
+        # generated inside this one (by id of their def) with the statements holding them.
+        self.enclosing: list[Render] = []
+        self.outer_refs: dict[int, tuple[str, str]] = {}  # id(Name) -> (machine, slot)
+        self.outer_nonlocals: frozenset[str] = frozenset()
+        self.nested: dict[int, Any] = {}
+        self.holds_nested: frozenset[int] = frozenset()
+        self.generate: Any = None  # nested coroutine -> its MachineText (from the splice)
+        self.factories: dict[int, Any] = {}  # id(statement) -> the method that runs it
+        self.budget: int | None = None  # in a resume function: the line its copying stops at
+        self.ended = False  # a deferred wait was just printed: its block goes no further
+        self.inline_waits = 0  # waits printed inline in the function being printed
+        self.deferred = False  # some wait is deferred: poll() loops on _AGAIN
+        self.inline_allowed = 0  # waits a resume function may still print inline
+
+    def machine_named(self, m: str) -> Render:
+        """This Render, or the enclosing one whose machine is called ``m``."""
+        return next((r for r in self.enclosing if r.names.m == m), self)
+
+    # -- names ---------------------------------------------------------------------------
+    def mangle(self, ident: str) -> str:
+        if self.private_owner and is_private(ident):
+            owner = self.private_owner.lstrip("_")
+            if owner:
+                return f"_{owner}{ident}"
+        return ident
+
+    def slot(self, local: str) -> str:
+        local = self.mangle(local)
+        return local + "_" if local in self.reserved else local
+
+    def code(self, node: cst.CSTNode) -> str:
+        key = (id(node), self.as_target_ok)
+        found = self.cache.get(key)
+        if found is None and id(node) in self.holds_nested:  # Rename leaves placeholders
+            self.keep.append(node)
+            found = self.cache[key] = self.module.code_for_node(node.visit(Rename(self)))
+        if found is None:
+            self.keep.append(node)
+            found = self.ctx.text_of(node)
+            # Rename (a whole libcst visitor walk) changes only Names it is told about: run
+            # it only where the text holds one of them (strings and comments may give false
+            # alarms, which cost a walk and change nothing).
+            if not self.fast and self.renamed.mentioned(found):
+                renamed = spliced(self, node, found)
+                found = (
+                    renamed
+                    if renamed is not None
+                    else self.module.code_for_node(node.visit(Rename(self)))
+                )
+            self.cache[key] = found
+        return found
+
+    def expr(self, node: cst.CSTNode) -> str:
+        """``node`` as an expression standing alone in generated code (``_t1 = ...``,
+        ``if ...:``). Parenthesised when it spans lines (a piece taken out of the brackets
+        that held it, as ``a\n == b`` from ``(a\n == b == c)``: its line breaks need
+        brackets around them) or is a bare walrus (``x := f`` is no statement)."""
+        text = self.code(node)
+        if (isinstance(node, cst.NamedExpr) and not node.lpar) or "\n" in text or "\r" in text:
+            return f"({text})"
+        return text
+
+    def _store(self, w: Writer, state: int) -> None:
+        """Store what state ``state`` will load, but what this function left unchanged."""
+        unchanged = self.unchanged
+        stored = [
+            local for local in sorted(self.storage.needed.get(state, ())) if local not in unchanged
+        ]
+        self.transfer(w, stored, load=False)
+
+    def transfer(self, w: Writer, locals_: list[str], load: bool) -> None:
+        """Load ``locals_`` from their slots (or store them), a few to a line: one line
+        per local made every suspension as long as the list of what lives across it."""
+        m = self.names.m
+        for k in range(0, len(locals_), _GROUP):
+            group = locals_[k : k + _GROUP]
+            slots = ", ".join(f"{m}.{self.slot(v)}" for v in group)
+            names = ", ".join(self.mangle(v) for v in group)
+            w.line(f"{names} = {slots}" if load else f"{slots} = {names}")
+
+    # -- the IR ---------------------------------------------------------------------------
+    def block(self, w: Writer, block: Block) -> bool:
+        """Print ``block``; True if it surely ended in a deferred wait (nothing follows)."""
+        if not any(not isinstance(n, Gen) or n.text for n in block):
+            w.line("pass")
+        for n in block:
+            self.node(w, n)
+            if self.ended or isinstance(n, (TailCall, Return)):
+                # A deferred wait or a call of what follows returned: the rest is dead.
+                self.ended = False
+                return True
+        return False
+
+    def over_budget(self, w: Writer) -> bool:
+        """Has this resume function printed its share? Then a wait in it is left to its own
+        state's function (polled from poll()) instead of being copied here with all that
+        follows it: each resume function holds a bounded stretch of code after its wait."""
+        if self.budget is None or len(w.lines) - self.budget <= 0:
+            return False
+        if self.inline_allowed:
+            self.inline_allowed -= 1
+            return False
+        return True
+
+    def mark(self, w: Writer, line: int, said: bool = False) -> None:
+        """Mark a run of user code with its original line (``said``: the next line does)."""
+        if line and line != self.last_line and line != self.last_line + 1 and not said:
+            w.line(f"# line {line}")
+        if line:
+            self.last_line = line
+
+    def node(self, w: Writer, n: Node) -> None:
+        m, names, ind = self.names.m, self.names, self.indent
+        if isinstance(n, Raw) and id(n.stmt) in self.holds_nested:
+            self.mark(w, n.line)
+            nested.write(self, w, n)
+            self._cold_bindings(w, n)
+        elif isinstance(n, Raw):
+            self.mark(w, n.line)
+            for comment in n.comments:
+                w.line(comment, n.line)
+            text = self.code(n.stmt)
+            if isinstance(n.stmt, cst.BaseSmallStatement):
+                # Without its `;` (and a backslash continuation before it: `x = 1 \ ; y`).
+                text = text.rstrip().rstrip(";").rstrip().removesuffix("\\").rstrip()
+            else:
+                text, first = leading_lines_dropped(text, n)
+                w.text(text, first)
+                self._cold_bindings(w, n)
+                return
+            w.text(text, n.line)
+            self._cold_bindings(w, n)
+        elif isinstance(n, Gen):
+            if n.text:
+                w.text(n.text, n.line, exact=False)
+        elif isinstance(n, Assign):
+            w.text(f"{self.slotted(n.name)} = {self.expr(n.value)}", n.line)
+        elif isinstance(n, Wait) and (n.guarded or self.over_budget(w)):
+            why = (
+                "outside this except/finally" if n.guarded else "from the start of its own function"
+            )
+            comment = (
+                f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}"
+            )
+            self.deferred = True
+            self.ended = True
+            future = self.expr(n.future)
+            apart = isinstance(n.future, (cst.NamedExpr, cst.Lambda, cst.Yield)) or "\n" in future
+            self.mark(w, n.line, said=not apart)  # the comment names the line
+            if apart:
+                w.line(comment, n.line)
+                w.text(f"{m}._awaiting = {future}", n.line)
+                w.line(f"{m}._state = {n.id}")
+            else:  # the state's comment on the line that sets it
+                w.line(f"{m}._awaiting, {m}._state = {future}, {n.id}  {comment}", n.line)
+            self._store(w, n.id)
+            if self.clear_m:
+                w.line(f"{m} = None  # suspending (see the finally blocks)")
+            w.line(f"return {names.AGAIN}")
+        elif isinstance(n, Wait):
+            self.inline_waits += 1
+            future = self.expr(n.future)
+            comment = f"# {one_line(n.source)}: state {n.id}, line {n.line}"
+            self.mark(w, n.line, said="\n" not in future)  # the comment names the line
+            if "\n" in future:
+                w.line(comment, n.line)
+                w.text(f"{names.f} = {future}", n.line)
+            else:  # the state's comment on the line that makes its future
+                w.line(f"{names.f} = {future}  {comment}", n.line)
+            # A value without poll() is a learner's mistake (an asyncio coroutine, say):
+            # say so as a TypeError at the wait. The try costs nothing until it raises.
+            # (The suspension inside the try: storing to slots raises no AttributeError.)
+            w.line("try:")
+            w.line(
+                f"{ind}if ({names.r} := {names.PENDING} if {names.closing} else {names.f}.poll({names.w})) "
+                f"is {names.PENDING}:",
+                n.line,
+            )
+            w.level += 2
+            w.line(f"{m}._awaiting, {m}._state = {names.f}, {n.id}")
+            self._store(w, n.id)
+            if self.clear_m:
+                w.line(f"{m} = None  # suspending (see the finally blocks)")
+            w.line(f"return {names.r}")
+            w.level -= 2
+            w.line(f"except AttributeError as {names.x}:  # no poll(): is it a runtime.Future?")
+            w.line(f"{ind}raise {names.Future}._wait_error({names.f}, {names.x})", n.line)
+            if n.target is not None:
+                w.text(f"{self.target(n.target)} = {names.r}.value", n.line)
+        elif isinstance(n, Resume):
+            wait = n.wait
+            w.line(
+                f"if {names.thrown}:  # resume {one_line(wait.source)} (state {wait.id}, "
+                f"line {wait.line}): it raised, or close()",
+                wait.line,
+            )
+            # Raised here as gen.throw() raises at the yield: it chains onto a handled
+            # exception. It is popped from its one-item list, so no local of this frame
+            # holds it: the frame and the exception's traceback form no cycle.
+            w.line(f"{ind}raise {names.thrown}.pop()", wait.line)
+            if wait.target is not None:
+                w.text(f"{self.target(wait.target)} = {names.r}.value", wait.line)
+            self.last_line = wait.line
+        elif isinstance(n, If):
+            self._if(w, n, "if")
+        elif isinstance(n, Loop):
+            write_loop(self, w, n)
+        elif isinstance(n, Reenter):
+            write_reentered(self, w, n)
+        elif isinstance(n, Try):
+            write_try(self, w, n)
+        elif isinstance(n, With):
+            self.mark(w, n.line)
+            self.as_target_ok = True
+            items = ", ".join(
+                self.code(item.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for item in n.items
+            )
+            self.as_target_ok = False
+            w.line(f"with {items}:", n.line)
+            self.indented(w, n.body)
+        elif isinstance(n, Match):
+            self.mark(w, n.line)
+            w.line(f"match {self.expr(n.subject)}:", n.line)
+            w.level += 1
+            for case in n.cases:
+                kept = sorted(pattern_names(case.pattern) & self.storage.cold)
+                guard = ""
+                if case.guard is not None:
+                    guard = self.expr(case.guard)
+                    if kept:
+                        # The captures are bound before the guard runs, and stay bound if it
+                        # fails: store them on the machine first (the guard reads them there).
+                        self.setters.update(self.slot(c) for c in kept)
+                        stores = ", ".join(
+                            f"{m}._set_{self.slot(c)}({self.mangle(c)})" for c in kept
+                        )
+                        guard = f"[{stores}] and ({guard})"
+                        kept = []
+                    guard = f" if {guard}"
+                w.line(f"case {self.code(case.pattern)}{guard}:", case.line)
+                w.level += 1
+                for captured in kept:
+                    w.line(f"{m}.{self.slot(captured)} = {self.mangle(captured)}", case.line)
+                self.block(w, case.body)
+                w.level -= 1
+            w.level -= 1
+        elif isinstance(n, Return):
+            self._return(w, n)
+        elif isinstance(n, TailCall):
+            passed = "".join(
+                f", {self.mangle(a)}" for a in sorted(self.storage.tail_args.get(n.index, ()))
+            )
+            w.line(f"return {m}.{self.tail_names[n.index]}({names.w}{passed})")
+        elif isinstance(n, (Break, Continue)):
+            self.mark(w, n.line)
+            self.control.write_jump(
+                w, Exit.BREAK if isinstance(n, Break) else Exit.CONTINUE, n.line
+            )
+        else:  # pragma: no cover
+            raise TypeError(n)
+
+    def slotted(self, local: str) -> str:
+        return f"{self.names.m}.{self.slot(local)}" if local in self.storage.cold else local
+
+    def target(self, t: cst.BaseExpression) -> str:
+        self.as_target_ok = True
+        try:
+            return self.code(t)
+        finally:
+            self.as_target_ok = False
+
+    def _cold_bindings(self, w: Writer, n: Raw) -> None:
+        if self.fast or not isinstance(
+            n.stmt, (cst.FunctionDef, cst.ClassDef, cst.Import, cst.ImportFrom)
+        ):
+            return
+        for bound in sorted(uses(n.stmt)[1] & self.storage.cold):
+            w.line(f"{self.names.m}.{self.slot(bound)} = {self.mangle(bound)}", n.line)
+
+    def indented(self, w: Writer, block: Block) -> None:
+        w.level += 1
+        self.block(w, block)
+        w.level -= 1
+
+    def _if(self, w: Writer, n: If, keyword: str) -> None:
+        self.mark(w, n.line)
+        w.line(f"{keyword} {self.expr(n.test)}:", n.line)
+        self.indented(w, n.body)
+        if len(n.orelse) == 1 and isinstance(n.orelse[0], If):
+            self._if(w, n.orelse[0], "elif")
+        elif n.orelse:
+            w.line("else:")
+            self.indented(w, n.orelse)
+
+    def _return(self, w: Writer, n: Return) -> None:
+        self.mark(w, n.line)
+        value = self.expr(n.value) if n.value is not None else "None"
+        if isinstance(n.value, cst.Tuple) and not n.value.lpar:
+            value = f"({value})"
+        self.control.write_return(w, value, n.line, self.names.Ready)
