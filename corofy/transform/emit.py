@@ -91,7 +91,7 @@ def machine(
         for n, k in enumerate((k for k in tails if k >= 0), 1)
     }
     r.tail_names.update({k: f"_loop{-k}_line{loops[k].line}" for k in tails if k < 0})
-    r.reserved = {
+    r.naming.reserved = {
         "_state",
         "_awaiting",
         "_cls",
@@ -116,7 +116,7 @@ def machine(
     if params.star_kwarg is not None:
         param_names.append(params.star_kwarg.name.value)
     passed = [p for p in param_names if p in storage.needed.get(0, ()) or p in storage.cold]
-    init_args = (["__class__"] if r.uses_class else []) + passed
+    init_args = (["__class__"] if r.naming.uses_class else []) + passed
 
     w = Writer(r.indent, base)
     wrapper.write(w, r, cls, init_args)

@@ -52,7 +52,7 @@ def write(
     w.level += 1
     w.line(f"{names.m}._state = 0")
     w.line(f"{names.m}._awaiting = None")
-    if r.uses_class:
+    if r.naming.uses_class:
         w.line(f"{names.m}._cls = __class__")
     for p in passed:
         w.line(f"{names.m}.{r.slot(p)} = {p}")
@@ -63,7 +63,7 @@ def write(
     _finalizer(w, r, ctx.coroutine.node.name.value)
     if r.storage.cold:
         _unbound(w, r)
-    for slot in sorted(r.setters):
+    for slot in sorted(r.naming.setters):
         w.line("")
         w.line(f"def _set_{slot}(self, value):  # {slot} := value, {slot} being kept here")
         w.line(f"{ind}self.{slot} = value")
@@ -75,7 +75,7 @@ def _slots(r: Render) -> list[str]:
     slots = {"_state", "_awaiting"} | {r.slot(v) for v in r.storage.cold}
     for needed in r.storage.needed.values():
         slots |= {r.slot(v) for v in needed}
-    if r.uses_class:
+    if r.naming.uses_class:
         slots.add("_cls")
     return ["_state", "_awaiting"] + sorted(slots - {"_state", "_awaiting"})
 

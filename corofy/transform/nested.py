@@ -34,7 +34,7 @@ import libcst as cst
 
 from corofy.transform.ir import Raw
 from corofy.transform.markers import Coroutine
-from corofy.transform.names import placeholder
+from corofy.transform.rename import placeholder
 from corofy.transform.scopes import children_of
 from corofy.transform.writer import BREAKS, Writer, leading_lines_dropped, string_lines
 
@@ -52,6 +52,7 @@ def prepare(
     """Tell ``r`` (the Render of ``coroutine``) which coroutines enclose it and which it
     encloses; ``generate`` makes the code of a nested one."""
     r.enclosing = enclosing
+    r.naming.enclosing = [outer.naming for outer in enclosing]
     r.generate = generate
     inside = coroutine.scope
     refs: dict[int, tuple[str, str]] = {}
@@ -62,7 +63,7 @@ def prepare(
             if value in storage.cold and (nid in inside.own_names or nid in inside.nested_names):
                 refs[nid] = (outer.names.m, outer.slot(value))
                 named.add(value)
-    r.outer_refs = refs
+    r.naming.outer_refs = refs
     if enclosing:
         scopes = {id(outer.coroutine.scope.scope): outer for outer in enclosing}
         dropped: set[str] = set()
@@ -73,11 +74,11 @@ def prepare(
                 outer = scopes.get(id(target)) if target is not None else None
                 if outer is not None and value in outer.storage.cold:
                     dropped.add(value)
-        r.outer_nonlocals = frozenset(dropped)
+        r.naming.outer_nonlocals = frozenset(dropped)
     if refs:
         r.fast = False
         r.renamed = type(r.renamed)(r.storage.cold | named, r.renamed.in_class)
-    r.nested = {id(child.node): child for child in coroutine.children}
+    r.naming.nested = {id(child.node): child for child in coroutine.children}
     holding: set[int] = set()
     for child in coroutine.children:
         below = child.chain.index(coroutine.node) + 1 if coroutine.node in child.chain else 0
@@ -150,13 +151,13 @@ def _writer(r: Render) -> Writer:
 
 def _own_reads(r: Render, node: Any, found: set[str], walrus: set[str]) -> None:
     if isinstance(node, cst.Name):
-        if r.where(node) == "own":
+        if r.naming.where(node) == "own":
             found.add(node.value)
         return
     if (
         isinstance(node, cst.NamedExpr)
         and isinstance(node.target, cst.Name)
-        and r.where(node.target) == "own"
+        and r.naming.where(node.target) == "own"
     ):
         walrus.add(node.target.value)
     for child in children_of(
@@ -167,7 +168,7 @@ def _own_reads(r: Render, node: Any, found: set[str], walrus: set[str]) -> None:
 
 def _statement(r: Render, w: Writer, n: Raw) -> None:
     """Statement ``n`` with the generated code of each nested coroutine in its place."""
-    by_placeholder = {placeholder(child): child for child in r.nested.values()}
+    by_placeholder = {placeholder(child): child for child in r.naming.nested.values()}
     text, line_no = leading_lines_dropped(r.code(n.stmt), n)
     segment: list[str] = []
     segment_origin = line_no

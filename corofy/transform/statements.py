@@ -2,7 +2,7 @@
 
 ``Render`` holds what printing one coroutine needs (its names, storage and the state of the
 function being printed) and prints each IR node: user statements as written (cold locals
-renamed, see ``names.py``), waits inline or deferred (see ``emit.py``), re-entered loops and
+renamed, see ``rename.py``), waits inline or deferred (see ``emit.py``), re-entered loops and
 ``try`` blocks. Exits through a waiting ``finally`` are printed by ``exits.Control``.
 """
 
@@ -38,7 +38,7 @@ from corofy.transform.ir import (
     With,
 )
 from corofy.transform.loops import write_loop, write_reentered
-from corofy.transform.names import Rename, spliced
+from corofy.transform.rename import Naming, Rename, spliced
 from corofy.transform.scopes import is_private
 from corofy.transform.writer import Writer, leading_lines_dropped, one_line
 
@@ -79,41 +79,41 @@ class Render:
         self.names = names
         self.indent = indent
         self.module = ctx.module
-        self.coroutine = ctx.coroutine
-        self.where = ctx.coroutine.scope.where  # 'own', 'nested' or None (made later)
-        self.class_name = ctx.coroutine.class_name
-        self.sees_class = ctx.coroutine.sees_class  # super() and __class__ name the user's class
-        params = ctx.coroutine.node.params
+        self.coroutine = coroutine = ctx.coroutine
+        params = coroutine.node.params
         ordered = [*params.posonly_params, *params.params]
-        self.first_param = ordered[0].name.value if ordered else None
-        self.uses_class = False
-        self.setters: set[str] = set()
+        # What Rename reads of this machine (and what it finds out: uses_class, setters).
+        self.naming = Naming(
+            m=names.m,
+            cold=storage.cold,
+            locals=storage.locals,
+            nested_refs=storage.nested_refs,
+            where=coroutine.scope.where,
+            positions=ctx.positions,
+            class_name=coroutine.class_name,
+            sees_class=coroutine.sees_class,
+            first_param=ordered[0].name.value if ordered else None,
+            private_owner=coroutine.private_owner,
+            global_privates=coroutine.global_privates,
+        )
         self.tail_names: dict[int, str] = {}
         # Nested functions that use the machine close over _m: then it stays set.
         self.clear_m = not (set(storage.nested_refs.values()) & storage.cold)
-        self.as_target_ok = False
         self.control = Control()
         self.cache: dict[tuple[int, bool], str] = {}
         self.keep: list[cst.CSTNode] = []
-        self.fast = not storage.cold and not self.class_name
         # The identifiers Rename may change: cold locals, and in a method __class__, super
         # and private names (those are added as the text shows them: any __x).
-        self.private_owner = ctx.coroutine.private_owner
-        self.global_privates = ctx.coroutine.global_privates
-        self.fast = self.fast and not self.private_owner and not self.global_privates
-        self.renamed = _RenameTriggers(
-            storage.cold, bool(self.class_name or self.private_owner or self.global_privates)
+        in_class = bool(
+            coroutine.class_name or coroutine.private_owner or coroutine.global_privates
         )
-        self.reserved: set[str] = set()
+        self.fast = not storage.cold and not in_class
+        self.renamed = _RenameTriggers(storage.cold, in_class)
         self.last_line = -1
         self.unchanged: frozenset[str] = frozenset()  # of the function being printed
         # Nested coroutines (see nested.py): the enclosing coroutines' Renders (outermost
-        # first), Names of theirs that name their machine's locals, and the coroutines
-        # generated inside this one (by id of their def) with the statements holding them.
+        # first) and the statements holding coroutines generated inside this one.
         self.enclosing: list[Render] = []
-        self.outer_refs: dict[int, tuple[str, str]] = {}  # id(Name) -> (machine, slot)
-        self.outer_nonlocals: frozenset[str] = frozenset()
-        self.nested: dict[int, Any] = {}
         self.holds_nested: frozenset[int] = frozenset()
         self.generate: Any = None  # nested coroutine -> its MachineText (from the splice)
         self.factories: dict[int, Any] = {}  # id(statement) -> the method that runs it
@@ -123,28 +123,21 @@ class Render:
         self.deferred = False  # some wait is deferred: poll() loops on _AGAIN
         self.inline_allowed = 0  # waits a resume function may still print inline
 
-    def machine_named(self, m: str) -> Render:
-        """This Render, or the enclosing one whose machine is called ``m``."""
-        return next((r for r in self.enclosing if r.names.m == m), self)
-
     # -- names ---------------------------------------------------------------------------
     def mangle(self, ident: str) -> str:
-        if self.private_owner and is_private(ident):
-            owner = self.private_owner.lstrip("_")
-            if owner:
-                return f"_{owner}{ident}"
-        return ident
+        """``ident`` as Python names it in the user's class (a private name is mangled)."""
+        return self.naming.mangle(ident)
 
     def slot(self, local: str) -> str:
-        local = self.mangle(local)
-        return local + "_" if local in self.reserved else local
+        """The machine's slot of ``local``."""
+        return self.naming.slot(local)
 
     def code(self, node: cst.CSTNode) -> str:
-        key = (id(node), self.as_target_ok)
+        key = (id(node), self.naming.as_target_ok)
         found = self.cache.get(key)
         if found is None and id(node) in self.holds_nested:  # Rename leaves placeholders
             self.keep.append(node)
-            found = self.cache[key] = self.module.code_for_node(node.visit(Rename(self)))
+            found = self.cache[key] = self.module.code_for_node(node.visit(Rename(self.naming)))
         if found is None:
             self.keep.append(node)
             found = self.ctx.text_of(node)
@@ -152,11 +145,11 @@ class Render:
             # it only where the text holds one of them (strings and comments may give false
             # alarms, which cost a walk and change nothing).
             if not self.fast and self.renamed.mentioned(found):
-                renamed = spliced(self, node, found)
+                renamed = spliced(self.naming, node, found)
                 found = (
                     renamed
                     if renamed is not None
-                    else self.module.code_for_node(node.visit(Rename(self)))
+                    else self.module.code_for_node(node.visit(Rename(self.naming)))
                 )
             self.cache[key] = found
         return found
@@ -322,11 +315,11 @@ class Render:
             write_try(self, w, n)
         elif isinstance(n, With):
             self.mark(w, n.line)
-            self.as_target_ok = True
+            self.naming.as_target_ok = True
             items = ", ".join(
                 self.code(item.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for item in n.items
             )
-            self.as_target_ok = False
+            self.naming.as_target_ok = False
             w.line(f"with {items}:", n.line)
             self.indented(w, n.body)
         elif isinstance(n, Match):
@@ -341,7 +334,7 @@ class Render:
                     if kept:
                         # The captures are bound before the guard runs, and stay bound if it
                         # fails: store them on the machine first (the guard reads them there).
-                        self.setters.update(self.slot(c) for c in kept)
+                        self.naming.setters.update(self.slot(c) for c in kept)
                         stores = ", ".join(
                             f"{m}._set_{self.slot(c)}({self.mangle(c)})" for c in kept
                         )
@@ -374,11 +367,11 @@ class Render:
         return f"{self.names.m}.{self.slot(local)}" if local in self.storage.cold else local
 
     def target(self, t: cst.BaseExpression) -> str:
-        self.as_target_ok = True
+        self.naming.as_target_ok = True
         try:
             return self.code(t)
         finally:
-            self.as_target_ok = False
+            self.naming.as_target_ok = False
 
     def _cold_bindings(self, w: Writer, n: Raw) -> None:
         if self.fast or not isinstance(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from corofy.transform.generated import Names
-from corofy.transform.names import Rename
+from corofy.transform.rename import Rename
 from corofy.transform.writer import BREAKS, Writer
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def write(w: Writer, r: Render, cls: str, init_args: list[str]) -> None:
     kept = [d for d in node.decorators if d is not ctx.coroutine.marker]
     first_line = ctx.line(kept[0]) if kept else def_line
     if r.enclosing:  # decorators, defaults and annotations run in the enclosing coroutine
-        outer = Rename(r.enclosing[-1])
+        outer = Rename(r.enclosing[-1].naming)
         kept = [d.visit(outer) for d in kept]
         node = node.with_changes(
             params=node.params.visit(outer),

@@ -9,21 +9,72 @@ keywords, parameters, import and ``as`` names, pattern captures) are put back as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 
 from corofy.transform.expressions import name
-from corofy.transform.scopes import children_of
+from corofy.transform.positions import NodePositions
+from corofy.transform.scopes import children_of, is_private
+
+
+@dataclass(eq=False)
+class Naming:
+    """What renaming the user code of one machine needs to know, and what it finds out.
+
+    Made by the statement printer (``statements.Render``) for its coroutine; ``nested.py``
+    fills in what the enclosing and nested coroutines add."""
+
+    m: str  # the local naming the machine in its functions (``_m``)
+    cold: frozenset[str]  # locals kept on the machine
+    locals: frozenset[str]  # every local of the coroutine
+    nested_refs: dict[int, str]  # id(Name) in a nested scope -> the local it reads
+    where: Callable[[cst.CSTNode], str | None]  # a Name's scope: 'own', 'nested' or None
+    positions: NodePositions
+    class_name: str | None  # the user's class, for a method
+    sees_class: bool  # super() and __class__ name the user's class
+    first_param: str | None  # the ``self`` zero-argument super() passes
+    private_owner: str | None  # the class private names are mangled for
+    global_privates: set[int]  # id(Name) of private globals read outside any class
+    # Slots of locals named as one of the machine's own attributes take a trailing "_".
+    reserved: set[str] = field(default_factory=set)
+    # Nested coroutines (see nested.py): the enclosing machines' Namings (outermost first),
+    # Names of theirs that name their machine's locals, ``nonlocal`` names for those, and
+    # the coroutines generated inside this one (by id of their def).
+    enclosing: list[Naming] = field(default_factory=list)
+    outer_refs: dict[int, tuple[str, str]] = field(default_factory=dict)  # -> (machine, slot)
+    outer_nonlocals: frozenset[str] = frozenset()
+    nested: dict[int, Any] = field(default_factory=dict)
+    as_target_ok: bool = False  # printing an assignment target: ``x as _m.x`` is fine
+    # Found while renaming: the class keeps __class__ (``_cls``), and setters for walrus.
+    uses_class: bool = False
+    setters: set[str] = field(default_factory=set)
+
+    def mangle(self, ident: str) -> str:
+        if self.private_owner and is_private(ident):
+            owner = self.private_owner.lstrip("_")
+            if owner:
+                return f"_{owner}{ident}"
+        return ident
+
+    def slot(self, local: str) -> str:
+        local = self.mangle(local)
+        return local + "_" if local in self.reserved else local
+
+    def machine_named(self, m: str) -> Naming:
+        """This Naming, or the enclosing one whose machine is called ``m``."""
+        return next((n for n in self.enclosing if n.m == m), self)
 
 
 class Rename(cst.CSTTransformer):
     """Cold locals become ``_m.x``; ``super()``/``__class__`` and private names keep their
     meaning now that the code lives in the machine class."""
 
-    def __init__(self, r: Any) -> None:  # the Render of emit.py
+    def __init__(self, naming: Naming) -> None:
         super().__init__()
-        self.r = r
+        self.naming = naming
         self.classes = 0  # inside a class defined in the coroutine: Python mangles for it
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
@@ -31,11 +82,11 @@ class Rename(cst.CSTTransformer):
         return True
 
     def _is_cold(self, node: cst.Name) -> bool:
-        return is_cold(self.r, node)
+        return is_cold(self.naming, node)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         value = original_node.value
-        if id(original_node) in self.r.global_privates:
+        if id(original_node) in self.naming.global_privates:
             # A private global outside any class: Python would mangle the name in the
             # generated class, not the key of the module's namespace.
             return cst.Subscript(
@@ -44,17 +95,21 @@ class Rename(cst.CSTTransformer):
                 lpar=updated_node.lpar,
                 rpar=updated_node.rpar,
             )
-        if value == "__class__" and self.r.sees_class and self.r.where(original_node) == "own":
-            self.r.uses_class = True
-            return cst.Attribute(value=name(self.r.names.m), attr=name("_cls"))
+        if (
+            value == "__class__"
+            and self.naming.sees_class
+            and self.naming.where(original_node) == "own"
+        ):
+            self.naming.uses_class = True
+            return cst.Attribute(value=name(self.naming.m), attr=name("_cls"))
         if self._is_cold(original_node):
             return cst.Attribute(
-                value=name(self.r.names.m),
-                attr=name(self.r.slot(value)),
+                value=name(self.naming.m),
+                attr=name(self.naming.slot(value)),
                 lpar=updated_node.lpar,
                 rpar=updated_node.rpar,
             )
-        outer = self.r.outer_refs.get(id(original_node))
+        outer = self.naming.outer_refs.get(id(original_node))
         if outer is not None:  # a local of an enclosing coroutine, kept on its machine
             return cst.Attribute(
                 value=name(outer[0]),
@@ -62,7 +117,7 @@ class Rename(cst.CSTTransformer):
                 lpar=updated_node.lpar,
                 rpar=updated_node.rpar,
             )
-        mangled = value if self.classes else self.r.mangle(value)
+        mangled = value if self.classes else self.naming.mangle(value)
         return updated_node if mangled == value else updated_node.with_changes(value=mangled)
 
     def leave_Attribute(
@@ -71,7 +126,7 @@ class Rename(cst.CSTTransformer):
         attr = original_node.attr
         if self.classes:
             return updated_node
-        mangled = self.r.mangle(attr.value)
+        mangled = self.naming.mangle(attr.value)
         return updated_node.with_changes(
             attr=attr if mangled == attr.value else attr.with_changes(value=mangled)
         )
@@ -83,10 +138,10 @@ class Rename(cst.CSTTransformer):
         return updated_node.with_changes(name=original_node.name)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return id(node) not in self.r.nested  # a nested coroutine is generated on its own
+        return id(node) not in self.naming.nested  # a nested coroutine is generated on its own
 
     def leave_FunctionDef(self, original_node, updated_node):
-        child = self.r.nested.get(id(original_node))
+        child = self.naming.nested.get(id(original_node))
         if child is not None:  # its place, for the generated code of it (see nested.py)
             return cst.SimpleStatementLine(
                 [cst.Expr(name(placeholder(child)))], leading_lines=original_node.leading_lines
@@ -104,7 +159,7 @@ class Rename(cst.CSTTransformer):
         renamed = isinstance(original_node.name, cst.Name) and not isinstance(
             updated_node.name, cst.Name
         )
-        if renamed and not self.r.as_target_ok:  # except/import "as" takes a plain name
+        if renamed and not self.naming.as_target_ok:  # except/import "as" takes a plain name
             return updated_node.with_changes(name=original_node.name)
         return updated_node
 
@@ -127,10 +182,8 @@ class Rename(cst.CSTTransformer):
         keep = [
             item
             for item in updated_node.names
-            if not (
-                item.name.value in self.r.storage.cold and item.name.value in self.r.storage.locals
-            )
-            and item.name.value not in self.r.outer_nonlocals
+            if not (item.name.value in self.naming.cold and item.name.value in self.naming.locals)
+            and item.name.value not in self.naming.outer_nonlocals
         ]
         if len(keep) == len(updated_node.names):
             return updated_node
@@ -146,7 +199,7 @@ class Rename(cst.CSTTransformer):
             # (no string literal: this may sit inside an f-string).
             slot = updated_node.target.attr.value
             m = updated_node.target.value.value
-            self.r.machine_named(m).setters.add(slot)
+            self.naming.machine_named(m).setters.add(slot)
             return cst.Call(
                 func=cst.Attribute(value=name(m), attr=name(f"_set_{slot}")),
                 args=[cst.Arg(updated_node.value)],
@@ -161,19 +214,19 @@ class Rename(cst.CSTTransformer):
             isinstance(f, cst.Name)
             and f.value == "super"
             and not original_node.args
-            and self.r.sees_class
-            and self.r.first_param
-            and self.r.where(f) == "own"
+            and self.naming.sees_class
+            and self.naming.first_param
+            and self.naming.where(f) == "own"
         ):
-            self.r.uses_class = True
-            first = self.r.first_param
+            self.naming.uses_class = True
+            first = self.naming.first_param
             first_expr = (
-                f"{self.r.names.m}.{self.r.slot(first)}" if first in self.r.storage.cold else first
+                f"{self.naming.m}.{self.naming.slot(first)}" if first in self.naming.cold else first
             )
             return updated_node.with_changes(
                 args=[
                     cst.Arg(
-                        cst.parse_expression(f"{self.r.names.m}._cls"),
+                        cst.parse_expression(f"{self.naming.m}._cls"),
                         comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
                     ),
                     cst.Arg(cst.parse_expression(first_expr)),
@@ -188,14 +241,14 @@ def placeholder(coroutine: Any) -> str:
     return f"__corofy_nested_{id(coroutine.node)}__"
 
 
-def is_cold(r: Any, node: cst.Name) -> bool:
+def is_cold(naming: Naming, node: cst.Name) -> bool:
     """Does ``node`` name a local kept on the machine (a variable of the coroutine's own
     scope, or one a nested scope refers to)?"""
-    if node.value not in r.storage.cold:
+    if node.value not in naming.cold:
         return False
-    if r.where(node) != "nested":
+    if naming.where(node) != "nested":
         return True
-    return id(node) in r.storage.nested_refs
+    return id(node) in naming.nested_refs
 
 
 # Where a Name is not a variable, Rename puts back the name as written.
@@ -215,20 +268,20 @@ _KEPT = {
 _WALKED = (cst.AsName, cst.Nonlocal, cst.NamedExpr)
 
 
-def spliced(r: Any, node: cst.CSTNode, text: str) -> str | None:
-    """What printing ``node.visit(Rename(r))`` gives, without the walk, when all Rename does
+def spliced(naming: Naming, node: cst.CSTNode, text: str) -> str | None:
+    """What printing ``node.visit(Rename(naming))`` gives, without the walk, when all Rename does
     there is turn cold locals into ``_m.x``: ``text`` (the node's text, cut from the source)
     with those names replaced where they stand. None when Rename must walk: in a method or
     beside a private name, or for a node not cut from the source, a walrus, nonlocal or
     ``as`` name."""
-    if r.class_name or r.private_owner or r.global_privates:
+    if naming.class_name or naming.private_owner or naming.global_privates:
         return None
-    positions = r.ctx.positions
+    positions = naming.positions
     where = positions.offsets(node)
     if where is None or positions.text(node) is None:  # over several lines: printed, not cut
         return None
     found: list[tuple[int, int, str]] = []
-    if not _cold_names(r, node, positions, found):
+    if not _cold_names(naming, node, positions, found):
         return None
     for start, end, value, replacement in sorted(found, reverse=True):
         old = text[start - where[0] : end - where[0]]
@@ -237,25 +290,25 @@ def spliced(r: Any, node: cst.CSTNode, text: str) -> str | None:
     return text
 
 
-def _cold_names(r: Any, node: cst.CSTNode, positions: Any, found: list) -> bool:
+def _cold_names(naming: Naming, node: cst.CSTNode, positions: NodePositions, found: list) -> bool:
     kind = type(node)
     if kind is cst.Name:
-        if is_cold(r, node):
+        if is_cold(naming, node):
             where = positions.offsets(node)
             if where is None:
                 return False
-            found.append((*where, node.value, f"{r.names.m}.{r.slot(node.value)}"))
-        elif id(node) in r.outer_refs:
+            found.append((*where, node.value, f"{naming.m}.{naming.slot(node.value)}"))
+        elif id(node) in naming.outer_refs:
             where = positions.offsets(node)
             if where is None:
                 return False
-            found.append((*where, node.value, ".".join(r.outer_refs[id(node)])))
+            found.append((*where, node.value, ".".join(naming.outer_refs[id(node)])))
         return True
     if kind in _WALKED:
         return False
     if kind is cst.ImportAlias:
         return True
     for child in children_of(node, _KEPT.get(kind)):
-        if not _cold_names(r, child, positions, found):
+        if not _cold_names(naming, child, positions, found):
             return False
     return True
