@@ -10,6 +10,8 @@ After the top-level statement holding the wait, it calls the shared tail of the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from corofy.transform.exits import finish_finally, raise_again, suspends
 from corofy.transform.expressions import name
 from corofy.transform.ir import (
@@ -100,6 +102,27 @@ class Continuations:
                     block = _rest(steps, in_loop=False, top=True, conts=self)
                     self.blocks[key] = delegate_loops(block, self, own=loop)
         return self.blocks
+
+
+@dataclass
+class ResumeBlocks:
+    """The IR of every function of one machine but the class's fixed methods."""
+
+    blocks: dict[int, Block]  # state -> its function's block (0: the start)
+    tails: dict[int, Block]  # statement index -> the tail after it; negative: a loop's continuation
+    loops: dict[int, Loop]  # negative tail key -> the loop it continues
+
+
+def resume_blocks(unit: Unit) -> ResumeBlocks:
+    """The start block, each wait's resume block, the shared tails of the body and the
+    loops' continuations."""
+    start, tails = segments(unit.body)
+    blocks: dict[int, Block] = {0: start}
+    conts = Continuations(unit)
+    for wait in unit.waits:
+        blocks[wait.id] = resume_block(unit, wait, conts)
+    tails.update(conts.build())
+    return ResumeBlocks(blocks, tails, conts.loops)
 
 
 def resume_block(unit: Unit, wait: Wait, conts: Continuations | None = None) -> Block:
