@@ -1,5 +1,9 @@
 """Print a lowered coroutine as its wrapper function and state-machine class.
 
+``machine()`` prints the state functions (``state_functions``: each state's block printed
+statement by statement by ``statements.Render``, with ``waits``, ``loops`` and ``exits``),
+then the header and wrapper (``wrapper``) and the class (``machine_class``) above them.
+
 The shape of the output (facts the design depends on):
 
 - One *resume function* per state. State 0 runs the body from the start; state ``j`` runs
@@ -17,10 +21,10 @@ The shape of the output (facts the design depends on):
   ``sys.exc_info()`` and the ``__context__`` of new exceptions then match the original.
 - A ``finally`` that waits can be left mid-way by a suspension while a ``return``,
   ``break``, ``continue`` or exception is pending, which Python cannot resume. So every
-  exit through such a ``try`` first records its kind and value (``_pk``/``_pv``: 1 return,
-  2 raise, 3 break, 4 continue); the resume function that finishes the ``finally`` then
-  carries the pending exit out. A ``return``/``break`` inside the ``finally`` itself simply
-  happens first, which is Python's "finally overrides" rule.
+  exit through such a ``try`` first records its kind (``exits.Exit``) and value
+  (``_pk``/``_pv``); the resume function that finishes the ``finally`` then carries the
+  pending exit out. A ``return``/``break`` inside the ``finally`` itself simply happens
+  first, which is Python's "finally overrides" rule (``exits.py`` holds all of it).
 - A suspension sets the local ``_m`` (the machine) to None before it returns: the
   ``finally`` blocks it returns through test that to know they must not run, and a frame
   kept alive by a stored exception's traceback then does not keep the machine alive

@@ -40,7 +40,8 @@ from corofy.transform.ir import (
 from corofy.transform.loops import write_loop, write_reentered
 from corofy.transform.rename import Naming, Rename, spliced
 from corofy.transform.scopes import is_private
-from corofy.transform.writer import Writer, leading_lines_dropped, one_line
+from corofy.transform.waits import write_resume, write_wait
+from corofy.transform.writer import Writer, leading_lines_dropped
 
 _WORD = re.compile(r"\w+")
 _GROUP = 4  # locals loaded or stored per line
@@ -164,7 +165,7 @@ class Render:
             return f"({text})"
         return text
 
-    def _store(self, w: Writer, state: int) -> None:
+    def store(self, w: Writer, state: int) -> None:
         """Store what state ``state`` will load, but what this function left unchanged."""
         unchanged = self.unchanged
         stored = [
@@ -195,17 +196,6 @@ class Render:
                 return True
         return False
 
-    def over_budget(self, w: Writer) -> bool:
-        """Has this resume function printed its share? Then a wait in it is left to its own
-        state's function (polled from poll()) instead of being copied here with all that
-        follows it: each resume function holds a bounded stretch of code after its wait."""
-        if self.budget is None or len(w.lines) - self.budget <= 0:
-            return False
-        if self.inline_allowed:
-            self.inline_allowed -= 1
-            return False
-        return True
-
     def mark(self, w: Writer, line: int, said: bool = False) -> None:
         """Mark a run of user code with its original line (``said``: the next line does)."""
         if line and line != self.last_line and line != self.last_line + 1 and not said:
@@ -214,7 +204,7 @@ class Render:
             self.last_line = line
 
     def node(self, w: Writer, n: Node) -> None:
-        m, names, ind = self.names.m, self.names, self.indent
+        m, names = self.names.m, self.names
         if isinstance(n, Raw) and id(n.stmt) in self.holds_nested:
             self.mark(w, n.line)
             nested.write(self, w, n)
@@ -239,72 +229,10 @@ class Render:
                 w.text(n.text, n.line, exact=False)
         elif isinstance(n, Assign):
             w.text(f"{self.slotted(n.name)} = {self.expr(n.value)}", n.line)
-        elif isinstance(n, Wait) and (n.guarded or self.over_budget(w)):
-            why = (
-                "outside this except/finally" if n.guarded else "from the start of its own function"
-            )
-            comment = (
-                f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}"
-            )
-            self.deferred = True
-            self.ended = True
-            future = self.expr(n.future)
-            apart = isinstance(n.future, (cst.NamedExpr, cst.Lambda, cst.Yield)) or "\n" in future
-            self.mark(w, n.line, said=not apart)  # the comment names the line
-            if apart:
-                w.line(comment, n.line)
-                w.text(f"{m}._awaiting = {future}", n.line)
-                w.line(f"{m}._state = {n.id}")
-            else:  # the state's comment on the line that sets it
-                w.line(f"{m}._awaiting, {m}._state = {future}, {n.id}  {comment}", n.line)
-            self._store(w, n.id)
-            if self.clear_m:
-                w.line(f"{m} = None  # suspending (see the finally blocks)")
-            w.line(f"return {names.AGAIN}")
         elif isinstance(n, Wait):
-            self.inline_waits += 1
-            future = self.expr(n.future)
-            comment = f"# {one_line(n.source)}: state {n.id}, line {n.line}"
-            self.mark(w, n.line, said="\n" not in future)  # the comment names the line
-            if "\n" in future:
-                w.line(comment, n.line)
-                w.text(f"{names.f} = {future}", n.line)
-            else:  # the state's comment on the line that makes its future
-                w.line(f"{names.f} = {future}  {comment}", n.line)
-            # A value without poll() is a learner's mistake (an asyncio coroutine, say):
-            # say so as a TypeError at the wait. The try costs nothing until it raises.
-            # (The suspension inside the try: storing to slots raises no AttributeError.)
-            w.line("try:")
-            w.line(
-                f"{ind}if ({names.r} := {names.PENDING} if {names.closing} else {names.f}.poll({names.w})) "
-                f"is {names.PENDING}:",
-                n.line,
-            )
-            w.level += 2
-            w.line(f"{m}._awaiting, {m}._state = {names.f}, {n.id}")
-            self._store(w, n.id)
-            if self.clear_m:
-                w.line(f"{m} = None  # suspending (see the finally blocks)")
-            w.line(f"return {names.r}")
-            w.level -= 2
-            w.line(f"except AttributeError as {names.x}:  # no poll(): is it a runtime.Future?")
-            w.line(f"{ind}raise {names.Future}._wait_error({names.f}, {names.x})", n.line)
-            if n.target is not None:
-                w.text(f"{self.target(n.target)} = {names.r}.value", n.line)
+            write_wait(self, w, n)
         elif isinstance(n, Resume):
-            wait = n.wait
-            w.line(
-                f"if {names.thrown}:  # resume {one_line(wait.source)} (state {wait.id}, "
-                f"line {wait.line}): it raised, or close()",
-                wait.line,
-            )
-            # Raised here as gen.throw() raises at the yield: it chains onto a handled
-            # exception. It is popped from its one-item list, so no local of this frame
-            # holds it: the frame and the exception's traceback form no cycle.
-            w.line(f"{ind}raise {names.thrown}.pop()", wait.line)
-            if wait.target is not None:
-                w.text(f"{self.target(wait.target)} = {names.r}.value", wait.line)
-            self.last_line = wait.line
+            write_resume(self, w, n)
         elif isinstance(n, If):
             self._if(w, n, "if")
         elif isinstance(n, Loop):
