@@ -24,7 +24,6 @@ Facts this depends on (Python's rules, and what a suspension does to them):
 - A ``return`` records itself in every waiting ``finally`` it leaves (innermost first, the
   value kept once and copied outwards); a ``break``/``continue`` only in those between it
   and its loop.
-
 - A suspension returns through the ``finally`` blocks around its wait: they must not run
   then. It clears the local ``_m`` first (or, when nested functions close over ``_m``,
   leaves ``_state`` set), and such a ``finally`` runs its body only when that says "not

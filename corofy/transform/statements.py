@@ -2,8 +2,9 @@
 
 ``Render`` holds what printing one coroutine needs (its names, storage and the state of the
 function being printed) and prints each IR node: user statements as written (cold locals
-renamed, see ``rename.py``), waits inline or deferred (see ``emit.py``), re-entered loops and
-``try`` blocks. Exits through a waiting ``finally`` are printed by ``exits.Control``.
+renamed, see ``rename.py``) and simple control flow here; waits in ``waits.py``, loops and
+re-entered iterations in ``loops.py``, ``try`` and every exit through a waiting ``finally``
+in ``exits.py``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class _RenameTriggers:
 
 
 class Render:
-    """Prints the wrapper and the machine class of one coroutine."""
+    """Prints the functions of one coroutine's machine, node by node, and keeps the state
+    of the function being printed (its control frames, line marks, budget)."""
 
     def __init__(
         self, ctx, unit: Unit, storage: Storage, declarations, docstring, names: Names, indent: str
