@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
@@ -198,7 +198,7 @@ class Rename(cst.CSTTransformer):
             # name := value for a local kept on the machine: a setter returning the value
             # (no string literal: this may sit inside an f-string).
             slot = updated_node.target.attr.value
-            m = updated_node.target.value.value
+            m = cast(cst.Name, updated_node.target.value).value  # _m.x, as leave_Name made it
             self.naming.machine_named(m).setters.add(slot)
             return cst.Call(
                 func=cst.Attribute(value=name(m), attr=name(f"_set_{slot}")),
@@ -280,7 +280,7 @@ def spliced(naming: Naming, node: cst.CSTNode, text: str) -> str | None:
     where = positions.offsets(node)
     if where is None or positions.text(node) is None:  # over several lines: printed, not cut
         return None
-    found: list[tuple[int, int, str]] = []
+    found: list[tuple[int, int, str, str]] = []  # start, end, name, what replaces it
     if not _cold_names(naming, node, positions, found):
         return None
     for start, end, value, replacement in sorted(found, reverse=True):
@@ -290,9 +290,15 @@ def spliced(naming: Naming, node: cst.CSTNode, text: str) -> str | None:
     return text
 
 
-def _cold_names(naming: Naming, node: cst.CSTNode, positions: NodePositions, found: list) -> bool:
+def _cold_names(
+    naming: Naming,
+    node: cst.CSTNode,
+    positions: NodePositions,
+    found: list[tuple[int, int, str, str]],
+) -> bool:
     kind = type(node)
     if kind is cst.Name:
+        node = cast(cst.Name, node)
         if is_cold(naming, node):
             where = positions.offsets(node)
             if where is None:

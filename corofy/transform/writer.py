@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Collection
 
 from corofy.transform.ir import Raw
 
@@ -83,7 +84,7 @@ class Writer:
             text = BREAKS.sub("\n", text)
         parts = text.split("\n")
         if not prefix and all(part.strip() or not part for part in parts):
-            skip = ()  # nothing to indent and no blank line to empty: string lines stay as they are
+            skip: Collection[int] = ()  # nothing to indent, no blank line to empty
         else:
             skip = string_lines(text) if len(parts) > 1 else ()
         for k, part in enumerate(parts, 1):
