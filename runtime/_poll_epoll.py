@@ -18,6 +18,7 @@ from runtime._readiness import (
     EVENT_WRITE_CLOSED,
     READ_CLOSED,
     Event,
+    EventsBase,
     Interest,
     check_interests,
 )
@@ -77,10 +78,10 @@ def _event_bits(flags: int) -> int:
 _READINESS_OF: dict[int, int] = {}
 
 
-class Events:
+class Events(EventsBase):
     """A reusable buffer that ``Poll.poll`` fills; iterate it for ``Event`` objects."""
 
-    __slots__ = ("_buffer", "_len")
+    __slots__ = ("_buffer",)
 
     def __init__(self, capacity: int = 1024) -> None:
         self._buffer = _sys.EventBuffer(capacity)
@@ -90,17 +91,6 @@ class Events:
     def capacity(self) -> int:
         """How many events one poll can report."""
         return self._buffer.capacity
-
-    def __len__(self) -> int:
-        return self._len
-
-    def is_empty(self) -> bool:
-        """True when the last poll reported nothing."""
-        return self._len == 0
-
-    def clear(self) -> None:
-        """Forget the events held."""
-        self._len = 0
 
     def __iter__(self) -> Iterator[Event]:
         buffer = self._buffer

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Iterator
 from typing import Final, Self
 
-from runtime._readiness import Event, Interest, check_interests
+from runtime._readiness import Event, EventsBase, Interest, check_interests
 
 NAME: Final = "selectors"
 
@@ -51,27 +51,16 @@ class _Registration:
         self.level = level
 
 
-class Events:
+class Events(EventsBase):
     """A reusable buffer that ``Poll.poll`` fills; iterate it for ``Event`` objects."""
 
-    __slots__ = ("_items", "_len", "capacity")
+    __slots__ = ("_items", "capacity")
 
     def __init__(self, capacity: int = 1024) -> None:
         if capacity < 1:
             raise ValueError("an event buffer needs room for at least one event")
         self.capacity = capacity
         self._items: list[tuple[int, int]] = []
-        self._len = 0
-
-    def __len__(self) -> int:
-        return self._len
-
-    def is_empty(self) -> bool:
-        """True when the last poll reported nothing."""
-        return self._len == 0
-
-    def clear(self) -> None:
-        """Forget the events held."""
         self._len = 0
 
     def __iter__(self) -> Iterator[Event]:

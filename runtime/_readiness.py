@@ -1,5 +1,6 @@
-"""What every poller reports in: ``Token``, ``Interest``, ``Event`` (shared by runtime.reactor's
-two backends, ``runtime._poll_epoll`` and ``runtime._poll_selectors``)."""
+"""What every poller reports in: ``Token``, ``Interest``, ``Event``, and what both ``Events``
+buffers share (used by runtime.reactor's two backends, ``runtime._poll_epoll`` and
+``runtime._poll_selectors``)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,23 @@ class Event:
 
     def __repr__(self) -> str:
         return f"Event(token={self.token}, readiness={Interest.name(self._bits)})"
+
+
+class EventsBase:
+    """What both pollers' ``Events`` share: ``_len``, the count ``Poll.poll`` set last.
+
+    The reactor reads ``_len`` directly after each poll (an attribute, not a call).
+    """
+
+    __slots__ = ("_len",)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def is_empty(self) -> bool:
+        """True when the last poll reported nothing."""
+        return self._len == 0
+
+    def clear(self) -> None:
+        """Forget the events held."""
+        self._len = 0

@@ -94,6 +94,7 @@ class _RegisteredSocket:
     __slots__ = ("_io", "_sock")
 
     def fileno(self) -> int:
+        """The socket's fd (-1 once closed)."""
         return self._sock.fileno()
 
     def close(self) -> None:

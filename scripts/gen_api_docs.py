@@ -66,18 +66,31 @@ def _signature(obj: Any) -> str:
 
 
 def _members(cls: type) -> list[tuple[str, Any]]:
-    """Public methods and properties defined by ``cls`` or a runtime base, in source order."""
+    """Public methods and properties defined by ``cls`` or a runtime base, in source order.
+
+    A base counts when the user never sees it by name: a class of a private runtime module
+    (``runtime._readiness.EventsBase``) or a private class (``runtime.net._RegisteredSocket``).
+    """
     found: list[tuple[str, Any]] = []
-    for name, value in cls.__dict__.items():
-        if name.startswith("_") and name not in ("__init__",):
-            continue
-        if isinstance(value, (staticmethod, classmethod)):
-            value = value.__func__
-        if isinstance(value, property) or inspect.isfunction(value):
-            if name == "__init__" and not value.__doc__:
+    seen: set[str] = set()
+    for owner in [cls, *(b for b in cls.__mro__[1:] if _hidden_runtime_base(b))]:
+        for name, value in owner.__dict__.items():
+            if name in seen or (name.startswith("_") and name not in ("__init__",)):
                 continue
-            found.append((name, value))
+            seen.add(name)
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            if isinstance(value, property) or inspect.isfunction(value):
+                if name == "__init__" and not value.__doc__:
+                    continue
+                found.append((name, value))
     return found
+
+
+def _hidden_runtime_base(base: type) -> bool:
+    module = base.__module__
+    private = base.__name__.startswith("_") or any(p.startswith("_") for p in module.split("."))
+    return module.split(".")[0] == "runtime" and private
 
 
 def _entry(module_name: str, name: str, obj: Any) -> list[str]:
