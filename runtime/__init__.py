@@ -8,17 +8,9 @@ __corofy_runtime__ = 1
 
 from runtime.blocking import spawn_blocking
 from runtime.combinators import join_all, select, sleep, timeout
-from runtime.executor import (
-    CancelledError,
-    Executor,
-    JoinHandle,
-    Task,
-    Waker,
-    live_tasks,
-    run,
-    spawn,
-)
+from runtime.executor import Executor, live_tasks, run, spawn
 from runtime.future import PENDING, Future, Pending, Ready
+from runtime.task import CancelledError, JoinHandle, Task, Waker
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__); typed for checkers
     from runtime.asyncio_bridge import from_asyncio, to_asyncio

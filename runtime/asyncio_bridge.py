@@ -32,8 +32,9 @@ import threading
 from collections.abc import Awaitable, Generator
 from typing import Any, TypeVar
 
-from runtime.executor import CancelledError, Executor, Task, current_executor
+from runtime.executor import Executor, current_executor
 from runtime.future import PENDING, Future, Ready
+from runtime.task import CancelledError, Task
 
 T = TypeVar("T")
 

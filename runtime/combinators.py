@@ -14,8 +14,8 @@ from time import monotonic
 from typing import Any, TypeVar
 
 from runtime.driver import reactor
-from runtime.executor import Waker
 from runtime.future import PENDING, Future, Ready
+from runtime.task import Waker
 
 T = TypeVar("T")
 

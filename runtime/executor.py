@@ -1,22 +1,13 @@
 """The Executor: a ready queue of tasks, each polled when woken (SPEC §3).
 
-A spawned future becomes a ``Task``. The task is its own waker (its ``wake()`` puts it back on
-its executor's ready queue) and its own join handle (as a Future it resolves to the task's
-value), so spawning costs one object.
+Tasks, their state word and its transitions are runtime.task; this module polls them. Some
+facts the code below relies on:
 
-Some facts the code below relies on:
-
-- A task's life is an explicit state word (tokio's): IDLE -> SCHEDULED -> RUNNING -> IDLE or
-  DONE/FAILED/CANCELLED. A wake while RUNNING moves it to NOTIFIED, and the executor puts a
-  NOTIFIED task back on the queue when its poll returns PENDING: a wake during the task's own
-  poll is never lost. A wake while SCHEDULED or NOTIFIED does nothing, so any number of wakes
-  before the task runs poll it once. A wake after it finished does nothing. ``abort()`` from
-  inside the task's own poll moves it to ABORTING, and the executor closes it once the poll
-  returns; a task is never closed while its poll is on the stack.
-- Only the executor's own thread changes a task's state. A wake from another thread appends
-  the task to the executor's ``_remote`` deque (``deque.append`` is atomic under the GIL) and
-  unparks the executor, which replays the wake on its own thread. The common case, a wake on
-  the executor's thread, costs one ``get_ident()`` and takes no lock.
+- The loop makes the state word's executor-side transitions inline (SCHEDULED -> RUNNING ->
+  IDLE, SCHEDULED, CANCELLED or DONE; see runtime.task's table): it runs once per poll, and a
+  call per transition would cost more than the rest of the loop.
+- Wakes and aborts from other threads arrive in ``_remote`` and ``_aborts`` and are replayed
+  on the executor's thread (runtime.task's facts).
 - Parking is a Dekker handshake under the GIL's sequential consistency: the executor publishes
   ``_parked`` and then looks at ``_remote``; a waker appends to ``_remote`` and then reads
   ``_parked``. One of them sees the other, so a parked executor is always unparked.
@@ -38,32 +29,24 @@ import weakref
 from collections import deque
 from itertools import repeat
 from threading import get_ident
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
+from runtime import task as _task
 from runtime.driver import Reactor, entered_reactor
 from runtime.future import PENDING, Future, Ready
-
-# Task states.
-IDLE = 0  # parked: waiting for a wake
-SCHEDULED = 1  # on the ready queue
-RUNNING = 2  # being polled
-NOTIFIED = 3  # woken while being polled: goes back on the queue when the poll returns
-ABORTING = 4  # aborted while being polled: closed when the poll returns
-DONE = 5  # finished with a value
-FAILED = 6  # finished with an exception nobody has joined yet
-JOINED_FAILED = 7  # finished with an exception a joiner has seen
-CANCELLED = 8  # closed by abort() or by the end of run()
-
-_STATE_NAMES = (
-    "idle",
-    "scheduled",
-    "running",
-    "notified",
-    "aborting",
-    "done",
-    "failed",
-    "failed",
-    "cancelled",
+from runtime.task import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    IDLE,
+    JOINED_FAILED,
+    NO_WAKER,
+    NOTIFIED,
+    RUNNING,
+    SCHEDULED,
+    CancelledError,
+    Task,
+    UnjoinedTask,
 )
 
 # Executor park states.
@@ -73,8 +56,6 @@ _PARKED = 2  # waiting on its condition variable
 
 _EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (tokio's number)
 
-_unjoined_failures = 0  # how many tasks failed with nobody joined (run() collects if any)
-_report_task_failure: Any = None  # runtime.debug's, imported at the first unjoined failure
 
 # runtime.instrument's tools; an executor started while any is installed reports its tasks.
 instruments: list[Any] = []
@@ -97,228 +78,7 @@ class _Local(threading.local):
 _local = _Local()
 _executors: weakref.WeakSet[Executor] = weakref.WeakSet()
 
-
-class CancelledError(Exception):
-    """Raised when joining a task that was aborted or closed before it finished."""
-
-
-class Waker:
-    """What ``poll`` receives: ``wake()`` asks for the future to be polled again.
-
-    Safe from any thread; wakes before the next poll coalesce into one; a wake after the
-    task finished does nothing. Every ``Task`` is a Waker.
-    """
-
-    __slots__ = ()
-
-    def wake(self) -> None:
-        """Ask for the future this waker was given with to be polled again."""
-        raise NotImplementedError
-
-
-class _NoWaker(Waker):
-    """A joiner that needs no wake: ``block_on`` checks its root task directly."""
-
-    __slots__ = ()
-
-    def wake(self) -> None:
-        pass
-
-
-_NO_WAKER = _NoWaker()
-
-
-class _Joiners(list):
-    """Several tasks joining one handle: completion wakes them all."""
-
-    __slots__ = ()
-
-    def wake(self) -> None:
-        for waker in self:
-            waker.wake()
-
-
-def _add_joiner(current: Any, waker: Any) -> Any:
-    """The joiner slot after ``waker`` joins: one waker, or a _Joiners of distinct ones.
-
-    A task re-polling its join passes the same waker (itself) again, so distinct wakers mean
-    distinct joiners, each of which must be woken; a repeat of any of them adds nothing.
-    """
-    if current is None:
-        return waker
-    if type(current) is _Joiners:
-        if not any(joiner is waker for joiner in current):
-            current.append(waker)
-        return current
-    return _Joiners((current, waker))
-
-
-_join_lock = threading.Lock()
-_READY_NONE = Ready(None)  # most tasks finish with None: their joins share one answer
-
-
 T = TypeVar("T")
-
-
-class Task(Future[T], Waker, Generic[T]):
-    """A spawned future; its own waker and its own join handle (``JoinHandle``).
-
-    As a Future it resolves to the task's value or raises its exception; any number of
-    tasks may join it, and all are woken. ``abort()`` closes the task's future (its
-    ``finally`` blocks run) and joining then raises CancelledError. ``close()``, which
-    ``select``/``timeout``/``join_all`` call on the futures they give up, only lets go of
-    the handle: the task runs on, as a dropped JoinHandle's does in tokio.
-    """
-
-    __slots__ = ("_executor", "_joiner", "_kind", "_result", "_state", "future")
-
-    def __init__(self, future: Future[T], executor: Executor) -> None:
-        self.future = future
-        self._kind = type(future)  # `future` is let go when the task ends; its name is not
-        self._state = SCHEDULED  # spawn() queues it at once
-        self._executor = executor
-        self._result: Any = None
-        self._joiner: Any = None
-
-    @property
-    def name(self) -> str:
-        """The future's class and this task's id, as ``dump_tasks`` and tracing print it."""
-        return f"{self._kind.__qualname__}-{id(self):x}"
-
-    @property
-    def state(self) -> int:
-        """The task's state word (scheduled, running, idle, done: see the module facts)."""
-        return self._state
-
-    def done(self) -> bool:
-        """True once the task has finished: with a value, an exception, or aborted."""
-        return self._state >= DONE
-
-    def wake(self) -> None:
-        """Schedule the task to be polled again (from any thread; see ``Waker``)."""
-        executor = self._executor
-        if executor._thread == get_ident():
-            state = self._state
-            if state == IDLE:
-                self._state = SCHEDULED
-                executor._ready.append(self)
-            elif state == RUNNING:
-                self._state = NOTIFIED
-        else:
-            executor._remote.append(self)
-            if executor._parked:
-                executor._unpark()
-
-    def _wake_here(self) -> None:
-        """Replay a wake from another thread, on the executor's thread."""
-        state = self._state
-        if state == IDLE:
-            self._state = SCHEDULED
-            self._executor._ready.append(self)
-        elif state == RUNNING:
-            self._state = NOTIFIED
-
-    # -- the join handle -----------------------------------------------------------------
-
-    def poll(self, waker: Any) -> Ready | Any:
-        """Join: the task's value (or its exception) once it finished, else PENDING."""
-        state = self._state
-        if state < DONE:
-            if self._joiner is not waker:
-                with _join_lock:  # joiners on other threads may register at the same time
-                    self._joiner = _add_joiner(self._joiner, waker)
-            state = self._state  # it may have finished on another thread meanwhile
-            if state < DONE:
-                return PENDING
-        if state == DONE:
-            result = self._result
-            return _READY_NONE if result is None else Ready(result)
-        if state == CANCELLED:
-            raise CancelledError(f"task {self.name} was aborted")
-        self._state = JOINED_FAILED
-        raise self._result
-
-    def abort(self) -> None:
-        """Close the task's future so it never resumes; joining it raises CancelledError."""
-        state = self._state
-        if state >= DONE:
-            return
-        executor = self._executor
-        if executor._thread == get_ident():
-            if state <= SCHEDULED:
-                self._cancel()
-            else:  # aborting itself from inside its own poll: closed when the poll returns
-                self._state = ABORTING
-        else:
-            executor._aborts.append(self)  # replayed on the executor's thread
-            if executor._parked:
-                executor._unpark()
-
-    def _cancel(self) -> None:
-        future = self.future
-        self._state = CANCELLED
-        self._executor._live.pop(self, None)
-        try:
-            future.close()
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:
-            self._finish(FAILED, exc)
-            return
-        self._finish(CANCELLED, None)
-
-    def _finish(self, state: int, result: Any) -> None:
-        """Record the outcome (DONE: the value; FAILED: the exception) and wake the joiner.
-
-        The executor inlines the DONE case on its hot path. It stores the value, not the
-        future's Ready: a finished task then keeps one GC-tracked object alive, not two, and
-        the cyclic GC's cost grows with what stays alive, not with what is freed at once.
-        """
-        self._state = state
-        self._result = result
-        self._executor._live.pop(self, None)
-        if state != FAILED:
-            self.future = None  # release what the finished future held
-        joiner = self._joiner
-        if joiner is not None:
-            self._joiner = None
-            joiner.wake()
-        elif state == FAILED:
-            # Nobody waits on it yet: report the failure if the handle dies unjoined.
-            global _unjoined_failures, _report_task_failure
-            if _report_task_failure is None:  # imported now, never from a finalizer
-                from runtime.debug import report_task_failure
-
-                _report_task_failure = report_task_failure
-            _unjoined_failures += 1
-            self.__class__ = _UnjoinedTask
-
-    def __repr__(self) -> str:
-        return f"<Task {self.name} {_STATE_NAMES[self._state]}>"
-
-
-class _UnjoinedTask(Task):
-    """A task that failed with nobody joined on it; reports the failure if never joined.
-
-    Switching ``__class__`` on failure keeps ``__del__`` (and its cost) off every other task.
-    Facts: the exception's traceback holds the failed ``poll`` frame, whose ``waker`` argument
-    is this very task, so the task sits in a reference cycle and dies at the next garbage
-    collection, not when its last handle goes. An exception leaving ``run()`` can keep such a
-    task alive (its traceback holds the frames that hold the handles), and a finalizer running
-    at interpreter shutdown finds half the interpreter gone: so ``run()`` reports every unjoined
-    failure still alive before it returns or raises (``Executor._report_unjoined``), and ``__del__``
-    stays silent once the interpreter is finalizing.
-    """
-
-    __slots__ = ()
-
-    def __del__(self) -> None:
-        if self._state == FAILED and not sys.is_finalizing():
-            self._state = JOINED_FAILED  # reported: once each
-            _report_task_failure(self.name, self._result)
-
-
-JoinHandle = Task
 
 
 class Executor:
@@ -383,7 +143,7 @@ class Executor:
             _observe(self)
         try:
             root = self.spawn(future)
-            root._joiner = _NO_WAKER
+            root._joiner = NO_WAKER
             self._run_until(root)
         finally:
             self._leave()
@@ -413,9 +173,8 @@ class Executor:
         """
         gc.collect()
         for referrer in gc.get_referrers(self):
-            if type(referrer) is _UnjoinedTask and referrer._state == FAILED:
-                referrer._state = JOINED_FAILED
-                _report_task_failure(referrer.name, referrer._result)
+            if type(referrer) is UnjoinedTask:
+                referrer.report()
 
     def unfinished(self) -> list[Task]:
         """This executor's tasks that have not finished."""
@@ -629,7 +388,7 @@ def run(future: Future[T]) -> T:
     hangs must not make the program deaf to Ctrl-C.
     """
     _refuse_inside_asyncio()
-    failures_before = _unjoined_failures
+    failures_before = _task.unjoined_failures
     executor = Executor()
     try:
         _take_sigint()
@@ -639,7 +398,7 @@ def run(future: Future[T]) -> T:
             try:
                 executor.close()
             finally:
-                if _unjoined_failures != failures_before:
+                if _task.unjoined_failures != failures_before:
                     executor._report_unjoined()
     finally:
         _local.holding_ctrl_c = True  # first, with no call before it: see the facts above

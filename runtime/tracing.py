@@ -32,8 +32,8 @@ from collections import deque
 from typing import Any, Self
 
 from runtime import executor as _executor
-from runtime.executor import PENDING, Task
-from runtime.future import Future
+from runtime.future import PENDING, Future
+from runtime.task import DONE, Task
 
 EVENTS = (
     "task_spawned",
@@ -134,7 +134,7 @@ class _ObservedTask(Task):
     __slots__ = ()
 
     def wake(self) -> None:
-        if self._state < _executor.DONE:
+        if self._state < DONE:
             _emit("task_woken", self)
         Task.wake(self)
 
