@@ -1,11 +1,13 @@
 """runtime — the reactor-executor runtime corofy's state machines run on (SPEC §3)."""
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 # Generated code looks for this name to know the `runtime` it imported is this one, not a
 # module of the user's that shadows it (SPEC §3); the number is its import contract's version.
 __corofy_runtime__ = 1
 
+from runtime import executor as _executor
 from runtime.blocking import spawn_blocking
 from runtime.combinators import join_all, select, sleep, timeout
 from runtime.executor import Executor, live_tasks, run, spawn
@@ -14,8 +16,7 @@ from runtime.task import CancelledError, JoinHandle, Task, Waker
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__); typed for checkers
     from runtime.asyncio_bridge import from_asyncio, to_asyncio
-    from runtime.debug import dump_tasks
-    from runtime.tracing import instrument
+    from runtime.tracing import dump_tasks, instrument
 
 __all__ = [
     "PENDING",
@@ -43,15 +44,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # runtime.debug (SPEC §6) is imported on first use: most programs never dump tasks.
-    if name == "dump_tasks":
-        from runtime.debug import dump_tasks
+    if name in ("dump_tasks", "instrument"):
+        # runtime.tracing (SPEC §6) is imported on first use: most programs never dump tasks.
+        from runtime import tracing
 
-        return dump_tasks
-    if name == "instrument":
-        from runtime.tracing import instrument
-
-        return instrument
+        return getattr(tracing, name)
     if name in ("from_asyncio", "to_asyncio"):
         # The asyncio bridge imports asyncio: only programs that use it pay for that.
         from runtime import asyncio_bridge
@@ -86,3 +83,8 @@ def _install_excepthook() -> None:
 
 
 _install_excepthook()
+
+if _executor.TRACE:
+    # RUNTIME_TRACE=1 (SPEC §6): runtime.tracing puts its observer in runtime.executor, which
+    # calls it from the first block_on on (the executor never imports runtime.tracing).
+    importlib.import_module("runtime.tracing")

@@ -1,4 +1,8 @@
-"""Debugging aids (SPEC §6): tracebacks in the user's lines, failed tasks, `dump_tasks()`.
+"""Debugging aids (SPEC §6): tracebacks in the user's lines, failed tasks, a future's chain.
+
+It imports nothing of the runtime, so the runtime can import it (a task reports an unjoined
+failure here); `runtime.dump_tasks()`, which lists the executors' tasks, is in runtime.tracing
+and describes each with `describe_chain`.
 
 A module written by the corofy command ends with `__corofy_source__` (the original file,
 relative to the project root) and `__corofy_lines__` (generated line -> original line); see
@@ -99,7 +103,7 @@ def _machine_of(frame: types.FrameType) -> Any:
     return owner
 
 
-def _machine_name(machine: Any) -> str:
+def machine_name(machine: Any) -> str:
     """A machine named after its coroutine, as Python would name the function's frame."""
     name = type(machine).__qualname__
     return name.removesuffix("_machine") if name.endswith("_machine") else name
@@ -181,7 +185,7 @@ def remapped_stack(tb: types.TracebackType | None) -> traceback.StackSummary:
         if machine is not None and index + 1 < len(frames) and machines[index + 1] is machine:
             continue  # the machine dispatching to its current state's step
         location = original_location(frame, lineno)
-        name = _machine_name(machine) if machine is not None else summary.name
+        name = machine_name(machine) if machine is not None else summary.name
         if location is None:
             if name != summary.name:
                 # The unstripped line: 3.11 places carets by column on it.
@@ -294,7 +298,7 @@ def report_task_failure(task_name: str, exc: BaseException) -> None:
     print_exception(exc.with_traceback(tb), file=sys.stderr)
 
 
-# --- dump_tasks --------------------------------------------------------------------------
+# --- a future's chain, as dump_tasks shows it ---------------------------------------------
 
 
 def _machine_source_file(machine: Any) -> str:
@@ -336,7 +340,7 @@ def _describe(future: Any, depth: int, lines: list[str], seen: set[int]) -> None
         # a finished machine is no longer anyone's `_awaiting`, so -1 here means running.
         name, line = states.get(state, ("running" if state == -1 else f"state {state}", 0))
         filename = _machine_source_file(future)
-        func = _machine_name(future)
+        func = machine_name(future)
         if state == -1:
             lines.append(f"{pad}{func} (running) in {filename}")
         else:
@@ -355,28 +359,6 @@ def _short_repr(obj: Any) -> str:
     except Exception:
         return ""
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def dump_tasks(file: TextIO | None = None) -> str:
-    """Print every live task as its chain of waiting coroutines; returns the same text.
-
-    Each coroutine is shown with its function, its state and the original line where it
-    waits; the chain ends at the leaf future it waits on. Prints to stderr by default.
-    """
-    from runtime.executor import live_tasks
-
-    out: list[str] = []
-    tasks = list(live_tasks())
-    out.append(f"{len(tasks)} live task{'' if len(tasks) == 1 else 's'}")
-    for task in tasks:
-        out.append(f"task {getattr(task, 'name', '?')}:")
-        future = getattr(task, "future", None)
-        if "runtime.tracing" in sys.modules:  # an instrumented task's future is wrapped
-            future = sys.modules["runtime.tracing"].observed_future(task)
-        out.extend(describe_chain(future))
-    text = "\n".join(out) + "\n"
-    print(text, end="", file=file if file is not None else sys.stderr)
-    return text
 
 
 install_excepthook()

@@ -27,6 +27,7 @@ import sys
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from itertools import repeat
 from threading import get_ident
 from typing import Any, TypeVar
@@ -57,16 +58,12 @@ _PARKED = 2  # waiting on its condition variable
 _EVENT_INTERVAL = 61  # polls between two non-blocking looks at IO and timers (tokio's number)
 
 
-# runtime.instrument's tools; an executor started while any is installed reports its tasks.
+# runtime.instrument's tools; an executor started while any is installed (or under
+# RUNTIME_TRACE) reports its tasks through `observe`, which runtime.tracing puts here when
+# imported: this module never imports it (runtime imports it at once under RUNTIME_TRACE).
 instruments: list[Any] = []
-_TRACE = os.environ.get("RUNTIME_TRACE", "") not in ("", "0")
-
-
-def _observe(executor: Executor) -> None:
-    from runtime.tracing import observe, trace_from_environment
-
-    trace_from_environment()
-    observe(executor)
+TRACE = os.environ.get("RUNTIME_TRACE", "") not in ("", "0")
+observe: Callable[[Executor], None] | None = None
 
 
 class _Local(threading.local):
@@ -139,8 +136,8 @@ class Executor:
             _let_ctrl_c()
         self._thread = get_ident()
         _local.executor = self
-        if instruments or _TRACE:  # looked at once per block_on: no cost per task when off
-            _observe(self)
+        if (instruments or TRACE) and observe is not None:  # once per block_on: free when off
+            observe(self)
         try:
             root = self.spawn(future)
             root._joiner = NO_WAKER

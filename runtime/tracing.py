@@ -1,4 +1,8 @@
-"""Seeing tasks run (SPEC §6): ``runtime.instrument(obj)`` and ``RUNTIME_TRACE=1``.
+"""Seeing what tasks do (SPEC §6): ``runtime.dump_tasks()``, ``runtime.instrument(obj)`` and
+``RUNTIME_TRACE=1``.
+
+``dump_tasks()`` prints every live task as its chain of waiting coroutines (each described by
+runtime.debug's ``describe_chain``).
 
 An instrument is any object with some of these methods (as trio's ``Instrument``); each is
 called on the thread the event happens on:
@@ -14,12 +18,14 @@ called on the thread the event happens on:
 to stderr. An instrument that raises is removed, with its traceback printed.
 
 How it costs nothing when off: executors started while no instrument is installed are not
-touched at all. ``Executor.block_on`` looks once, at its start, and only then replaces the
-executor's ready queue with ``_ObservedQueue``. Every task enters through that queue (spawn
-and wake both append to it), so the queue sees each new task once: it reports the spawn,
-switches the task to ``_ObservedTask`` (whose ``wake`` reports the wake) and wraps its future
-in ``_Observed`` (whose ``poll`` reports the poll and its outcome, passing the task itself on
-as the waker). The executor's loop is the same code either way.
+touched at all. ``Executor.block_on`` looks once, at its start, and only then calls the
+observer this module puts in ``runtime.executor.observe`` when imported (``runtime`` imports it
+at once under ``RUNTIME_TRACE``; ``instrument`` lives here): the executor never imports this
+module. The observer replaces the executor's ready queue with ``_ObservedQueue``. Every task
+enters through that queue (spawn and wake both append to it), so the queue sees each new task
+once: it reports the spawn, switches the task to ``_ObservedTask`` (whose ``wake`` reports the
+wake) and wraps its future in ``_Observed`` (whose ``poll`` reports the poll and its outcome,
+passing the task itself on as the waker). The executor's loop is the same code either way.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ import sys
 import threading
 import traceback
 from collections import deque
-from typing import Any, Self
+from typing import Any, Self, TextIO
 
 from runtime import executor as _executor
+from runtime.debug import describe_chain
 from runtime.future import PENDING, Future
 from runtime.task import DONE, Task
 
@@ -166,11 +173,15 @@ class _ObservedQueue(deque):
 
 def observe(executor: _executor.Executor) -> None:
     """Report the events of ``executor``'s tasks (``block_on`` calls this when instrumented)."""
+    trace_from_environment()
     if not isinstance(executor._ready, _ObservedQueue):
         queued = list(executor._ready)
         executor._ready = _ObservedQueue()
         for task in queued:
             executor._ready.append(task)
+
+
+_executor.observe = observe
 
 
 # -- RUNTIME_TRACE ---------------------------------------------------------------------------
@@ -203,9 +214,9 @@ def _chain_text(future: Any) -> str:
 def coroutine_name(future: Any) -> str:
     """The coroutine a task runs, as its function's qualname; a leaf future by its type."""
     if hasattr(type(future), "_corofy_states_"):
-        from runtime.debug import _machine_name
+        from runtime.debug import machine_name
 
-        return f"{_machine_name(future)}()"
+        return f"{machine_name(future)}()"
     return type(future).__qualname__
 
 
@@ -278,3 +289,23 @@ def trace_from_environment() -> None:
         type(obj) is TracePrinter for obj in _executor.instruments
     ):
         instrument(TracePrinter())
+
+
+# -- dump_tasks ------------------------------------------------------------------------------
+
+
+def dump_tasks(file: TextIO | None = None) -> str:
+    """Print every live task as its chain of waiting coroutines; returns the same text.
+
+    Each coroutine is shown with its function, its state and the original line where it
+    waits; the chain ends at the leaf future it waits on. Prints to stderr by default.
+    """
+    out: list[str] = []
+    tasks = list(_executor.live_tasks())
+    out.append(f"{len(tasks)} live task{'' if len(tasks) == 1 else 's'}")
+    for task in tasks:
+        out.append(f"task {getattr(task, 'name', '?')}:")
+        out.extend(describe_chain(observed_future(task)))  # an observed task's is wrapped
+    text = "\n".join(out) + "\n"
+    print(text, end="", file=file if file is not None else sys.stderr)
+    return text
