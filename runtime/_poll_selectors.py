@@ -5,7 +5,7 @@ epoll extension is not built. ``RUNTIME_POLLER=selectors`` picks it anywhere.
 Some facts this module depends on:
 
 - Selectors are level-triggered: an idle socket is reported writable by every ``select()``.
-  The driver above expects edges (runtime.driver keeps readiness itself and clears it once a
+  The Reactor above expects edges (runtime.reactor keeps readiness itself and clears it once a
   syscall showed the fd drained), so this poller emulates them as mio's poll(2) backend does: a
   direction it reports is disarmed (taken out of the selector's interest set) until
   ``Registry.rearm`` puts it back, which the driver calls where it clears readiness. What

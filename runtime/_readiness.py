@@ -1,5 +1,5 @@
 """What every poller reports in: ``Token``, ``Interest``, ``Event``, and what both ``Events``
-buffers share (used by runtime.reactor's two backends, ``runtime._poll_epoll`` and
+buffers share (used by runtime.poll's two backends, ``runtime._poll_epoll`` and
 ``runtime._poll_selectors``)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def check_interests(interests: int) -> None:
 
 
 # Not an interest but a readiness bit: the peer hung up or the fd has an error, so a read may
-# end in EOF or the error with no further edge to announce it (runtime.driver's
+# end in EOF or the error with no further edge to announce it (runtime.reactor's
 # IoSource.read_closed, runtime.net's short reads). Only the epoll poller reports it.
 READ_CLOSED: Final = 4
 

@@ -33,8 +33,8 @@ from threading import get_ident
 from typing import Any, TypeVar
 
 from runtime import task as _task
-from runtime.driver import Reactor, entered_reactor
 from runtime.future import PENDING, Future, Ready
+from runtime.reactor import Reactor, reactor
 from runtime.task import (
     CANCELLED,
     DONE,
@@ -131,7 +131,7 @@ class Executor:
             )
         _local.holding_ctrl_c = True  # first, with no call before it: see run()
         try:
-            entered_reactor(self)  # sets self._reactor; may open the reactor's fds
+            self._enter_reactor()  # may open the reactor's fds
         finally:
             _let_ctrl_c()
         self._thread = get_ident()
@@ -150,6 +150,19 @@ class Executor:
             raise CancelledError("the future given to block_on() was aborted")
         root._state = JOINED_FAILED
         raise root._result
+
+    def _enter_reactor(self) -> None:
+        """Use the shared Reactor, counted as one of its users (``_leave`` undoes it).
+
+        ``_reactor`` is stored before the count, so an interrupt between the two leaves no
+        user behind that ``_leave`` would not remove (``Reactor.exit`` of an executor never
+        counted does nothing). Looping covers a ``run()`` on another thread closing the
+        reactor between the lookup and the count.
+        """
+        while True:
+            self._reactor = shared = reactor()
+            if shared.enter(self):
+                return
 
     def _leave(self) -> None:
         """Stop using this thread and the reactor; idempotent (``run`` calls it again)."""
@@ -270,7 +283,7 @@ class Executor:
                 # Tasks stay busy: look at IO and timers anyway, without blocking.
                 since_io = 0
                 shared = self._reactor
-                if (shared._ticks or shared._sources) and shared.driver_lock.acquire(False):
+                if (shared.timer_ticks or shared.sources) and shared.driver_lock.acquire(False):
                     try:
                         shared.turn(False)
                     finally:

@@ -1,7 +1,7 @@
 """TCP on the runtime: ``TcpListener`` and ``TcpStream`` with futures for every wait (SPEC §3).
 
 Every socket is non-blocking and registered with the shared reactor exactly once, for
-both directions, edge-triggered (``runtime.driver``'s IO readiness contract). A future
+both directions, edge-triggered (``runtime.reactor``'s IO readiness contract). A future
 asks its ``IoSource`` whether the direction it needs is ready — a look at two integers,
 no syscall — and if so goes straight to its syscall; once the kernel has shown the socket
 drained (EAGAIN, or a short read or write) it clears that readiness, and the next
@@ -52,9 +52,8 @@ import socket
 from typing import Any, NoReturn, Self
 
 from runtime.blocking import spawn_blocking
-from runtime.driver import reactor
 from runtime.future import PENDING, Future, Ready
-from runtime.reactor import Interest
+from runtime.reactor import Interest, reactor
 
 _READABLE = Interest.READABLE
 _WRITABLE = Interest.WRITABLE

@@ -7,8 +7,7 @@ import socket
 from runtime_helpers import coro
 
 from runtime import PENDING, Future, Ready, run, sleep, spawn
-from runtime.driver import reactor
-from runtime.reactor import Interest
+from runtime.reactor import Interest, reactor
 
 
 class Recv(Future):

@@ -13,8 +13,7 @@ import time
 from runtime_helpers import Gate, coro
 
 from runtime import PENDING, Executor, Future, Ready, run, sleep, spawn, timeout
-from runtime.driver import reactor
-from runtime.reactor import Interest
+from runtime.reactor import Interest, reactor
 
 
 class Recv(Future):

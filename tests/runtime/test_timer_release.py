@@ -11,7 +11,7 @@ import pytest
 from runtime_helpers import YieldNow
 
 from runtime import PENDING, Future, Ready, run, select, sleep, timeout
-from runtime.driver import reactor
+from runtime.reactor import reactor
 
 HOUR = 3600.0
 WARM_UP = 10_000

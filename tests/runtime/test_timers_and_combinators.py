@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from runtime_helpers import Gate, coro
 
 from runtime import PENDING, Future, Ready, join_all, run, select, sleep, spawn, timeout
-from runtime.driver import reactor
+from runtime.reactor import reactor
 
 
 class _Watched(Future):
