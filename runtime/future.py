@@ -12,7 +12,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
 
 if TYPE_CHECKING:
-    from runtime.executor import Waker
+    from runtime.task import Waker
 
 # Covariant: a Future[bool] is a Future[int], as a Rust future's Output is.
 T_co = TypeVar("T_co", covariant=True)
