@@ -236,7 +236,7 @@ class Executor:
                 task = popleft()
                 if task._state != SCHEDULED:
                     continue  # cancelled while queued
-                task._state = RUNNING
+                task._state = RUNNING  # this loop's transitions: runtime.task's table
                 self._running = task
                 future = task.future
                 try:

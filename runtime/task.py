@@ -28,8 +28,10 @@ Some facts the state word relies on (it is tokio's task state word, one int here
 The transitions, and where each is made (the executor's are spelled out inline in its loop,
 ``Executor._run_until``, which runs once per poll and cannot afford a call per transition):
 
+    new -> SCHEDULED             ``spawn`` queues it (from another thread: IDLE, then a wake)
     IDLE -> SCHEDULED            a wake (``Task.wake``, ``_wake_here``): queued, polled once
-    SCHEDULED, NOTIFIED          a wake does nothing: wakes before the task runs coalesce
+    SCHEDULED, NOTIFIED,         a wake does nothing: wakes before the task runs coalesce
+      ABORTING
     SCHEDULED -> RUNNING         the executor starts its poll
     RUNNING -> NOTIFIED          a wake during its own poll
     RUNNING -> IDLE              the poll answered PENDING: parked until a wake
@@ -38,6 +40,7 @@ The transitions, and where each is made (the executor's are spelled out inline i
     RUNNING, NOTIFIED -> ABORTING  ``abort()`` during its own poll
     ABORTING -> CANCELLED        the poll answered PENDING: the executor closes the future
     IDLE, SCHEDULED -> CANCELLED   ``abort()`` (``_cancel``: the future is closed at once)
+    any unfinished -> CANCELLED  ``Executor.close()`` as ``run()`` ends (``_cancel``)
     RUNNING.. -> DONE            the poll answered ``Ready(value)`` (also after an abort
                                  during it: the task finished first)
     RUNNING.. -> FAILED          the poll raised (or closing the future raised)
