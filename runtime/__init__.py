@@ -11,8 +11,8 @@ from runtime import executor as _executor
 from runtime.blocking import spawn_blocking
 from runtime.combinators import join_all, select, sleep, timeout
 from runtime.executor import Executor, live_tasks, run, spawn
-from runtime.future import PENDING, Future, Pending, Ready
-from runtime.task import CancelledError, JoinHandle, Task, Waker
+from runtime.future import PENDING, Future, Pending, Ready, Waker
+from runtime.task import CancelledError, JoinHandle, Task
 
 if TYPE_CHECKING:  # imported on first use at run time (see __getattr__); typed for checkers
     from runtime.asyncio_bridge import from_asyncio, to_asyncio

@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from time import monotonic
 from typing import Any, TypeVar
 
-from runtime.future import PENDING, Future, Ready
+from runtime.future import PENDING, Future, Ready, Waker
 from runtime.reactor import reactor
-from runtime.task import Waker
 
 T = TypeVar("T")
 

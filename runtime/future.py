@@ -1,4 +1,5 @@
-"""The future protocol every state machine and leaf future speaks (SPEC §3).
+"""The future protocol every state machine and leaf future speaks (SPEC §3): ``Future``,
+``Ready``, ``PENDING`` and the ``Waker`` a poll receives.
 
 A future is polled with a waker. It answers ``Ready(value)`` when done, or ``PENDING``
 after arranging for ``waker.wake()`` to be called once it can make progress. It keeps
@@ -9,13 +10,24 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
-
-if TYPE_CHECKING:
-    from runtime.task import Waker
+from typing import Any, Final, Generic, Self, TypeVar
 
 # Covariant: a Future[bool] is a Future[int], as a Rust future's Output is.
 T_co = TypeVar("T_co", covariant=True)
+
+
+class Waker:
+    """What ``poll`` receives: ``wake()`` asks for the future to be polled again.
+
+    Safe from any thread; wakes before the next poll coalesce into one; a wake after the
+    task finished does nothing. Every ``Task`` is a Waker.
+    """
+
+    __slots__ = ()
+
+    def wake(self) -> None:
+        """Ask for the future this waker was given with to be polled again."""
+        raise NotImplementedError
 
 
 class Ready(Generic[T_co]):

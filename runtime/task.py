@@ -18,10 +18,9 @@ Some facts the state word relies on (it is tokio's task state word, one int here
   from another thread goes through ``_aborts`` the same way. The common case, a wake on the
   executor's thread, costs one ``get_ident()`` and takes no lock.
 - The states are ordered: everything ``>= DONE`` is finished, so "finished?" is one compare.
-- What a task touches on its executor is the executor's queues and nothing else: ``_thread``,
-  ``_ready``, ``_remote``, ``_aborts``, ``_live`` (unfinished tasks that parked), ``_parked``
-  and ``_unpark()``. They keep their underscores because ``Executor`` is public API; this
-  module and runtime.executor are their only users.
+- What a task touches on its executor is its queues and nothing else (``Scheduler`` below).
+  They keep their underscores because ``Executor`` is public API; this module and
+  runtime.executor are their only users.
 - A task is never closed while its poll is on the stack: ``abort()`` from inside its own poll
   only marks it ABORTING, and the executor closes it once the poll returns.
 
@@ -52,13 +51,11 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from threading import get_ident
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from runtime.future import PENDING, Future, Ready
-
-if TYPE_CHECKING:
-    from runtime.executor import Executor
+from runtime.future import PENDING, Future, Ready, Waker
 
 # The state word's values; ordered so that ``state >= DONE`` means finished.
 IDLE = 0  # parked: waiting for a wake
@@ -87,22 +84,21 @@ unjoined_failures = 0  # how many tasks failed with nobody joined (run() collect
 _report_task_failure: Any = None  # runtime.debug's, imported at the first unjoined failure
 
 
+class Scheduler(Protocol):
+    """What a task touches on its executor (runtime.executor's ``Executor``; see the facts)."""
+
+    _thread: int  # the thread that polls its tasks
+    _ready: deque[Task[Any]]
+    _remote: deque[Task[Any]]  # wakes from other threads, replayed on ``_thread``
+    _aborts: deque[Task[Any]]  # abort() from other threads, replayed on ``_thread``
+    _live: dict[Task[Any], None]  # unfinished tasks that parked
+    _parked: int  # nonzero: asleep, ``_unpark()`` it after queueing a remote wake
+
+    def _unpark(self) -> None: ...
+
+
 class CancelledError(Exception):
     """Raised when joining a task that was aborted or closed before it finished."""
-
-
-class Waker:
-    """What ``poll`` receives: ``wake()`` asks for the future to be polled again.
-
-    Safe from any thread; wakes before the next poll coalesce into one; a wake after the
-    task finished does nothing. Every ``Task`` is a Waker.
-    """
-
-    __slots__ = ()
-
-    def wake(self) -> None:
-        """Ask for the future this waker was given with to be polled again."""
-        raise NotImplementedError
 
 
 class _NoWaker(Waker):
@@ -161,7 +157,7 @@ class Task(Future[T], Waker, Generic[T]):
 
     __slots__ = ("_executor", "_joiner", "_kind", "_result", "_state", "future")
 
-    def __init__(self, future: Future[T], executor: Executor) -> None:
+    def __init__(self, future: Future[T], executor: Scheduler) -> None:
         self.future = future
         self._kind = type(future)  # `future` is let go when the task ends; its name is not
         self._state = SCHEDULED  # spawn() queues it at once
