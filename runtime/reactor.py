@@ -8,8 +8,8 @@ use the Reactor (``reactor()``, ``Reactor``, ``IoSource``), which is not a publi
 
 Executors on any number of threads share one Reactor. Only the thread holding ``driver_lock``
 waits in ``epoll_wait`` (``turn``); the others park on their own condition variables and are
-handed the driver when it is released (runtime.executor owns that protocol). Wakers flow out of a turn:
-IO edges wake the waker stored in an ``IoSource``, due timers wake theirs.
+handed the driver when it is released (runtime.executor owns that protocol). Wakers flow out
+of a turn: IO edges wake the waker stored in an ``IoSource``, due timers wake theirs.
 
 Some facts the code below relies on:
 
