@@ -233,3 +233,22 @@ def test_ctrl_c_at_any_point_of_run_closes_every_started_task_and_releases_every
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("0 of 200 trials went wrong"), done.stdout[-3000:]
+
+
+def test_a_reactor_closes_when_idle_only_after_its_counted_executors_exit():
+    """An executor stores the reactor before it is counted (runtime.executor's _enter_reactor):
+    a Ctrl-C between the two must leave nothing that exit() cannot undo."""
+    from runtime.reactor import Reactor
+
+    reactor, counted, never_counted = Reactor(), object(), object()
+    try:
+        assert reactor.enter(counted)
+        reactor.exit(never_counted)  # nothing to undo: not an error, not a count
+        reactor.close_when_idle()
+        assert not reactor.closed  # `counted` still uses it
+        reactor.exit(counted)
+        assert reactor.closed
+        reactor.exit(counted)  # idempotent: run() may call it again
+        assert not reactor.enter(object())  # a closed reactor takes no new user
+    finally:
+        reactor.close()
