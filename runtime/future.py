@@ -114,6 +114,14 @@ class Future(Generic[T_co]):
         return exc
 
     @staticmethod
+    def _global_scope(namespace: dict[str, Any], key: str) -> dict[str, Any]:
+        """``namespace``, where generated code reads or deletes the private global ``key``
+        (``__x`` outside any class); NameError, as Python raises, when it is unbound."""
+        if key in namespace:
+            return namespace
+        raise NameError(f"name {key!r} is not defined", name=key)
+
+    @staticmethod
     def _never_waited(machine: Future, name: str) -> None:
         """Warn that a coroutine's Future was dropped before anything polled it."""
         qualname = type(machine).__qualname__.rpartition(".")[0]

@@ -16,6 +16,7 @@ from typing import Any, cast
 import libcst as cst
 
 from corofy.transform.expressions import name
+from corofy.transform.generated import Names
 from corofy.transform.positions import NodePositions
 from corofy.transform.scopes import children_of, is_private
 
@@ -76,6 +77,31 @@ class Rename(cst.CSTTransformer):
         super().__init__()
         self.naming = naming
         self.classes = 0  # inside a class defined in the coroutine: Python mangles for it
+        self.stores: set[int] = set()  # id(Name) only bound where it stands (no read, no del)
+        self.root: cst.CSTNode | None = None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.root is None:  # the node renamed: a target of its own when printed as one
+            self.root = node
+            if self.naming.as_target_ok and isinstance(node, cst.BaseExpression):
+                self.stores.update(map(id, _bound_names(node)))
+        return super().on_visit(node)
+
+    # Where a name is only bound, not read: assignment, for, with/except "as" targets.
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.stores.update(map(id, _bound_names(node.target)))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.stores.update(map(id, _bound_names(node.target)))
+
+    def visit_For(self, node: cst.For) -> None:
+        self.stores.update(map(id, _bound_names(node.target)))
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.stores.update(map(id, _bound_names(node.target)))
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.stores.update(map(id, _bound_names(node.name)))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self.classes += 1
@@ -88,9 +114,16 @@ class Rename(cst.CSTTransformer):
         value = original_node.value
         if id(original_node) in self.naming.global_privates:
             # A private global outside any class: Python would mangle the name in the
-            # generated class, not the key of the module's namespace.
+            # generated class, not the key of the module's namespace. Read or deleted, an
+            # unbound one raises NameError, as Python does, not the namespace's KeyError.
+            namespace: cst.BaseExpression = cst.Call(name("globals"))
+            if id(original_node) not in self.stores:
+                namespace = cst.Call(
+                    func=cst.Attribute(value=name(Names.Future), attr=name("_global_scope")),
+                    args=[cst.Arg(namespace), cst.Arg(cst.SimpleString(repr(value)))],
+                )
             return cst.Subscript(
-                value=cst.Call(name("globals")),
+                value=namespace,
                 slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(repr(value))))],
                 lpar=updated_node.lpar,
                 rpar=updated_node.rpar,
@@ -318,3 +351,14 @@ def _cold_names(
         if not _cold_names(naming, child, positions, found):
             return False
     return True
+
+
+def _bound_names(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names a target binds where they stand (not those read in its subscripts)."""
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for element in target.elements for n in _bound_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return []

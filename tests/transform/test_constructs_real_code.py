@@ -131,6 +131,59 @@ def test_a_private_module_global_in_a_coroutine_outside_any_class() -> None:
     assert result(src) == (6, 12, 2)
 
 
+def test_an_unbound_private_module_global_read_or_deleted_raises_name_error() -> None:
+    # Read, deleted or augmented while unbound, it raised the namespace's KeyError.
+    src = program("""
+        @coroutine
+        def main():
+            global __gone
+            seen = []
+            for attempt in ("read", "del", "augment"):
+                try:
+                    wait(ready(0))
+                    if attempt == "read":
+                        seen.append(__gone)
+                    elif attempt == "del":
+                        del __gone
+                    else:
+                        __gone += wait(ready(1))
+                except NameError as e:
+                    seen.append((attempt, str(e), e.name))
+            __gone = wait(ready(5))
+            seen.append(__gone)
+            del __gone
+            return seen
+        """)
+    assert result(src) == [
+        ("read", "name '__gone' is not defined", "__gone"),
+        ("del", "name '__gone' is not defined", "__gone"),
+        ("augment", "name '__gone' is not defined", "__gone"),
+        5,
+    ]
+
+
+def test_private_module_globals_bound_by_every_kind_of_target() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            global __t
+            seen = []
+            for __t in [wait(ready(1)), 2]:
+                seen.append(__t)
+            a, (__t, *b) = 0, (wait(ready(3)), 4)
+            seen.append(__t)
+            with cm("m") as __t:
+                seen.append(__t)
+            __t = wait(ready(6))
+            seen.append(__t)
+            __t = [0]
+            __t[0] = wait(ready(7))
+            seen.append(__t)
+            return seen
+        """)
+    assert result(src) == [1, 2, 3, "m", 6, [7]]
+
+
 def test_a_wait_in_an_f_string_format_spec_runs_after_the_fields_expression() -> None:
     # Was refused; §2.2 lists f-strings without exception.
     src = program("""
