@@ -63,6 +63,7 @@ LIBRARIES = {
     "redis": "5.2.0",
     "aiohttp": "3.11.10",
     "elasticsearch": "8.16.0",
+    "asyncpg": "0.30.0",
     "websockets": "14.1",
 }
 
@@ -82,26 +83,33 @@ def sdist(name: str, version: str) -> Path:
     for path in folder.iterdir():
         if _sdist_matches(path.name, name, version):
             return path
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "-d",
-            str(folder),
-            f"{name}=={version}",
-        ],
-        check=True,
-    )
+    subprocess.run(download_command(name, version, folder), check=True)
     for path in folder.iterdir():
         if _sdist_matches(path.name, name, version):
             return path
     raise SystemExit(f"realcode: pip did not leave an sdist of {name}=={version} in {folder}")
+
+
+def download_command(name: str, version: str, folder: Path) -> list[str]:
+    """pip's command that leaves the sdist of ``name==version`` in ``folder``.
+
+    ``--no-binary`` names the library alone: pip still builds the sdist's metadata, and
+    ``:all:`` would make it build the build dependencies from source too (asyncpg's Cython
+    compiles for longer than any run waits), where their wheels do.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "-q",
+        "--no-deps",
+        "--no-binary",
+        name,
+        "-d",
+        str(folder),
+        f"{name}=={version}",
+    ]
 
 
 def _sdist_matches(filename: str, name: str, version: str) -> bool:
