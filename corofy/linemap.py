@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
+from runtime._line_table import line_table
+
 GENERATED_NAMES = ("__corofy_lines__", "__corofy_source__")
 
 
@@ -37,7 +39,7 @@ def pop_line_table(tree: ast.Module) -> dict[int, int]:
             and stmt.targets[0].id in GENERATED_NAMES
         ):
             if stmt.targets[0].id == "__corofy_lines__":
-                table = {int(k): int(v) for k, v in ast.literal_eval(stmt.value).items()}
+                table = line_table(ast.literal_eval(stmt.value)) or {}
             continue
         kept.append(stmt)
     tree.body = kept

@@ -5,9 +5,9 @@ failure here); `runtime.dump_tasks()`, which lists the executors' tasks, is in r
 and describes each with `describe_chain`.
 
 A module written by the corofy command ends with `__corofy_source__` (the original file,
-relative to the project root) and `__corofy_lines__` (generated line -> original line); see
-docs/internals.md. A frame running such a module is shown at the original file and line,
-with the original source line, and named after the coroutine rather than `poll`. Frames the
+relative to the project root) and `__corofy_lines__` (generated line -> original line, read
+by `line_table`); see docs/internals.md. A frame running such a module is shown at the
+original file and line, with the original source line, and named after the coroutine rather than `poll`. Frames the
 table does not cover (the machine's own plumbing) keep their generated location, which is
 where the bug is if one of them fails.
 
@@ -32,6 +32,8 @@ import sys
 import traceback
 import types
 from typing import Any, TextIO
+
+from runtime._line_table import line_table
 
 _ROOT_MARKERS = (".git", ".hg", "pyproject.toml")  # as corofy/config.py records names
 
@@ -134,8 +136,9 @@ def _trailer_of(filename: str) -> tuple[str, dict[int, int]] | None:
                 for stmt in tail.body
                 if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
             }
-            source, table = names.get("__corofy_source__"), names.get("__corofy_lines__")
-            if isinstance(source, str) and isinstance(table, dict):
+            source = names.get("__corofy_source__")
+            table = line_table(names.get("__corofy_lines__"))
+            if isinstance(source, str) and table is not None:
                 found = (source, table)
         except (SyntaxError, ValueError):
             pass
@@ -147,9 +150,9 @@ def generated_info(
     module_globals: dict[str, Any], filename: str
 ) -> tuple[str, dict[int, int]] | None:
     """The original source name and line table of generated code, or None for other code."""
-    table = module_globals.get("__corofy_lines__")
+    table = line_table(module_globals.get("__corofy_lines__"))
     source = module_globals.get("__corofy_source__")
-    if isinstance(table, dict) and isinstance(source, str):
+    if table is not None and isinstance(source, str):
         return source, table
     if "__corofy_lines__" in module_globals or not filename.endswith(".py"):
         return None

@@ -329,14 +329,17 @@ class _Splice:
         return len(self.source)
 
     def _trailer(self, code: str, origins: list[int]) -> str:
-        pairs = [f"{i}: {o}" for i, o in enumerate(origins, 1) if o]
-        rows = [", ".join(pairs[k : k + 10]) for k in range(0, len(pairs), 10)]
-        body = "".join(f"    {row},\n" for row in rows)
+        # One string, not a dict display: compile() pays per AST node, and a dict of every
+        # generated line cost an eighth of a generated module's compile time (issue 10).
+        pairs = [f"{i}:{o}" for i, o in enumerate(origins, 1) if o]
+        rows = [" ".join(pairs[k : k + 12]) + " " for k in range(0, len(pairs), 12)] or [""]
+        body = "".join(f"    {row!r}\n" for row in rows)
         return (
             "\n# corofy: the original file, and generated line -> original line for every line\n"
-            "# of user code, so tracebacks (runtime.debug) and the CLI can point at the source.\n"
+            "# of user code (`generated:original ...`, read by runtime._line_table), so\n"
+            "# tracebacks (runtime.debug) and the CLI can point at the source.\n"
             f"__corofy_source__ = {self.scan.filename!r}\n"
-            f"__corofy_lines__ = {{\n{body}}}\n"
+            f"__corofy_lines__ = (\n{body})\n"
         )
 
     def _machine(

@@ -9,6 +9,8 @@ import inspect
 import pytest
 from reference import assert_same, load, outcome, printed, program, result
 
+from runtime._line_table import line_table
+
 # Programs whose whole check is their value: `result` runs each as state machines and as its
 # generator reference (SPEC §2.1), fails unless both log the same events, and returns the value.
 NESTED_PROGRAMS = [
@@ -457,7 +459,7 @@ def test_nested_coroutine_output_is_idempotent_and_names_its_lines() -> None:
     exec(compile(out.code, "prog.py", "exec"), ns)
     lines = out.code.split("\n")
     stores = [k for k, text in enumerate(lines, 1) if text.strip() == "_m.x = _t1"]
-    assert stores and all(ns["__corofy_lines__"][k] == 9 for k in stores)
+    assert stores and all(line_table(ns["__corofy_lines__"])[k] == 9 for k in stores)
 
 
 def test_nested_coroutine_reading_an_unbound_enclosing_local_raises_name_error() -> None:

@@ -10,6 +10,7 @@ import pytest
 from reference import assert_same, outcome, program, result
 
 from corofy.transform import CorofyError, transform_source
+from runtime._line_table import line_table
 
 HEADER = "from corofy import coroutine, wait\n"
 BREAK = re.compile(r"\r\n|\r|\n")
@@ -91,7 +92,7 @@ def test_continuation_lines_inside_the_class_map_to_their_own_lines() -> None:
     out = transform_source(src, "prog.py")
     namespace: dict = {}
     exec(compile(out, "prog.py", "exec"), namespace)
-    lines = namespace["__corofy_lines__"]
+    lines = line_table(namespace["__corofy_lines__"])
     generated = BREAK.split(out)
     raising = [k for k, text in enumerate(generated, 1) if text.strip() == "raise ValueError(a)"]
     assert raising and {lines.get(k) for k in raising} == {7}
@@ -272,7 +273,7 @@ def test_a_nested_def_after_a_blank_line_and_a_comment_maps_to_its_own_lines() -
     out = transform_source(src, "prog.py")
     namespace: dict = {}
     exec(compile(out, "prog.py", "exec"), namespace)
-    lines = namespace["__corofy_lines__"]
+    lines = line_table(namespace["__corofy_lines__"])
     found = {
         text.strip(): lines.get(k)
         for k, text in enumerate(BREAK.split(out), 1)

@@ -13,6 +13,7 @@ import pytest
 import runtime
 from corofy.transform import header, transform, transform_source
 from runtime import PENDING
+from runtime._line_table import line_table
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(p for p in (ROOT / "samples").glob("*.py") if "coroutine" in p.read_text())
@@ -163,7 +164,7 @@ def test_generated_class_honours_the_contract_with_debug_and_cli() -> None:
     assert cls._corofy_states_[0][0] == "start"
     assert {line for _, line in cls._corofy_states_.values()} == {14, 16, 18}
     assert ns["__corofy_source__"] == "pkg/x.py"
-    lines = ns["__corofy_lines__"]
+    lines = line_table(ns["__corofy_lines__"])
     generated = result.code.split("\n")
     # Generated lines of user code point at the line they came from.
     for gen_line, text in enumerate(generated, 1):
@@ -173,6 +174,25 @@ def test_generated_class_honours_the_contract_with_debug_and_cli() -> None:
             assert lines[gen_line] == 19
         if text.strip() == "def plain(x):":
             assert lines[gen_line] == 9
+
+
+def test_the_line_table_is_one_string_constant_so_compile_does_not_pay_per_line() -> None:
+    code = transform(EXAMPLE, "pkg/x.py").code
+    table = next(
+        stmt.value
+        for stmt in ast.parse(code).body
+        if isinstance(stmt, ast.Assign) and getattr(stmt.targets[0], "id", "") == "__corofy_lines__"
+    )
+    assert isinstance(table, ast.Constant) and isinstance(table.value, str)
+    assert line_table(table.value) == line_table(load(code)["__corofy_lines__"])
+
+
+def test_line_table_reads_the_string_and_the_dict_of_older_output() -> None:
+    assert line_table("11:2 12:3 ") == {11: 2, 12: 3}
+    assert line_table("") == {}
+    assert line_table({5: 1}) == {5: 1}
+    assert line_table("11:x") is None
+    assert line_table(None) is None
 
 
 def test_machines_metadata_lists_states_and_edges() -> None:
