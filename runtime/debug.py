@@ -81,8 +81,9 @@ def _locate_source(name: str, generated: str, cwd: str) -> str | None:
 
 
 def _defined_in(cls: type, code: types.CodeType) -> bool:
-    """Whether `code` is one of the class's methods (or state steps kept in a tuple)."""
-    for value in vars(cls).values():
+    """Whether `code` is one of the class's methods (or state steps kept in a tuple), its
+    own or inherited (`poll` and `close` are runtime.machine.Machine's)."""
+    for value in (v for klass in cls.__mro__ for v in vars(klass).values()):
         for item in value if isinstance(value, tuple | list) else (value,):
             item = getattr(item, "__func__", item)
             if getattr(item, "__code__", None) is code:
@@ -307,8 +308,8 @@ def report_task_failure(task_name: str, exc: BaseException) -> None:
 def _machine_source_file(machine: Any) -> str:
     cls = type(machine)
     module = sys.modules.get(cls.__module__)
-    poll = getattr(cls, "poll", None)
-    code_file = getattr(getattr(poll, "__code__", None), "co_filename", None) or "?"
+    start = (getattr(cls, "_steps", None) or (None,))[0]  # generated: poll is Machine's
+    code_file = getattr(getattr(start, "__code__", None), "co_filename", None) or "?"
     info = generated_info(vars(module) if module is not None else {}, code_file)
     if info is not None:
         return _resolve_source(info[0], code_file)

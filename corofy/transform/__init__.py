@@ -184,6 +184,7 @@ class _Splice:
                     ("Future", "_Future"),
                     ("CLOSING", "_CLOSING"),
                     ("AGAIN", "_AGAIN"),
+                    ("Machine", "_Machine"),
                 )
             }
         )
@@ -199,13 +200,7 @@ class _Splice:
         edits: list[tuple[int, int, str, list[int]]] = []  # start, end, text, origin per line
         top, at = header(" ".join(scan.filename.splitlines())), _header_point(source)
         edits.append((at, at, top, [0] * top.count("\n")))
-        import_line = (
-            self._runtime_import()
-            + f"{self.names.CLOSING} = object()  # the waker close() passes: "
-            "see the generated close() methods\n"
-            f"{self.names.AGAIN} = object()  # 'poll me again': see the generated "
-            "poll() methods\n"
-        )
+        import_line = self._runtime_import()
         runtime_placed = not scan.coroutines
         # A marker import inside a coroutine goes with the coroutine's text (lowering drops it).
         spans = [
@@ -296,12 +291,15 @@ class _Splice:
         return (
             f"import runtime as {rt}  # corofy's runtime: a module of yours named runtime "
             "would shadow it\n"
-            f"if not hasattr({rt}, '__corofy_runtime__'): raise ImportError(f\"'runtime' is "
+            f"if getattr({rt}, '__corofy_runtime__', 0) < 2: raise ImportError(f\"'runtime' is "
             f"{{getattr({rt}, '__file__', None) or list(getattr({rt}, '__path__', ()))}}, not "
             "corofy's runtime (or one older than this code): rename that module or folder of "
             "yours, which shadows corofy's, or upgrade corofy\")\n"
             f"from runtime import Future as {self.names.Future}, "
             f"PENDING as {self.names.PENDING}, Ready as {self.names.Ready}\n"
+            # The methods every machine shares, and the sentinels they pass: runtime/machine.py
+            f"from runtime.machine import Machine as {self.names.Machine}, "
+            f"CLOSING as {self.names.CLOSING}, AGAIN as {self.names.AGAIN}\n"
         )
 
     def _import_point(self) -> int:
@@ -363,6 +361,7 @@ class _Splice:
             *(ctx.fixed(n) for n in ("_m", "_w", "_f", "_r", "_x", "_thrown")),
             ctx.fixed("_closing"),
             self.names.AGAIN,
+            self.names.Machine,
         )
         analyse.clear_cache()
         if coroutine.sees_class:

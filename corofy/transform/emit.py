@@ -101,9 +101,12 @@ def machine(
         "_cls",
         "_steps",
         "_corofy_states_",
+        "_corofy_name_",
         "poll",
         "close",
         "_finished",
+        "_unbound_read",
+        "_unbound_delete",
         *fn_names.values(),
         *r.tail_names.values(),
     }

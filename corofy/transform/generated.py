@@ -21,6 +21,7 @@ class Names:
     thrown: str = "_thrown"
     closing: str = "_closing"
     AGAIN: str = "_AGAIN"
+    Machine: str = "_Machine"
 
 
 @dataclass

@@ -45,18 +45,12 @@ def write(
     for k, block in tails.items():
         _tail(body, r, k, block)
     nested.methods(r, body)
-    names, ind = r.names, r.indent
-    fname = r.ctx.coroutine.node.name.value
-    body.line("")
-    body.line(f"def _finished({names.m}, {names.w}):")
-    body.line(
-        f"{ind}raise RuntimeError({f'cannot poll {fname}(): it has finished (or is running)'!r})"
-    )
     body.line("")
     body.line(
         "# poll() dispatches in O(1): state j runs _steps[j]; a finished machine is state -1."
     )
-    body.line(f"_steps = ({', '.join(fn_names[s] for s, _, _, _ in states)}, _finished)")
+    steps = ", ".join(fn_names[s] for s, _, _, _ in states)
+    body.line(f"_steps = ({steps}, {r.names.Machine}._finished)")
     return body, found
 
 

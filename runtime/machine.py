@@ -1,0 +1,98 @@
+"""The base class of every generated state machine: what all of them do the same way.
+
+A generated class holds only what is its own (slots, constructor, resume functions and the
+``_steps`` tuple that indexes them by state); the methods below are the same for every
+machine, so they are compiled once here instead of once per coroutine in generated code
+(compile time of a generated module, issue 10).
+
+Facts these methods depend on:
+
+- ``poll`` dispatches in O(1) on ``_state`` through the class's ``_steps`` tuple; when a
+  wait is deferred (left to its state's function, which answers ``AGAIN``) it loops until
+  an answer is PENDING or Ready, so the deferred wait is polled in the same ``poll()``.
+- ``close()`` and ``__del__`` re-enter the suspended state with the ``CLOSING`` waker: the
+  wait raises GeneratorExit there, so ``finally`` blocks and ``with`` exits run, as
+  ``generator.close()`` does; a machine that suspends again instead is an error, as there.
+- State 0 is "not started", -1 "finished or running", j > 0 "suspended at wait j".
+- Only locals that live across a wait have slots; reading or deleting one that is unset is
+  an unbound local (or, from a nested scope, an unbound free variable), as Python says: a
+  class with such locals sets ``__getattr__``/``__delattr__`` to ``_unbound_read`` and
+  ``_unbound_delete``. Other machines keep Python's AttributeError.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Final, NoReturn
+
+from runtime.future import PENDING, Future
+
+CLOSING: Final = object()  # the waker close() passes: the re-entered wait raises GeneratorExit
+AGAIN: Final = object()  # a state function's answer: "poll me again" (a deferred wait)
+
+
+class Machine(Future[Any]):
+    """What every generated state machine does the same way (subclassed by generated code)."""
+
+    __slots__ = ()
+    _steps: tuple[Any, ...]  # resume functions by state; the last one is _finished (-1)
+    _corofy_name_: str  # the coroutine's name, as written
+
+    def poll(self, waker: Any) -> Any:
+        answer = self._steps[self._state](self, waker)  # type: ignore[attr-defined]
+        while answer is AGAIN:  # a wait left to its state: poll it from here
+            answer = self._steps[self._state](self, waker)  # type: ignore[attr-defined]
+        return answer
+
+    def close(self) -> None:
+        state = self._state  # type: ignore[attr-defined]
+        if state <= 0:  # not started, finished, or running
+            if state == 0:
+                self._state = -1  # type: ignore[attr-defined]
+            return
+        close = getattr(self._awaiting, "close", None)  # type: ignore[attr-defined]
+        if close is not None:
+            close()
+        try:
+            answer = self._steps[state](self, CLOSING)
+        except GeneratorExit:
+            return
+        if answer is PENDING or answer is AGAIN:
+            raise RuntimeError("generator ignored GeneratorExit")
+
+    def __del__(self) -> None:  # dropped while suspended: finalize, as a generator is
+        state = self._state  # type: ignore[attr-defined]
+        if state > 0:
+            try:
+                self._steps[state](self, CLOSING)
+            except GeneratorExit:
+                pass
+        elif state == 0:  # never polled: a wait() forgotten, as asyncio warns
+            Future._never_waited(self, self._corofy_name_)
+
+    def _finished(self, waker: Any) -> NoReturn:
+        raise RuntimeError(f"cannot poll {self._corofy_name_}(): it has finished (or is running)")
+
+    def _unbound_read(self, name: str) -> NoReturn:
+        """``__getattr__`` of a machine with locals that may be unset."""
+        # Read by the machine's own code, it is an unbound local; by a lambda, nested
+        # function or comprehension frame, an unbound free variable (as Python says).
+        reader = sys._getframe(1).f_code
+        if any(getattr(f, "__code__", None) is reader for f in type(self).__dict__.values()):
+            raise UnboundLocalError(
+                f"cannot access local variable {name!r} where it is not associated with a value"
+            )
+        raise NameError(
+            f"cannot access free variable {name!r} where it is not associated with a value "
+            "in enclosing scope"
+        )
+
+    def _unbound_delete(self, name: str) -> None:
+        """``__delattr__`` of a machine with locals that may be unset."""
+        try:
+            return object.__delattr__(self, name)
+        except AttributeError:
+            pass
+        raise UnboundLocalError(
+            f"cannot access local variable {name!r} where it is not associated with a value"
+        )
