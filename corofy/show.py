@@ -87,8 +87,8 @@ def select_machines(machines: Sequence[Any], func: str | None, filename: str) ->
 def states_only(code: str) -> str:
     """The machine class with only its state functions (and its table of states).
 
-    The wrapper function, ``__init__``, ``poll``, ``close``, ``__del__`` and the other fixed
-    methods are left out: they are the same in every machine.
+    The wrapper function, ``__init__``, the slots and the ``_steps`` tuple are left out
+    (``poll``, ``close`` and ``__del__`` are ``runtime.machine.Machine``'s).
     """
     tree = ast.parse(code)
     lines = code.splitlines()
