@@ -45,7 +45,7 @@ from corofy.transform.ir import (
     With,
     walk,
 )
-from corofy.transform.reenter import Continuations, resume_block, segments
+from corofy.transform.reenter import resume_blocks
 from corofy.transform.scopes import children_of
 
 
@@ -634,12 +634,9 @@ def plan(
 ) -> Plan:
     """Decide where each local lives (see ``analyse.py``) and build the resume blocks."""
     locals_ = frozenset(local_names | unit.temps)
-    start_block, tails = segments(unit.body)
-    blocks: dict[int, Block] = {0: start_block}
-    conts = Continuations(unit)
-    for wait in unit.waits:
-        blocks[wait.id] = resume_block(unit, wait, conts)
-    tails.update(conts.build())
+    resume = resume_blocks(unit)
+    blocks, tails, loops = resume.blocks, resume.tails, resume.loops
+    start_block = blocks[0]
     needed: dict[int, frozenset[str]] = {w.id: frozenset() for w in unit.waits}
     args: dict[int, frozenset[str]] = {k: frozenset() for k in tails}
     # Stores and tail calls are reads: iterate to the fixpoint. Each block is walked once
@@ -683,7 +680,7 @@ def plan(
         da = whole.node(stmt, da)
         if k in args and da is not None:
             cold |= args[k] - da  # a tail receives only what is surely bound
-    for key, loop in conts.loops.items():
+    for key, loop in loops.items():
         # A loop's continuation is called where an iteration ended: at its head.
         head = whole.heads.get(id(loop))
         if head is not None:
@@ -709,4 +706,4 @@ def plan(
         nested_refs,
         _unchanged(by_function, hot_needed, hot_args),
     )
-    return Plan(storage, blocks, tails, conts.loops)
+    return Plan(storage, blocks, tails, loops)

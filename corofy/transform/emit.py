@@ -45,10 +45,11 @@ The shape of the output (facts the design depends on):
   interrupted loop iteration it calls the loop's shared *continuation* (``_loopN_lineL``: the
   loop from its head, then what follows it), and a resume function or continuation that
   reaches a nested loop which waits calls that loop's continuation instead of a copy of it
-  (``loops.delegate_loops``). Only a loop re-entered inside a ``try`` keeps its copy (its
-  waits deferred), since a ``return`` from inside the ``try`` would run its handlers and
-  ``finally`` too early. The start function, the tails and the continuations keep their
-  waits and loops inline: the fast path pays no deferral. What is still per state: the
+  (``loops.delegate_loops``); so do the start function and the tails, so each waiting loop
+  outside a ``try`` is printed once (one call per entry into the loop). Only a loop
+  re-entered inside a ``try`` keeps its copy (its waits deferred), since a ``return`` from
+  inside the ``try`` would run its handlers and ``finally`` too early. The start function,
+  the tails and the continuations keep their waits inline: the fast path pays no deferral. What is still per state: the
   prologue, the loads, and the re-entry of each enclosing ``try``/``with`` (so a wait nested
   in many of them costs lines in proportion to their depth). tests/transform/test_size.py
   holds the bound on each shape; benchmarks/bench_output.py measures compile time.

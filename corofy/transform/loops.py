@@ -18,7 +18,8 @@ Facts this depends on (see ``emit.py`` for the shape of the output):
   only when its test fails, which the loop run again decides, as Python does.
 - A resume function or continuation reaching a nested loop that waits calls that loop's
   continuation instead of holding a copy (``delegate_loops``): nested loops are not
-  copied into every level's functions. The start function keeps its loops inline.
+  copied into every level's functions. The start function and the tails call it too: a
+  loop that waits, outside a ``try``, is printed once.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def delegate_loops(block: Block, conts: LoopCalls, own: Loop | None = None) -> B
     """``block`` with each loop that waits, outside any ``try``, replaced by a call of its
     continuation: a resume function or continuation reaching a nested loop calls it instead
     of holding a copy of it, so nested loops are not copied into every level's functions
-    (the start function keeps them inline: the fast path). ``own``: the loop a
-    continuation runs itself."""
+    (the start function and the tails too: one call per entry into the loop). ``own``: the
+    loop a continuation runs itself."""
     out: Block | None = None
     for k, n in enumerate(block):
         new = _delegated(n, conts, own)

@@ -117,8 +117,12 @@ def resume_blocks(unit: Unit) -> ResumeBlocks:
     """The start block, each wait's resume block, the shared tails of the body and the
     loops' continuations."""
     start, tails = segments(unit.body)
-    blocks: dict[int, Block] = {0: start}
     conts = Continuations(unit)
+    # The start block and the tails call a waiting loop's continuation too, rather than
+    # hold a second copy of it: one call per entry into the loop, and the loop is compiled
+    # once (compile time of generated code, issue 10).
+    blocks: dict[int, Block] = {0: delegate_loops(start, conts)}
+    tails = {k: delegate_loops(tail, conts) for k, tail in tails.items()}
     for wait in unit.waits:
         blocks[wait.id] = resume_block(unit, wait, conts)
     tails.update(conts.build())
