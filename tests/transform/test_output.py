@@ -14,6 +14,7 @@ import runtime
 from corofy.transform import header, transform, transform_source
 from runtime import PENDING
 from runtime._line_table import line_table
+from runtime.machine import Machine
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(p for p in (ROOT / "samples").glob("*.py") if "coroutine" in p.read_text())
@@ -223,6 +224,15 @@ def test_state_dispatch_is_a_tuple_indexed_by_state() -> None:
     assert isinstance(cls._steps, tuple) and len(cls._steps) == len(cls._corofy_states_) + 1
 
 
+def test_the_methods_every_machine_shares_are_runtimes_not_compiled_per_coroutine() -> None:
+    code = transform(EXAMPLE, "x.py").code
+    cls = type(load(code)["fetch"](Now(1)))
+    assert issubclass(cls, runtime.Future)
+    for shared in ("poll", "close", "__del__", "_finished"):
+        assert shared not in vars(cls) and getattr(cls, shared) is getattr(Machine, shared)
+        assert f"def {shared}(" not in code
+
+
 def test_only_locals_living_across_a_wait_get_a_slot() -> None:
     source = textwrap.dedent("""\
         from corofy import coroutine, wait
@@ -258,16 +268,17 @@ NESTED_LOOPS = textwrap.dedent("""\
     """)
 
 
-def test_each_loop_is_written_once_more_at_most_not_once_per_state() -> None:
+def test_each_waiting_loop_outside_a_try_is_written_once_not_once_per_state() -> None:
     # A state inside a loop continues the loop by calling one shared function per loop,
-    # not by repeating the loop (and every enclosing loop) in its own resume function.
+    # not by repeating the loop (and every enclosing loop) in its own resume function; the
+    # start function calls it too (compile time, issue 10).
     code = transform_source(NESTED_LOOPS, "grid.py")
     assert "def _loop1_line" in code and "def _loop2_line" in code
     headers = [line.strip() for line in code.splitlines() if line.strip().startswith("for ")]
     outer = [h for h in headers if h.startswith("for r in")]
     inner = [h for h in headers if h.startswith("for c in")]
-    # The start function and one continuation each: the outer loop's continuation calls
-    # the inner loop's instead of holding a copy of it.
-    assert len(outer) == 2 and len(inner) == 2, headers
+    # One continuation each: the outer loop's continuation calls the inner loop's instead
+    # of holding a copy of it, and the start function calls the outer one's.
+    assert len(outer) == 1 and len(inner) == 1, headers
     # Inside a try the resume function keeps its copy: a call would leave the try.
     assert len([h for h in headers if h.startswith("for k in")]) == 2, headers
