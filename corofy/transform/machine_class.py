@@ -36,6 +36,10 @@ def write(
     w.line(f"class {cls}({names.Machine}):")
     w.level += 1
     w.line(f'"""State machine of {ctx.coroutine.qualname}() from {filename}, line {def_line}."""')
+    w.line(
+        "# poll(), close() and __del__ are runtime.machine.Machine's: the same in every machine;"
+    )
+    w.line("# poll() runs _steps[_state], the function of the state this machine is in (below).")
     w.line("")
     w.line("# Only what lives across a wait is stored here; the rest stays in Python locals.")
     w.line("# A suspension stores only the locals its function changed: the rest are still here.")
