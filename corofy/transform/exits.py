@@ -12,8 +12,9 @@ Facts this depends on (Python's rules, and what a suspension does to them):
   ``(kind, value)`` pair of ``ir.Try.fin``, ``_pk``/``_pv``, made by ``lower.py``, which
   also resets the kind to ``Exit.NONE`` where the ``try`` ends normally: an exit a nested
   ``finally`` cancelled must not outlive it). The exits are recorded by ``Control`` while
-  the ``try`` body is printed; an exception, by the ``except BaseException`` clause that
-  ``FinallyFrame.write_pending_raise`` prints around it.
+  the ``try`` body is printed (``statements.Render`` prints the ``try`` itself); an
+  exception, by the ``except BaseException`` clause ``FinallyFrame.write_pending_raise``
+  prints after the body.
 - The resume function that finishes such a ``finally`` after a wait in it then carries the
   pending exit out itself (``finish_finally``): a pending raise is raised again (from inside
   a handler of it, so the ``__context__`` of what the rest raises matches), a pending
@@ -27,7 +28,7 @@ Facts this depends on (Python's rules, and what a suspension does to them):
 - A suspension returns through the ``finally`` blocks around its wait: they must not run
   then. It clears the local ``_m`` first (or, when nested functions close over ``_m``,
   leaves ``_state`` set), and such a ``finally`` runs its body only when that says "not
-  suspending" (``write_try``).
+  suspending" (``not_suspending``).
 
 The generated code prints the exits as the integers of ``Exit``: its bytes are those of the
 releases before this enum had a name.
@@ -39,7 +40,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -58,9 +58,6 @@ from corofy.transform.ir import (
     children,
 )
 from corofy.transform.writer import Writer
-
-if TYPE_CHECKING:
-    from corofy.transform.statements import Render
 
 
 class Exit(IntEnum):
@@ -165,68 +162,14 @@ class Control:
         LoopFrame().write_jump(w, exit, line)  # no frame open: the keyword as written
 
 
-# -- printing a try ---------------------------------------------------------------------------
+# -- what a finally prints around a suspension -------------------------------------------------
 
 
-def write_try(r: Render, w: Writer, n: Try) -> None:
-    """A native ``try``; when its ``finally`` waits, its exits record themselves first."""
-    r.mark(w, n.line)
-    if n.fin is None:
-        _try_clauses(r, w, n, with_finally=True)
-        return
-    kind, value = n.fin
-    w.line("try:", n.line)
-    frame = FinallyFrame(r.slotted(kind), r.slotted(value))
-    w.level += 1
-    with r.control.inside(frame):
-        if n.handlers or n.orelse:
-            _try_clauses(r, w, n, with_finally=False)
-        else:
-            r.block(w, n.body)
-    w.level -= 1
-    frame.write_pending_raise(w, r.names.x)
-    _finally(r, w, n)
-
-
-def _finally(r: Render, w: Writer, n: Try) -> None:
-    w.line("finally:")
-    w.level += 1
-    if suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
-        # A suspension returns through this finally: it must not run then.
-        if r.clear_m:
-            w.line(f"if {r.names.m} is not None:  # not suspending")
-        else:
-            w.line(f"if {r.names.m}._state == -1:  # not suspending")
-        r.indented(w, n.finalbody)
-    else:
-        r.block(w, n.finalbody)
-    w.level -= 1
-
-
-def _try_clauses(r: Render, w: Writer, n: Try, with_finally: bool) -> None:
-    w.line("try:", n.line)
-    r.indented(w, n.body)
-    star = "*" if n.star else ""
-    for h in n.handlers:
-        clause = f"except{star}"
-        if h.type is not None:
-            clause += f" {r.expr(h.type)}"
-        if h.name:
-            clause += f" as {h.name}"
-        w.line(clause + ":", h.line)
-        w.level += 1
-        if h.name and h.name in r.storage.cold:
-            w.line(f"{r.names.m}.{r.slot(h.name)} = {h.name}", h.line)
-        r.block(w, h.body)
-        w.level -= 1
-    if n.orelse:
-        w.line("else:")
-        r.indented(w, n.orelse)
-    if with_finally and n.finalbody:
-        _finally(r, w, n)
-    if not n.handlers and not (with_finally and n.finalbody):
-        w.line("finally:")
-        w.line(f"{r.indent}pass")
+def not_suspending(m: str, clear_m: bool) -> str:
+    """The test a ``finally`` that a suspension may return through runs its body under."""
+    if clear_m:
+        return f"if {m} is not None:  # not suspending"
+    return f"if {m}._state == -1:  # not suspending"
 
 
 def suspends(block: Block) -> bool:

@@ -24,7 +24,7 @@ Facts this depends on (see ``emit.py`` for the shape of the output):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from corofy.transform.exits import LoopFrame, OnceFrame, suspends
 from corofy.transform.ir import (
@@ -40,10 +40,8 @@ from corofy.transform.ir import (
     TailCall,
     children,
 )
+from corofy.transform.printer import Printer
 from corofy.transform.writer import Writer
-
-if TYPE_CHECKING:
-    from corofy.transform.statements import Render
 
 
 class LoopCalls(Protocol):
@@ -132,7 +130,7 @@ def jumps(block: Block) -> bool:
 # -- printing -----------------------------------------------------------------------------------
 
 
-def write_loop(r: Render, w: Writer, n: Loop) -> None:
+def write_loop(r: Printer, w: Writer, n: Loop) -> None:
     """A native ``while``/``for``."""
     r.mark(w, n.line)
     if n.iter is not None:
@@ -146,7 +144,7 @@ def write_loop(r: Render, w: Writer, n: Loop) -> None:
         r.indented(w, n.orelse)
 
 
-def write_reentered(r: Render, w: Writer, n: Reenter) -> None:
+def write_reentered(r: Printer, w: Writer, n: Reenter) -> None:
     """The rest of an interrupted iteration, then the loop again (see the facts above)."""
     if not (n.rest and isinstance(n.rest[0], Reenter)):  # a nest of loops: one comment
         w.line(
@@ -159,7 +157,7 @@ def write_reentered(r: Render, w: Writer, n: Reenter) -> None:
         # Nothing follows a deferred wait or a call of the loop's continuation.
         r.ended = ended or n.cont is not None
         return
-    go = r.ctx.temp("_go")
+    go = r.temp("_go")
     w.line(f"{go} = True")
     w.line("while True:  # once: break and continue below leave this iteration")
     with r.control.inside(OnceFrame(go)):
@@ -173,7 +171,7 @@ def write_reentered(r: Render, w: Writer, n: Reenter) -> None:
     w.level -= 1
 
 
-def _loop_again(r: Render, w: Writer, n: Reenter) -> None:
+def _loop_again(r: Printer, w: Writer, n: Reenter) -> None:
     if n.cont is not None:  # the loop's shared continuation, not a copy of the loop
         r.node(w, n.cont)
     else:

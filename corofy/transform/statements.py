@@ -16,7 +16,7 @@ import libcst as cst
 
 from corofy.transform import nested
 from corofy.transform.analyse import Storage, pattern_names, uses
-from corofy.transform.exits import Control, Exit, write_try
+from corofy.transform.exits import Control, Exit, FinallyFrame, not_suspending, suspends
 from corofy.transform.generated import Names
 from corofy.transform.ir import (
     Assign,
@@ -242,7 +242,7 @@ class Render:
         elif isinstance(n, Reenter):
             write_reentered(self, w, n)
         elif isinstance(n, Try):
-            write_try(self, w, n)
+            self._try(w, n)
         elif isinstance(n, With):
             self.mark(w, n.line)
             self.naming.as_target_ok = True
@@ -325,6 +325,65 @@ class Render:
         elif n.orelse:
             w.line("else:")
             self.indented(w, n.orelse)
+
+    def temp(self, base: str) -> str:
+        """A fresh name for a generated local."""
+        return self.ctx.temp(base)
+
+    # -- try: its exits through a waiting finally are exits.py's ----------------------------
+    def _try(self, w: Writer, n: Try) -> None:
+        self.mark(w, n.line)
+        if n.fin is None:
+            self._try_clauses(w, n, with_finally=True)
+            return
+        kind, value = n.fin
+        w.line("try:", n.line)
+        frame = FinallyFrame(self.slotted(kind), self.slotted(value))
+        w.level += 1
+        with self.control.inside(frame):
+            if n.handlers or n.orelse:
+                self._try_clauses(w, n, with_finally=False)
+            else:
+                self.block(w, n.body)
+        w.level -= 1
+        frame.write_pending_raise(w, self.names.x)
+        self._finally(w, n)
+
+    def _finally(self, w: Writer, n: Try) -> None:
+        w.line("finally:")
+        w.level += 1
+        if suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
+            # A suspension returns through this finally: it must not run then.
+            w.line(not_suspending(self.names.m, self.clear_m))
+            self.indented(w, n.finalbody)
+        else:
+            self.block(w, n.finalbody)
+        w.level -= 1
+
+    def _try_clauses(self, w: Writer, n: Try, with_finally: bool) -> None:
+        w.line("try:", n.line)
+        self.indented(w, n.body)
+        star = "*" if n.star else ""
+        for h in n.handlers:
+            clause = f"except{star}"
+            if h.type is not None:
+                clause += f" {self.expr(h.type)}"
+            if h.name:
+                clause += f" as {h.name}"
+            w.line(clause + ":", h.line)
+            w.level += 1
+            if h.name and h.name in self.storage.cold:
+                w.line(f"{self.names.m}.{self.slot(h.name)} = {h.name}", h.line)
+            self.block(w, h.body)
+            w.level -= 1
+        if n.orelse:
+            w.line("else:")
+            self.indented(w, n.orelse)
+        if with_finally and n.finalbody:
+            self._finally(w, n)
+        if not n.handlers and not (with_finally and n.finalbody):
+            w.line("finally:")
+            w.line(f"{self.indent}pass")
 
     def _return(self, w: Writer, n: Return) -> None:
         self.mark(w, n.line)

@@ -19,25 +19,21 @@ Facts this depends on (see ``emit.py`` for the shape of the output):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import libcst as cst
 
 from corofy.transform.ir import Resume, Wait
+from corofy.transform.printer import Printer
 from corofy.transform.writer import Writer, one_line
 
-if TYPE_CHECKING:
-    from corofy.transform.statements import Render
 
-
-def write_wait(r: Render, w: Writer, n: Wait) -> None:
+def write_wait(r: Printer, w: Writer, n: Wait) -> None:
     if n.guarded or _over_budget(r, w):
         _write_deferred(r, w, n)
     else:
         _write_inline(r, w, n)
 
 
-def _over_budget(r: Render, w: Writer) -> bool:
+def _over_budget(r: Printer, w: Writer) -> bool:
     """Has this resume function printed its share? Then a wait in it is left to its own
     state's function (polled from poll()) instead of being copied here with all that
     follows it: each resume function holds a bounded stretch of code after its wait."""
@@ -49,7 +45,7 @@ def _over_budget(r: Render, w: Writer) -> bool:
     return True
 
 
-def _write_deferred(r: Render, w: Writer, n: Wait) -> None:
+def _write_deferred(r: Printer, w: Writer, n: Wait) -> None:
     m, names = r.names.m, r.names
     why = "outside this except/finally" if n.guarded else "from the start of its own function"
     comment = f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}"
@@ -70,7 +66,7 @@ def _write_deferred(r: Render, w: Writer, n: Wait) -> None:
     w.line(f"return {names.AGAIN}")
 
 
-def _write_inline(r: Render, w: Writer, n: Wait) -> None:
+def _write_inline(r: Printer, w: Writer, n: Wait) -> None:
     m, names, ind = r.names.m, r.names, r.indent
     r.inline_waits += 1
     future = r.expr(n.future)
@@ -103,7 +99,7 @@ def _write_inline(r: Render, w: Writer, n: Wait) -> None:
         w.text(f"{r.target(n.target)} = {names.r}.value", n.line)
 
 
-def write_resume(r: Render, w: Writer, n: Resume) -> None:
+def write_resume(r: Printer, w: Writer, n: Resume) -> None:
     names, wait = r.names, n.wait
     w.line(
         f"if {names.thrown}:  # resume {one_line(wait.source)} (state {wait.id}, "
