@@ -62,3 +62,22 @@ def test_the_leaf_future_tutorial_runs_and_prints_what_it_shows(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected
+
+
+def _modules_on_the_map() -> set[str]:
+    text = (DOCS / "internals.md").read_text()
+    layout = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"`((?:corofy|runtime)/[\w/]+\.py)`", layout))
+
+
+def test_the_internals_map_names_every_module_and_none_that_is_gone():
+    modules = {
+        path.relative_to(ROOT).as_posix()
+        for package in ("corofy", "runtime")
+        for path in (ROOT / package).rglob("*.py")
+    }
+    on_the_map = _modules_on_the_map()
+    assert sorted(modules - on_the_map) == [], "modules docs/internals.md's Layout does not name"
+    assert sorted(on_the_map - modules) == [], (
+        "docs/internals.md's Layout names modules that are gone"
+    )
