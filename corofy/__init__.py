@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
-    from corofy.markers import coroutine, wait
+    from corofy.decorator import coroutine, wait
     from corofy.transform import CorofyError, transform_source
 
 __version__ = "0.2.0"
 
 _LAZY = {
-    "coroutine": "corofy.markers",
-    "wait": "corofy.markers",
+    "coroutine": "corofy.decorator",
+    "wait": "corofy.decorator",
     "transform_source": "corofy.transform",
     "CorofyError": "corofy.transform",
 }

@@ -188,7 +188,7 @@ def build(
         find_project_root,
         load_config,
     )
-    from corofy.plan import UsageError, plan
+    from corofy.jobs import UsageError, list_jobs
     from corofy.progress import Progress
 
     cwd = Path.cwd()
@@ -215,17 +215,17 @@ def build(
     if config is not None:
         patterns += config.exclude
     try:
-        the_plan = plan(sources, out, root, patterns, stdin_filename, name_root)
+        listed = list_jobs(sources, out, root, patterns, stdin_filename, name_root)
     except UsageError as exc:
         _fail(str(exc))
-    job_list, folders, files = the_plan.jobs, the_plan.folders, the_plan.files
+    job_list, folders, files = listed.jobs, listed.folders, listed.files
 
     mode = Mode(check=check, diff=diff, verbose=-1 if quiet else (1 if verbose else 0))
     cache = Cache(None if no_cache else default_cache_dir(root))
     progress = Progress(enabled=False) if quiet else Progress()
     results = compute(job_list, cache, jobs or os.cpu_count() or 1, progress)
-    report = apply(results, mode, folders, files, unread=the_plan.unread)
-    report.errors[:0] = the_plan.errors
+    report = apply(results, mode, folders, files, unread=listed.unread)
+    report.errors[:0] = listed.errors
     for error in report.errors:
         click.echo(error, err=True)
     to_stdout_only = all(job.target is None for job in job_list)

@@ -9,7 +9,7 @@ Facts this module relies on:
   target `out/pkg/m.py` is the source `src/pkg/m.py`. So every folder between OUT and a
   target is looked at with `lstat` (once per folder per run) and a symlink there is refused.
 - OUT itself is taken as the folder it resolves to (a symlinked `build` on a scratch disk
-  is fine); plan.py refuses an OUT that resolves into a SRC folder, or around one.
+  is fine); jobs.py refuses an OUT that resolves into a SRC folder, or around one.
 - A target's old bytes are read through one `open` with O_NOFOLLOW (a symlink fails with
   ELOOP) and O_NONBLOCK (a FIFO planted there would otherwise block the open forever), then
   `fstat` of the open file says whether it is a regular one.

@@ -1,7 +1,7 @@
 """The corofy transform: ``@coroutine`` functions with ``wait()`` become state machines.
 
-The pipeline, one module per job: ``markers`` finds the coroutines and checks them
-(``check`` holds the refusals), ``lower`` turns each body into the IR of ``ir`` (with
+The pipeline, one module per job: ``find`` finds the coroutines and checks them
+(``refusals`` holds the refusals), ``lower`` turns each body into the IR of ``ir`` (with
 ``expressions`` taking waits out of expressions), ``reenter`` builds each resume
 function's IR, ``analyse`` decides where each local lives, ``names`` renders user code as
 it reads inside the machine class, ``printing`` prints the plain nodes lowering makes, and
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from corofy.transform import analyse, check, emit, lower, markers, nested
+from corofy.transform import analyse, emit, find, lower, nested, refusals
 from corofy.transform.errors import CorofyError
 
 __all__ = [
@@ -119,10 +119,10 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
     """
     if is_generated(source):
         return TransformResult(source)
-    error = check.syntax_error(source, filename)
+    error = refusals.syntax_error(source, filename)
     # CPython's "'await' outside async function" and the like: inside a coroutine, the
     # scan below says what to write instead; elsewhere CPython's verdict stands.
-    if error is not None and (not check.async_outside(error) or "corofy" not in source):
+    if error is not None and (not refusals.async_outside(error) or "corofy" not in source):
         raise error
     if "corofy" not in source:  # no marker can be imported: nothing to do
         return TransformResult(source)
@@ -131,11 +131,11 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
     except cst.ParserSyntaxError as exc:  # CPython compiles it, libcst cannot read it
         if error is not None:
             raise error from None
-        unreadable = check.unreadable(source, filename, exc)
+        unreadable = refusals.unreadable(source, filename, exc)
         if unreadable is None:  # no coroutine in it: nothing to do
             return TransformResult(source)
         raise unreadable from None
-    scan = markers.scan(module, filename)
+    scan = find.scan(module, filename)
     if error is not None:
         raise error
     if not _round_trips(scan, source):
@@ -143,7 +143,7 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
         # positions are not the source's, so nothing can be spliced.
         if not scan.coroutines:
             return TransformResult(source)
-        raise check.not_round_tripped(source, module.code, filename)
+        raise refusals.not_round_tripped(source, module.code, filename)
     if not scan.coroutines and not scan.import_edits:
         return TransformResult(source)
     try:
@@ -152,7 +152,7 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
         analyse.clear_cache()
 
 
-def _round_trips(scan: markers.Scan, source: str) -> bool:
+def _round_trips(scan: find.Scan, source: str) -> bool:
     """Is the text libcst prints for the parsed module the source itself?"""
     printed = getattr(scan.positions, "printed", None)
     if printed is None:
@@ -165,7 +165,7 @@ def _round_trips(scan: markers.Scan, source: str) -> bool:
 
 
 class _Splice:
-    def __init__(self, source: str, scan: markers.Scan) -> None:
+    def __init__(self, source: str, scan: find.Scan) -> None:
         self.source = source
         self.scan = scan
         # Lines end at \n, \r\n or a lone \r, as CPython and libcst count them.
@@ -342,7 +342,7 @@ class _Splice:
 
     def _machine(
         self,
-        coroutine: markers.Coroutine,
+        coroutine: find.Coroutine,
         indent: str,
         enclosing: list[emit.Render] | None = None,
         base: str | None = None,
@@ -377,7 +377,7 @@ class _Splice:
         render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)
         generated: dict[int, emit.MachineText] = {}
 
-        def generate(child: markers.Coroutine) -> emit.MachineText:
+        def generate(child: find.Coroutine) -> emit.MachineText:
             # Made when the enclosing statement is first printed (the slots of this machine
             # are named by then), once; the analysis state is this coroutine's again after.
             found = generated.get(id(child))

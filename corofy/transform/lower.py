@@ -23,6 +23,7 @@ import libcst as cst
 from corofy.transform.analyse import pattern_names
 from corofy.transform.errors import CorofyError
 from corofy.transform.expressions import Spill, equals, name
+from corofy.transform.find import Coroutine, Scan
 from corofy.transform.ir import (
     Assign,
     Block,
@@ -41,7 +42,6 @@ from corofy.transform.ir import (
     Wait,
     With,
 )
-from corofy.transform.markers import Coroutine, Scan
 from corofy.transform.printing import printed
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from corofy.transform.find import Coroutine
 from corofy.transform.ir import Raw
-from corofy.transform.markers import Coroutine
 from corofy.transform.rename import placeholder
 from corofy.transform.scopes import children_of
 from corofy.transform.writer import BREAKS, Writer, leading_lines_dropped, string_lines

@@ -1,4 +1,4 @@
-"""The untransformed `@coroutine` (corofy.markers), with the stand-in transform injected.
+"""The untransformed `@coroutine` (corofy.decorator), with the stand-in transform injected.
 
 These pin down the decorator's own plumbing — finding the source, keeping line numbers,
 closures, methods, errors at original positions. The same behaviour with the real transform
@@ -17,7 +17,7 @@ import cli_fake_transform
 import pytest
 
 import runtime
-from corofy import markers
+from corofy import decorator
 
 
 class Now(runtime.Future):
@@ -210,25 +210,25 @@ def test_decorators_below_coroutine_are_refused_with_advice(load):
 
 def test_classmethod_below_coroutine_is_refused_with_advice():
     with pytest.raises(TypeError, match="put @classmethod above @coroutine"):
-        markers.coroutine(classmethod(lambda cls: None))
+        decorator.coroutine(classmethod(lambda cls: None))
 
 
 def test_function_without_source_gets_a_clear_error():
-    namespace = {"coroutine": markers.coroutine}
+    namespace = {"coroutine": decorator.coroutine}
     with pytest.raises(RuntimeError, match="corofy command"):
         exec("@coroutine\ndef f():\n    pass\n", namespace)
 
 
 def test_wait_outside_a_transformed_coroutine_raises_a_clear_runtime_error():
     with pytest.raises(RuntimeError, match="outside a transformed coroutine"):
-        markers.wait(Now(1))
+        decorator.wait(Now(1))
 
 
 def test_the_decorator_is_importable_from_corofy():
     import corofy
 
-    assert corofy.coroutine is markers.coroutine and corofy.wait is markers.wait
-    assert inspect.signature(markers.coroutine).parameters.keys() == {"fn"}
+    assert corofy.coroutine is decorator.coroutine and corofy.wait is decorator.wait
+    assert inspect.signature(decorator.coroutine).parameters.keys() == {"fn"}
 
 
 def test_markers_imported_inside_the_enclosing_function_are_recognised(load):

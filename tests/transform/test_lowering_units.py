@@ -7,13 +7,13 @@ import textwrap
 import libcst as cst
 import pytest
 
-from corofy.transform import CorofyError, analyse, lower, markers, transform_source
+from corofy.transform import CorofyError, analyse, find, lower, transform_source
 from corofy.transform.ir import Assign, If, Loop, Raw, Try, Wait
 from runtime import PENDING, Ready
 
 
-def scan(source: str) -> markers.Scan:
-    return markers.scan(cst.parse_module(textwrap.dedent(source)), "t.py")
+def scan(source: str) -> find.Scan:
+    return find.scan(cst.parse_module(textwrap.dedent(source)), "t.py")
 
 
 def lowered(source: str):
@@ -288,7 +288,7 @@ def test_the_header_text_cut_from_the_source_is_what_libcst_prints() -> None:
     sources = [path.read_text() for path in paths]
     compared = 0
     for source in [*sources, sources[0].replace("\n", "\r\n")]:
-        s = markers.scan(cst.parse_module(source), "t.py")
+        s = find.scan(cst.parse_module(source), "t.py")
         for co in s.coroutines:
             text = lower.Context(s, co).source_text
             printed = s.module.code_for_node(co.node.with_changes(leading_lines=[]))

@@ -30,7 +30,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from corofy.transform import CorofyError, markers, transform_source
+from corofy.transform import CorofyError, find, transform_source
 from tests.transform.programs import programs
 from tests.transform.python_scopes import function_locals
 
@@ -61,7 +61,7 @@ def _snippets() -> list[str]:
                 try:
                     compile(source, "t.py", "exec")
                     module = cst.parse_module(source)
-                    markers.scan(module, "t.py")
+                    find.scan(module, "t.py")
                 except (SyntaxError, CorofyError, cst.ParserSyntaxError):
                     continue  # a refusal case, or a fragment
                 if module.code != source:
@@ -174,7 +174,7 @@ class _Names(cst.CSTVisitor):
 def _compare(source: str) -> int:
     """Compare on every coroutine of ``source``; return how many were compared."""
     module = cst.parse_module(source)
-    scan = markers.scan(module, "t.py")
+    scan = find.scan(module, "t.py")
     scopes = _libcst_scopes(module)
     compared = 0
     for co in scan.coroutines:
@@ -211,7 +211,7 @@ def _compare(source: str) -> int:
     return compared
 
 
-def _symtable_locals(source: str, co: markers.Coroutine, scan: markers.Scan) -> set[str]:
+def _symtable_locals(source: str, co: find.Coroutine, scan: find.Scan) -> set[str]:
     line = scan.positions[co.node.name].start.line
     todo = [symtable.symtable(source, "t.py", "exec")]
     while todo:
@@ -231,7 +231,7 @@ def _symtable_locals(source: str, co: markers.Coroutine, scan: markers.Scan) -> 
 
 
 def _check_symtable(source: str) -> None:
-    scan = markers.scan(cst.parse_module(source), "t.py")
+    scan = find.scan(cst.parse_module(source), "t.py")
     for co in scan.coroutines:
         qualname, mine, pythons = co.qualname, co.scope.locals, _symtable_locals(source, co, scan)
         assert mine == pythons, qualname  # plain values only: see _compare
@@ -262,7 +262,7 @@ def test_scopes_agree_with_libcst_and_python_on_generated_programs(source: str) 
 # -- where libcst and Python differ: Python ------------------------------------------------
 def _co(source: str, index: int = -1):
     source = textwrap.dedent(source)
-    scan = markers.scan(cst.parse_module(source), "t.py")
+    scan = find.scan(cst.parse_module(source), "t.py")
     return source, scan, scan.coroutines[index]
 
 
@@ -379,12 +379,12 @@ def test_scope_rules() -> None:
 
 # -- markers by binding ----------------------------------------------------------------------
 def _coroutines(source: str) -> list[str]:
-    scan = markers.scan(cst.parse_module(textwrap.dedent(source)), "t.py")
+    scan = find.scan(cst.parse_module(textwrap.dedent(source)), "t.py")
     return [c.qualname for c in scan.coroutines]
 
 
 def _waits(source: str) -> int:
-    scan = markers.scan(cst.parse_module(textwrap.dedent(source)), "t.py")
+    scan = find.scan(cst.parse_module(textwrap.dedent(source)), "t.py")
     return sum(len(c.waits) for c in scan.coroutines)
 
 

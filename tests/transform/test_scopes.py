@@ -11,7 +11,7 @@ import textwrap
 import libcst as cst
 import pytest
 
-from corofy.transform import CorofyError, markers
+from corofy.transform import CorofyError, find
 from tests.transform.python_scopes import function_locals
 
 NESTED = """
@@ -57,8 +57,8 @@ def outer(a, *rest, k=2, **kw):
 """
 
 
-def scan(source: str) -> markers.Scan:
-    return markers.scan(cst.parse_module(source), "t.py")
+def scan(source: str) -> find.Scan:
+    return find.scan(cst.parse_module(source), "t.py")
 
 
 def assert_locals_are_pythons(source: str) -> None:

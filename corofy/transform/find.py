@@ -17,7 +17,7 @@ from typing import Any
 
 import libcst as cst
 
-from corofy.transform import check, scopes
+from corofy.transform import refusals, scopes
 from corofy.transform.positions import node_positions
 
 MARKER_MODULES = frozenset({"corofy", "corofy.markers"})
@@ -121,7 +121,7 @@ class _Problems:
     def raise_first(self) -> None:
         if self.found:
             _, node, message = min(self.found, key=lambda f: f[0])
-            check.refuse(self.filename, self.positions[node], message)
+            refusals.refuse(self.filename, self.positions[node], message)
 
 
 def scan(module: cst.Module, filename: str) -> Scan:
@@ -140,7 +140,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
     for _, decorators, order in found.classes:
         for use in decorators:
             if use.name.value in candidates and resolves(use) in COROUTINE:
-                problems.add(order, use.node, check.ON_CLASS)
+                problems.add(order, use.node, refusals.ON_CLASS)
 
     coroutines: list[Coroutine] = []
     is_coroutine: dict[int, Coroutine] = {}
@@ -152,7 +152,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
         if marker is None:
             continue
         if d.node.asynchronous is not None:
-            problems.add(d.order, d.node, check.ASYNC_DEF)
+            problems.add(d.order, d.node, refusals.ASYNC_DEF)
         owner = next(
             (n.name.value for n in reversed(d.chain[:-1]) if isinstance(n, cst.ClassDef)), None
         )
@@ -194,15 +194,15 @@ def scan(module: cst.Module, filename: str) -> Scan:
         if at < 0 or at + 1 >= len(chain) or chain[at + 1] is not chain[at].body:
             # Outside any coroutine, or in a default, annotation or decorator of one: those
             # run when the def runs, not in the coroutine.
-            problems.add(use.order, call, check.WAIT_OUTSIDE)
+            problems.add(use.order, call, refusals.WAIT_OUTSIDE)
             continue
         nested = [_NESTED_KIND[type(n)] for n in chain[at + 1 : -1] if type(n) in _NESTED_KIND]
         if nested:
-            problems.add(use.order, call, check.WAIT_NESTED[nested[-1]])
+            problems.add(use.order, call, refusals.WAIT_NESTED[nested[-1]])
             continue
         args = call.args
         if len(args) != 1 or args[0].keyword is not None or args[0].star:
-            problems.add(use.order, call, check.WAIT_ARGS)
+            problems.add(use.order, call, refusals.WAIT_ARGS)
             continue
         is_coroutine[id(chain[at])].waits.append(call)
         wait_calls.add(id(call))
@@ -220,7 +220,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
                 if isinstance(node, cst.Attribute)
                 else node.evaluated_name.split(".")[0]
             )
-            problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=name))
+            problems.add(order, node, refusals.PRIVATE_OUTSIDE_CLASS.format(name=name))
     for use in found.calls:
         if use.name.value == "super" and use.attr is None and not use.chain[-1].args:
             inside = _coroutine_around(use.scope, is_coroutine)
@@ -231,7 +231,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
                 and (not inside.sees_class or use.scope is not inside.scope.scope)
                 and not _class_between(use.scope, inside.scope.scope)
             ):
-                problems.add(use.order, use.chain[-1], check.SUPER_NESTED)
+                problems.add(use.order, use.chain[-1], refusals.SUPER_NESTED)
 
     for mark in found.marked:
         chain = mark.chain
@@ -245,14 +245,14 @@ def scan(module: cst.Module, filename: str) -> Scan:
             target = bound_to(use.scope, name)
             if target in COROUTINE or target in WAIT:
                 problems.add(
-                    use.order, use.name, check.MARKER_VALUE.format(name=target.rsplit(".", 1)[1])
+                    use.order, use.name, refusals.MARKER_VALUE.format(name=target.rsplit(".", 1)[1])
                 )
             elif (
                 use.attr is not None
                 and target is not None
                 and f"{target}.{use.attr}" in COROUTINE | WAIT
             ):
-                problems.add(use.order, use.node, check.MARKER_VALUE.format(name=use.attr))
+                problems.add(use.order, use.node, refusals.MARKER_VALUE.format(name=use.attr))
 
     problems.raise_first()
     _check_rebinding(found, coroutines, aliases, positions, filename)
@@ -294,13 +294,13 @@ def _check_private_names(coroutine: Coroutine, problems: _Problems, order: int) 
                 and coroutine.private_owner is not None
                 and (not coroutine.sees_class or scope is not own)
             ):
-                problems.add(order, node, check.SUPER_NESTED)
+                problems.add(order, node, refusals.SUPER_NESTED)
             elif coroutine.private_owner is None and scopes.is_private(value):
                 where = scope.resolve(value)
                 if where is None or where.parent is None:  # a global (or builtin) name
                     coroutine.global_privates.add(id(node))
                 elif id(where) not in inner:
-                    problems.add(order, node, check.PRIVATE_OUTSIDE_CLASS.format(name=value))
+                    problems.add(order, node, refusals.PRIVATE_OUTSIDE_CLASS.format(name=value))
 
 
 def _class_between(scope: scopes.Scope | None, top: scopes.Scope) -> bool:
@@ -314,11 +314,11 @@ def _class_between(scope: scopes.Scope | None, top: scopes.Scope) -> bool:
 
 
 _MARKED = {
-    "yield": check.YIELD,
-    "await": check.AWAIT,
-    "async for": check.ASYNC_FOR,
-    "async with": check.ASYNC_WITH,
-    "async comprehension": check.ASYNC_COMPREHENSION,
+    "yield": refusals.YIELD,
+    "await": refusals.AWAIT,
+    "async for": refusals.ASYNC_FOR,
+    "async with": refusals.ASYNC_WITH,
+    "async comprehension": refusals.ASYNC_COMPREHENSION,
 }
 
 
@@ -410,4 +410,4 @@ def _check_rebinding(
                     and cst.helpers.get_full_name_for_node(node.module) in MARKER_MODULES
                 ):
                     continue  # the marker import itself
-                check.refuse(filename, positions[node], check.REBIND.format(name=name))
+                refusals.refuse(filename, positions[node], refusals.REBIND.format(name=name))

@@ -1,4 +1,4 @@
-"""From the command line's SRC and OUT to the list of jobs: which file goes where.
+"""From the command line's SRC and OUT to the jobs: which file goes where (`list_jobs`).
 
 Names are worked out once per folder, not per file: on a warm `--check` of a large tree,
 per-file path arithmetic (`relpath`, `Path.absolute`) would cost more than the check itself.
@@ -22,7 +22,7 @@ class UsageError(Exception):
 
 
 @dataclass
-class Plan:
+class JobList:
     jobs: list[Job]
     folders: list[Path]  # SRC folders: their stale outputs may be removed
     files: list[Path]  # SRC files
@@ -53,14 +53,14 @@ def _rel(path: Path, base: Path) -> str:
     return os.path.relpath(path.absolute(), base).replace(os.sep, "/")
 
 
-def plan(
+def list_jobs(
     sources: Sequence[Path],
     out: str | None,
     root: Path,
     exclude: Sequence[str] = (),
     stdin_filename: str | None = None,
     name_root: Path | None = None,
-) -> Plan:
+) -> JobList:
     """The jobs for `corofy SRC... [-o OUT]`.
 
     `exclude` patterns are relative to `root`. Source names are recorded relative to
@@ -75,7 +75,7 @@ def plan(
         target = None if out in (None, "-") else Path(out)
         recorded = recorded_name(Path(name), name_root, target) if stdin_filename else name
         data = sys.stdin.buffer.read()
-        return Plan([Job(None, name, recorded, target, out or "<stdout>", data=data)], [], [])
+        return JobList([Job(None, name, recorded, target, out or "<stdout>", data=data)], [], [])
 
     folders = [s for s in sources if s.is_dir()]
     files = [s for s in sources if not s.is_dir()]
@@ -146,7 +146,7 @@ def plan(
                 )
             )
     _refuse_shared_targets(jobs)
-    return Plan(jobs, folders, files, errors, unread)
+    return JobList(jobs, folders, files, errors, unread)
 
 
 def _refuse_shared_targets(jobs: Sequence[Job]) -> None:

@@ -1,7 +1,7 @@
 """The refusals of SPEC §2.3: what corofy will not rewrite, and the message that says why.
 
 Each refusal is a ``CorofyError`` at the offending node's first character (1-based line
-and column, counted in characters as CPython and ruff do). The scan in ``markers.py``
+and column, counted in characters as CPython and ruff do). The scan in ``find.py``
 finds them and reports the first in source order.
 """
 
