@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from corofy.transform import analyse, emit, find, lower, nested, refusals
+from corofy.transform import emit, find, liveness, lower, nested, refusals
 from corofy.transform.errors import CorofyError
+from corofy.transform.reenter import resume_blocks
+from corofy.transform.uses import UseTable
 
 __all__ = [
     "CorofyError",
@@ -146,10 +148,7 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
         raise refusals.not_round_tripped(source, module.code, filename)
     if not scan.coroutines and not scan.import_edits:
         return TransformResult(source)
-    try:
-        return _Splice(source, scan).run()
-    finally:
-        analyse.clear_cache()
+    return _Splice(source, scan).run()
 
 
 def _round_trips(scan: find.Scan, source: str) -> bool:
@@ -363,31 +362,31 @@ class _Splice:
             self.names.AGAIN,
             self.names.Machine,
         )
-        analyse.clear_cache()
+        super_self = None
         if coroutine.sees_class:
             ordered = [*coroutine.node.params.posonly_params, *coroutine.node.params.params]
             if ordered:
-                analyse.SUPER_SELF.append(ordered[0].name.value)
+                super_self = ordered[0].name.value
         unit, declarations, docstring = lower.lower(ctx)
         declared = {n.name.value for d in declarations for n in d.names}
         params = node_params(coroutine.node)
         local_names = (coroutine.scope.locals | unit.bound) - declared
         captured, refs = coroutine.scope.captured, coroutine.scope.nested_refs
-        plan = analyse.plan(unit, params, local_names, captured - declared, refs)
-        render = emit.Render(ctx, unit, plan.storage, declarations, docstring, names, indent)
+        resumes = resume_blocks(unit)
+        storage = liveness.place_locals(
+            unit, resumes, params, local_names, captured - declared, refs, UseTable(super_self)
+        )
+        render = emit.Render(ctx, unit, storage, declarations, docstring, names, indent)
         generated: dict[int, emit.MachineText] = {}
 
         def generate(child: find.Coroutine) -> emit.MachineText:
             # Made when the enclosing statement is first printed (the slots of this machine
-            # are named by then), once; the analysis state is this coroutine's again after.
+            # are named by then), once.
             found = generated.get(id(child))
             if found is None:
-                saved = list(analyse.SUPER_SELF)
                 found = generated[id(child)] = self._machine(
                     child, indent, [*enclosing, render], ""
                 )[3]
-                analyse.clear_cache()
-                analyse.SUPER_SELF[:] = saved
             return found
 
         nested.prepare(render, coroutine, enclosing, generate)
@@ -396,7 +395,9 @@ class _Splice:
             base = self.source[
                 self.offset(where.start.line) : self.offset(where.start.line, where.start.column)
             ]
-        text = emit.machine(render, plan.blocks, plan.tails, base, scan.filename, plan.loops)
+        text = emit.machine(
+            render, resumes.blocks, resumes.tails, base, scan.filename, resumes.loops
+        )
         code = "\n".join(text.lines) + "\n"
         info = MachineInfo(
             coroutine.qualname,

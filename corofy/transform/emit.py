@@ -15,7 +15,7 @@ The shape of the output (facts the design depends on):
   suspends only when an inner future answers PENDING. ``poll`` dispatches in O(1) through a
   class-level tuple of the resume functions indexed by state (index -1: finished).
 - Locals stay Python locals during a poll; a resume function loads the ones it needs from
-  the machine and a suspension stores them back (``analyse.py`` says which).
+  the machine and a suspension stores them back (``liveness.py`` says which).
 - To be "inside" an ``except`` block again after a wait, a resume function raises the
   handled exception anew inside ``try: ... except BaseException:``: bare ``raise``,
   ``sys.exc_info()`` and the ``__context__`` of new exceptions then match the original.

@@ -1,6 +1,6 @@
 """The lowered form of a coroutine body: control flow as nodes, user code as libcst nodes.
 
-``lower.py`` builds it, ``analyse.py`` reads it (what is assigned and read where), and
+``lower.py`` builds it, ``liveness.py`` reads it (what is assigned and read where), and
 ``emit.py`` prints it as the resume functions of the state machine. Every ``wait`` has
 become a ``Wait`` statement whose future expression holds no wait; every other expression
 and simple statement is plain Python kept as a libcst node and printed as written.

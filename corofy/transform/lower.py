@@ -20,7 +20,6 @@ import re
 
 import libcst as cst
 
-from corofy.transform.analyse import pattern_names
 from corofy.transform.errors import CorofyError
 from corofy.transform.expressions import Spill, equals, name
 from corofy.transform.find import Coroutine, Scan
@@ -43,6 +42,7 @@ from corofy.transform.ir import (
     With,
 )
 from corofy.transform.printing import printed
+from corofy.transform.uses import pattern_names
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -5,7 +5,7 @@ wrapper function and machine class at the same place in the enclosing coroutine'
 code, so that Python's closures keep working as written. Facts this depends on:
 
 - The enclosing coroutine keeps on its machine every local that a nested scope uses
-  (``analyse``: captured locals are "cold"), and its resume functions hold the machine in a
+  (``liveness``: captured locals are "cold"), and its resume functions hold the machine in a
   local (``_m``). So inside the nested coroutine's generated code a read or write of such a
   local is ``_m.x`` on the *enclosing* machine, reached as a closure; the nested machine's
   own name must differ (``_m_``): its ``Context`` counts the enclosing names as taken.

@@ -1,6 +1,6 @@
 """User code as it reads inside the machine class.
 
-Locals kept on the machine ("cold", see ``analyse.py``) become ``_m.x``; zero-argument
+Locals kept on the machine ("cold", see ``liveness.py``) become ``_m.x``; zero-argument
 ``super()`` and ``__class__`` name the user's class, which the machine keeps in ``_cls``;
 private names are mangled for the user's class (inside the machine class Python would
 mangle them for the machine's). Names in positions that are not variables (attributes,

@@ -15,7 +15,6 @@ from typing import Any
 import libcst as cst
 
 from corofy.transform import nested
-from corofy.transform.analyse import Storage, pattern_names, uses
 from corofy.transform.exits import Control, Exit, FinallyFrame, not_suspending, suspends
 from corofy.transform.generated import Names
 from corofy.transform.ir import (
@@ -38,9 +37,11 @@ from corofy.transform.ir import (
     Wait,
     With,
 )
+from corofy.transform.liveness import Storage
 from corofy.transform.loops import write_loop, write_reentered
 from corofy.transform.rename import Naming, Rename, spliced
 from corofy.transform.scopes import is_private
+from corofy.transform.uses import pattern_names, uses
 from corofy.transform.waits import write_resume, write_wait
 from corofy.transform.writer import Writer, leading_lines_dropped
 

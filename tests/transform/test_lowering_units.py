@@ -7,8 +7,10 @@ import textwrap
 import libcst as cst
 import pytest
 
-from corofy.transform import CorofyError, analyse, find, lower, transform_source
+from corofy.transform import CorofyError, find, liveness, lower, transform_source
 from corofy.transform.ir import Assign, If, Loop, Raw, Try, Wait
+from corofy.transform.reenter import resume_blocks
+from corofy.transform.uses import UseTable
 from runtime import PENDING, Ready
 
 
@@ -23,13 +25,15 @@ def lowered(source: str):
     return s, ctx, unit
 
 
-def storage(source: str) -> analyse.Storage:
+def storage(source: str) -> liveness.Storage:
     s, _ctx, unit = lowered(source)
     co = s.coroutines[0]
     captured, refs = co.scope.captured, co.scope.nested_refs
     params = [p.name.value for p in co.node.params.params]
     names = co.scope.locals | unit.bound
-    return analyse.plan(unit, params, names, captured, refs).storage
+    return liveness.place_locals(
+        unit, resume_blocks(unit), params, names, captured, refs, UseTable()
+    )
 
 
 def code(module: cst.Module, node: cst.CSTNode) -> str:
