@@ -18,15 +18,12 @@ Facts the spilling depends on (the Python reference, 3.11):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from corofy.transform.context import Context
 from corofy.transform.ir import Assign, Block, If, Loop, Raw
 from corofy.transform.scopes import is_node, node_fields
-
-if TYPE_CHECKING:
-    from corofy.transform.lower import Context
 
 _CONSTANTS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
 

@@ -8,6 +8,7 @@ import libcst as cst
 import pytest
 
 from corofy.transform import CorofyError, find, liveness, lower, transform_source
+from corofy.transform.context import Context
 from corofy.transform.ir import Assign, If, Loop, Raw, Try, Wait
 from corofy.transform.reenter import resume_blocks
 from corofy.transform.uses import UseTable
@@ -20,7 +21,7 @@ def scan(source: str) -> find.Scan:
 
 def lowered(source: str):
     s = scan(source)
-    ctx = lower.Context(s, s.coroutines[0])
+    ctx = Context(s, s.coroutines[0])
     unit, _decls, _doc = lower.lower(ctx)
     return s, ctx, unit
 
@@ -294,7 +295,7 @@ def test_the_header_text_cut_from_the_source_is_what_libcst_prints() -> None:
     for source in [*sources, sources[0].replace("\n", "\r\n")]:
         s = find.scan(cst.parse_module(source), "t.py")
         for co in s.coroutines:
-            text = lower.Context(s, co).source_text
+            text = Context(s, co).source_text
             printed = s.module.code_for_node(co.node.with_changes(leading_lines=[]))
             assert text.rstrip("\n") == printed.rstrip("\n"), co.qualname
             compared += 1
@@ -420,7 +421,7 @@ def test_nodes_put_together_without_libcst_print_as_libcst_prints_them(monkeypat
         *(p.read_text() for p in (root / "tests/transform/golden/inputs").glob("*.py")),
     ]
     seen = {"fast": 0, "libcst": 0}
-    text_of = lower.Context.text_of
+    text_of = Context.text_of
 
     def checked(self, node):
         found = printed(node, self.positions.text)
@@ -429,7 +430,7 @@ def test_nodes_put_together_without_libcst_print_as_libcst_prints_them(monkeypat
         seen["fast" if found is not None else "libcst"] += 1
         return text_of(self, node)
 
-    monkeypatch.setattr(lower.Context, "text_of", checked)
+    monkeypatch.setattr(Context, "text_of", checked)
     for source in sources:
         transform_source(source, "t.py")
     assert seen["fast"] > 200 and seen["libcst"] > 5, seen

@@ -1,0 +1,109 @@
+"""What lowering one coroutine works with: its positions and wait marks, fresh names.
+
+``lower`` and ``expressions`` take waits out of the coroutine's code through it, and the
+emitter reads its text and positions; one ``Context`` is made per coroutine.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from corofy.transform.errors import CorofyError
+from corofy.transform.find import Coroutine, Scan
+from corofy.transform.ir import Unit, Wait
+from corofy.transform.printing import printed
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Context:
+    """What lowering one coroutine needs: positions, wait marks, fresh names."""
+
+    def __init__(self, scan: Scan, coroutine: Coroutine) -> None:
+        self.scan = scan
+        self.module = scan.module
+        self.filename = scan.filename
+        self.positions = scan.positions
+        self.has_wait = scan.has_wait
+        self.wait_calls = scan.wait_calls
+        self.wait_origin: dict[int, cst.Call] = {}
+        self.keep = scan.keep  # nodes whose id() is in has_wait must stay alive
+        self.coroutine = coroutine
+        node = coroutine.node
+        # The def as written minus its leading comment lines (the header of the generated
+        # code quotes it); rendered once, as rendering the whole def is not cheap. The names
+        # in those comment lines count as taken too; the comment text ends with a newline, so
+        # no identifier spans the two parts.
+        self.source_text = self._source_text(node)
+        leading = "".join(self.module.code_for_node(line) for line in node.leading_lines)
+        self.taken = set(_IDENT.findall(leading)) | set(_IDENT.findall(self.source_text))
+        self.module_taken: set[str] = scan.taken
+        self.counters: dict[str, int] = {}
+        self.unit = Unit([])
+        self.guard = 0  # depth of except/finally blocks being lowered
+        self.marker_imports = {id(node): kept for node, kept in scan.import_edits}
+
+    def _source_text(self, node: cst.FunctionDef) -> str:
+        """The def as written, from its first decorator; cut from the source when it starts
+        at column 0 (libcst prints an unchanged def exactly so), printed otherwise (a
+        method's lines come back dedented)."""
+        positions = self.positions
+        where = positions[node.decorators[0] if node.decorators else node]
+        if where.start.column == 0:
+            found = positions.lines(where.start.line, positions[node].end.line)
+            if found is not None:
+                return found
+        return self.module.code_for_node(node.with_changes(leading_lines=[]))
+
+    def text_of(self, node: cst.CSTNode) -> str:
+        """``node`` as libcst prints it; cut from the source when it is an expression or small
+        statement of the module (its printed text is where it was printed: no indents), put
+        together by ``printing`` for the plain nodes lowering makes, printed by libcst else."""
+        found = printed(node, self.positions.text)
+        return self.module.code_for_node(node) if found is None else found
+
+    def temp(self, base: str) -> str:
+        """A fresh name no user identifier in the coroutine uses."""
+        while True:
+            n = self.counters.get(base, 0) + 1
+            self.counters[base] = n
+            candidate = f"{base}{n}"
+            if candidate not in self.taken:
+                self.unit.temps.add(candidate)
+                return candidate
+
+    def fixed(self, base: str) -> str:
+        """A generated name used as is (``_m``, ``_w``), suffixed only if the user took it."""
+        candidate = base
+        while candidate in self.taken:
+            candidate += "_"
+        return candidate
+
+    def line(self, node: cst.CSTNode) -> int:
+        return self.positions.line(node) or 0
+
+    def refuse(self, node: cst.CSTNode, message: str):
+        where = self.positions.get(node)
+        line, col = (
+            (where.start.line, where.start.column + 1)
+            if where
+            else (self.line(self.coroutine.node), 1)
+        )
+        raise CorofyError(self.filename, line, col, message)
+
+    def new_wait(self, line: int, target, future, call: cst.Call) -> Wait:
+        origin = self.wait_origin.get(id(call), call)
+        # The source on one line: it is printed in '# ...' comments of the generated code.
+        source = " ".join(self.text_of(origin).split())
+        wait = Wait(
+            self.line(origin) or line,
+            len(self.unit.waits) + 1,
+            target,
+            future,
+            source,
+            self.guard > 0,
+        )
+        self.unit.waits.append(wait)
+        return wait
