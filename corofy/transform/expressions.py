@@ -23,7 +23,7 @@ import libcst as cst
 
 from corofy.transform.context import Context
 from corofy.transform.ir import Assign, Block, If, Loop, Raw
-from corofy.transform.scopes import is_node, node_fields
+from corofy.transform.nodes import is_node, node_fields
 
 _CONSTANTS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
 

@@ -18,6 +18,7 @@ from typing import Any
 import libcst as cst
 
 from corofy.transform import refusals, scopes
+from corofy.transform.nodes import import_statements
 from corofy.transform.positions import node_positions
 
 MARKER_MODULES = frozenset({"corofy", "corofy.markers"})
@@ -31,7 +32,7 @@ class Coroutine:
 
     node: cst.FunctionDef
     marker: cst.Decorator
-    scope: scopes.CoroutineScope
+    scope: CoroutineScope
     qualname: str
     class_name: str | None  # the class it is a method of, if any
     # The innermost class around it (through functions too): private names are Python's
@@ -128,7 +129,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
     """Walk ``module`` once; raise ``CorofyError`` for what SPEC §2.3 refuses."""
     # The names that may be markers come from import statements alone; the walk records
     # uses of those names (and of super, for a check) only.
-    edits, aliases, module_aliases = _marker_imports(scopes.import_statements(module))
+    edits, aliases, module_aliases = _marker_imports(import_statements(module))
     candidates = aliases | set(module_aliases)
     found = scopes.walk(module, watch=candidates | {"super"})
     positions = node_positions(module)
@@ -162,7 +163,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
         coroutine = Coroutine(
             d.node,
             marker,
-            scopes.coroutine_scope(d.scope),
+            coroutine_scope(d.scope),
             d.qualname,
             d.class_name,
             private_owner=owner,
@@ -411,3 +412,60 @@ def _check_rebinding(
                 ):
                     continue  # the marker import itself
                 refusals.refuse(filename, positions[node], refusals.REBIND.format(name=name))
+
+
+# -- what the lowering asks of a coroutine's scope ------------------------------------------
+
+
+@dataclass(eq=False)
+class CoroutineScope:
+    """The scope facts of one coroutine that lowering and rendering read."""
+
+    scope: scopes.Scope
+    locals: set[str]  # the coroutine's own locals (parameters included)
+    captured: set[str]  # locals a nested def, lambda, class or genexp refers to or rebinds
+    nested_refs: dict[int, str]  # id(Name) in a nested scope -> the coroutine local it names
+    own_names: set[int]  # id() of the Name nodes in the coroutine's own scope
+    nested_names: set[int]  # id() of the Name nodes in scopes nested in it
+
+    def where(self, node: cst.CSTNode) -> str | None:
+        """'own', 'nested', or None for a node made later (not in the source)."""
+        if id(node) in self.own_names:
+            return "own"
+        if id(node) in self.nested_names:
+            return "nested"
+        return None
+
+
+def coroutine_scope(scope: scopes.Scope) -> CoroutineScope:
+    own_locals = scope.local_names()
+    captured: set[str] = set()
+    refs: dict[int, str] = {}
+    nested_names: set[int] = set()
+    for inner in scope.descendants():
+        nested_names.update(id(n) for n in inner.names)
+        # Does a read from ``inner`` outlive the statement (a def, lambda, class or genexp
+        # between it and the coroutine), or is it a list/set/dict comprehension run in place?
+        lasting = False
+        s: scopes.Scope | None = inner
+        while s is not None and s is not scope:
+            if s.kind in ("function", "lambda", "class") or s.is_genexp:
+                lasting = True
+                break
+            s = s.parent
+        for node in inner.names:
+            value = node.value
+            if value in own_locals and inner.resolve(value) is scope:
+                refs[id(node)] = value
+                if lasting:
+                    captured.add(value)
+    # A binding made from inside a nested scope (a walrus in a comprehension, a nonlocal
+    # in a nested def): the value must be seen there and here, so it lives on the machine.
+    for value, nodes in scope.binds.items():
+        for node in nodes:
+            if isinstance(node, cst.Name) and id(node) in nested_names:
+                captured.add(value)
+                refs[id(node)] = value
+    return CoroutineScope(
+        scope, own_locals, captured, refs, {id(n) for n in scope.names}, nested_names
+    )

@@ -34,8 +34,8 @@ import libcst as cst
 
 from corofy.transform.find import Coroutine
 from corofy.transform.ir import Raw
+from corofy.transform.nodes import children_of
 from corofy.transform.rename import placeholder
-from corofy.transform.scopes import children_of
 from corofy.transform.writer import BREAKS, Writer, leading_lines_dropped, string_lines
 
 if TYPE_CHECKING:  # statements imports this module

@@ -35,7 +35,7 @@ from libcst._position import CodePosition, CodeRange
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
-from corofy.transform.scopes import SubclassTest
+from corofy.transform.nodes import SubclassTest
 
 
 class _Syntactic:

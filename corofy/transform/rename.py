@@ -17,8 +17,9 @@ import libcst as cst
 
 from corofy.transform.expressions import name
 from corofy.transform.generated import Names
+from corofy.transform.nodes import children_of
 from corofy.transform.positions import NodePositions
-from corofy.transform.scopes import children_of, is_private
+from corofy.transform.scopes import is_private
 
 
 @dataclass(eq=False)

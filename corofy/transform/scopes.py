@@ -32,6 +32,8 @@ from collections.abc import Callable, Collection, Iterator
 
 import libcst as cst
 
+from corofy.transform.nodes import children_of
+
 LOAD, STORE, DEL = 0, 1, 2
 
 
@@ -150,77 +152,6 @@ class ModuleScopes:
     marked: list[Marked]
     imports: list[tuple[cst.CSTNode, Scope, int]]  # every Import/ImportFrom, its scope, order
     privates: list[tuple[cst.CSTNode, Scope, int]]  # x.__a attributes and ``import __a``
-
-
-_SKIP = frozenset(
-    {
-        "lpar",
-        "rpar",
-        "comma",
-        "semicolon",
-        "leading_lines",
-        "lines_after_decorators",
-        "header",
-        "footer",
-        "trailing_whitespace",
-        "colon",
-        "equal",
-        "dot",
-        "star",
-        "operator",
-        "asynchronous",
-        "default_indent",
-        "default_newline",
-        "encoding",
-        "has_trailing_newline",
-    }
-)
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def node_fields(kind: type) -> tuple[str, ...]:
-    """The fields of a node type that may hold a name (no whitespace, brackets, commas)."""
-    found = _FIELDS.get(kind)
-    if found is None:
-        found = _FIELDS[kind] = tuple(
-            f.name
-            for f in dataclasses.fields(kind)
-            if f.name not in _SKIP and not f.name.startswith("whitespace")
-        )
-    return found
-
-
-class SubclassTest(dict):
-    """``test[kind]``: is ``kind`` a subclass of ``bases``, remembered per type
-    (``isinstance`` against libcst's ABCs is slow)."""
-
-    def __init__(self, bases: type | tuple[type, ...]) -> None:
-        super().__init__()
-        self.bases = bases
-
-    def __missing__(self, kind: type) -> bool:
-        self[kind] = found = issubclass(kind, self.bases)
-        return found
-
-
-is_node = SubclassTest(cst.CSTNode)  # is_node[type(value)]: is value a libcst node
-_is_expression = SubclassTest(cst.BaseExpression)
-
-
-def children_of(node: cst.CSTNode, skip: str | None = None) -> Iterator[cst.CSTNode]:
-    """The child nodes of ``node`` that can hold a name, in source order (no whitespace),
-    but those in field ``skip``."""
-    for field in node_fields(type(node)):
-        if field == skip:
-            continue
-        value = getattr(node, field)
-        kind = type(value)
-        if kind is list or kind is tuple:
-            for item in value:
-                if is_node[type(item)]:
-                    yield item
-        elif is_node[kind]:
-            yield value
 
 
 class _Walk:
@@ -645,71 +576,3 @@ def walk(module: cst.Module, watch: Collection[str] | None = None) -> ModuleScop
                 if target is not None and target is not scope:
                     target.binds.setdefault(name, []).extend(nodes)
     return ModuleScopes(top, w.defs, w.classes, w.calls, w.values, w.marked, w.imports, w.privates)
-
-
-def import_statements(node: cst.CSTNode) -> Iterator[cst.Import | cst.ImportFrom]:
-    """Every import statement under ``node``, in source order. Imports are statements:
-    the search does not go into expressions."""
-    for child in children_of(node):
-        kind = type(child)
-        if kind is cst.Import or kind is cst.ImportFrom:
-            yield child
-        elif not _is_expression[kind]:
-            yield from import_statements(child)
-
-
-# -- what the lowering asks of a coroutine's scope ------------------------------------------
-
-
-@dataclasses.dataclass(eq=False)
-class CoroutineScope:
-    """The scope facts of one coroutine that lowering and rendering read."""
-
-    scope: Scope
-    locals: set[str]  # the coroutine's own locals (parameters included)
-    captured: set[str]  # locals a nested def, lambda, class or genexp refers to or rebinds
-    nested_refs: dict[int, str]  # id(Name) in a nested scope -> the coroutine local it names
-    own_names: set[int]  # id() of the Name nodes in the coroutine's own scope
-    nested_names: set[int]  # id() of the Name nodes in scopes nested in it
-
-    def where(self, node: cst.CSTNode) -> str | None:
-        """'own', 'nested', or None for a node made later (not in the source)."""
-        if id(node) in self.own_names:
-            return "own"
-        if id(node) in self.nested_names:
-            return "nested"
-        return None
-
-
-def coroutine_scope(scope: Scope) -> CoroutineScope:
-    own_locals = scope.local_names()
-    captured: set[str] = set()
-    refs: dict[int, str] = {}
-    nested_names: set[int] = set()
-    for inner in scope.descendants():
-        nested_names.update(id(n) for n in inner.names)
-        # Does a read from ``inner`` outlive the statement (a def, lambda, class or genexp
-        # between it and the coroutine), or is it a list/set/dict comprehension run in place?
-        lasting = False
-        s: Scope | None = inner
-        while s is not None and s is not scope:
-            if s.kind in ("function", "lambda", "class") or s.is_genexp:
-                lasting = True
-                break
-            s = s.parent
-        for node in inner.names:
-            value = node.value
-            if value in own_locals and inner.resolve(value) is scope:
-                refs[id(node)] = value
-                if lasting:
-                    captured.add(value)
-    # A binding made from inside a nested scope (a walrus in a comprehension, a nonlocal
-    # in a nested def): the value must be seen there and here, so it lives on the machine.
-    for value, nodes in scope.binds.items():
-        for node in nodes:
-            if isinstance(node, cst.Name) and id(node) in nested_names:
-                captured.add(value)
-                refs[id(node)] = value
-    return CoroutineScope(
-        scope, own_locals, captured, refs, {id(n) for n in scope.names}, nested_names
-    )

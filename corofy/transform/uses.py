@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from corofy.transform.ir import Block, Gen, Loop, Node, Raw, Try, With, walk
-from corofy.transform.scopes import children_of
+from corofy.transform.nodes import children_of
 
 
 class _Uses:
@@ -21,7 +21,7 @@ class _Uses:
     ``x if c else y``, a later comparison in a chain, an assert's message, a comprehension
     beyond its first iterable) binds only maybe: ``maybe_writes``, not ``writes``.
 
-    A plain walk over node fields (``scopes.children_of``), not a libcst visitor: this runs
+    A plain walk over node fields (``nodes.children_of``), not a libcst visitor: this runs
     on every statement of every resume block, and libcst's visitor dispatch was most of
     its cost."""
 

@@ -185,7 +185,7 @@ def test_import_statements_are_the_imports_the_walk_finds() -> None:
     # every import the walk sees, nested ones included.
     from pathlib import Path
 
-    from corofy.transform import scopes
+    from corofy.transform import nodes, scopes
 
     root = Path(__file__).resolve().parents[2]
     nested = textwrap.dedent("""
@@ -214,5 +214,5 @@ def test_import_statements_are_the_imports_the_walk_finds() -> None:
     for source in sources:
         module = cst.parse_module(source)
         walked = [node for node, _scope, _order in scopes.walk(module).imports]
-        assert list(scopes.import_statements(module)) == walked
-    assert len(list(scopes.import_statements(cst.parse_module(nested)))) == 11
+        assert list(nodes.import_statements(module)) == walked
+    assert len(list(nodes.import_statements(cst.parse_module(nested)))) == 11
