@@ -3,7 +3,7 @@
 Everything outside coroutines is kept byte for byte: the output is the source with edits at
 known offsets (the header after a shebang and coding cookie, the runtime import where the
 marker import was, each coroutine's generated text over its lines), never a reprinted tree.
-Facts: lines end at ``\n``, ``\r\n`` or a lone ``\r``, as CPython and libcst count them, and the
+Facts: lines end at LF, CRLF or a lone CR, as CPython and libcst count them, and the
 generated text takes the source's own line ends; every line of the output is mapped to the
 original line it came from (``__corofy_lines__``, read by tracebacks and the CLI).
 """
