@@ -11,7 +11,8 @@ once per type.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 import libcst as cst
 
@@ -38,32 +39,51 @@ _SKIP = frozenset(
         "has_trailing_newline",
     }
 )
-_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _subclasses(kind: type) -> list[type]:
+    found = [kind]
+    for sub in kind.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found
+
+
+# Every libcst node type, and the other types a node's fields hold. The tables below are
+# made from them once, at import, and never written after: a type they lack (a node class
+# made later) is worked out again each time it is asked about.
+NODE_TYPES: tuple[type, ...] = tuple(dict.fromkeys(_subclasses(cst.CSTNode)))
+_VALUE_TYPES: tuple[type, ...] = (type(None), str, cst.MaybeSentinel, list, tuple)
+
+
+def _fields_of(kind: type) -> tuple[str, ...]:
+    return tuple(
+        f.name
+        for f in dataclasses.fields(kind)
+        if f.name not in _SKIP and not f.name.startswith("whitespace")
+    )
+
+
+_FIELDS: Mapping[type, tuple[str, ...]] = MappingProxyType(
+    {kind: _fields_of(kind) for kind in NODE_TYPES if dataclasses.is_dataclass(kind)}
+)
 
 
 def node_fields(kind: type) -> tuple[str, ...]:
     """The fields of a node type that may hold a name (no whitespace, brackets, commas)."""
     found = _FIELDS.get(kind)
-    if found is None:
-        found = _FIELDS[kind] = tuple(
-            f.name
-            for f in dataclasses.fields(kind)
-            if f.name not in _SKIP and not f.name.startswith("whitespace")
-        )
-    return found
+    return _fields_of(kind) if found is None else found
 
 
 class SubclassTest(dict):
-    """``test[kind]``: is ``kind`` a subclass of ``bases``, remembered per type
-    (``isinstance`` against libcst's ABCs is slow)."""
+    """``test[kind]``: is ``kind`` a subclass of ``bases``, looked up in a table of the
+    known types (``isinstance`` against libcst's abstract bases is slow)."""
 
     def __init__(self, bases: type | tuple[type, ...]) -> None:
-        super().__init__()
+        super().__init__((kind, issubclass(kind, bases)) for kind in NODE_TYPES + _VALUE_TYPES)
         self.bases = bases
 
     def __missing__(self, kind: type) -> bool:
-        self[kind] = found = issubclass(kind, self.bases)
-        return found
+        return issubclass(kind, self.bases)
 
 
 is_node = SubclassTest(cst.CSTNode)  # is_node[type(value)]: is value a libcst node

@@ -35,7 +35,7 @@ from libcst._position import CodePosition, CodeRange
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
-from corofy.transform.nodes import SubclassTest
+from corofy.transform.nodes import NODE_TYPES, SubclassTest
 
 
 class _Syntactic:
@@ -140,16 +140,23 @@ SPANNED: tuple[type, ...] = (cst.BaseExpression, cst.BaseSmallStatement)
 _RANGE, _SPAN, _IMPORT = 1, 2, 4
 
 
+def _what_of(kind: type) -> int:
+    return (
+        (_RANGE if issubclass(kind, RECORDED) else 0)
+        | (_SPAN if issubclass(kind, SPANNED) else 0)
+        | (_IMPORT if issubclass(kind, _WHOLE) else 0)
+    )
+
+
 class _What(dict):
-    """type -> _RANGE | _SPAN | _IMPORT bits: what ``_CountingState`` records for it."""
+    """type -> _RANGE | _SPAN | _IMPORT bits: what ``_CountingState`` records for it, from a
+    table of the libcst node types made once (never written after)."""
+
+    def __init__(self) -> None:
+        super().__init__((kind, _what_of(kind)) for kind in NODE_TYPES)
 
     def __missing__(self, kind: type) -> int:
-        self[kind] = found = (
-            (_RANGE if issubclass(kind, RECORDED) else 0)
-            | (_SPAN if issubclass(kind, SPANNED) else 0)
-            | (_IMPORT if issubclass(kind, _WHOLE) else 0)
-        )
-        return found
+        return _what_of(kind)
 
 
 _recorded_types = SubclassTest(RECORDED)  # type -> is its range recorded

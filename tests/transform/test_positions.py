@@ -145,11 +145,11 @@ def test_a_token_ending_in_cr_before_one_starting_with_lf_falls_back_to_the_full
 def test_a_hoist_from_an_unrecorded_kind_falls_back_to_the_full_pass(monkeypatch):
     # A libcst whose statements hoist their range from a kind the cheap pass skips.
     class WithoutSmallStatements(positions._What):
-        def __missing__(self, kind):
-            if issubclass(kind, cst.BaseSmallStatement):
-                self[kind] = 0
-                return 0
-            return super().__missing__(kind)
+        def __init__(self) -> None:
+            super().__init__()
+            for kind in self:
+                if issubclass(kind, cst.BaseSmallStatement):
+                    self[kind] = 0
 
     monkeypatch.setattr(positions, "_what", WithoutSmallStatements())
     module = cst.parse_module("x = 1\nif x:\n    y = 2; z = 3\n")
