@@ -8,13 +8,14 @@ The pipeline, read in ``transform`` and ``_machine`` below, one module per step:
 2. for each coroutine (``_machine``):
    ``lower`` turns its body into the IR of ``ir`` (``expressions`` takes waits out of
    expressions; ``context`` holds what lowering one coroutine works with);
-   ``resume`` builds the block each state's function runs, and the shared tails
-   (from ``reenter``'s pieces);
+   ``reenter.resume_blocks`` builds the block each state's function runs, and the shared
+   tails (``loops``: loop re-entry);
    ``liveness`` decides where each local lives (``uses``: what a node reads and binds;
    ``assigned``: definite assignment);
-   ``emit`` prints the wrapper function and the machine class (``names`` renders user code
-   as it reads inside the class, ``printing`` prints the plain nodes lowering makes,
-   ``nested`` places the coroutines defined inside this one).
+   ``emit`` prints the wrapper function and the machine class (its docstring says which
+   module prints what; ``rename`` renders user code as it reads inside the class,
+   ``printing`` prints the plain nodes lowering makes, ``nested`` places the coroutines
+   defined inside this one).
 3. ``splice`` puts the output file together: the header, the runtime import, each machine
    over its def; everything outside coroutines is kept byte for byte.
 """
