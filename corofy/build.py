@@ -17,6 +17,8 @@ import io
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +156,19 @@ def transform_payload(
         return None, f"{display}:1:1: error: {exc}"
 
 
+def _die_with_parent(parent: int) -> None:
+    """In a worker process: exit as soon as corofy is gone. A worker waits on a pipe whose
+    other end its forked siblings hold too, so a corofy killed outright (SIGKILL, a timeout)
+    would leave its workers waiting for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="corofy-parent-watch", daemon=True).start()
+
+
 def _transform_many(
     items: list[tuple[bytes, str, str]], jobs: int, progress: Progress
 ) -> list[tuple[bytes | None, str | None]]:
@@ -161,7 +176,11 @@ def _transform_many(
     if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, len(items)),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             chunk = max(1, len(items) // (jobs * 4))
             for answer in pool.map(transform_payload, *zip(*items), chunksize=chunk):
                 answers.append(answer)

@@ -593,6 +593,64 @@ def test_ctrl_c_during_the_write_phase_leaves_no_temporary_files_and_nothing_orp
     assert (corofy.cwd / "out/p5/m299.py").read_text() == "N = 299\nR = -1\n"
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait to be reaped by init)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds workers through /proc")
+def test_a_killed_parallel_build_leaves_no_worker_process_behind(corofy):
+    import signal
+    import time
+
+    # Enough coroutine files for workers to be busy when corofy is killed outright.
+    body = COROUTINE_FILE + "".join(
+        f"\n\n@coroutine\ndef f{k}(a):\n    for i in range(3):\n        a = wait(a)\n    return a\n"
+        for k in range(40)
+    )
+    write(corofy.cwd / "src", {f"m{n}.py": body.replace("double", f"double{n}") for n in range(60)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corofy", "src", "-o", "out", "-j", "2"],
+        cwd=corofy.cwd,
+        env=corofy.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert len(workers) == 2, "the build ended before its two workers were seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(map(_running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if _running(pid)]
+    for pid in alive:  # do not leave them to the next test either
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []
+
+
 def test_temporaries_of_a_killed_corofy_are_removed_by_the_next_run(corofy):
     write(corofy.cwd / "src", {"a.py": PLAIN, "pkg/b.py": PLAIN})
     assert corofy("src", "-o", "out").returncode == 0
