@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import libcst as cst
 
@@ -38,9 +38,35 @@ from corofy.transform.nodes import children_of
 from corofy.transform.rename import placeholder
 from corofy.transform.writer import BREAKS, Writer, leading_lines_dropped, string_lines
 
-if TYPE_CHECKING:  # statements imports this module
-    from corofy.transform.generated import MachineText
-    from corofy.transform.statements import Render
+if TYPE_CHECKING:
+    from corofy.transform.context import Context
+    from corofy.transform.generated import MachineText, Names
+    from corofy.transform.liveness import Storage
+    from corofy.transform.rename import Naming
+
+
+class Render(Protocol):
+    """What this module needs of the statement printer (``statements.Render``, which
+    imports this module): a Protocol, so that no import cycle runs through here, not even
+    one for type checking."""
+
+    ctx: Context
+    coroutine: Coroutine
+    storage: Storage
+    declarations: Any
+    names: Names
+    indent: str
+    naming: Naming
+    fast: bool
+    renamed: Any  # statements' _RenameTriggers: may a text hold a name Rename changes?
+    enclosing: list[Render]
+    holds_nested: frozenset[int]
+    generate: Any  # nested coroutine -> its MachineText
+    factories: dict[int, Any]  # id(statement) -> the method that runs it
+
+    def code(self, node: cst.CSTNode) -> str: ...
+    def mangle(self, ident: str) -> str: ...
+    def slot(self, local: str) -> str: ...
 
 
 def prepare(
