@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from corofy.transform import emit, find, liveness, lower, nested, refusals, splice
+from corofy.transform import emit, find, liveness, lower, nested, readable, refusals, splice
 from corofy.transform.context import Context
 from corofy.transform.errors import CorofyError
 from corofy.transform.reenter import resume_blocks
@@ -60,22 +60,36 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
     """
     if is_generated(source):
         return TransformResult(source)
-    scan = _find(source, filename)
-    if scan is None:
+    found = _find(source, filename)
+    if found is None:
         return TransformResult(source)
-    names = splice.module_names(source, scan)
+    scan, layout = found
+    text = source if layout is None else layout.text  # what libcst read
+    names = splice.module_names(text, scan)
     machines: list[MachineInfo] = []
 
     def build(coroutine: find.Coroutine, base: str) -> emit.MachineText:
         return _machine(scan, coroutine, names, base, machines)
 
-    code = splice.Splice(source, scan, names).run(build)
+    try:
+        code = splice.Splice(text, scan, names, layout).run(build)
+    except CorofyError as refusal:
+        raise _in_source(refusal, layout) from None
     return TransformResult(code, sorted(machines, key=lambda info: info.line))
 
 
-def _find(source: str, filename: str) -> find.Scan | None:
+def _in_source(refusal: CorofyError, layout: readable.Readable | None) -> CorofyError:
+    """``refusal``, at a position in the layout libcst read: at that place in the source."""
+    if layout is None:
+        return refusal
+    line, column = layout.position(refusal.line, refusal.col - 1)
+    return CorofyError(refusal.filename, line, column + 1, refusal.message)
+
+
+def _find(source: str, filename: str) -> tuple[find.Scan, readable.Readable | None] | None:
     """The coroutines and marker imports of ``source``, checked (a refusal raises
-    ``CorofyError``); None when there is nothing to rewrite."""
+    ``CorofyError``), with the layout libcst read when it could not read ``source`` as it
+    is (``readable``); None when there is nothing to rewrite."""
     error = refusals.syntax_error(source, filename)
     # CPython's "'await' outside async function" and the like: inside a coroutine, the
     # scan below says what to write instead; elsewhere CPython's verdict stands.
@@ -88,22 +102,56 @@ def _find(source: str, filename: str) -> find.Scan | None:
     except cst.ParserSyntaxError as exc:  # CPython compiles it, libcst cannot read it
         if error is not None:
             raise error from None
-        unreadable = refusals.unreadable(source, filename, exc)
-        if unreadable is None:  # no coroutine in it: nothing to do
-            return None
-        raise unreadable from None
-    scan = find.scan(module, filename)
+        return _find_readable(source, filename, exc, None)
+    try:
+        scan = find.scan(module, filename)
+    except CorofyError:
+        # A refusal stands where libcst read the source as written; else it may be of
+        # another program (libcst may put the statement after a lone `\` in another block).
+        if readable.reads_as_written(module, source):
+            raise
+        return _find_readable(source, filename, module, error)
     if error is not None:
         raise error
     if not splice.round_trips(scan, source):
         # libcst gives back another text (it drops a line holding only a backslash): its
-        # positions are not the source's, so nothing can be spliced.
-        if not scan.coroutines:
-            return None
-        raise refusals.not_round_tripped(source, module.code, filename)
+        # positions are not the source's.
+        return _find_readable(source, filename, module, None)
     if not scan.coroutines and not scan.import_edits:
         return None
-    return scan
+    return scan, None
+
+
+def _find_readable(
+    source: str,
+    filename: str,
+    misread: cst.ParserSyntaxError | cst.Module,
+    error: CorofyError | None,
+) -> tuple[find.Scan, readable.Readable] | None:
+    """``_find`` for ``source``, which libcst cannot read (``misread`` is its error) or
+    reads as another text (``misread`` is that module): through a layout of it with the
+    same lines that libcst reads (``readable``). ``error``: CPython's verdict, when the scan
+    is to say what to write instead."""
+    found = readable.readable(source)
+    if found is None:  # the last resort: a file without coroutines is left as it is
+        unreadable = refusals.unreadable(
+            source, filename, misread if isinstance(misread, cst.ParserSyntaxError) else None
+        )
+        if unreadable is None:
+            return None
+        if isinstance(misread, cst.Module):
+            raise refusals.not_round_tripped(source, misread.code, filename)
+        raise unreadable from None
+    layout, module = found
+    try:
+        scan = find.scan(module, filename)
+    except CorofyError as refusal:
+        raise _in_source(refusal, layout) from None
+    if error is not None:
+        raise error
+    if not scan.coroutines and not scan.import_edits:
+        return None
+    return scan, layout
 
 
 def _machine(

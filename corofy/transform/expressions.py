@@ -17,6 +17,8 @@ Facts the spilling depends on (the Python reference, 3.11):
 
 from __future__ import annotations
 
+import io
+import tokenize
 from collections.abc import Sequence
 
 import libcst as cst
@@ -26,6 +28,27 @@ from corofy.transform.ir import Assign, Block, If, Loop, Raw
 from corofy.transform.nodes import is_node, node_fields
 
 _CONSTANTS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
+
+
+def _out_of_brackets(t: cst.BaseExpression) -> cst.BaseExpression:
+    """Target ``t`` of a comprehension's ``for`` to stand in a statement of its own (an
+    assignment, a for loop): in parentheses when a line break in it is outside its own
+    brackets, which only the comprehension's brackets allowed (``[x for d\n [i] in xs]``)."""
+    if isinstance(t, cst.Name) or t.lpar:
+        return t
+    text = cst.Module([]).code_for_node(t)
+    if "\n" not in text and "\r" not in text:
+        return t
+    depth = 0  # in the parentheses put around it: 1 is its own top level
+    plain = text.replace("\r\n", "\n").replace("\r", "\n")
+    for tok in tokenize.generate_tokens(io.StringIO(f"({plain})").readline):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        elif tok.type == tokenize.NL and depth == 1:
+            return t.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return t
 
 
 def name(value: str) -> cst.Name:
@@ -113,7 +136,8 @@ class Spill:
         """``t = value`` in Python's order, where ``value`` is already evaluated (a name or
         a constant): each wait inside ``t`` waits when Python would evaluate it."""
         if not self.has(t):
-            out.append(Raw(self.line, cst.Assign([cst.AssignTarget(t)], value), comments))
+            target = _out_of_brackets(t)
+            out.append(Raw(self.line, cst.Assign([cst.AssignTarget(target)], value), comments))
         elif isinstance(t, (cst.Tuple, cst.List)):
             # Unpack at once; the items from the first target that waits on go to
             # temporaries, stored into their targets one by one afterwards.
@@ -127,14 +151,17 @@ class Spill:
             out.append(
                 Raw(
                     self.line,
-                    cst.Assign([cst.AssignTarget(t.with_changes(elements=elements))], value),
+                    cst.Assign(
+                        [cst.AssignTarget(_out_of_brackets(t.with_changes(elements=elements)))],
+                        value,
+                    ),
                     comments,
                 )
             )
             for target, temp in later:
                 self.store(target, name(temp), out)
         else:
-            store = self.target(t, out)
+            store = _out_of_brackets(self.target(t, out))
             out.append(Raw(self.line, cst.Assign([cst.AssignTarget(store)], value), comments))
 
     # -- one method per expression type that can hold a wait ------------------------------
@@ -311,6 +338,7 @@ class Spill:
                 temp = self.ctx.temp("_u")
                 self.store(target, name(temp), body)
                 target = name(temp)
+            target = _out_of_brackets(target)
             block.append(Loop(self.line, None, target, name(it), body, []))
             block = body
             for cond in clause.ifs:

@@ -82,7 +82,9 @@ class Lower:
     def small(self, s: cst.BaseSmallStatement, line: int, out: Block, comments=()) -> None:
         spill = Spill(self.ctx, line)
         if isinstance(s, (cst.Global, cst.Nonlocal)):
-            self.declarations.append(s)
+            # Printed alone at the top of each function: without its `;` (and a backslash
+            # continuation after it: `global G ; \`).
+            self.declarations.append(s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT))
         elif isinstance(s, (cst.Import, cst.ImportFrom)) and id(s) in self.ctx.marker_imports:
             # A marker import in the body: the generated code never imports corofy.
             kept = self.ctx.marker_imports[id(s)]

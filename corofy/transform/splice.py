@@ -18,6 +18,7 @@ import libcst as cst
 
 from corofy.transform import emit
 from corofy.transform.find import Coroutine, Scan
+from corofy.transform.readable import Readable
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BREAKS = re.compile(r"\r\n|\r|\n")
@@ -97,9 +98,12 @@ class Splice:
     """The output file: the source with the header, the runtime import in place of the
     marker imports, and each top-level coroutine's generated text in place of its def."""
 
-    def __init__(self, source: str, scan: Scan, names: emit.Names) -> None:
-        self.source = source
+    def __init__(
+        self, source: str, scan: Scan, names: emit.Names, layout: Readable | None = None
+    ) -> None:
+        self.source = source  # the text scanned: the layout libcst read, if there is one
         self.scan = scan
+        self.layout = layout
         # Lines end at \n, \r\n or a lone \r, as CPython and libcst count them.
         self.starts = [0]
         for match in _BREAKS.finditer(source):
@@ -162,6 +166,8 @@ class Splice:
             base = source[
                 self.offset(where.start.line) : self.offset(where.start.line, where.start.column)
             ]
+            if self.layout is not None:
+                base = self.layout.indent(where.start.line, base)
             machine = build(coroutine, base)
             first = node.decorators[0] if node.decorators else node
             start = self.offset(scan.positions[first].start.line)
@@ -169,6 +175,11 @@ class Splice:
             edits.append((start, end, "\n".join(machine.lines) + "\n", machine.origin))
 
         edits.sort(key=lambda e: (e[0], e[1]))
+        if self.layout is not None:  # spliced into the source itself
+            offset = self.layout.offset
+            edits = [(offset(start), offset(end), text, o) for start, end, text, o in edits]
+            source = self.layout.source
+            self.starts = [0, *(match.end() for match in _BREAKS.finditer(source))]
         # Pieces of the output: copied source (from an offset) or generated text (with the
         # original line of each of its lines); a line's origin is where the line starts.
         pieces: list[tuple[str, int | None, list[int]]] = []

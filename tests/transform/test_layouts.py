@@ -9,7 +9,7 @@ import re
 import pytest
 from reference import assert_same, outcome, program, result
 
-from corofy.transform import CorofyError, transform_source
+from corofy.transform import transform_source
 from runtime._line_table import line_table
 
 HEADER = "from corofy import coroutine, wait\n"
@@ -174,24 +174,6 @@ def test_a_lone_carriage_return_in_a_docstring_does_not_shift_the_splice() -> No
     assert result(src) == 1
 
 
-MIXED_TABS = "def g():\n    if x:\n\t    y = 2\n    z = 3\n"  # CPython reads it, libcst not
-
-
-def test_a_file_libcst_cannot_read_without_coroutines_passes_through() -> None:
-    src = HEADER + MIXED_TABS
-    compile(src, "prog.py", "exec")
-    assert transform_source(src, "prog.py") == src
-
-
-def test_a_file_libcst_cannot_read_with_coroutines_is_refused_at_the_line() -> None:
-    src = HEADER + "@coroutine\ndef f(x):\n    return wait(x)\n" + MIXED_TABS
-    compile(src, "prog.py", "exec")
-    with pytest.raises(CorofyError) as info:
-        transform_source(src, "prog.py")
-    assert (info.value.line, info.value.col) == (7, 1)
-    assert "tabs and spaces" in info.value.message
-
-
 def test_a_backslash_continuation_before_a_semicolon() -> None:
     # The first statement's text kept its `\`, joining the next generated line to it.
     src = HEADER + (
@@ -205,32 +187,6 @@ def test_a_backslash_continuation_before_a_semicolon() -> None:
         "    return x, y\n"
     )
     assert result(src, args=(3,)) == (1, 1)
-
-
-@pytest.mark.parametrize(
-    "source",
-    [
-        "\\\n@coroutine\ndef main(n):\n    return wait(ready(n))\n",
-        "@coroutine\ndef main(n):\n    n = 1\n    \\\nreturn wait(ready(n))\n",
-        "@coroutine\ndef main(n):\n    \\\nn = wait(ready(n))\n    return n\n",
-    ],
-    ids=["module-level", "in-body", "first-in-body"],
-)
-def test_a_line_holding_only_a_backslash_is_refused_at_it_not_spliced_wrong(source: str) -> None:
-    # libcst drops such a line (or cannot parse it): its positions then miss the source's
-    # by a line, and the splice left the coroutine's last line after the class.
-    src = HEADER + source
-    compile(src, "prog.py", "exec")
-    with pytest.raises(CorofyError) as info:
-        transform_source(src, "prog.py")
-    line = next(k for k, text in enumerate(BREAK.split(src), 1) if text.strip() == "\\")
-    assert (info.value.line, info.value.col) == (line, 1)
-    assert "backslash" in info.value.message
-
-
-def test_a_line_holding_only_a_backslash_without_coroutines_passes_through() -> None:
-    src = HEADER + "x = 1\n\\\ny = 2\n"
-    assert transform_source(src, "prog.py") == src
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "lone-cr"])

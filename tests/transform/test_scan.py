@@ -65,7 +65,7 @@ def _snippets() -> list[str]:
                 except (SyntaxError, CorofyError, cst.ParserSyntaxError):
                     continue  # a refusal case, or a fragment
                 if module.code != source:
-                    continue  # libcst reads other text (a lone backslash line): refused
+                    continue  # libcst reads other text (a lone backslash line): not for this oracle
                 found.append(source)
     return found
 
