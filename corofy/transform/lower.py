@@ -19,6 +19,7 @@ from __future__ import annotations
 import libcst as cst
 
 from corofy.transform.context import Context
+from corofy.transform.exits import Exit
 from corofy.transform.expressions import Spill, equals, name
 from corofy.transform.ir import (
     Assign,
@@ -326,12 +327,14 @@ class Lower:
         fin = None
         if s.finalbody is not None and self.has(s.finalbody):
             fin = (self.ctx.temp("_pk"), self.ctx.temp("_pv"))
-            out.append(Gen(line, f"{fin[0]} = 0\n{fin[1]} = None", writes=frozenset(fin)))
+            out.append(
+                Gen(line, f"{fin[0]} = {Exit.NONE:d}\n{fin[1]} = None", writes=frozenset(fin))
+            )
             # Every exit records itself in the pending kind; one that a finally inside
             # cancelled (a return there overridden by a break) must not outlive it: the
             # try's normal ends clear it.
             for block in [orelse or body] + [h.body for h in handlers]:
-                block.append(Gen(line, f"{fin[0]} = 0", writes=frozenset({fin[0]})))
+                block.append(Gen(line, f"{fin[0]} = {Exit.NONE:d}", writes=frozenset({fin[0]})))
         node = Try(
             line,
             body,
