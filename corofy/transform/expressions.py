@@ -318,7 +318,7 @@ class Spill:
     def _comprehension(self, e, out: Block, kind: str) -> cst.BaseExpression:
         renames: dict[str, str] = {}
         for clause in _clauses(e.for_in):
-            for bound in _target_names(clause.target):
+            for bound in (n.value for n in bound_names(clause.target)):
                 renames.setdefault(bound, self.ctx.temp("_c"))
         result = self.ctx.temp("_t")
         first = True
@@ -423,13 +423,14 @@ def _clauses(for_in: cst.CompFor):
         clause = clause.inner_for_in
 
 
-def _target_names(target: cst.BaseExpression) -> list[str]:
+def bound_names(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names a target binds where they stand (not those read in its subscripts)."""
     if isinstance(target, cst.Name):
-        return [target.value]
+        return [target]
     if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in _target_names(el.value)]
+        return [n for el in target.elements for n in bound_names(el.value)]
     if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
+        return bound_names(target.value)
     return []
 
 

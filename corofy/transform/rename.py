@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import libcst as cst
 
-from corofy.transform.expressions import name
+from corofy.transform.expressions import bound_names, name
 from corofy.transform.generated import Names
 from corofy.transform.nodes import children_of
 from corofy.transform.positions import NodePositions
@@ -85,24 +85,24 @@ class Rename(cst.CSTTransformer):
         if self.root is None:  # the node renamed: a target of its own when printed as one
             self.root = node
             if self.naming.as_target_ok and isinstance(node, cst.BaseExpression):
-                self.stores.update(map(id, _bound_names(node)))
+                self.stores.update(map(id, bound_names(node)))
         return super().on_visit(node)
 
     # Where a name is only bound, not read: assignment, for, with/except "as" targets.
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.stores.update(map(id, _bound_names(node.target)))
+        self.stores.update(map(id, bound_names(node.target)))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self.stores.update(map(id, _bound_names(node.target)))
+        self.stores.update(map(id, bound_names(node.target)))
 
     def visit_For(self, node: cst.For) -> None:
-        self.stores.update(map(id, _bound_names(node.target)))
+        self.stores.update(map(id, bound_names(node.target)))
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.stores.update(map(id, _bound_names(node.target)))
+        self.stores.update(map(id, bound_names(node.target)))
 
     def visit_AsName(self, node: cst.AsName) -> None:
-        self.stores.update(map(id, _bound_names(node.name)))
+        self.stores.update(map(id, bound_names(node.name)))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self.classes += 1
@@ -352,14 +352,3 @@ def _cold_names(
         if not _cold_names(naming, child, positions, found):
             return False
     return True
-
-
-def _bound_names(target: cst.BaseExpression) -> list[cst.Name]:
-    """The names a target binds where they stand (not those read in its subscripts)."""
-    if isinstance(target, cst.Name):
-        return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for element in target.elements for n in _bound_names(element.value)]
-    if isinstance(target, cst.StarredElement):
-        return _bound_names(target.value)
-    return []
