@@ -19,7 +19,14 @@ from cli_helpers import COROUTINE_FILE, tree, write
 ROOT = Path(__file__).resolve().parents[2]
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
 
-pytestmark = pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is not installed")
+RUN_TIMEOUT = 300  # one `pre-commit run --all-files`: black, ruff and corofy's hooks
+
+# The slowest test runs pre-commit twice and git a few times (60 s each): pytest's 120 s default
+# (pyproject.toml) is for one ordinary test and would cut a loaded run off before its own bounds.
+pytestmark = [
+    pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is not installed"),
+    pytest.mark.timeout(2 * RUN_TIMEOUT + 4 * 60),
+]
 
 
 def _local_config() -> str:
@@ -166,7 +173,7 @@ def test_a_config_with_corofy_black_and_ruff_converges_in_one_run_and_then_passe
             env=env,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=RUN_TIMEOUT,
             check=False,
         )
 

@@ -20,6 +20,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MYPY = shutil.which("mypy")
 PYRIGHT = shutil.which("pyright")
+STEP_TIMEOUT = 300  # one checker run (corofy's own runs here have 120 s)
+
+# The first test of each checker pays for its module fixtures: two corofy runs and up to four
+# checker runs. pytest's 120 s default (pyproject.toml) is for one ordinary test; on a loaded
+# machine it would cut a fixture off though no step came near its own bound.
+pytestmark = pytest.mark.timeout(2 * 120 + 4 * STEP_TIMEOUT)
 
 APP = """\
 from corofy import coroutine, wait
@@ -118,7 +124,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False
+    )
     return done.stdout + done.stderr
 
 
