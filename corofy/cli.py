@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -40,8 +40,38 @@ class _BuildContext(click.Context):
         return super().command_path
 
 
+def _end_by_ctrl_c_from_here() -> None:
+    """From here on, a Ctrl-C ends the process by the signal, as an interrupted program ends.
+
+    Called once corofy's work and output are done and the process exits: a SIGINT that lands
+    later, in Python's own shutdown (threading's join, atexit callbacks), would otherwise print
+    a KeyboardInterrupt traceback from inside the interpreter. Output is flushed first, so
+    nothing is lost. A handler someone else installed is left alone.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: nothing left to lose
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class _DefaultGroup(click.Group):
     """A group whose unnamed invocation runs the `build` command."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit:  # how click ends a command line run: the process is ending
+            _end_by_ctrl_c_from_here()
+            raise
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # A first argument naming an existing path is a SRC even when it spells a command:
