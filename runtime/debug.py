@@ -175,20 +175,37 @@ def original_location(frame: types.FrameType, lineno: int) -> tuple[str, int] | 
 def remapped_stack(tb: types.TracebackType | None) -> traceback.StackSummary:
     """The traceback's frames, each generated frame moved to its original file and line.
 
-    A machine's frame followed by another frame of the same machine merely dispatched
-    (`poll` -> the current state's step) and is left out, so each coroutine shows as one
-    frame, as a function does. Plumbing where the error itself arose is kept, at its
-    generated location (no table entry) or at the `def` line (compiled in memory).
+    A run of frames of one machine (`poll` -> the current state's step, and `poll` again
+    where it polled the future its wait raised from) shows as one frame, as a function
+    does: the last of them in generated code (a state's function, not runtime's `poll`),
+    at its original line, else the last. Plumbing where the error itself arose is kept, at its generated location (no
+    table entry) or at the `def` line (compiled in memory).
     """
     frames = list(traceback.walk_tb(tb))
     summaries = traceback.extract_tb(tb)
     machines = [_machine_of(frame) for frame, _ in frames]
+    locations = [original_location(frame, lineno) for frame, lineno in frames]
+    hidden = set()  # the machine dispatching to (or polling for) the frame it shows
+    start = 0
+    while start < len(frames):
+        end = start
+        while end + 1 < len(frames) and machines[end + 1] is machines[start]:
+            end += 1
+        if machines[start] is not None:
+            generated = [
+                i
+                for i in range(start, end + 1)
+                if not frames[i][0].f_code.co_filename.startswith(_RUNTIME_DIR)
+            ]
+            shown = generated[-1] if generated else end
+            hidden.update(i for i in range(start, end + 1) if i != shown)
+        start = end + 1
     out = []
-    for index, ((frame, lineno), summary) in enumerate(zip(frames, summaries)):
+    for index, summary in enumerate(summaries):
+        if index in hidden:
+            continue
         machine = machines[index]
-        if machine is not None and index + 1 < len(frames) and machines[index + 1] is machine:
-            continue  # the machine dispatching to its current state's step
-        location = original_location(frame, lineno)
+        location = locations[index]
         name = machine_name(machine) if machine is not None else summary.name
         if location is None:
             if name != summary.name:

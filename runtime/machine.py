@@ -7,9 +7,13 @@ machine, so they are compiled once here instead of once per coroutine in generat
 
 Facts these methods depend on:
 
-- ``poll`` dispatches in O(1) on ``_state`` through the class's ``_steps`` tuple; when a
-  wait is deferred (left to its state's function, which answers ``AGAIN``) it loops until
-  an answer is PENDING or Ready, so the deferred wait is polled in the same ``poll()``.
+- ``poll`` dispatches in O(1) on ``_state`` through the class's ``_steps`` tuple. A machine
+  suspended at wait j is polled by polling that wait's future here, once for every machine
+  instead of in each state's function; only an answer (or its exception, or close()'s
+  GeneratorExit) runs state j's function, as ``_sj(m, waker, answer, thrown)``: ``thrown``
+  is None or a one-item list the function pops its exception from (so no frame keeps it).
+  When a wait is deferred (left to its state's function, which answers ``AGAIN``) it loops
+  until an answer is PENDING or Ready, so the deferred wait is polled in the same ``poll()``.
 - ``close()`` and ``__del__`` re-enter the suspended state with the ``CLOSING`` waker: the
   wait raises GeneratorExit there, so ``finally`` blocks and ``with`` exits run, as
   ``generator.close()`` does; a machine that suspends again instead is an error, as there.
@@ -39,10 +43,25 @@ class Machine(Future[Any]):
     _corofy_name_: str  # the coroutine's name, as written
 
     def poll(self, waker: Any) -> Any:
-        answer = self._steps[self._state](self, waker)  # type: ignore[attr-defined]
-        while answer is AGAIN:  # a wait left to its state: poll it from here
-            answer = self._steps[self._state](self, waker)  # type: ignore[attr-defined]
-        return answer
+        while True:
+            state = self._state  # type: ignore[attr-defined]
+            if state > 0:  # suspended at the wait of this state: poll its future first
+                awaiting = self._awaiting  # type: ignore[attr-defined]
+                try:
+                    answer = awaiting.poll(waker)
+                except BaseException as error:  # raised again at the wait, in the state
+                    answer, thrown = None, [Future._wait_error(awaiting, error)]
+                else:
+                    if answer is PENDING:
+                        return answer
+                    thrown = None
+                self._awaiting, self._state = None, -1  # running; a suspension sets both again
+                answer = self._steps[state](self, waker, answer, thrown)  # type: ignore[attr-defined]
+            else:  # not started (or finished: _finished raises)
+                self._state = -1  # running; a suspension sets it again
+                answer = self._steps[state](self, waker)  # type: ignore[attr-defined]
+            if answer is not AGAIN:  # AGAIN: a wait left to its state, polled from here
+                return answer
 
     def close(self) -> None:
         state = self._state  # type: ignore[attr-defined]
@@ -54,7 +73,7 @@ class Machine(Future[Any]):
         if close is not None:
             close()
         try:
-            answer = self._steps[state](self, CLOSING)
+            answer = self._resume_closing(state)
         except GeneratorExit:
             return
         if answer is PENDING or answer is AGAIN:
@@ -64,11 +83,16 @@ class Machine(Future[Any]):
         state = self._state  # type: ignore[attr-defined]
         if state > 0:
             try:
-                self._steps[state](self, CLOSING)
+                self._resume_closing(state)
             except GeneratorExit:
                 pass
         elif state == 0:  # never polled: a wait() forgotten, as asyncio warns
             Future._never_waited(self, self._corofy_name_)
+
+    def _resume_closing(self, state: int) -> Any:
+        """Re-enter the wait of ``state`` raising GeneratorExit there, as ``close()`` does."""
+        self._awaiting, self._state = None, -1  # type: ignore[attr-defined]
+        return self._steps[state](self, CLOSING, None, [GeneratorExit()])  # type: ignore[attr-defined]
 
     def _finished(self, waker: Any) -> NoReturn:
         raise RuntimeError(f"cannot poll {self._corofy_name_}(): it has finished (or is running)")

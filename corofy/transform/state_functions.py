@@ -2,9 +2,10 @@
 and loop continuations they call, the methods of nested coroutines' statements, and the
 ``_steps`` tuple ``poll`` dispatches through (see ``emit.py`` for the shape of it all).
 
-A resume function of state ``j`` first polls the future its wait is waiting on (outside any
-``except`` block the rest re-enters: an exception from it is raised again at the wait), then
-loads the locals it needs from the machine and runs its block. A function that holds an
+A resume function of state ``j`` is called by ``poll()`` (runtime/machine.py) once the future
+its wait is waiting on has answered: with that answer, or with the exception polling it raised
+(or close()'s GeneratorExit), which it raises again at the wait. It loads the locals it needs
+from the machine and runs its block. A function that holds an
 inline wait keeps ``_closing`` (is ``close()`` driving it?): a wait reached while closing
 suspends without polling.
 """
@@ -57,31 +58,18 @@ def write(
 def _resume_function(
     body: Writer, r: Render, state: int, fn_name: str, wait_line: int, block: Block
 ) -> None:
-    names, ind = r.names, r.indent
+    names = r.names
     body.line("")
-    body.line(f"def {fn_name}({names.m}, {names.w}):")
-    body.level += 1
     if state:
-        # Poll the awaited future first, outside any except block the rest re-enters.
-        body.line(f"{names.thrown} = [GeneratorExit()] if {names.w} is {names.CLOSING} else None")
-        body.line("try:")
-        # An exception from this poll is re-raised at the wait, but its traceback passes
-        # through this line first: map it to the wait's line too.
+        # poll() polled the future of this state's wait: its answer is _r, or an exception
+        # it raised (or close()'s GeneratorExit) is in _thrown, raised again at the wait.
         body.line(
-            f"{ind}if not {names.thrown} and ({names.r} := {names.m}._awaiting.poll({names.w})) "
-            f"is {names.PENDING}:",
-            wait_line,
-        )
-        body.line(f"{ind}{ind}return {names.r}")
-        body.line(f"except BaseException as {names.x}:")
-        body.line(
-            f"{ind}{names.thrown} = [{names.Future}._wait_error({names.m}._awaiting, {names.x})]"
-        )
-        body.line(
-            f"{names.m}._awaiting, {names.m}._state = None, -1  # running; a suspension sets both again"
+            f"def {fn_name}({names.m}, {names.w}, {names.r}, {names.thrown}):"
+            "  # poll() polled the wait: its answer _r, or [exception] _thrown"
         )
     else:
-        body.line(f"{names.m}._state = -1  # running; a suspension sets the state again")
+        body.line(f"def {fn_name}({names.m}, {names.w}):")
+    body.level += 1
     closing_at = len(body.lines) if has_inline_wait(block) else None
     if closing_at is not None:
         body.line(
