@@ -177,7 +177,12 @@ class Flow:
             if inside is not None:
                 fin_in = inside - in_rest
             fin_end = self.block(n.finalbody, fin_in)
-            after = None if after is None or fin_end is None else after | fin_end
+            if after is not None and fin_end is not None:
+                # What the finally deletes is unbound after it (the unbinding of an
+                # ``except ... as`` name that a waiting handler's body is lowered into).
+                after = (after - self.uses.deleted_by_finally(n)) | fin_end
+            else:
+                after = None
         return after
 
     def _with(self, n: With, da):

@@ -224,7 +224,9 @@ class UseTable:
 
     super_self: str | None = None  # the first parameter of a method that sees its class
     _found: dict[int, tuple[Found, cst.CSTNode]] = field(default_factory=dict)
-    _deleted: dict[int, tuple[Node, frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    _deleted: dict[int, tuple[Node, frozenset[str], frozenset[str], frozenset[str]]] = field(
+        default_factory=dict
+    )
 
     def of(self, node: cst.CSTNode | None) -> Found:
         """``uses(node)``, remembered (by id, with the node kept so the id stays its own)."""
@@ -244,13 +246,30 @@ class UseTable:
     def deleted_in(self, n: Try | With | Loop) -> tuple[frozenset[str], frozenset[str]]:
         """What ``n``'s body may delete, and (a try) its handlers and else: the same for
         every Flow run over it, so computed once per node."""
+        found = self._deleted_by(n)
+        return found[1], found[2]
+
+    def deleted_by_finally(self, n: Try) -> frozenset[str]:
+        """What ``n``'s finally may delete (an ``except ... as`` inside it, a ``del``)."""
+        return self._deleted_by(n)[3]
+
+    def _deleted_by(
+        self, n: Try | With | Loop
+    ) -> tuple[Node, frozenset[str], frozenset[str], frozenset[str]]:
         found = self._deleted.get(id(n))
         if found is None or found[0] is not n:
             rest: set[str] = set()
+            fin: set[str] = set()
             if isinstance(n, Try):
                 rest = self.deleted([*(x for h in n.handlers for x in h.body), *n.orelse])
-            found = self._deleted[id(n)] = (n, frozenset(self.deleted(n.body)), frozenset(rest))
-        return found[1], found[2]
+                fin = self.deleted(n.finalbody)
+            found = self._deleted[id(n)] = (
+                n,
+                frozenset(self.deleted(n.body)),
+                frozenset(rest),
+                frozenset(fin),
+            )
+        return found
 
     def deleted(self, block: Block) -> set[str]:
         out: set[str] = set()

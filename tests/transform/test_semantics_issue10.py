@@ -139,3 +139,38 @@ def test_an_exception_raised_in_a_handler_of_a_try_with_a_waiting_finally_keeps_
         assert kind == "raised" and description[0] == "TypeError"
         assert description[3][:2] == ("ValueError", ("x",))
         assert description[3][3][:2] == ("KeyError", ("outer",))
+
+
+def test_a_name_a_waiting_handler_unbound_is_unbound_in_the_statements_after_its_try() -> None:
+    # The rest after the try was a tail function taking e as an argument: the call read e,
+    # unbound by the end of the handler, outside the user's try around the read.
+    src = program("""
+        @coroutine
+        def main():
+            try:
+                raise KeyError()
+            except KeyError as e:
+                wait(pending(1))
+            try:
+                e
+            except NameError as g:
+                return str(g)
+        """)
+    assert result(src) == UNBOUND.format("e")
+
+
+def test_a_name_deleted_in_a_waiting_finally_is_unbound_after_its_try() -> None:
+    src = program("""
+        @coroutine
+        def main(n):
+            x = n
+            try:
+                wait(pending(1))
+            finally:
+                del x
+            try:
+                print(x)
+            except NameError as g:
+                return str(g)
+        """)
+    assert result(src, args=(1,)) == UNBOUND.format("x")
