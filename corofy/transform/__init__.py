@@ -147,6 +147,7 @@ def _find_readable(
         scan = find.scan(module, filename)
     except CorofyError as refusal:
         raise _in_source(refusal, layout) from None
+    scan.layout = layout
     if error is not None:
         raise error
     if not scan.coroutines and not scan.import_edits:

@@ -16,6 +16,25 @@ from corofy.transform.ir import Unit, Wait
 from corofy.transform.printing import printed
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")  # a line with its end, as CPython splits
+
+
+def _as_written(lines: list[tuple[str, str]], column: int, printed: str) -> str:
+    """The def as the source writes it, from its ``lines`` as the source and as the layout
+    libcst read write them (``readable``), ``printed`` from the layout (dedented), the def
+    starting at ``column``: a line the layout did not change reads as printed, any other as
+    the source writes it, less the def's own indentation."""
+    if not column:
+        return "".join(source for source, _ in lines)
+    first = lines[0][0]
+    indent = first[: len(first) - len(first.lstrip(" \t\f"))]
+    ours = [line for line in _LINE.findall(printed) if line]
+    if len(ours) != len(lines):
+        ours = [text for _, text in lines]
+    return "".join(
+        mine if source == text else source.removeprefix(indent)
+        for (source, text), mine in zip(lines, ours)
+    )
 
 
 class Context:
@@ -51,10 +70,17 @@ class Context:
         method's lines come back dedented)."""
         positions = self.positions
         where = positions[node.decorators[0] if node.decorators else node]
+        first, last = where.start.line, positions[node].end.line
+        layout = self.scan.layout
+        if layout is not None:
+            return _as_written(layout.lines(first, last), where.start.column, self._printed(node))
         if where.start.column == 0:
-            found = positions.lines(where.start.line, positions[node].end.line)
+            found = positions.lines(first, last)
             if found is not None:
                 return found
+        return self._printed(node)
+
+    def _printed(self, node: cst.FunctionDef) -> str:
         return self.module.code_for_node(node.with_changes(leading_lines=[]))
 
     def text_of(self, node: cst.CSTNode) -> str:

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from corofy.transform import refusals, scopes
 from corofy.transform.nodes import import_statements
 from corofy.transform.positions import node_positions
+
+if TYPE_CHECKING:
+    from corofy.transform.readable import Readable
 
 MARKER_MODULES = frozenset({"corofy", "corofy.markers"})
 COROUTINE = frozenset({"corofy.coroutine", "corofy.markers.coroutine"})
@@ -67,6 +70,8 @@ class Scan:
     # transform, or a new node could reuse the id.
     keep: list[cst.CSTNode] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)  # every identifier in the module
+    # The layout libcst read, when it could not read the source as written (``readable``).
+    layout: Readable | None = None
 
 
 def _import_target(node: cst.CSTNode, name: str) -> str | None:

@@ -126,6 +126,18 @@ class Readable:
         row = bisect_right(self._source_lines, at)
         return row, at - self._source_lines[row - 1]
 
+    def lines(self, first: int, last: int) -> list[tuple[str, str]]:
+        """Lines ``first`` to ``last`` (1-based), each with its line end, as the source and
+        as the text write them."""
+
+        def cut(text: str, starts: list[int], row: int) -> str:
+            return text[starts[row - 1] : starts[row] if row < len(starts) else len(text)]
+
+        return [
+            (cut(self.source, self._source_lines, row), cut(self.text, self._text_lines, row))
+            for row in range(first, last + 1)
+        ]
+
     def indent(self, line: int, text_indent: str) -> str:
         """The indentation, as the source writes it, of the logical line that starts on
         ``line`` and is indented ``text_indent`` in the text: generated code put in its place

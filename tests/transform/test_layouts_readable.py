@@ -226,3 +226,51 @@ def test_a_comprehension_target_written_over_two_lines_in_a_waiting_comprehensio
     # the loop's, has a line break that only the brackets allowed: it is parenthesised.
     src = HEADER + f"@coroutine\ndef main(n):\n    d = [0, 0]\n    return {comprehension}\n"
     assert result(src, args=(1,)) == expected
+
+
+@pytest.mark.parametrize(
+    "coroutine",
+    [
+        "@coroutine\ndef main(n):\n    a = n\n\\\n    return wait(ready(a))\n",
+        "@coroutine\ndef main(n):\n    if n:\n\t    n = wait(ready(n))\n    return n\n",
+        "@coroutine\ndef main(n):\n    try:\n        {}[n]\n    except KeyError \\\n    :\n"
+        "        return wait(ready(n))\n",
+    ],
+    ids=["lone-backslash", "tab-then-spaces", "except-colon-after-backslash"],
+)
+def test_the_header_comment_quotes_the_coroutine_as_the_source_writes_it(
+    coroutine: str,
+) -> None:
+    src = HEADER + coroutine
+    compile(src, "prog.py", "exec")
+    out = transform_source(src, "prog.py")
+    quoted = [f"#     {line}".rstrip() for line in coroutine.splitlines()]
+    header = out.splitlines()
+    start = header.index(quoted[0])
+    assert header[start : start + len(quoted)] == quoted
+    assert result(src, args=(2,)) == 2
+
+
+def test_the_header_comment_of_a_method_quotes_its_source_lines_dedented() -> None:
+    src = HEADER + (
+        "class K:\n"
+        "    @coroutine\n"
+        "    def m(self, n):\n"
+        "        if n:\n"
+        "    \t    n = wait(ready(n))\n"
+        "        \\\n"
+        "return n\n"
+    )
+    compile(src, "prog.py", "exec")
+    out = transform_source(src, "prog.py")
+    expected = [
+        "    #     @coroutine",
+        "    #     def m(self, n):",
+        "    #         if n:",
+        "    #     \t    n = wait(ready(n))",
+        "    #         \\",
+        "    #     return n",
+    ]
+    lines = out.splitlines()
+    start = lines.index(expected[0])
+    assert lines[start : start + len(expected)] == expected
