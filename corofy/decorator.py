@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import io
 import linecache
@@ -162,7 +163,7 @@ def _error_like(cls: type, filename: str, line: int, col: int, message: str) -> 
 def _build(fn: types.FunctionType) -> types.FunctionType:
     filename = fn.__code__.co_filename
     try:
-        lines, start = inspect.getsourcelines(fn)
+        lines, start = _source_lines(fn)
     except (OSError, TypeError):
         raise RuntimeError(
             f"@coroutine cannot find the source of {fn.__qualname__} (defined in {filename}); "
@@ -242,6 +243,44 @@ def _build(fn: types.FunctionType) -> types.FunctionType:
     offset = start - (padding + prelude + 1)  # snippet line + offset = original line
     code = _transform(snippet, filename, offset, len(indent), len(body_indent), start)
     return _instantiate(fn, code, snippet, filename, start, offset, owner)
+
+
+def _source_lines(fn: types.FunctionType) -> tuple[list[str], int]:
+    """The lines of `fn`'s def, from its first decorator, and the number of the first.
+
+    Taken from the file's tree, laid out with spaces (`readable.spaced`: the same program on
+    the same lines), since inspect's block finder ends a function at a line holding only a
+    backslash, and a tab after spaces counts to the next multiple of 8 only where it stands:
+    re-indented, it would make other blocks.
+    """
+    code = fn.__code__
+    text = "".join(linecache.getlines(code.co_filename, fn.__globals__))
+    found = _defs(text).get((code.co_name, code.co_firstlineno)) if text else None
+    if found is None:
+        return inspect.getsourcelines(fn)
+    first, last, lines = found
+    return lines[first - 1 : last], first
+
+
+@functools.lru_cache(maxsize=8)
+def _defs(text: str) -> dict[tuple[str, int], tuple[int, int, list[str]]]:
+    """Every def of a module's `text`, by its name and first line: its first and last line,
+    and the module's lines laid out with spaces."""
+    from corofy.transform import spaced
+
+    laid_out = spaced(text)
+    try:
+        tree = ast.parse(laid_out)
+    except (SyntaxError, ValueError):
+        return {}
+    # linecache's lines end in "\n" alone; str.splitlines would also break at "\f" and such.
+    lines = [line + "\n" for line in laid_out.split("\n")]
+    found: dict[tuple[str, int], tuple[int, int, list[str]]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno:
+            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            found[(node.name, first)] = (first, node.end_lineno, lines)
+    return found
 
 
 def _owner_class(fn: types.FunctionType) -> str | None:

@@ -29,6 +29,7 @@ import libcst as cst
 from corofy.transform import emit, find, liveness, lower, nested, readable, refusals, splice
 from corofy.transform.context import Context
 from corofy.transform.errors import CorofyError
+from corofy.transform.readable import spaced
 from corofy.transform.reenter import resume_blocks
 from corofy.transform.results import Edge, MachineInfo, StateInfo, TransformResult
 from corofy.transform.splice import GENERATED_MARK, header, is_generated
@@ -43,6 +44,7 @@ __all__ = [
     "TransformResult",
     "header",
     "is_generated",
+    "spaced",
     "transform",
     "transform_source",
 ]

@@ -187,6 +187,19 @@ def readable(source: str) -> tuple[Readable, cst.Module] | None:
         joined.add(found)
 
 
+def spaced(source: str) -> str:
+    """``source`` with every logical line indented with spaces as CPython counts its
+    indentation and lone-backslash lines blank: the same program on the same lines, whose
+    blocks a plain change of indentation cannot break (``source`` itself when tokenize
+    cannot read it)."""
+    try:
+        lines, logical = _logical_lines(source)
+    except (SyntaxError, tokenize.TokenError, IndentationError):
+        return source
+    edits, indents = _indentation(source, lines, logical)
+    return Readable(source, edits, indents).text if edits else source
+
+
 def reads_as_written(module: cst.Module, text: str) -> bool:
     """Does libcst print ``module``, which it parsed from ``text``, back as ``text``?"""
     printed = module.code

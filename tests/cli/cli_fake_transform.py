@@ -15,6 +15,21 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+# How a file is laid out with spaces is no business of a stand-in: the real one.
+from corofy.transform.readable import spaced
+
+__all__ = [
+    "CALLS",
+    "CorofyError",
+    "Edge",
+    "MachineInfo",
+    "StateInfo",
+    "TransformResult",
+    "spaced",
+    "transform",
+    "transform_source",
+]
+
 CALLS: list[str] = []
 
 

@@ -460,3 +460,54 @@ def test_postponed_annotations_naming_the_class_itself_stay_strings(load_real):
     node = mod.Node()
     assert drive_through(mod.Node().link(node)) is node
     assert mod.Node.link.__annotations__ == {"other": "Node", "return": "Node"}
+
+
+# Layouts CPython accepts that inspect's block finder or a plain re-indent would misread:
+# the lines after a lone backslash are still the function's, a tab after spaces counts to
+# the next multiple of 8, `except E \` may put its `:` on the next line.
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "@coroutine\ndef main(n):\n    a = n\n\\\n    a += wait(Twice(n))\n    return a\n",
+            6,
+        ),
+        (
+            "@coroutine\ndef main(n):\n    a = n\n    \\\na += wait(Twice(n))\n    return a\n",
+            6,
+        ),
+        (
+            "@coroutine\ndef main(n):\n    if n:\n\t    n = wait(Twice(n))\n"
+            "\t    n += 1\n    return n\n",
+            4,
+        ),
+        (
+            "@coroutine\ndef main(n):\n    try:\n        {}[n]\n    except KeyError \\\n    :\n"
+            "        return wait(Twice(n)) + 1\n",
+            4,
+        ),
+        (
+            "class K:\n\t@coroutine\n\tdef m(self, n):\n\\\n\t\tn = wait(Twice(n))\n"
+            "\t\treturn n + 4\n@coroutine\ndef main(n):\n    return wait(K().m(n))\n",
+            7,
+        ),
+        (
+            "def make():\n  class K:\n    @coroutine\n    def m(self, n):\n      if n:\n"
+            "    \t  n = wait(Twice(n))\n      return n + 3\n  return K\n"
+            "@coroutine\ndef main(n):\n    return wait(make()().m(n))\n",
+            6,
+        ),
+    ],
+    ids=[
+        "lone-backslash-at-column-0",
+        "lone-backslash-indented",
+        "tab-then-spaces",
+        "except-colon-after-backslash",
+        "tab-indented-method-lone-backslash",
+        "tab-in-a-method-of-a-class-in-a-function",
+    ],
+)
+def test_layouts_libcst_cannot_read_run_with_no_build_step(load_real, source, expected):
+    compile(source, "layout.py", "exec")
+    mod = load_real("from corofy import coroutine, wait\n" + source, "user_layouts")
+    assert drive_through(mod.main(3)) == expected
