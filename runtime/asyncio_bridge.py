@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Generator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from runtime.executor import Executor, current_executor
 from runtime.future import PENDING, Future, Ready
@@ -52,7 +52,7 @@ async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-class FromAsyncio(Future):
+class FromAsyncio(Future[T]):
     """A corofy Future of an asyncio awaitable's result; see ``from_asyncio``.
 
     Its life: CREATED (``_task`` None, ``_loop`` None) -> STARTING (``_loop`` set: the task
@@ -64,7 +64,7 @@ class FromAsyncio(Future):
 
     __slots__ = ("_awaitable", "_closed", "_done", "_loop", "_task", "_waker")
 
-    def __init__(self, awaitable: Awaitable[Any]) -> None:
+    def __init__(self, awaitable: Awaitable[T]) -> None:
         if not hasattr(awaitable, "__await__"):
             raise TypeError(
                 f"from_asyncio() needs something asyncio can await, got {type(awaitable).__name__}"
@@ -136,7 +136,7 @@ class FromAsyncio(Future):
                 pass  # the loop is closed: its tasks were cancelled with it
 
 
-def from_asyncio(awaitable: Awaitable[T]) -> Future:
+def from_asyncio(awaitable: Awaitable[T]) -> Future[T]:
     """A Future of what ``await awaitable`` gives, for corofy code to ``wait`` on.
 
     Anything asyncio can await: coroutines (asyncio streams, aiohttp, httpx), tasks, futures.
@@ -275,20 +275,20 @@ def _serving_thread(loop: asyncio.AbstractEventLoop) -> _CorofyThread:
     return serving
 
 
-class ToAsyncio:
+class ToAsyncio(Generic[T]):
     """An awaitable of a corofy Future's value, for asyncio code; see ``to_asyncio``."""
 
     __slots__ = ("_future",)
 
-    def __init__(self, future: Future) -> None:
+    def __init__(self, future: Future[T]) -> None:
         if not isinstance(future, Future):
             raise TypeError(f"to_asyncio() needs a runtime.Future, got {type(future).__name__}")
         self._future = future
 
-    def __await__(self) -> Generator[Any, None, Any]:
+    def __await__(self) -> Generator[Any, None, T]:
         return self._run().__await__()
 
-    async def _run(self) -> Any:
+    async def _run(self) -> T:
         loop = asyncio.get_running_loop()
         target = loop.create_future()
         task = _serving_thread(loop).spawn(self._future, target)
@@ -299,7 +299,7 @@ class ToAsyncio:
             raise
 
 
-def to_asyncio(future: Future) -> ToAsyncio:
+def to_asyncio(future: Future[T]) -> ToAsyncio[T]:
     """An awaitable asyncio code can ``await`` or ``gather``: runs ``future`` on corofy's runtime.
 
     Exceptions cross with their type; cancelling the awaiting asyncio task closes the future.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import support
 from delayserver import serve
@@ -37,14 +38,12 @@ async def asyncio_get(base: str, path: str) -> str:
 @coroutine
 def corofy_waits_on_asyncio(base: str) -> None:
     print("Part 1: corofy waits on asyncio")
-    texts = wait(
-        runtime.join_all(
-            [
-                Http.get(f"{base}/400/FromCorofyHttpGet"),
-                runtime.from_asyncio(asyncio_get(base, "/200/FromAsyncioStreams")),
-            ]
-        )
-    )
+    # Futures of a Response and of a str: join_all gives a list of both kinds.
+    requests: list[runtime.Future[Any]] = [
+        Http.get(f"{base}/400/FromCorofyHttpGet"),
+        runtime.from_asyncio(asyncio_get(base, "/200/FromAsyncioStreams")),
+    ]
+    texts = wait(runtime.join_all(requests))
     print(texts[0].text)
     print(texts[1])
 

@@ -85,6 +85,25 @@ def probe() -> None:
     reveal_type(wait(Http.get("/")))
 """
 
+BRIDGES = """\
+from corofy import coroutine, wait
+from runtime import from_asyncio, to_asyncio
+
+
+async def answer() -> int:
+    return 42
+
+
+@coroutine
+def probe() -> str:
+    reveal_type(wait(from_asyncio(answer())))
+    return "corofy"
+
+
+async def caller() -> None:
+    reveal_type(await to_asyncio(probe()))
+"""
+
 
 def _mistake_lines(text: str) -> set[int]:
     return {n for n, line in enumerate(text.splitlines(), 1) if "# MISTAKE" in line}
@@ -103,6 +122,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "mistakes.py": MISTAKES,
         "caller.py": CALLER,
         "reveal_wait.py": REVEAL_WAIT,
+        "bridges.py": BRIDGES,
     }.items():
         (src / name).write_text(text)
     # corofy and runtime as mypy treats installed packages: their types used, their own
@@ -188,6 +208,16 @@ def test_mypy_infers_through_coroutine_wait_run_and_http(mypy, tree):
         "runtime.http.Response",
     ], mypy[tree]
     assert 'reveal_wait.py:7: note: Revealed type is "runtime.http.Response"' in mypy["src"]
+
+
+def test_mypy_infers_through_the_asyncio_bridges_both_ways(mypy):
+    assert 'bridges.py:11: note: Revealed type is "int"' in mypy["src"], mypy["src"]
+    assert 'bridges.py:16: note: Revealed type is "str"' in mypy["src"], mypy["src"]
+
+
+def test_pyright_infers_through_the_asyncio_bridges_both_ways(pyright):
+    assert 'Type of "wait(from_asyncio(answer()))" is "int"' in pyright["src"], pyright["src"]
+    assert 'Type of "await to_asyncio(probe())" is "str"' in pyright["src"], pyright["src"]
 
 
 @pytest.mark.parametrize("tree", ["src", "build/src"])
