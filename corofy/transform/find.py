@@ -390,10 +390,25 @@ def _droppable_module_imports(
         for use in decorators:
             if use.name.value in uses:
                 uses[use.name.value].append(use)
-    edits: list[tuple[cst.CSTNode, str | None]] = []
+    dropped: dict[int, tuple[cst.Import, set[str]]] = {}
     for name, nodes in module_aliases.items():
         if all(use.attr in ("coroutine", "wait") for use in uses[name]):
-            edits.extend((node, None) for node in nodes if len(node.names) == 1)
+            for node in nodes:
+                dropped.setdefault(id(node), (node, set()))[1].add(name)
+    edits: list[tuple[cst.CSTNode, str | None]] = []
+    for node, names in dropped.values():
+        # `import corofy, sys` keeps `import sys`: generated code never imports corofy.
+        kept = [
+            alias
+            for alias in node.names
+            if cst.helpers.get_full_name_for_node(alias.name) != "corofy"
+            or (alias.evaluated_alias or "corofy") not in names
+        ]
+        text = ", ".join(
+            cst.Module([]).code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+            for a in kept
+        )
+        edits.append((node, f"import {text}" if kept else None))
     return edits
 
 

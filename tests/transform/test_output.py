@@ -133,6 +133,28 @@ def test_generated_modules_import_only_runtime_and_the_standard_library() -> Non
                 assert root == "runtime" or root in sys.stdlib_module_names or local, root
 
 
+@pytest.mark.parametrize(
+    ("imports", "left"),
+    [
+        ("import corofy, sys\n", "import sys\n"),
+        ("import sys, corofy  # why\n", "import sys  # why\n"),
+        ("import os, corofy as c, sys\n", "import os, sys\n"),
+    ],
+    ids=["first", "last-with-comment", "aliased-in-the-middle"],
+)
+def test_import_corofy_beside_other_modules_loses_only_corofy(imports: str, left: str) -> None:
+    name = "c" if " as c" in imports else "corofy"
+    source = imports + f"\n@{name}.coroutine\ndef f(g):\n    return {name}.wait(g()), sys.argv\n"
+    out = transform_source(source, "x.py")
+    assert left in out
+    assert not any(
+        root == "corofy"
+        for node in ast.walk(ast.parse(out))
+        if isinstance(node, ast.Import)
+        for root in (a.name.split(".")[0] for a in node.names)
+    )
+
+
 def test_generated_function_keeps_signature_name_doc_and_annotations() -> None:
     ns = load(transform_source(EXAMPLE.replace(", transform_source as keep_me", ""), "x.py"))
     fetch = ns["fetch"]
