@@ -217,6 +217,7 @@ def build(
         config_for,
         find_project_root,
         load_config,
+        position_of,
     )
     from corofy.jobs import UsageError, list_jobs
     from corofy.progress import Progress
@@ -237,7 +238,10 @@ def build(
             root = name_root = config.path.parent
             if out is None:
                 if config.out is None:
-                    _fail(f"{config.path}: [tool.corofy] needs out (the folder to write)")
+                    _fail(
+                        f"{position_of(config.path)}: error: [tool.corofy] needs out "
+                        "(the folder to write)"
+                    )
                 out = str(config.out)
         check_required_version(config, __version__)
     except ConfigError as exc:

@@ -57,6 +57,37 @@ def recorded_name(path: Path, root: Path | None = None, target: Path | None = No
     return path.as_posix()
 
 
+def position_of(path: Path, key: str | None = None, error: Exception | None = None) -> str:
+    """`path:line:col` of `key` in the `[tool.corofy]` table of the pyproject.toml at `path`
+    (without `key`, of the table's header; of what tomllib reports for `error`), for errors
+    read as `path:line:col: error: message`; 1:1 when it is not found. The path is shown
+    relative to the current folder when that is shorter."""
+    import re
+
+    shown = os.path.relpath(path)
+    shown = shown if not shown.startswith("..") else str(path)
+    if error is not None:
+        found = re.search(r"at line (\d+), column (\d+)", str(error))
+        return f"{shown}:{found[1]}:{found[2]}" if found else f"{shown}:1:1"
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return f"{shown}:1:1"
+    header = re.compile(r"\s*\[\s*tool\s*\.\s*corofy\s*\]")
+    start = next((n for n, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return f"{shown}:1:1"
+    if key is not None:
+        named = re.compile(rf"(\s*)[\"']?{re.escape(key)}[\"']?\s*=")
+        for n in range(start + 1, len(lines)):
+            if lines[n].lstrip().startswith("["):
+                break
+            found = named.match(lines[n])
+            if found:
+                return f"{shown}:{n + 1}:{len(found[1]) + 1}"
+    return f"{shown}:{start + 1}:{len(lines[start]) - len(lines[start].lstrip()) + 1}"
+
+
 def find_pyproject(start: Path) -> Path | None:
     start = start.resolve()
     for folder in (start, *start.parents):
@@ -71,7 +102,10 @@ def _strings(value: object, key: str, path: Path) -> tuple[str, ...]:
         return (value,)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise ConfigError(f"{path}: [tool.corofy] {key} must be a string or a list of strings")
+    raise ConfigError(
+        f"{position_of(path, key)}: error: [tool.corofy] {key} must be a string or a list "
+        "of strings"
+    )
 
 
 KEYS = ("src", "out", "exclude", "required-version")
@@ -85,28 +119,31 @@ def read_config(path: Path) -> Config | None:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise ConfigError(f"{position_of(path, error=exc)}: error: cannot read: {exc}") from None
     tool = data.get("tool", {})
     table = tool.get("corofy") if isinstance(tool, dict) else None
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.corofy] must be a table")
+        raise ConfigError(f"{position_of(path)}: error: [tool.corofy] must be a table")
     unknown = set(table) - set(KEYS)
     if unknown:
         raise ConfigError(
-            f"{path}: unknown [tool.corofy] keys: {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(KEYS)})"
+            f"{position_of(path, min(unknown))}: error: unknown [tool.corofy] keys: "
+            f"{', '.join(sorted(unknown))} (known: {', '.join(KEYS)})"
         )
     base = path.parent
     src = tuple(base / s for s in _strings(table.get("src", []), "src", path))
     out = table.get("out")
     if out is not None and not isinstance(out, str):
-        raise ConfigError(f"{path}: [tool.corofy] out must be a string")
+        raise ConfigError(f"{position_of(path, 'out')}: error: [tool.corofy] out must be a string")
     exclude = _strings(table.get("exclude", []), "exclude", path)
     required = table.get("required-version")
     if required is not None and not isinstance(required, str | int):
-        raise ConfigError(f"{path}: [tool.corofy] required-version must be a string")
+        raise ConfigError(
+            f"{position_of(path, 'required-version')}: error: [tool.corofy] required-version "
+            "must be a string"
+        )
     return Config(
         path,
         src,
@@ -141,9 +178,13 @@ def load_config(start: Path) -> Config:
         )
     config = read_config(path)
     if config is None:
-        raise ConfigError(f"{path}: no [tool.corofy] table; add one with src and out")
+        raise ConfigError(
+            f"{position_of(path)}: error: no [tool.corofy] table; add one with src and out"
+        )
     if not config.src:
-        raise ConfigError(f"{path}: [tool.corofy] needs src (a folder or a list of them)")
+        raise ConfigError(
+            f"{position_of(path)}: error: [tool.corofy] needs src (a folder or a list of them)"
+        )
     return config
 
 
@@ -216,8 +257,7 @@ def check_required_version(config: Config | None, version: str) -> None:
     if config is None or config.required_version is None:
         return
     required = config.required_version
-    shown = os.path.relpath(config.path)
-    shown = shown if not shown.startswith("..") else str(config.path)
+    shown = position_of(config.path, "required-version")
     try:
         ok = version_satisfies(version, required)
     except ValueError:

@@ -86,10 +86,44 @@ def test_required_version_lets_only_a_matching_corofy_run(corofy, required, ok):
         else:
             assert result.returncode == 2
             assert result.stderr.startswith(
-                f"pyproject.toml: error: [tool.corofy] required-version is {required!r}, "
+                f"pyproject.toml:4:1: error: [tool.corofy] required-version is {required!r}, "
                 f"but this is corofy {__version__}; install a matching one: pip install"
             )
             assert not (corofy.cwd / "build").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [
+        (
+            "[project]\nname = 'x'\n\n[tool.corofy]\nsrc = 'src'\n  exclud = ['x']\n",
+            "6:3",
+            "exclud",
+        ),
+        ("[tool.corofy]\nsrc = 'src'\nout = 3\n", "3:1", "out must be a string"),
+        ("[tool.corofy]\nsrc = 'src'\nexclude = [1]\n", "3:1", "exclude must be"),
+        ("[tool.corofy]\nsrc = 'src'\n", "1:1", "needs out"),
+        ("[tool]\ncorofy = 1\n", "1:1", "must be a table"),
+        ("[tool.corofy]\nsrc = 'src'\nout = \n", "3:7", "cannot read"),
+        ("# none\n[tool.black]\n", "1:1", "no [tool.corofy] table"),
+    ],
+    ids=[
+        "unknown-key",
+        "out-not-a-string",
+        "exclude-not-strings",
+        "no-out",
+        "not-a-table",
+        "bad-toml",
+        "no-table",
+    ],
+)
+def test_a_bad_pyproject_is_an_error_at_its_line_and_column(corofy, text, where, says):
+    write(corofy.cwd, {"pyproject.toml": text, "src/a.py": PLAIN})
+    result = corofy()
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"pyproject.toml:{where}: error: "), result.stderr
+    assert says in result.stderr
+    assert not (corofy.cwd / "build").exists()
 
 
 def test_a_required_version_that_is_no_version_is_a_clear_error(corofy):
