@@ -428,7 +428,7 @@ def _record_intent(outs: dict[Path, _Out], report: Report) -> bool:
             write_manifest(root, intent)
         except OSError as exc:
             shown = _display(root / MANIFEST)
-            report.errors.append(f"{shown}: error: cannot write: {exc.strerror or exc}")
+            report.errors.append(f"{shown}:1:1: error: cannot write: {exc.strerror or exc}")
             return False
         out.recorded, out.old_version = intent, __version__
     return True

@@ -37,7 +37,7 @@ def looks_generated(data: bytes) -> bool:
 
 
 class Unsafe(Exception):
-    """A path corofy must not write or remove; str() is the `path: error: ...` line."""
+    """A path corofy must not write or remove; str() is the `path:1:1: error: ...` line."""
 
 
 def _shown(path: Path) -> str:
@@ -56,7 +56,7 @@ def _link_text(path: Path) -> str:
 
 
 def _unsafe(path: Path, problem: str) -> Unsafe:
-    return Unsafe(f"{_shown(path)}: error: {problem}")
+    return Unsafe(f"{_shown(path)}:1:1: error: {problem}")
 
 
 class Confinement:

@@ -129,7 +129,8 @@ def list_jobs(
         found = walk(folder, excludes, exclude_prefix)
         for rel, reason in found.unreadable:
             errors.append(
-                f"{shown_src + rel if rel else shown(folder)}: error: cannot read folder: {reason}"
+                f"{shown_src + rel if rel else shown(folder)}:1:1: error: cannot read folder: "
+                f"{reason}"
             )
             unread.append((out_path, rel))
         for rel in found.files:

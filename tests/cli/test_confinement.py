@@ -1,7 +1,8 @@
 """corofy writes only inside OUT: never through a symlink, never over a file it did not write.
 
 Every way a path can lead back into SRC or out of OUT, tried with real files (SPEC §5,
-issue 11). A refusal is a `path: error: ...` line, exit 2, and nothing written at all.
+issue 11). A refusal is a `path:1:1: error: ...` line (errors read path:line:col: error:
+message), exit 2, and nothing written at all.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def snapshot(root):
 
 def refused(result, path, words):
     assert result.returncode == 2, result.stderr
-    assert f"{path}: error: " in result.stderr, result.stderr
+    assert f"{path}:1:1: error: " in result.stderr, result.stderr
     assert words in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
@@ -278,7 +279,7 @@ def test_an_unreadable_folder_in_src_is_an_error_line_and_its_outputs_are_kept(c
     finally:
         os.chmod(cwd / "src/secret", 0o755)
     assert probe.returncode == 2, probe.stderr
-    assert probe.stderr.startswith("src/secret: error: cannot read folder: Permission denied")
+    assert probe.stderr.startswith("src/secret:1:1: error: cannot read folder: Permission denied")
     assert "Traceback" not in probe.stderr and "internal error" not in probe.stderr
     assert (cwd / "out/a.py").read_text() == PLAIN + "X = 1\n"  # the rest is written
     # What was built from the folder is not taken for the output of deleted sources.
