@@ -14,7 +14,7 @@ from pathlib import Path
 
 from corofy.build import Job
 from corofy.config import recorded_name
-from corofy.tree import Matcher, walk
+from corofy.tree import Matcher, excluded, walk
 
 
 class UsageError(Exception):
@@ -53,6 +53,12 @@ def _rel(path: Path, base: Path) -> str:
     return os.path.relpath(path.absolute(), base).replace(os.sep, "/")
 
 
+def _excluded(excludes: Sequence[Matcher], path: Path, root: Path, is_dir: bool) -> bool:
+    rel = _rel(path, root)
+    inside = rel != "." and rel != ".." and not rel.startswith("../")
+    return inside and excluded(excludes, rel, is_dir)
+
+
 def list_jobs(
     sources: Sequence[Path],
     out: str | None,
@@ -81,6 +87,10 @@ def list_jobs(
     files = [s for s in sources if not s.is_dir()]
     for missing in (s for s in files if not s.exists()):
         raise UsageError(f"{missing}: no such file or folder")
+    excludes = [Matcher.from_lines("", exclude)] if exclude else []
+    if excludes:  # `exclude` applies however SRC is given, also to a path named as SRC
+        folders = [f for f in folders if not _excluded(excludes, f, root, True)]
+        files = [f for f in files if not _excluded(excludes, f, root, False)]
     if folders and out is None:
         raise UsageError(f"{folders[0]} is a folder: give the output folder with -o OUT")
     if folders and out == "-":
@@ -117,7 +127,6 @@ def list_jobs(
         if job.target is not None and job.source is not None:
             if job.target.resolve() == job.source.resolve():
                 raise UsageError(f"{job.display} would be overwritten by its own output")
-    excludes = [Matcher.from_lines("", exclude)] if exclude else []
     errors: list[str] = []
     unread: list[tuple[Path, str]] = []
     for folder in folders:

@@ -135,6 +135,16 @@ def _ignored_by(matchers: Sequence[Matcher], rel: str, is_dir: bool) -> bool:
     return verdict
 
 
+def excluded(matchers: Sequence[Matcher], rel: str, is_dir: bool) -> bool:
+    """Is `rel` (a posix path relative to the matchers' root) excluded, itself or through a
+    folder above it? For a path named on the command line, which no walk reached."""
+    parts = rel.split("/")
+    return any(
+        _ignored_by(matchers, "/".join(parts[:k]), is_dir or k < len(parts))
+        for k in range(1, len(parts) + 1)
+    )
+
+
 def git_work_tree(path: Path) -> bool:
     """Whether `path` lies in a git work tree (a `.git` folder or file in it or above)."""
     return any((folder / ".git").exists() for folder in (path, *path.parents))

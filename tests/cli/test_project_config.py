@@ -45,6 +45,28 @@ def test_exclude_from_pyproject_applies_when_src_is_given_on_the_command_line(co
     assert sorted(os.listdir(corofy.cwd / "build")) == [".corofy-manifest.json", "a.py"]
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("src/legacy/old.py", "-o", "build"),
+        ("src/legacy", "-o", "build"),
+        ("src/legacy/deep/older.py", "-o", "build"),
+        ("src/legacy/old.py",),
+        ("src/pkg/x.tmpl.py", "-o", "build/one.py"),
+    ],
+    ids=["file", "folder", "file-below-an-excluded-folder", "file-beside-itself", "file-to-file"],
+)
+def test_exclude_from_pyproject_applies_to_an_excluded_path_named_as_src(corofy, args):
+    pyproject(corofy, src="src", out="build", exclude=["src/legacy", "*.tmpl.py"])
+    files = {"legacy/old.py": COROUTINE_FILE, "legacy/deep/older.py": COROUTINE_FILE}
+    write(corofy.cwd / "src", {**files, "pkg/x.tmpl.py": COROUTINE_FILE})
+    before = sorted(p for p in os.listdir(corofy.cwd / "src/legacy"))
+    result = corofy(*args)
+    assert result.returncode == 0, result.stderr
+    assert not (corofy.cwd / "build").exists()
+    assert sorted(os.listdir(corofy.cwd / "src/legacy")) == before
+
+
 def test_exclude_is_read_from_the_project_of_the_sources_not_of_the_cwd(corofy):
     pyproject(corofy, src="src", exclude=["src/legacy/**"])
     write(corofy.cwd / "src", {"a.py": PLAIN, "legacy/old.py": PLAIN})
