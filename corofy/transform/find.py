@@ -321,6 +321,7 @@ def _class_between(scope: scopes.Scope | None, top: scopes.Scope) -> bool:
 
 _MARKED = {
     "yield": refusals.YIELD,
+    "yield from": refusals.YIELD_FROM,
     "await": refusals.AWAIT,
     "async for": refusals.ASYNC_FOR,
     "async with": refusals.ASYNC_WITH,

@@ -135,7 +135,11 @@ WAIT_NESTED = {
     "genexp": "wait() inside a generator expression is not supported: use a list "
     "comprehension or an explicit loop",
 }
-YIELD = "yield inside a @coroutine: a coroutine suspends only with wait()"
+YIELD = (
+    "yield inside a @coroutine: a coroutine is no generator and suspends only with wait(): "
+    "use wait(x) instead of yield x"
+)
+YIELD_FROM = "yield from inside a @coroutine: use wait(x) instead of yield from x"
 AWAIT = "await inside a @coroutine: use wait(x) instead of await x"
 ASYNC_FOR = (
     "async for inside a @coroutine: use a plain for (or while) loop that calls wait() "

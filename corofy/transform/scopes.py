@@ -442,7 +442,10 @@ class _Walk:
             into.add(item.name.value)
 
     def mark(self, node: cst.Yield | cst.Await, ctx: int) -> None:
-        kind = "yield" if isinstance(node, cst.Yield) else "await"
+        if isinstance(node, cst.Yield):
+            kind = "yield from" if isinstance(node.value, cst.From) else "yield"
+        else:
+            kind = "await"
         self.marked.append(Marked(node, kind, self.order, tuple(self.stack)))
         self.children(node)
 

@@ -58,6 +58,24 @@ def test_yield_from_inside_coroutine_is_refused() -> None:
     check(src("@coroutine\ndef f():\n    yield from g()\n"), 4, 5)
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("    x = yield 1\n", "yield inside a @coroutine: "),
+        ("    yield from g()\n", "yield from inside a @coroutine: "),
+        ("    return await g()\n", "await inside a @coroutine: "),
+    ],
+    ids=["yield", "yield-from", "await"],
+)
+def test_a_suspension_other_than_wait_is_refused_saying_what_to_write_instead(
+    body: str, says: str
+) -> None:
+    message = refusal(src("@coroutine\ndef f():\n" + body)).message
+    assert message.startswith(says), message
+    construct = says.removesuffix(" inside a @coroutine: ")
+    assert f"use wait(x) instead of {construct} x" in message, message
+
+
 def test_await_inside_coroutine_is_refused() -> None:
     check(src("@coroutine\ndef f():\n    return await g()\n"), 4, 12)
 
