@@ -14,33 +14,42 @@ def edges(
     state: int,
     block: Block,
     tails: dict[int, Block],
-    memo: dict[tuple[int, str], dict[tuple[int, str], None]] | None = None,
+    memo: dict[tuple[int, str], tuple[dict, list]] | None = None,
 ) -> list[tuple[int, int, str]]:
     """Where a poll in ``state`` can end: another state (a wait), or done (-1). ``memo``
-    keeps each tail's ends, which every state calling it shares."""
+    keeps what each tail holds itself (its ends and the tails it calls), which every state
+    calling it shares. Tails call each other in cycles (a loop's continuation calls itself
+    and the continuations of the loops around it): the tails reachable from ``block`` are
+    found once each, so nested loops cost time linear in their number."""
     memo = {} if memo is None else memo
-    busy: set[tuple[int, str]] = set()
+    found, calls = _own_ends(block, "normal")
+    seen: set[tuple[int, str]] = set()
+    stack = list(reversed(calls))
+    while stack:
+        key = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        if key not in memo:
+            memo[key] = _own_ends(tails[key[0]], key[1])
+        own, more = memo[key]
+        found.update(own)
+        stack.extend(reversed(more))
+    found[(-1, "normal")] = None
+    found[(-1, "exception")] = None
+    return [(state, dst, kind) for dst, kind in found]
 
-    def ends(block: Block, kind: str, found: dict[tuple[int, str], None]) -> bool:
-        """Add the ends reachable in ``block`` to ``found``; False if a tail already being
-        visited was reached (then what was found is not a tail's whole answer)."""
-        whole = True
+
+def _own_ends(block: Block, kind: str) -> tuple[dict[tuple[int, str], None], list[tuple[int, str]]]:
+    """The ends in ``block`` itself, and the tails it calls (with the kind they are
+    reached by), in order."""
+    found: dict[tuple[int, str], None] = {}
+    calls: list[tuple[int, str]] = []
+
+    def ends(block: Block, kind: str) -> None:
         for n in block:
             if isinstance(n, TailCall):
-                key = (n.index, kind)
-                if key in memo:
-                    found.update(memo[key])
-                elif key in busy:
-                    whole = False  # its own visit, further up, adds its ends
-                else:
-                    busy.add(key)
-                    tail: dict[tuple[int, str], None] = {}
-                    if ends(tails[n.index], kind, tail):
-                        memo[key] = tail
-                    else:
-                        whole = False
-                    busy.discard(key)
-                    found.update(tail)
+                calls.append((n.index, kind))
             if isinstance(n, Wait):
                 found[(n.id, kind)] = None
             elif isinstance(n, Resume):
@@ -48,18 +57,14 @@ def edges(
             elif isinstance(n, Return):
                 found[(-1, kind)] = None
             elif isinstance(n, Try):
-                whole &= ends(n.body, kind, found)
+                ends(n.body, kind)
                 for h in n.handlers:
-                    whole &= ends(h.body, "exception", found)
-                whole &= ends(n.orelse, kind, found)
-                whole &= ends(n.finalbody, kind, found)
+                    ends(h.body, "exception")
+                ends(n.orelse, kind)
+                ends(n.finalbody, kind)
                 continue
             for child in children(n):
-                whole &= ends(child, kind, found)
-        return whole
+                ends(child, kind)
 
-    found: dict[tuple[int, str], None] = {}
-    ends(block, "normal", found)
-    found[(-1, "normal")] = None
-    found[(-1, "exception")] = None
-    return [(state, dst, kind) for dst, kind in found]
+    ends(block, kind)
+    return found, calls
