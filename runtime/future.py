@@ -68,6 +68,33 @@ class Pending:
 PENDING: Final = Pending()
 
 
+class _WithExit:
+    """The end of a ``with`` whose body a state machine runs over several polls.
+
+    The generated code calls the manager's ``__enter__`` itself, once; each of its functions
+    that runs (part of) the body does so inside ``with Future._with_exit(machine, manager,
+    exit):``. Python then calls ``__exit__`` as for the ``with`` written in the source
+    (with the exception, which it may suppress; on return, break and continue) — except
+    when the function returns because the machine suspends: a suspension sets the
+    machine's ``_state`` to its wait's state before it returns, and it is -1 while the
+    machine runs (or has finished)."""
+
+    __slots__ = ("exit", "machine", "manager")
+
+    def __init__(self, machine: Any, manager: Any, exit: Any) -> None:
+        self.machine = machine
+        self.manager = manager
+        self.exit = exit
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> Any:
+        if self.machine._state == -1:  # running: not a suspension returning through it
+            return self.exit(self.manager, kind, value, traceback)
+        return None
+
+
 class Future(Generic[T_co]):
     """Base class of everything ``wait()`` accepts: ``Future[T]`` finishes with a ``T``.
 
@@ -84,8 +111,10 @@ class Future(Generic[T_co]):
     def close(self) -> None:
         """Release what the future holds; the default holds nothing."""
 
-    # Learner diagnostics (SPEC §3), called by generated code: reached through the Future
-    # class it already imports, so generated code imports nothing more.
+    # Called by generated code (learner diagnostics of SPEC §3, the end of a with): reached
+    # through the Future class it already imports, so generated code imports nothing more.
+
+    _with_exit = _WithExit
 
     @staticmethod
     def _wait_error(value: Any, error: BaseException) -> BaseException:

@@ -186,6 +186,8 @@ class Flow:
         return after
 
     def _with(self, n: With, da):
+        if n.entered is not None:
+            self.read(frozenset(n.entered), da)
         for item in n.items:
             self.expr(item.item, da)
             if item.asname is not None:

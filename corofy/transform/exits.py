@@ -15,10 +15,17 @@ Facts this depends on (Python's rules, and what a suspension does to them):
   the ``try`` body is printed (``statements.Render`` prints the ``try`` itself); an
   exception, by the ``except BaseException`` clause ``FinallyFrame.write_pending_raise``
   prints after the body.
+- A ``try`` that no ``return``, ``break`` or ``continue`` can leave (``exits_through``)
+  needs no clause to record an exception: its kind says "raising" from the start of the
+  body until the body's end resets it, and its ``finally`` takes the exception from
+  ``sys.exc_info()``. It then costs CPython the blocks it costs in the source (the limit is
+  20 statically nested blocks, and the source compiles).
 - The resume function that finishes such a ``finally`` after a wait in it then carries the
-  pending exit out itself (``finish_finally``): a pending raise is raised again (from inside
-  a handler of it, so the ``__context__`` of what the rest raises matches), a pending
-  return returns the kept value, a pending break or continue leaves the re-entered loop.
+  pending exit out itself (``finish_finally``): a pending raise is raised again (around
+  the rest of the ``finally``, so the ``__context__`` of what the rest raises matches), a
+  pending return returns the kept value, a pending break or continue leaves the
+  re-entered loop. The rest is printed once (a copy per exit doubled the code per level
+  of nested waiting ``finally`` blocks).
 - An exit inside the ``finally`` itself is printed as plain Python outside the frame of its
   own ``try``, so it records nothing there and simply happens first: the override falls
   out of the order, with no case of its own.
@@ -49,13 +56,15 @@ from corofy.transform.ir import (
     Break,
     Continue,
     Gen,
-    Handler,
     If,
+    Loop,
+    Reenter,
     Resume,
     Return,
     Try,
     Wait,
     children,
+    walk,
 )
 from corofy.transform.writer import Writer
 
@@ -172,6 +181,33 @@ def not_suspending(m: str, clear_m: bool) -> str:
     return f"if {m}._state == -1:  # not suspending"
 
 
+def jumps(block: Block) -> bool:
+    """Does ``block`` break or continue the loop it sits in (not an inner one)?"""
+    for n in block:
+        if isinstance(n, (Break, Continue)):
+            return True
+        if isinstance(n, (Loop, Reenter)):
+            # A loop's own body breaks that loop, but its else clause breaks ours.
+            if jumps((n.loop if isinstance(n, Reenter) else n).orelse):
+                return True
+            continue
+        for child in children(n):
+            if jumps(child):
+                return True
+    return False
+
+
+def exits_through(n: Try, exits: tuple[type, ...] = (Return, Break, Continue)) -> bool:
+    """Can one of ``exits`` (a return, break or continue) leave the try ``n`` by its body,
+    handlers or else? A break or continue inside a loop there leaves only that loop."""
+    blocks = [n.body, *(h.body for h in n.handlers), n.orelse]
+    return any(
+        (Return in exits and any(isinstance(x, Return) for x in walk(b)))
+        or (Break in exits and jumps(b))
+        for b in blocks
+    )
+
+
 def suspends(block: Block) -> bool:
     """Can control leave ``block`` by suspending (a wait, or a resumed wait)?"""
     for n in block:
@@ -189,13 +225,22 @@ def suspends(block: Block) -> bool:
 def finish_finally(node: Try, rest: Block, in_loop: bool) -> Block:
     """After a wait in ``node``'s ``finally``: ``rest`` (the rest of the ``finally``), then
     the exit it interrupted carried out. ``in_loop``: a pending break or continue leaves the
-    loop being re-entered (else none can be pending)."""
+    loop being re-entered (else none can be pending).
+
+    ``rest`` is printed once, as the ``finally`` of a ``try`` that raises the pending
+    exception again (if one is pending): Python then runs it inside that exception, as the
+    ``finally`` it continues (what it raises chains onto the exception; ending normally,
+    it raises the exception on), or outside any, and the pending return, break or continue
+    follows. One copy: a wait in a ``finally`` inside a ``finally`` costs no more lines
+    per level (two branches, each with its copy, doubled the code at each level)."""
     assert node.fin is not None
     kind, value = node.fin
     line = node.line
-    jumps: Block = []
-    if in_loop:
-        jumps = [
+    # Only the exits that can leave the try are carried out (a return printed where none
+    # can be pending would count as leaving every try around it).
+    pending: Block = []
+    if in_loop and exits_through(node, (Break,)):
+        pending = [
             If(
                 line,
                 _pending(kind, Exit.BREAK),
@@ -203,28 +248,20 @@ def finish_finally(node: Try, rest: Block, in_loop: bool) -> Block:
                 [If(line, _pending(kind, Exit.CONTINUE), [Continue(line)], [])],
             )
         ]
-    normal = [*rest, If(line, _pending(kind, Exit.RETURN), [Return(line, name(value))], jumps)]
+    if exits_through(node, (Return,)):
+        pending = [If(line, _pending(kind, Exit.RETURN), [Return(line, name(value))], pending)]
     save, again, restore = raise_again(line, value, node.saved)
-    # Raised again to be inside its handler while the rest runs: what the rest raises
-    # chains onto it, as in the finally Python runs.
-    raising = [
-        save,
+    raising = _pending(kind, Exit.RAISE)
+    return [
         Try(
             line,
-            [again],
-            [
-                Handler(
-                    line,
-                    name("BaseException"),
-                    None,
-                    [restore, *rest, Gen(line, "raise", ends=True)],
-                )
-            ],
+            [If(line, raising, [save, again], [])],
             [],
             [],
+            [If(line, raising, [restore], []), *rest],
         ),
+        *pending,
     ]
-    return [If(line, _pending(kind, Exit.RAISE), raising, normal)]
 
 
 def _pending(kind: str, exit: Exit) -> cst.Comparison:

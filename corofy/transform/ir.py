@@ -104,10 +104,16 @@ class Try(Node):
 
 @dataclass(eq=False)
 class With(Node):
-    """A native with: no wait in its items or body (those are lowered to try)."""
+    """A native with: no wait in its items or body; or, with ``entered``, the body of a
+    with that waits, whose manager's ``__enter__`` lowering called already: ``entered``
+    names the temporaries holding the manager and its ``__exit__``, and the with is printed
+    as ``with Future._with_exit(machine, manager, exit):`` (see runtime/future.py), which
+    calls that ``__exit__`` as Python would unless the machine is suspending. Re-entered in
+    each resume function inside it: one native block per item, as in the source."""
 
     items: list[cst.WithItem]
     body: Block
+    entered: tuple[str, str] | None = None
 
 
 @dataclass(eq=False)

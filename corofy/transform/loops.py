@@ -26,19 +26,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from corofy.transform.exits import LoopFrame, OnceFrame, suspends
+from corofy.transform.exits import LoopFrame, OnceFrame, jumps, suspends
 from corofy.transform.ir import (
     Block,
-    Break,
     Case,
-    Continue,
     If,
     Loop,
     Match,
     Node,
     Reenter,
     TailCall,
-    children,
 )
 from corofy.transform.printer import Printer
 from corofy.transform.writer import Writer
@@ -111,22 +108,6 @@ def hands_off(n: Node) -> bool:
     return isinstance(n, Reenter) and n.cont is not None and not jumps(n.rest)
 
 
-def jumps(block: Block) -> bool:
-    """Does ``block`` break or continue the loop it sits in (not an inner one)?"""
-    for n in block:
-        if isinstance(n, (Break, Continue)):
-            return True
-        if isinstance(n, (Loop, Reenter)):
-            # A loop's own body breaks that loop, but its else clause breaks ours.
-            if jumps((n.loop if isinstance(n, Reenter) else n).orelse):
-                return True
-            continue
-        for child in children(n):
-            if jumps(child):
-                return True
-    return False
-
-
 # -- printing -----------------------------------------------------------------------------------
 
 
@@ -138,7 +119,7 @@ def write_loop(r: Printer, w: Writer, n: Loop) -> None:
     else:
         w.line(f"while {r.expr(n.test) if n.test is not None else 'True'}:", n.line)
     with r.control.inside(LoopFrame()):
-        r.indented(w, n.body)
+        r.indented(w, n.body, blocks=1)
     if n.orelse:
         w.line("else:")
         r.indented(w, n.orelse)
@@ -162,7 +143,9 @@ def write_reentered(r: Printer, w: Writer, n: Reenter) -> None:
     w.line("while True:  # once: break and continue below leave this iteration")
     with r.control.inside(OnceFrame(go)):
         w.level += 1
+        r.blocks += 1
         r.block(w, n.rest)
+        r.blocks -= 1
         w.line("break")
         w.level -= 1
     w.line(f"if {go}:")

@@ -416,13 +416,13 @@ class Lower:
             self._with_items(list(s.items), s.body.body, line, out)
 
     def _with_items(self, items: list[cst.WithItem], body_stmts, line: int, out: Block) -> None:
-        # PEP 343, spelled out so the body can suspend between __enter__ and __exit__.
+        # PEP 343's __enter__ spelled out, so the body can suspend between __enter__ and
+        # __exit__; the body then runs in a native `with` that calls that __exit__ (see
+        # ir.With.entered), in the function that entered it and in each that re-enters it.
         item = items[0]
         spill = Spill(self.ctx, line)
         manager = spill.expr(item.item, out)
-        mgr, exit_, value, ok, exc = (
-            self.ctx.temp(b) for b in ("_cm", "_exit", "_as", "_ok", "_e")
-        )
+        mgr, exit_, value = (self.ctx.temp(b) for b in ("_cm", "_exit", "_as"))
         out.append(Assign(line, mgr, manager))
         enter = self.ctx.temp("_enter")
         protocol = (
@@ -440,11 +440,10 @@ class Lower:
                         f"if {exit_} is None:",
                         f'    raise TypeError(f"{protocol} (missed __exit__ method)")',
                         f"{value} = {enter}({mgr})",
-                        f"{ok} = True",
                     ]
                 ),
                 reads=frozenset({mgr}),
-                writes=frozenset({enter, exit_, value, ok}),
+                writes=frozenset({enter, exit_, value}),
             )
         )
         inner: Block = []
@@ -454,23 +453,7 @@ class Lower:
             self._with_items(items[1:], body_stmts, line, inner)
         else:
             inner.extend(self.block(body_stmts))
-        handler = [
-            Gen(
-                line,
-                f"{ok} = False\nif not {exit_}({mgr}, type({exc}), {exc}, {exc}.__traceback__):\n    raise",
-                reads=frozenset({exit_, mgr, exc}),
-                writes=frozenset({ok}),
-            )
-        ]
-        closing = [
-            Gen(
-                line,
-                f"if {ok}:\n    {exit_}({mgr}, None, None, None)",
-                reads=frozenset({ok, exit_, mgr}),
-            )
-        ]
-        guarded = Try(line, inner, [Handler(line, name("BaseException"), exc, handler)], [], [])
-        out.append(Try(line, [guarded], [], [], closing))
+        out.append(With(line, [], inner, entered=(mgr, exit_)))
 
     def _Match(self, s: cst.Match, line: int, out: Block) -> None:
         spill = Spill(self.ctx, line)

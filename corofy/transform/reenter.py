@@ -167,7 +167,7 @@ def _rest(
         steps[1:],
         in_loop or (isinstance(node, Loop) and part == "body"),
         conts=conts,
-        in_try=in_try or isinstance(node, Try),
+        in_try=in_try or isinstance(node, (Try, With)),  # a call would leave its exit
     )
     again = _reenter(node, part, inner, in_loop, None if in_try else conts)
     # The continuation runs what follows the loop: nothing comes back here (the Reenter may
@@ -220,4 +220,6 @@ def _reenter(
                 return inner
             return [Try(line, inner, [], [], node.finalbody, node.fin, saved=node.saved)]
         return finish_finally(node, inner, in_loop)  # part == "final"
-    return inner  # if / match case / with: the rest of that branch is all there is
+    if isinstance(node, With) and node.entered is not None:
+        return [With(node.line, node.items, inner, node.entered)]
+    return inner  # if / match case: the rest of that branch is all there is

@@ -15,7 +15,14 @@ from typing import Any
 import libcst as cst
 
 from corofy.transform import nested
-from corofy.transform.exits import Control, Exit, FinallyFrame, not_suspending, suspends
+from corofy.transform.exits import (
+    Control,
+    Exit,
+    FinallyFrame,
+    exits_through,
+    not_suspending,
+    suspends,
+)
 from corofy.transform.generated import Names
 from corofy.transform.ir import (
     Assign,
@@ -126,6 +133,7 @@ class Render:
         self.inline_waits = 0  # waits printed inline in the function being printed
         self.deferred = False  # some wait is deferred: poll() loops on _AGAIN
         self.inline_allowed = 0  # waits a resume function may still print inline
+        self.blocks = 0  # CPython blocks (try, with, loop...) open where printing is
 
     # -- names ---------------------------------------------------------------------------
     def mangle(self, ident: str) -> str:
@@ -244,6 +252,11 @@ class Render:
             write_reentered(self, w, n)
         elif isinstance(n, Try):
             self._try(w, n)
+        elif isinstance(n, With) and n.entered is not None:
+            self.mark(w, n.line)
+            manager, exit_ = (self.slotted(t) for t in n.entered)
+            w.line(f"with {names.Future}._with_exit({m}, {manager}, {exit_}):", n.line)
+            self.indented(w, n.body, blocks=1)
         elif isinstance(n, With):
             self.mark(w, n.line)
             self.naming.as_target_ok = True
@@ -252,7 +265,7 @@ class Render:
             )
             self.naming.as_target_ok = False
             w.line(f"with {items}:", n.line)
-            self.indented(w, n.body)
+            self.indented(w, n.body, blocks=len(n.items))
         elif isinstance(n, Match):
             self.mark(w, n.line)
             w.line(f"match {self.expr(n.subject)}:", n.line)
@@ -312,9 +325,12 @@ class Render:
         for bound in sorted(uses(n.stmt)[1] & self.storage.cold):
             w.line(f"{self.names.m}.{self.slot(bound)} = {self.mangle(bound)}", n.line)
 
-    def indented(self, w: Writer, block: Block) -> None:
+    def indented(self, w: Writer, block: Block, blocks: int = 0) -> None:
+        """``block`` one level in, inside ``blocks`` more CPython blocks."""
         w.level += 1
+        self.blocks += blocks
         self.block(w, block)
+        self.blocks -= blocks
         w.level -= 1
 
     def _if(self, w: Writer, n: If, keyword: str) -> None:
@@ -332,39 +348,67 @@ class Render:
         return self.ctx.temp(base)
 
     # -- try: its exits through a waiting finally are exits.py's ----------------------------
+    # ``blocks`` counts CPython's blocks open where printing is (a try body is in one, two
+    # with both except and finally; an except clause in two more; else and finally in the
+    # finally's one; a loop and each with item one): CPython compiles at most 20.
     def _try(self, w: Writer, n: Try) -> None:
         self.mark(w, n.line)
         if n.fin is None:
             self._try_clauses(w, n, with_finally=True)
             return
         kind, value = n.fin
-        w.line("try:", n.line)
         frame = FinallyFrame(self.slotted(kind), self.slotted(value))
+        if not exits_through(n):
+            # Only an exception leaves the try but by its end: no clause of its own to
+            # record it (see exits.py), the try costs CPython's blocks as written.
+            with self.control.inside(frame):
+                self._try_clauses(w, n, with_finally=True, raising=frame)
+            return
+        w.line("try:", n.line)
         w.level += 1
+        self.blocks += 2  # try/except/finally: CPython's blocks for a try and an except
         with self.control.inside(frame):
             if n.handlers or n.orelse:
                 self._try_clauses(w, n, with_finally=False)
             else:
                 self.block(w, n.body)
+        self.blocks -= 2
         w.level -= 1
         frame.write_pending_raise(w, self.names.x)
         self._finally(w, n)
 
-    def _finally(self, w: Writer, n: Try) -> None:
+    def _finally(self, w: Writer, n: Try, raising: FinallyFrame | None = None) -> None:
         w.line("finally:")
         w.level += 1
-        if suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse]):
+        self.blocks += 1
+        guarded = suspends([*n.body, *(x for h in n.handlers for x in h.body), *n.orelse])
+        if guarded:
             # A suspension returns through this finally: it must not run then.
             w.line(not_suspending(self.names.m, self.clear_m))
-            self.indented(w, n.finalbody)
-        else:
-            self.block(w, n.finalbody)
+            w.level += 1
+        if raising is not None:
+            w.line(f"if {raising.kind} == {Exit.RAISE.value}:  # the exception leaving the try")
+            w.line(f"{self.indent}{raising.value} = __import__('sys').exc_info()[1]")
+        self.block(w, n.finalbody)
+        if guarded:
+            w.level -= 1
+        self.blocks -= 1
         w.level -= 1
 
-    def _try_clauses(self, w: Writer, n: Try, with_finally: bool) -> None:
+    def _try_clauses(
+        self, w: Writer, n: Try, with_finally: bool, raising: FinallyFrame | None = None
+    ) -> None:
+        in_finally = int(with_finally and bool(n.finalbody))
         w.line("try:", n.line)
-        self.indented(w, n.body)
+        w.level += 1
+        self.blocks += in_finally + bool(n.handlers)
+        if raising is not None:
+            raising.record(w, Exit.RAISE)
+        self.block(w, n.body)
+        self.blocks -= in_finally + bool(n.handlers)
+        w.level -= 1
         star = "*" if n.star else ""
+        self.blocks += in_finally + 2
         for h in n.handlers:
             clause = f"except{star}"
             if h.type is not None:
@@ -377,11 +421,12 @@ class Render:
                 w.line(f"{self.names.m}.{self.slot(h.name)} = {h.name}", h.line)
             self.block(w, h.body)
             w.level -= 1
+        self.blocks -= in_finally + 2
         if n.orelse:
             w.line("else:")
-            self.indented(w, n.orelse)
+            self.indented(w, n.orelse, blocks=in_finally)
         if with_finally and n.finalbody:
-            self._finally(w, n)
+            self._finally(w, n, raising)
         if not n.handlers and not (with_finally and n.finalbody):
             w.line("finally:")
             w.line(f"{self.indent}pass")

@@ -25,9 +25,14 @@ from corofy.transform.ir import Resume, Wait
 from corofy.transform.printer import Printer
 from corofy.transform.writer import Writer, one_line
 
+# CPython compiles at most 20 nested blocks (try, with item, loop, except clause: two). The
+# source compiles, so a wait stands inside at most 20; an inline wait's try/except adds two.
+# Deeper, it is deferred: the state's function polls it at its top level.
+_INLINE_DEPTH = 20 - 2
+
 
 def write_wait(r: Printer, w: Writer, n: Wait) -> None:
-    if n.guarded or _over_budget(r, w):
+    if n.guarded or _over_budget(r, w) or r.blocks > _INLINE_DEPTH:
         _write_deferred(r, w, n)
     else:
         _write_inline(r, w, n)

@@ -9,7 +9,7 @@ import pytest
 
 from corofy.transform import CorofyError, find, liveness, lower, transform_source
 from corofy.transform.context import Context
-from corofy.transform.ir import Assign, If, Loop, Raw, Try, Wait
+from corofy.transform.ir import Assign, If, Loop, Raw, Wait, With
 from corofy.transform.reenter import resume_blocks
 from corofy.transform.uses import UseTable
 from runtime import PENDING, Ready
@@ -136,7 +136,7 @@ def test_for_loop_that_waits_iterates_an_explicit_iterator() -> None:
     assert isinstance(loop, Loop) and code(ctx.module, loop.iter) == make_iter.name
 
 
-def test_with_that_waits_becomes_try_with_explicit_exit() -> None:
+def test_with_that_waits_enters_explicitly_and_keeps_its_exit_for_a_native_with() -> None:
     _, _ctx, unit = lowered("""
         from corofy import coroutine, wait
 
@@ -145,7 +145,9 @@ def test_with_that_waits_becomes_try_with_explicit_exit() -> None:
             with cm as c:
                 wait(g)
         """)
-    assert isinstance(unit.body[-1], Try) and unit.body[-1].finalbody
+    entered = unit.body[-1]
+    assert isinstance(entered, With) and entered.entered == ("_cm1", "_exit1")
+    assert "_exit1 = getattr(type(_cm1), '__exit__', None)" in unit.body[-2].text
 
 
 def test_comprehension_variables_are_renamed_so_they_do_not_leak() -> None:
