@@ -174,3 +174,38 @@ def test_a_name_deleted_in_a_waiting_finally_is_unbound_after_its_try() -> None:
                 return str(g)
         """)
     assert result(src, args=(1,)) == UNBOUND.format("x")
+
+
+def test_a_with_around_a_waiting_loop_exits_once_when_the_rest_raises() -> None:
+    # The resume function re-entered the with and called the loop's shared continuation
+    # from inside it; the continuation re-entered the with too: two __exit__ calls.
+    src = program("""
+        @coroutine
+        def main():
+            with cm('a', False):
+                for x in [1, 2]:
+                    wait(pending(1, x))
+                raise IndexError(2)
+        """)
+    events = assert_same(src)
+    assert [e[:2] for e in events if e[0] == "exit"] == [("exit", "a")]
+
+
+def test_a_suspension_inside_nested_waiting_withs_runs_no_exit_and_close_runs_each_once() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            with cm('a', False), cm('b', True):
+                wait(pending(1))
+                with cm('c', False):
+                    wait(pending(1))
+                    raise KeyError(3)
+            return 'suppressed by b'
+        """)
+    assert result(src) == "suppressed by b"
+    closed = assert_same(src, close_after=2)
+    assert [e[:2] for e in closed if e[0] == "exit"] == [
+        ("exit", "c"),
+        ("exit", "b"),
+        ("exit", "a"),
+    ]
