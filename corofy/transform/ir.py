@@ -100,6 +100,12 @@ class Try(Node):
     # A temporary keeping an exception's __context__ while a resume function raises the
     # exception again to be inside its handler or finally (raising sets __context__ anew).
     saved: str | None = None
+    # The try/finally that unbinds a waiting handler's ``as`` name (lower._handler_body):
+    # that name, and whether the handler's body binds or deletes it itself. Printed as the
+    # handler's own ``except E as name`` instead (CPython's own cleanup: one block fewer,
+    # as in the source; see Render._try_clauses and reenter._reenter).
+    unbinds: str | None = None
+    rebinds: bool = False
 
 
 @dataclass(eq=False)

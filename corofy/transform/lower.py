@@ -38,7 +38,7 @@ from corofy.transform.ir import (
     Unit,
     With,
 )
-from corofy.transform.uses import pattern_names
+from corofy.transform.uses import pattern_names, uses
 
 
 def _not(test: cst.BaseExpression) -> cst.BaseExpression:
@@ -361,13 +361,15 @@ class Lower:
         # As Python compiles ``except E as N``: N = exc; try: body; finally: N = None; del N
         # (so N is unbound after the handler however it ends).
         hname = h.name.name.value
+        _, writes, dels, maybe = uses(h.body)
+        rebound = writes | dels | maybe
         unbind: Block = [
             Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name("None"))),
             Raw(hline, cst.Del(name(hname))),
         ]
         return [
             Raw(hline, cst.Assign([cst.AssignTarget(name(hname))], name(exc))),
-            Try(hline, body, [], [], unbind),
+            Try(hline, body, [], [], unbind, unbinds=hname, rebinds=hname in rebound),
         ]
 
     def _matched(self, clauses) -> Handler:

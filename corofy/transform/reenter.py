@@ -197,6 +197,8 @@ def _reenter(
                     node.fin,
                     node.star,
                     node.saved,
+                    node.unbinds,
+                    node.rebinds,
                 )
             ]
         if isinstance(part, tuple) and part[0] == "h":

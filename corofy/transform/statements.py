@@ -30,6 +30,7 @@ from corofy.transform.ir import (
     Break,
     Continue,
     Gen,
+    Handler,
     If,
     Loop,
     Match,
@@ -413,6 +414,25 @@ class Render:
             clause = f"except{star}"
             if h.type is not None:
                 clause += f" {self.expr(h.type)}"
+            own = self._own_name(h)
+            if own is not None:
+                # ``except E as N``: N bound for the body and unbound after it, as in the
+                # source, by CPython's own cleanup instead of the lowered try/finally (one
+                # CPython block more than the source). A handler lowering entered sets the
+                # temporary keeping the exception from N (in place of N = temporary); one
+                # a resume function re-enters (by raising the exception again) binds N to
+                # that same exception, which the body never rebinds.
+                *before, unbinding = h.body
+                assert isinstance(unbinding, Try)
+                w.line(f"{clause} as {own}:", h.line)
+                w.level += 1
+                if h.name:
+                    w.line(f"{self.slotted(h.name)} = {own}", h.line)
+                else:
+                    self.block(w, before)
+                self.block(w, unbinding.body)
+                w.level -= 1
+                continue
             if h.name:
                 clause += f" as {h.name}"
             w.line(clause + ":", h.line)
@@ -430,6 +450,24 @@ class Render:
         if not n.handlers and not (with_finally and n.finalbody):
             w.line("finally:")
             w.line(f"{self.indent}pass")
+
+    def _own_name(self, h: Handler) -> str | None:
+        """The ``as`` name of a waiting handler's body (``lower._handler_body``), when
+        Python's own ``except E as N`` can bind and unbind it: a local of the function
+        (not kept on the machine) and, in a handler re-entered, one the body leaves alone.
+        The body is the name bound from the kept exception (the restore of its context,
+        re-entered), then the try/finally unbinding it."""
+        if not h.body or not isinstance(h.body[-1], Try):
+            return None
+        unbinding = h.body[-1]
+        own = unbinding.unbinds
+        if own is None or own in self.storage.cold:
+            return None
+        if h.name:  # entered: [N = the temporary, the try/finally]
+            return self.mangle(own) if len(h.body) == 2 and isinstance(h.body[0], Raw) else None
+        if unbinding.rebinds or len(h.body) != 2 or not isinstance(h.body[0], Gen):
+            return None
+        return self.mangle(own)  # re-entered: [restore the context, the try/finally]
 
     def _return(self, w: Writer, n: Return) -> None:
         self.mark(w, n.line)

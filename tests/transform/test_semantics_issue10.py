@@ -209,3 +209,72 @@ def test_a_suspension_inside_nested_waiting_withs_runs_no_exit_and_close_runs_ea
         ("exit", "b"),
         ("exit", "a"),
     ]
+
+
+def test_a_waiting_named_handler_binds_its_name_for_the_body_and_unbinds_it_after() -> None:
+    # Printed as Python's own `except E as e` (no try/finally of its own), entered and
+    # re-entered after each wait: e is the exception throughout, and unbound after.
+    src = program("""
+        @coroutine
+        def main():
+            if True:  # one statement: the read of e below is in the last wait's function
+                try:
+                    raise KeyError('k')
+                except KeyError as e:
+                    wait(pending(1))
+                    print(e.args)
+                    wait(pending(1))
+                    print(type(e).__name__)
+                    try:
+                        raise ValueError('inner')
+                    except ValueError as f:
+                        wait(pending(1))
+                        print(f.args, e.args)
+                try:
+                    e
+                except NameError as gone:
+                    return str(gone)
+        """)
+    assert result(src) == UNBOUND.format("e")
+
+
+def test_a_waiting_handler_that_rebinds_or_deletes_its_name_keeps_what_the_body_did() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            try:
+                raise KeyError('k')
+            except KeyError as e:
+                e = 'rebound'
+                wait(pending(1))
+                print(e)
+            try:
+                raise KeyError('k')
+            except KeyError as d:
+                del d
+                wait(pending(1))
+                try:
+                    d
+                except NameError as gone:
+                    print(str(gone))
+            return 'ok'
+        """)
+    assert result(src) == "ok"
+    assert [e[2] for e in assert_same(src) if e[0] == "print"][:1] == [("rebound",)]
+
+
+def test_a_waiting_named_handler_re_raises_and_chains_as_python_does() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            try:
+                try:
+                    raise KeyError('first')
+                except KeyError as e:
+                    wait(pending(1))
+                    raise ValueError('second')
+            except ValueError as v:
+                wait(pending(1))
+                return (repr(v), repr(v.__context__))
+        """)
+    assert result(src) == ("ValueError('second')", "KeyError('first')")

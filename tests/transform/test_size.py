@@ -272,18 +272,7 @@ def _nested(shape: str, depth: int) -> tuple[str, str, int]:
     return source, transform_source(source), value
 
 
-# A handler that waits binds its `as` name from a temporary inside a try/finally that unbinds
-# it (lower._handler_body): one CPython block more than the source's handler (issue 10, open).
-NOT_COMPILING = {("try_except", 19)}
-_EXTRA_BLOCK = pytest.mark.xfail(
-    strict=True, reason="a waiting named handler costs one block more than in the source"
-)
-
-
-@pytest.mark.parametrize(
-    ("shape", "depth"),
-    [pytest.param(*sd, marks=[_EXTRA_BLOCK] if sd in NOT_COMPILING else []) for sd in DEPTHS],
-)
+@pytest.mark.parametrize(("shape", "depth"), DEPTHS)
 def test_nested_shapes_compile_and_run_at_every_depth_cpython_compiles(
     shape: str, depth: int
 ) -> None:
@@ -300,7 +289,6 @@ OVER_BOUND = {
     ("try_finally_waiting", 5),
     ("try_finally_waiting", 10),
     ("finally_nested", 10),
-    ("try_except", 5),
     ("try_except", 9),
     ("try_except", 19),
     ("with", 10),
