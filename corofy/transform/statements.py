@@ -215,6 +215,17 @@ class Render:
         if line:
             self.last_line = line
 
+    def line_note(self, line: int) -> str:
+        """``mark`` as a comment ending a header line of generated code (``try:``, the
+        ``with`` of a waiting with): its own line for it doubled the cost of re-entering
+        nested blocks in every resume function."""
+        note = ""
+        if line and line != self.last_line and line != self.last_line + 1:
+            note = f"  # line {line}"
+        if line:
+            self.last_line = line
+        return note
+
     def node(self, w: Writer, n: Node) -> None:
         m, names = self.names.m, self.names
         if isinstance(n, Raw) and id(n.stmt) in self.holds_nested:
@@ -254,9 +265,9 @@ class Render:
         elif isinstance(n, Try):
             self._try(w, n)
         elif isinstance(n, With) and n.entered is not None:
-            self.mark(w, n.line)
+            note = self.line_note(n.line)
             manager, exit_ = (self.slotted(t) for t in n.entered)
-            w.line(f"with {names.Future}._with_exit({m}, {manager}, {exit_}):", n.line)
+            w.line(f"with {names.Future}._with_exit({m}, {manager}, {exit_}):{note}", n.line)
             self.indented(w, n.body, blocks=1)
         elif isinstance(n, With):
             self.mark(w, n.line)
@@ -353,9 +364,9 @@ class Render:
     # with both except and finally; an except clause in two more; else and finally in the
     # finally's one; a loop and each with item one): CPython compiles at most 20.
     def _try(self, w: Writer, n: Try) -> None:
-        self.mark(w, n.line)
+        note = self.line_note(n.line)
         if n.fin is None:
-            self._try_clauses(w, n, with_finally=True)
+            self._try_clauses(w, n, with_finally=True, note=note)
             return
         kind, value = n.fin
         frame = FinallyFrame(self.slotted(kind), self.slotted(value))
@@ -363,9 +374,9 @@ class Render:
             # Only an exception leaves the try but by its end: no clause of its own to
             # record it (see exits.py), the try costs CPython's blocks as written.
             with self.control.inside(frame):
-                self._try_clauses(w, n, with_finally=True, raising=frame)
+                self._try_clauses(w, n, with_finally=True, raising=frame, note=note)
             return
-        w.line("try:", n.line)
+        w.line(f"try:{note}", n.line)
         w.level += 1
         self.blocks += 2  # try/except/finally: CPython's blocks for a try and an except
         with self.control.inside(frame):
@@ -397,10 +408,15 @@ class Render:
         w.level -= 1
 
     def _try_clauses(
-        self, w: Writer, n: Try, with_finally: bool, raising: FinallyFrame | None = None
+        self,
+        w: Writer,
+        n: Try,
+        with_finally: bool,
+        raising: FinallyFrame | None = None,
+        note: str = "",
     ) -> None:
         in_finally = int(with_finally and bool(n.finalbody))
-        w.line("try:", n.line)
+        w.line(f"try:{note}", n.line)
         w.level += 1
         self.blocks += in_finally + bool(n.handlers)
         if raising is not None:
