@@ -117,6 +117,26 @@ class Future(Generic[T_co]):
     _with_exit = _WithExit
 
     @staticmethod
+    def _with_enter(manager: Any) -> tuple[Any, Any]:
+        """The start of a ``with`` whose body a state machine runs over several polls:
+        ``__enter__`` and ``__exit__`` looked up on the type, as Python's ``with`` does
+        (a TypeError if either is missing), then ``__enter__`` called. Returns the
+        ``__exit__`` (for ``_with_exit``) and what ``__enter__`` returned."""
+        kind = type(manager)
+        enter = getattr(kind, "__enter__", None)
+        if enter is None:
+            raise TypeError(
+                f"{kind.__name__!r} object does not support the context manager protocol"
+            )
+        exit = getattr(kind, "__exit__", None)
+        if exit is None:
+            raise TypeError(
+                f"{kind.__name__!r} object does not support the context manager protocol "
+                "(missed __exit__ method)"
+            )
+        return exit, enter(manager)
+
+    @staticmethod
     def _wait_error(value: Any, error: BaseException) -> BaseException:
         """What ``wait(value)`` raises when polling ``value`` raised ``error``.
 

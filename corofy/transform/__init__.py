@@ -180,6 +180,7 @@ def _machine(
         module_names.AGAIN,
         module_names.Machine,
     )
+    ctx.future = names.Future
     unit, declarations, docstring = lower.lower(ctx)
     resumes = resume_blocks(unit)
     declared = {n.name.value for d in declarations for n in d.names}

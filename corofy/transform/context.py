@@ -63,6 +63,7 @@ class Context:
         self.unit = Unit([])
         self.guard = 0  # depth of except/finally blocks being lowered
         self.marker_imports = {id(node): kept for node, kept in scan.import_edits}
+        self.future = "_Future"  # what the generated module names runtime.Future
 
     def _source_text(self, node: cst.FunctionDef) -> str:
         """The def as written, from its first decorator; cut from the source when it starts

@@ -426,26 +426,14 @@ class Lower:
         manager = spill.expr(item.item, out)
         mgr, exit_, value = (self.ctx.temp(b) for b in ("_cm", "_exit", "_as"))
         out.append(Assign(line, mgr, manager))
-        enter = self.ctx.temp("_enter")
-        protocol = (
-            f"{{type({mgr}).__name__!r}} object does not support the context manager protocol"
-        )
+        # Future._with_enter (runtime/future.py) looks __enter__ and __exit__ up on the
+        # type as Python does (its TypeError if either is missing), then calls __enter__.
         out.append(
             Gen(
                 line,
-                "\n".join(
-                    [
-                        f"{enter} = getattr(type({mgr}), '__enter__', None)",
-                        f"if {enter} is None:",
-                        f'    raise TypeError(f"{protocol}")',
-                        f"{exit_} = getattr(type({mgr}), '__exit__', None)",
-                        f"if {exit_} is None:",
-                        f'    raise TypeError(f"{protocol} (missed __exit__ method)")',
-                        f"{value} = {enter}({mgr})",
-                    ]
-                ),
+                f"{exit_}, {value} = {self.ctx.future}._with_enter({mgr})",
                 reads=frozenset({mgr}),
-                writes=frozenset({enter, exit_, value}),
+                writes=frozenset({exit_, value}),
             )
         )
         inner: Block = []

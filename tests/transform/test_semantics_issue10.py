@@ -278,3 +278,27 @@ def test_a_waiting_named_handler_re_raises_and_chains_as_python_does() -> None:
                 return (repr(v), repr(v.__context__))
         """)
     assert result(src) == ("ValueError('second')", "KeyError('first')")
+
+
+def test_a_waiting_with_on_what_is_no_context_manager_raises_pythons_type_error() -> None:
+    # The with's start (runtime Future._with_enter) looks __enter__ and __exit__ up on the
+    # type as Python does, __exit__ before __enter__ is called.
+    src = program("""
+        class OnlyEnter:
+            def __enter__(self):
+                print('entered')
+
+        @coroutine
+        def main():
+            for manager in (3, OnlyEnter()):
+                try:
+                    with manager:
+                        wait(pending(1))
+                except TypeError as e:
+                    print(str(e))
+            with cm('a', False) as a, cm('b', False) as b:
+                wait(pending(1))
+                return (a, b)
+        """)
+    events = assert_same(src)
+    assert next(e[2][0] for e in events if e[0] == "print").startswith("'int' object")

@@ -291,11 +291,8 @@ OVER_BOUND = {
     ("finally_nested", 10),
     ("try_except", 9),
     ("try_except", 19),
-    ("with", 10),
     ("with", 20),
-    ("with_two_items", 5),
     ("with_two_items", 10),
-    ("with_waiting_items", 10),
     ("with_waiting_items", 20),
 }
 _QUADRATIC = pytest.mark.xfail(
