@@ -284,16 +284,13 @@ def test_nested_shapes_compile_and_run_at_every_depth_cpython_compiles(
 # around its wait, so a wait at depth d costs lines in proportion to d, and the output grows
 # with the square of the depth. Strict: a fix makes these pass, and then they must go.
 OVER_BOUND = {
-    ("try_finally", 10),
     ("try_finally", 20),
     ("try_finally_waiting", 5),
     ("try_finally_waiting", 10),
     ("finally_nested", 10),
     ("try_except", 9),
     ("try_except", 19),
-    ("with", 20),
     ("with_two_items", 10),
-    ("with_waiting_items", 20),
 }
 _QUADRATIC = pytest.mark.xfail(
     strict=True, reason="re-entry of the enclosing try/with blocks is per state (issue 10)"
