@@ -29,6 +29,7 @@ the plain layout, leaving only the layout that matters. ``FEATURES`` lists them 
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import sys
 import tokenize
@@ -54,11 +55,20 @@ FEATURES = frozenset(
 )
 
 _OPEN, _CLOSE = "([{", ")]}"
+
+
+# The strategies a layout draws from, each made once: a layout takes hundreds of draws, and
+# making a strategy anew each time cost about as much as drawing from it.
+integers = functools.lru_cache(maxsize=None)(st.integers)
+sampled_from = functools.lru_cache(maxsize=1024)(st.sampled_from)
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)
 _FSTRING_END = getattr(tokenize, "FSTRING_END", None)
 _SKIP = {tokenize.NL, tokenize.COMMENT, tokenize.ENCODING, tokenize.ENDMARKER}
 _COMMENTS = ["# note", "#", "# wait(f) in a comment (", "#)]}", "# -*- not: a coding line", "#\t"]
 _CONT_INDENT = ["", " ", "\t", "  \t "]
+# A backslash continuation: the space before it, then the next line's indentation.
+_CONTINUATIONS = [space + "\\\n" + pad for space in (" ", "") for pad in _CONT_INDENT]
+_INSIDE_COMMENTS = ["", "  # inside", " #,)"]
 
 
 @dataclass
@@ -158,13 +168,26 @@ class _Printer:
     def pick(self, feature: str, options: list[Any]) -> Any:
         if feature not in self.on or len(options) == 1:
             return options[0]
-        return self.draw(st.sampled_from(options))
+        return self.draw(sampled_from(tuple(options)))
+
+    def options(self, feature: str, options: list[Any]) -> list[Any]:
+        """``options``, or only the first ("as it was") when ``feature`` is off."""
+        return options if feature in self.on else options[:1]
+
+    def rarely(self, feature: str, weight: int, options: list[Any]) -> Any:
+        """None about ``weight`` times in ``1 + weight``, else one of ``options``: a
+        ``chance`` and a ``pick`` in one draw (a gap between tokens is drawn hundreds of
+        times a layout; None shrinks simplest, then the first option)."""
+        if feature not in self.on:
+            return None
+        drawn = self.draw(integers(0, (weight + 1) * len(options) - 1))
+        return None if drawn < weight * len(options) else options[drawn - weight * len(options)]
 
     def chance(self, feature: str, weight: int = 1) -> bool:
         """Yes once in about ``1 + weight``... draws; "no" shrinks simplest."""
         if feature not in self.on:
             return False
-        return self.draw(st.integers(0, weight)) == weight
+        return self.draw(integers(0, weight)) == weight
 
     # -- blocks and statements -----------------------------------------------------------
 
@@ -266,14 +289,12 @@ class _Printer:
         if not broken:
             return original
         if depth > 0:
-            if not self.chance("breaks", 1):
-                return original
-            comment = "" if in_field else self.pick("comments", ["", "  # inside", " #,)"])
-            pad = self.pick("breaks", [indent + "    ", "", " ", indent, "\t"])
-            return comment + "\n" + pad
-        if in_field or not self.chance("backslash", 2):
-            return original
-        return self.pick("backslash", [" ", ""]) + "\\\n" + self.pick("backslash", _CONT_INDENT)
+            comments = [""] if in_field else self.options("comments", _INSIDE_COMMENTS)
+            pads = self.options("breaks", [indent + "    ", "", " ", indent, "\t"])
+            drawn = self.rarely("breaks", 1, [c + "\n" + pad for c in comments for pad in pads])
+        else:
+            drawn = None if in_field else self.rarely("backslash", 2, _CONTINUATIONS)
+        return original if drawn is None else drawn
 
     # -- literals --------------------------------------------------------------------------
 
@@ -311,7 +332,7 @@ class _Printer:
             return ["f" + quote + value + quote]
         if how == "triple":
             return [quote * 3 + value + quote * 3]
-        cut = self.draw(st.integers(1, len(value) - 1))
+        cut = self.draw(integers(1, len(value) - 1))
         if how == "continued":  # a backslash-newline inside a string is no character
             return [quote * 3 + value[:cut] + "\\\n" + value[cut:] + quote * 3]
         other = self.pick("strings", ["'", '"', "'''", "f'"])

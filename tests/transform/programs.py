@@ -15,6 +15,7 @@ program that still shows it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +24,13 @@ from hypothesis import strategies as st
 EXCEPTIONS = ("ValueError", "KeyError", "IndexError")
 MAX_DEPTH = 3
 MAX_BLOCK = 8
+_BOOLEANS = st.booleans()
+
+
+# The strategies a program draws from, each made once: a program takes hundreds of draws,
+# and making a strategy anew each time cost about as much as drawing from it.
+integers = functools.lru_cache(maxsize=None)(st.integers)
+sampled_from = functools.lru_cache(maxsize=1024)(st.sampled_from)
 
 
 @dataclass
@@ -49,13 +57,13 @@ class _Writer:
         return f"{prefix}{self.counter}"
 
     def choice(self, options: list[str]) -> str:
-        return self.draw(st.sampled_from(options))
+        return self.draw(sampled_from(tuple(options)))
 
     def flip(self) -> bool:
-        return self.draw(st.booleans())
+        return self.draw(_BOOLEANS)
 
     def small(self, low: int = 0, high: int = 3) -> int:
-        return self.draw(st.integers(low, high))
+        return self.draw(integers(low, high))
 
     # ---- expressions ---------------------------------------------------------------
 
@@ -326,7 +334,7 @@ class _Writer:
 def programs(draw: Any) -> str:
     """Source of a module whose ``main(n)`` coroutine exercises SPEC §2.2's constructs."""
     writer = _Writer(draw)
-    subs = ["sub1", "sub2"][: draw(st.integers(0, 2))]
+    subs = ["sub1", "sub2"][: draw(integers(0, 2))]
     lines = ["from corofy import coroutine, wait", "", "G = 0", "", *NESTED_HEADER, ""]
     for index, name in enumerate(subs):
         lines += writer.coroutine(name, subs[index + 1 :]) + [""]
