@@ -99,6 +99,12 @@ def _find(source: str, filename: str) -> tuple[find.Scan, readable.Readable | No
         raise error
     if "corofy" not in source:  # no marker can be imported: nothing to do
         return None
+    if error is None and readable.MAY_HAVE_LONE_BACKSLASH.search(source):
+        # libcst would fail on it or misread it, and the steps below would end in the
+        # layout: go there at once (its parse is the only one).
+        found = readable.readable(source)
+        if found is not None and found[0].lone_backslash:
+            return _scan_readable(found, filename, None)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:  # CPython compiles it, libcst cannot read it
@@ -144,6 +150,13 @@ def _find_readable(
         if isinstance(misread, cst.Module):
             raise refusals.not_round_tripped(source, misread.code, filename)
         raise unreadable from None
+    return _scan_readable(found, filename, error)
+
+
+def _scan_readable(
+    found: tuple[readable.Readable, cst.Module], filename: str, error: CorofyError | None
+) -> tuple[find.Scan, readable.Readable] | None:
+    """``_find``'s scan of the layout ``readable`` found, and libcst's module of it."""
     layout, module = found
     try:
         scan = find.scan(module, filename)

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 _BREAK = re.compile(r"\r\n|\r|\n")
+# A line holding only whitespace and a backslash (in a string too: ``lone_backslash`` tells).
+MAY_HAVE_LONE_BACKSLASH = re.compile(r"(?:^|(?<=[\r\n]))[ \t\f]*\\(?:\r\n|\r|\n)", re.M)
 _TAB = 8
 # Before these a joined continuation needs no space (libcst keeps none before an except's
 # ``:``), and nothing they end can be glued to what comes before them.
@@ -78,9 +80,14 @@ class _Logical:
 class Readable:
     """``text``, a layout of ``source`` libcst reads, and the way back to the source."""
 
-    def __init__(self, source: str, edits: list[_Edit], indents: dict[int, str]) -> None:
+    def __init__(
+        self, source: str, edits: list[_Edit], indents: dict[int, str], lone: bool = False
+    ) -> None:
         self.source = source
         self._indents = indents
+        # Lines holding only a backslash before a statement were made blank: libcst never
+        # reads such a source as written (it drops the line, or fails).
+        self.lone_backslash = lone
         pieces: list[str] = []
         # Where each piece starts in the text, where it came from, and whether it was copied
         # (a position in a copied piece maps column for column).
@@ -152,7 +159,7 @@ def readable(source: str) -> tuple[Readable, cst.Module] | None:
         lines, logical = _logical_lines(source)
     except (SyntaxError, tokenize.TokenError, IndentationError):
         return None
-    edits, indents = _indentation(source, lines, logical)
+    edits, indents, lone = _indentation(source, lines, logical)
     joined: set[int] = set()
     try:
         expected = ast.dump(ast.parse(source))
@@ -160,7 +167,7 @@ def readable(source: str) -> tuple[Readable, cst.Module] | None:
         return None
     while True:
         result = Readable(
-            source, sorted(edits + _joins(source, logical, joined), key=_order), indents
+            source, sorted(edits + _joins(source, logical, joined), key=_order), indents, lone
         )
         if result.text != source:
             try:
@@ -196,7 +203,7 @@ def spaced(source: str) -> str:
         lines, logical = _logical_lines(source)
     except (SyntaxError, tokenize.TokenError, IndentationError):
         return source
-    edits, indents = _indentation(source, lines, logical)
+    edits, indents, _ = _indentation(source, lines, logical)
     return Readable(source, edits, indents).text if edits else source
 
 
@@ -270,12 +277,13 @@ def _logical_lines(source: str) -> tuple[list[int], list[_Logical]]:
 
 def _indentation(
     source: str, starts: list[int], logical: list[_Logical]
-) -> tuple[list[_Edit], dict[int, str]]:
+) -> tuple[list[_Edit], dict[int, str], bool]:
     """Edits that indent each logical line with spaces as CPython counts its indentation
-    (lone-backslash lines before it made blank), and the source's own indentation of the
-    lines whose indentation changed."""
+    (lone-backslash lines before it made blank), the source's own indentation of the
+    lines whose indentation changed, and whether there were lone-backslash lines."""
     edits: list[_Edit] = []
     indents: dict[int, str] = {}
+    lone_lines = False
 
     def line(row: int) -> str:
         end = starts[row] if row < len(starts) else len(source)
@@ -304,12 +312,13 @@ def _indentation(
         if cont:
             col = cont
         new = " " * col
+        lone_lines = lone_lines or first < row
         if first == row and new == own:
             continue
         blank = "".join(text[len(text.rstrip("\r\n")) :] for text in lone)
         edits.append(_Edit(starts[first - 1], starts[row - 1] + len(own), blank + new))
         indents[row] = new if cont else own
-    return edits, indents
+    return edits, indents, lone_lines
 
 
 def _joins(source: str, logical: list[_Logical], joined: set[int]) -> list[_Edit]:

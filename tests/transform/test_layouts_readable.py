@@ -274,3 +274,34 @@ def test_the_header_comment_of_a_method_quotes_its_source_lines_dedented() -> No
     lines = out.splitlines()
     start = lines.index(expected[0])
     assert lines[start : start + len(expected)] == expected
+
+
+def test_a_lone_backslash_layout_is_parsed_by_libcst_once(monkeypatch) -> None:
+    # libcst never reads such a line as written: the transform goes to the readable layout
+    # at once instead of parsing the source first (the laid-out differential examples hit
+    # this path nearly every time; a parse is the dearest step of a small file).
+    import libcst
+
+    parses: list[str] = []
+    real = libcst.parse_module
+
+    def counted(text: str, *args, **kwargs):
+        parses.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(libcst, "parse_module", counted)
+    source = HEADER + "@coroutine\ndef main(n):\n    n = 1\n    \\\nreturn wait(ready(n))\n"
+    code = transform_source(source, "prog.py")
+    assert len(parses) == 1 and "\\\n" not in parses[0]
+    assert "main_machine" in code
+
+
+def test_a_backslash_line_inside_a_string_takes_the_usual_path() -> None:
+    # The quick look for lone backslash lines also finds one inside a triple-quoted string:
+    # the layout then has none, and the file transforms as libcst reads it.
+    source = (
+        HEADER + '@coroutine\ndef main(n):\n    s = """a\n\\\nb"""\n    return wait(ready(s))\n'
+    )
+    assert result(source, args=(0,)) == "a\nb"
+    code = transform_source(source, "prog.py")
+    assert '"""a\n\\\nb"""' in code
