@@ -3,6 +3,7 @@
 import ast
 import sys
 
+import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from programs import programs
@@ -10,13 +11,21 @@ from reference import assert_same
 
 from corofy.transform import transform_source
 
+# Twice the profile's count each (ci: 80): plain programs are the cheapest examples of the
+# harness's 1,000 a run (test_differential_layouts.py has the rest).
+PLAIN = settings(max_examples=2 * settings.default.max_examples)
 
+
+@pytest.mark.timeout(600)  # pytest's 120 s default is for one example, not 80
+@PLAIN
 @given(source=programs(), n=st.integers(0, 3))
 def test_generated_program_matches_reference_when_run_to_completion(source: str, n: int) -> None:
     note(source)
     assert_same(source, args=(n,))
 
 
+@pytest.mark.timeout(600)
+@PLAIN
 @given(source=programs(), n=st.integers(0, 3), polls=st.integers(0, 6))
 def test_generated_program_matches_reference_when_closed_after_some_polls(
     source: str, n: int, polls: int
