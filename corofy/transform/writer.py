@@ -17,6 +17,8 @@ from collections.abc import Collection
 from corofy.transform.ir import Raw
 
 BREAKS = re.compile(r"\r\n|\r|\n")
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
 
 
 def leading_lines_dropped(text: str, n: Raw) -> tuple[str, int]:
@@ -43,9 +45,18 @@ def string_lines(text: str) -> set[int]:
     if '"""' not in text and "'''" not in text and "\\\n" not in text:
         return set()
     inside: set[int] = set()
+    fstrings = 0  # f-strings open (3.12+ tokenizes an f-string as FSTRING_START ... END)
+    first = 0
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+            if tok.type == _FSTRING_START:
+                fstrings += 1
+                first = tok.start[0] if fstrings == 1 else first
+            elif tok.type == _FSTRING_END:
+                fstrings -= 1
+                if not fstrings:  # its lines after the first, fields' lines too, as 3.11
+                    inside.update(range(first + 1, tok.end[0] + 1))
+            elif tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
                 inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass

@@ -154,6 +154,22 @@ def test_fstring_interpolates_waits_in_order() -> None:
     assert result(src) == "3-6-  z"
 
 
+def test_a_triple_quoted_fstring_over_lines_keeps_its_text_after_a_wait() -> None:
+    # Python 3.12+ tokenizes an f-string as FSTRING_START ... FSTRING_END, not one STRING:
+    # its second line was re-indented with the resume function, into the string's value.
+    src = (
+        "from corofy import coroutine, wait\n"
+        "@coroutine\n"
+        "def main():\n"
+        "    x = wait(ready(1))\n"
+        '    s = f"""a\n'
+        "b{x}\n"
+        '  {wait(ready(2))}"""\n'
+        "    return s\n"
+    )
+    assert result(src) == "a\nb1\n  2"
+
+
 def test_literals_hold_waits_left_to_right() -> None:
     src = program("""
         @coroutine
