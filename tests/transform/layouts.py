@@ -334,7 +334,9 @@ class _Printer:
             return [quote * 3 + value + quote * 3]
         cut = self.draw(integers(1, len(value) - 1))
         if how == "continued":  # a backslash-newline inside a string is no character
-            return [quote * 3 + value[:cut] + "\\\n" + value[cut:] + quote * 3]
+            # An f-string too (3.12 tokenizes it otherwise: its second line is in it all the same).
+            prefix = self.pick("strings", ["", "f"]) if may_f else ""
+            return [prefix + quote * 3 + value[:cut] + "\\\n" + value[cut:] + quote * 3]
         other = self.pick("strings", ["'", '"', "'''", "f'"])
         return [quote + value[:cut] + quote, other + value[cut:] + other.lstrip("f")]
 
