@@ -304,3 +304,52 @@ def test_each_waiting_loop_outside_a_try_is_written_once_not_once_per_state() ->
     assert len(outer) == 1 and len(inner) == 1, headers
     # Inside a try the resume function keeps its copy: a call would leave the try.
     assert len([h for h in headers if h.startswith("for k in")]) == 2, headers
+
+
+def test_resume_functions_take_the_answer_runtime_polled_and_do_not_poll_themselves() -> None:
+    # poll() of runtime.Machine polls the future of the wait a machine is suspended at,
+    # once for every machine, instead of a prologue in each resume function (compile
+    # time, issue 10): the function gets the answer, or the exception to raise again.
+    code = transform_source(NESTED_LOOPS, "grid.py")
+    assert "_awaiting.poll(" not in code
+    assert "def _s1_line8(_m, _w, _r, _thrown):" in code
+    ns = load(code)
+    assert run_machine(ns["grid"](2, 2, lambda r, c: Later(r + c))) == 6
+
+
+def test_a_tail_that_only_runs_a_waiting_loop_is_not_a_function_of_its_own() -> None:
+    # After the statement at line 7 comes only a waiting loop: whoever would call the
+    # tail after line 7 calls the loop's continuation directly (compile time, issue 10).
+    source = textwrap.dedent("""\
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(n, get):
+            total = wait(get(0))
+            total += 1
+            with open(get.__code__.co_filename) as fh:
+                total += wait(get(1))
+            while total < n:
+                total += wait(get(total))
+            return total
+        """)
+    code = transform_source(source, "f.py")
+    assert "_after_line7(" not in code, code
+    assert "def _loop1_line9(" in code
+    ns = load(code)
+    assert run_machine(ns["f"](5, lambda v: Later(v + 1))) == 9
+
+
+class Later:
+    """Pending at the first poll, then ready: every wait suspends once."""
+
+    def __init__(self, value):
+        self.value, self.polled = value, False
+
+    def poll(self, waker):
+        from runtime import Ready
+
+        if not self.polled:
+            self.polled = True
+            return PENDING
+        return Ready(self.value)
