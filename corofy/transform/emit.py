@@ -50,7 +50,8 @@ The shape of the output (facts the design depends on):
   re-entered inside a ``try`` keeps its copy (its waits deferred), since a ``return`` from
   inside the ``try`` would run its handlers and ``finally`` too early. The start function,
   the tails and the continuations keep their waits inline: the fast path pays no deferral. What is still per state: the
-  prologue, the loads, and the re-entry of each enclosing ``try``/``with`` (so a wait nested
+  loads of what its own code reads (what it only hands on to a tail unchanged is passed
+  from its slot; the future it waited on was polled by runtime's ``poll``), and the re-entry of each enclosing ``try``/``with`` (so a wait nested
   in many of them costs lines in proportion to their depth). tests/transform/test_size.py
   holds the bound on each shape; benchmarks/bench_output.py measures compile time.
 """

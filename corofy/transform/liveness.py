@@ -8,6 +8,8 @@ it needs when it starts, and stores them on the machine only when it suspends. F
 - A suspension stores only what may have changed since the resume function loaded it:
   a local loaded on entry (or passed to a shared tail by callers that had not changed it)
   and bound nowhere in the function still equals its slot (``Storage.unchanged``).
+- A resume function loads only what its own code reads: a needed local it merely hands on,
+  unchanged, to a tail is passed there from its slot (``Storage.own_reads``).
 - Storing ``self.x = x`` at a suspension is itself a read of ``x``: it fails when ``x`` is
   unbound. So a needed local must be *definitely assigned* at the wait (on every path from
   the start, as CPython's compiler reasons). Locals that are needed somewhere without
@@ -68,6 +70,9 @@ class Storage:
     # ("state", j) or ("tail", k) -> the hot locals that function never changes and that
     # equal their slots throughout it: its suspensions need not store them
     unchanged: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
+    # ("state", j) or ("tail", k) -> the locals that function's own code reads (not counting
+    # what it passes on to a tail or stores at a suspension)
+    own_reads: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
 
 
 def _unchanged(
@@ -178,4 +183,5 @@ def place_locals(
         hot_args,
         nested_refs,
         _unchanged(by_function, hot_needed, hot_args),
+        {key: summary.own for key, summary in by_function.items()},
     )

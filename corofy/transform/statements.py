@@ -123,6 +123,9 @@ class Render:
         self.renamed = _RenameTriggers(storage.cold, in_class)
         self.last_line = -1
         self.unchanged: frozenset[str] = frozenset()  # of the function being printed
+        # locals the state function being printed did not load: its tail calls pass them
+        # from their slots (state_functions._resume_function)
+        self.through: frozenset[str] = frozenset()
         # Nested coroutines (see nested.py): the enclosing coroutines' Renders (outermost
         # first) and the statements holding coroutines generated inside this one.
         self.enclosing: list[Render] = []
@@ -308,7 +311,8 @@ class Render:
             self._return(w, n)
         elif isinstance(n, TailCall):
             passed = "".join(
-                f", {self.mangle(a)}" for a in sorted(self.storage.tail_args.get(n.index, ()))
+                f", {m}.{self.slot(a)}" if a in self.through else f", {self.mangle(a)}"
+                for a in sorted(self.storage.tail_args.get(n.index, ()))
             )
             w.line(f"return {m}.{self.tail_names[n.index]}({names.w}{passed})")
         elif isinstance(n, (Break, Continue)):

@@ -353,3 +353,30 @@ class Later:
             self.polled = True
             return PENDING
         return Ready(self.value)
+
+
+def test_a_resume_function_passes_what_it_only_hands_on_to_a_tail_from_its_slot() -> None:
+    # State 1 reads none of a, b, get: it hands them on to the tail after line 5 as they
+    # are in their slots, instead of loading each into a local first (compile time,
+    # issue 10). x, which it binds, is passed as its local.
+    source = textwrap.dedent("""\
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(a, b, get):
+            x = wait(get(1))
+            for i in range(2):
+                x += wait(get(i))
+            return a + b + x
+        """)
+    code = transform_source(source, "f.py")
+    tree = ast.parse(code)
+    resume = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("_s1_")
+    )
+    text = ast.get_source_segment(code, resume)
+    assert "= _m.a" not in text and ", _m.a, _m.b, _m.get, x)" in text, text
+    ns = load(code)
+    assert run_machine(ns["f"](10, 20, lambda v: Later(v + 1))) == 35
