@@ -381,7 +381,9 @@ class _Builder:
         ends = self.stmts(s.body, opens)
         self.exc = after_handlers
         ends = self.stmts(s.orelse, ends)
-        if dispatch is not None:
+        if dispatch is not None and type(s).__name__ == "TryStar":
+            ends += self._star_clauses(s, dispatch, after_handlers)
+        elif dispatch is not None:
             for handler in s.handlers:
                 entry = self.node()
                 self.succ[dispatch].append((entry, _CAUGHT))
@@ -394,6 +396,24 @@ class _Builder:
             self.finals = frame.outer
             return self.stmts(s.finalbody, ends)
         return ends
+
+    def _star_clauses(self, s: ast.AST, dispatch: int, after: tuple[int, str]) -> Open:
+        """except* clauses: every clause's type is evaluated in turn (it may raise, out of
+        the try), its handler may run, and what a handler raises goes on to the next
+        clause; after the last, what is left is raised or nothing is."""
+        entry = self.node()
+        self.succ[dispatch].append((entry, _CAUGHT))
+        opens: Open = [(entry, "")]
+        for handler in s.handlers:  # type: ignore[attr-defined]
+            typed = self.may_raise(self.expr(handler.type, opens))
+            collect = self.node()
+            self.exc = (collect, _CAUGHT)
+            done = self.stmts(handler.body, typed)
+            self.exc = after
+            opens = [*typed, *done, (collect, "")]
+        last = self.point(opens)
+        self.succ[last].append(after)
+        return [(last, "")]
 
     def with_(self, s: ast.With | ast.AsyncWith, opens: Open) -> Open:
         for item in s.items:

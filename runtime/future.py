@@ -12,6 +12,8 @@ import inspect
 import warnings
 from typing import Any, Final, Generic, Self, TypeVar
 
+from runtime import _except_star
+
 # Covariant: a Future[bool] is a Future[int], as a Rust future's Output is.
 T_co = TypeVar("T_co", covariant=True)
 
@@ -136,6 +138,11 @@ class Future(Generic[T_co]):
             )
         return exit, enter(manager)
 
+    # try/except* whose clauses span polls (runtime/_except_star.py); _star_next is set below
+    _star_match = staticmethod(_except_star.match)
+    _star_raise = staticmethod(_except_star.reraise)
+    _star_next: Future[None]
+
     @staticmethod
     def _wait_error(value: Any, error: BaseException) -> BaseException:
         """What ``wait(value)`` raises when polling ``value`` raised ``error``.
@@ -179,3 +186,17 @@ class Future(Generic[T_co]):
             RuntimeWarning,
             stacklevel=2,
         )
+
+
+class _StarNext(Future[None]):
+    """What a machine "waits" on to go on to its next except* clause in a state function of
+    its own (so no resume function copies the clauses after its wait): ready at once, so
+    ``poll()`` runs that state in the same call; ``close()`` goes on through it too."""
+
+    __slots__ = ()
+
+    def poll(self, waker: Waker) -> Ready[None]:
+        return Ready(None)
+
+
+Future._star_next = _StarNext()

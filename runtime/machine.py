@@ -92,7 +92,13 @@ class Machine(Future[Any]):
     def _resume_closing(self, state: int) -> Any:
         """Re-enter the wait of ``state`` raising GeneratorExit there, as ``close()`` does."""
         self._awaiting, self._state = None, -1  # type: ignore[attr-defined]
-        return self._steps[state](self, CLOSING, None, [GeneratorExit()])  # type: ignore[attr-defined]
+        answer = self._steps[state](self, CLOSING, None, [GeneratorExit()])  # type: ignore[attr-defined]
+        # A step to the next except* clause is no suspension: the clauses go on.
+        while answer is AGAIN and self._awaiting is Future._star_next:  # type: ignore[attr-defined]
+            state = self._state  # type: ignore[attr-defined]
+            self._awaiting, self._state = None, -1  # type: ignore[attr-defined]
+            answer = self._steps[state](self, CLOSING, None, None)  # type: ignore[attr-defined]
+        return answer
 
     def _finished(self, waker: Any) -> NoReturn:
         raise RuntimeError(f"cannot poll {self._corofy_name_}(): it has finished (or is running)")

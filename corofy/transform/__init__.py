@@ -221,6 +221,7 @@ def _machine(
             )
         return found
 
+    steps = {w.id for w in unit.waits if w.step}
     nested.prepare(render, coroutine, outer, generate)
     text = emit.machine(render, resumes.blocks, resumes.tails, base, scan.filename, resumes.loops)
     machines.append(
@@ -229,8 +230,9 @@ def _machine(
             coroutine.node.name.value,
             ctx.line(coroutine.node),
             "\n".join(text.lines) + "\n",
-            [StateInfo(*s) for s in text.states],
-            [Edge(*e) for e in text.edges],
+            # A hand-off on a future ready at once (except*) is no state a poll stops in.
+            [StateInfo(*s) for s in text.states if s[0] not in steps],
+            [Edge(*e) for e in text.edges if e[1] not in steps],
         )
     )
     return text

@@ -268,16 +268,26 @@ def _pending(kind: str, exit: Exit) -> cst.Comparison:
     return equals(kind, exit.value)
 
 
-def raise_again(line: int, exc: str, saved: str | None) -> tuple[Gen, Gen, Gen]:
+def raise_again(
+    line: int, exc: str, saved: str | None, traceback: str | None = None
+) -> tuple[Gen, Gen, Gen]:
     """Statements raising ``exc`` again to be inside its handler (or a ``finally`` it is
     passing through): Python sets the ``__context__`` of an exception raised while another
     is handled, so it is kept before and put back after (the exception's chain stays what
-    it was when first raised)."""
+    it was when first raised). With ``traceback`` (a temporary), the exception's traceback
+    is put back too."""
     assert saved is not None
+    restore = Gen(line, f"{exc}.__context__ = {saved}", reads=frozenset({exc, saved}))
+    if traceback is not None:
+        restore = Gen(
+            line,
+            f"{exc}.__context__, {exc}.__traceback__ = {saved}, {traceback}",
+            reads=frozenset({exc, saved, traceback}),
+        )
     return (
         Gen(
             line, f"{saved} = {exc}.__context__", reads=frozenset({exc}), writes=frozenset({saved})
         ),
         Gen(line, f"raise {exc}", reads=frozenset({exc}), ends=True),
-        Gen(line, f"{exc}.__context__ = {saved}", reads=frozenset({exc, saved})),
+        restore,
     )

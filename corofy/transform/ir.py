@@ -59,6 +59,9 @@ class Wait(Node):
     # Inside an except or finally block: an exception may be being handled there, and a
     # future polled there would chain onto it (see emit.py), so it is polled by poll().
     guarded: bool = False
+    # A hand-off to a state of its own on a future ready at once (except_star.py): never a
+    # suspension, so nothing is ever thrown at it.
+    step: bool = False
 
 
 @dataclass(eq=False)
@@ -85,6 +88,10 @@ class Handler:
     type: cst.BaseExpression | None
     name: str | None
     body: Block
+    # A temporary holding the traceback the exception must keep when a resume function
+    # raises it again to re-enter this handler (except*: a bare ``raise`` there is told
+    # from ``raise eg`` by it, see except_star.py); None: the traceback is not kept.
+    traceback: str | None = None
 
 
 @dataclass(eq=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import libcst as cst
 
 from corofy.transform.context import Context
+from corofy.transform.except_star import lower_try_star
 from corofy.transform.exits import Exit
 from corofy.transform.expressions import Spill, equals, name
 from corofy.transform.ir import (
@@ -297,9 +298,6 @@ class Lower:
         out.append(Loop(line, None, target, iterable, body, orelse))
 
     def _Try(self, s, line: int, out: Block) -> None:
-        star = isinstance(s, cst.TryStar)
-        if star and self.has(s):
-            self.ctx.refuse(s, "wait() inside try/except* is not supported")
         body = self.block(s.body.body)
         handlers = []
         # From the first except clause whose type waits, the clauses are matched by code:
@@ -321,6 +319,24 @@ class Lower:
         if waiting < len(s.handlers):
             handlers.append(self._matched(s.handlers[waiting:]))
         orelse = self.block(s.orelse.body.body) if s.orelse else []
+        self._try_rest(s, line, out, body, handlers, orelse, isinstance(s, cst.TryStar))
+
+    def _TryStar(self, s: cst.TryStar, line: int, out: Block) -> None:
+        if not any(self.has(h) for h in s.handlers):
+            # Waits in the body, else or finally only: the except* clauses stay native
+            # (a resume function re-opens the try around the rest of its body).
+            self._Try(s, line, out)
+            return
+        tried, _ = lower_try_star(self, s, line)
+        if s.finalbody is None:
+            out.extend(tried)
+        else:  # the finally around it all, as around the native try and its clauses
+            self._try_rest(s, line, out, tried, [], [], False)
+
+    def _try_rest(
+        self, s, line: int, out: Block, body: Block, handlers, orelse, star: bool
+    ) -> None:
+        """The try node of ``s`` from its lowered body, handlers and else: its finally."""
         self.ctx.guard += 1
         finalbody = self.block(s.finalbody.body.body) if s.finalbody else []
         self.ctx.guard -= 1
@@ -348,8 +364,6 @@ class Lower:
         if fin:
             self.ctx.unit.fins.append(node)
         out.append(node)
-
-    _TryStar = _Try
 
     def _handler_body(self, h: cst.ExceptHandler, exc: str) -> Block:
         """``h``'s body for an exception held in temporary ``exc``: its ``as`` name bound

@@ -239,7 +239,7 @@ def _reenter(
         if isinstance(part, tuple) and part[0] == "h":
             h = node.handlers[part[1]]
             assert h.name is not None  # a handler that waits keeps its exception (lower.py)
-            save, again, restore = raise_again(h.line, h.name, node.saved)
+            save, again, restore = raise_again(h.line, h.name, node.saved, h.traceback)
             return [
                 save,
                 Try(

@@ -106,6 +106,9 @@ def _write_inline(r: Printer, w: Writer, n: Wait) -> None:
 
 def write_resume(r: Printer, w: Writer, n: Resume) -> None:
     names, wait = r.names, n.wait
+    if wait.step:
+        r.last_line = wait.line
+        return
     w.line(
         f"if {names.thrown}:  # resume {one_line(wait.source)} (state {wait.id}, "
         f"line {wait.line}): it raised, or close()",

@@ -64,6 +64,18 @@ MODULE = textwrap.dedent(
 
 
     @coroutine
+    def starred(next_future):
+        try:
+            if wait(next_future()):
+                raise ExceptionGroup("both", [ValueError(1), KeyError(2)])
+        except* ValueError:
+            x = wait(next_future())
+        except* KeyError:
+            x = wait(next_future())
+        return x
+
+
+    @coroutine
     def straight(next_future):
         a = wait(next_future())
         b = wait(next_future())
@@ -167,6 +179,7 @@ CALLS = {
     "guarded": lambda m, nf: m.guarded(nf),
     "loops": lambda m, nf: m.loops(nf, [0, 1, 2, 3]),
     "straight": lambda m, nf: m.straight(nf),
+    "starred": lambda m, nf: m.starred(nf),
 }
 
 
@@ -179,7 +192,7 @@ def _observed_polls(module, name: str, seed: int, runs: int) -> set[tuple[int, s
         with runtime.instrument(recorder):
             try:
                 runtime.run(CALLS[name](module, future_maker(rng)))
-            except (ValueError, KeyError, module.Stop):
+            except (ValueError, KeyError, module.Stop, ExceptionGroup):
                 pass
         observed.update(recorder.polls)
     return observed
@@ -209,6 +222,15 @@ def test_a_while_true_server_has_no_return_edge_and_loops_on_its_wait() -> None:
     assert (1, 1, "loop, ready at once") in labels
     assert not [label for _, dst, label in labels if dst == DONE and "return" in label]
     assert (1, DONE, "exception escapes") in labels
+
+
+def test_except_star_clauses_after_a_waiting_one_are_drawn_as_reachable_from_it() -> None:
+    machine = machine_of("starred")
+    # the hand-offs between except* clauses are no states a poll stops in
+    assert [s.id for s in machine.states] == [0, 1, 3, 5]
+    labels = {(e.src, e.dst, e.label) for e in transitions(MODULE, machine)}
+    assert (3, 5, "pending") in labels  # ValueError's handler done: KeyError's runs too
+    assert (3, 5, "exception caught, pending") in labels  # its wait raised: kept, goes on
 
 
 def test_caught_exceptions_are_told_from_escaping_ones() -> None:

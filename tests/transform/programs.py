@@ -44,6 +44,7 @@ class _Scope:
     in_comprehension: bool = False  # a walrus there binds in the coroutine: not generated
     in_fstring: bool = False  # Python 3.11 f-string fields cannot hold quotes: no strings
     closures: bool = False  # peek() reads a, b, c late; poke(v) rebinds a with nonlocal
+    in_star: bool = False  # inside an except* clause: no return, break or continue leaves it
 
 
 @dataclass
@@ -187,7 +188,9 @@ class _Writer:
 
     def statement(self, scope: _Scope, depth: int, indent: int) -> list[str]:
         pad = " " * indent
-        kinds = ["assign", "print", "wait", "augassign", "return"]
+        kinds = ["assign", "print", "wait", "augassign"]
+        if not scope.in_star:
+            kinds.append("return")
         if depth < MAX_DEPTH:
             kinds += ["if", "while", "for", "try", "with", "raise", "match", "assert"]
         if scope.in_loop:
@@ -246,7 +249,7 @@ class _Writer:
             if self.flip():
                 lines += [f"{pad}else:", *self.block(scope, depth + 1, inner)]
             return lines
-        loop_scope = _Scope(scope.names, scope.subs, True, scope.handled)
+        loop_scope = _Scope(scope.names, scope.subs, True, scope.handled, in_star=scope.in_star)
         if kind == "while":
             counter = self.fresh("w")
             lines = [
@@ -264,7 +267,9 @@ class _Writer:
                 iterable = f"range({self.expr(scope, 1)} % 3)"
             else:
                 iterable = f"[{self.expr(scope, 1)}, {self.expr(scope, 1)}]"
-            body_scope = _Scope([*scope.names, var], scope.subs, True, scope.handled)
+            body_scope = _Scope(
+                [*scope.names, var], scope.subs, True, scope.handled, in_star=scope.in_star
+            )
             lines = [f"{pad}for {var} in {iterable}:", *self.block(body_scope, depth + 1, inner)]
             if self.flip():
                 lines += [f"{pad}else:", *self.block(scope, depth + 1, inner)]
@@ -275,7 +280,9 @@ class _Writer:
                 tag = self.expr(scope, 1) if self.flip() else repr(self.fresh("cm"))
                 items.append(f"cm({tag}, {self.flip()})")
             name = self.fresh("t")
-            body_scope = _Scope(scope.names, scope.subs, scope.in_loop, scope.handled)
+            body_scope = _Scope(
+                scope.names, scope.subs, scope.in_loop, scope.handled, in_star=scope.in_star
+            )
             return [
                 f"{pad}with {', '.join(items)} as {name}:",
                 *self.block(body_scope, depth + 1, inner),
@@ -283,16 +290,26 @@ class _Writer:
         # try
         lines = [f"{pad}try:", *self.block(scope, depth + 1, inner)]
         handlers = self.small(0, 2)
+        # try/except*: its clauses see a group (printed by repr: its args hold exceptions)
+        # and no return, break or continue may leave them (CPython's SyntaxError)
+        star = handlers > 0 and self.small(0, 3) == 0
         for _ in range(handlers):
             caught = self.choice(["Exception", *EXCEPTIONS, "(ValueError, KeyError)"])
             if self.flip() and self.flip():  # a clause whose type is waited for
                 polls = self.small(0, 2)
                 caught = f"wait(pending({polls}, {caught}))" if polls else f"wait(ready({caught}))"
             var = self.fresh("e")
-            handler_scope = _Scope(scope.names, scope.subs, scope.in_loop, var)
+            if star:
+                handler_scope = _Scope(scope.names, scope.subs, False, var, in_star=True)
+                shown = f"repr({var})"
+            else:
+                handler_scope = _Scope(
+                    scope.names, scope.subs, scope.in_loop, var, in_star=scope.in_star
+                )
+                shown = f"{var}.args"
             lines += [
-                f"{pad}except {caught} as {var}:",
-                f"{pad}    print('caught', type({var}).__name__, {var}.args)",
+                f"{pad}except{'*' if star else ''} {caught} as {var}:",
+                f"{pad}    print('caught', type({var}).__name__, {shown})",
                 *self.block(handler_scope, depth + 1, inner),
             ]
         if handlers and self.flip():
@@ -412,13 +429,15 @@ def _target_statement(self: _Writer, scope: _Scope, depth: int, indent: int) -> 
         items = f"[{value}, {self.expr(scope, e)}, {self.expr(scope, 1)}]"
         return [f"{pad}{self.choice(['a', 'b', 'c'])}, *s[{index()}] = {items}"]
     if kind == "for":
-        loop_scope = _Scope(scope.names, scope.subs, True, scope.handled)
+        loop_scope = _Scope(scope.names, scope.subs, True, scope.handled, in_star=scope.in_star)
         return [
             f"{pad}for d[{index()}] in [{value}, {self.expr(scope, 1)}]:",
             *self.block(loop_scope, depth + 1, indent + 4),
         ]
     if kind == "with":
-        body_scope = _Scope(scope.names, scope.subs, scope.in_loop, scope.handled)
+        body_scope = _Scope(
+            scope.names, scope.subs, scope.in_loop, scope.handled, in_star=scope.in_star
+        )
         return [
             f"{pad}with cm({value}, {self.flip()}) as s[{index()}]:",
             *self.block(body_scope, depth + 1, indent + 4),

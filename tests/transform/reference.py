@@ -411,13 +411,16 @@ def describe(exc: BaseException | None, depth: int = 0) -> Any:
     args = tuple(
         a if isinstance(a, (int, str, float, bool, type(None))) else repr(a) for a in exc.args
     )
-    return (
+    described = (
         type(exc).__name__,
         args,
         describe(exc.__cause__, depth + 1),
         describe(exc.__context__, depth + 1),
         exc.__suppress_context__,
     )
+    if isinstance(exc, BaseExceptionGroup):  # each part's own chain too (except*)
+        return (*described, tuple(describe(e, depth + 1) for e in exc.exceptions))
+    return described
 
 
 class Run:
