@@ -53,6 +53,7 @@ import functools
 import inspect
 import io
 import linecache
+import sys
 import tokenize
 import types
 from collections.abc import Callable
@@ -153,11 +154,34 @@ def _fail(filename: str, line: int, message: str) -> Exception:
 
 
 def _error_like(cls: type, filename: str, line: int, col: int, message: str) -> Exception:
-    """A CorofyError at an original position, whatever its constructor looks like."""
+    """A CorofyError at an original position, whatever its constructor looks like: a
+    refusal, which Python reports as its error line if nothing catches it."""
     exc = cls.__new__(cls)
     exc.filename, exc.line, exc.col, exc.message = filename, line, col, message
     exc.args = (f"{filename}:{line}:{col}: error: {message}",)
+    exc.__corofy_refusal__ = True
+    _report_refusals_as_lines()
     return exc
+
+
+def _report_refusals_as_lines() -> None:
+    """Make an uncaught refusal of the build-free path read as the command line prints it,
+    ``path:line:col: error: message`` alone on stderr, not as a traceback through corofy's
+    own frames (a user error, not a crash); any other exception is reported as before.
+    Installed at the first refusal; the refusal can still be caught as a CorofyError."""
+    if getattr(sys.excepthook, "__corofy__", False):
+        return
+    previous = sys.excepthook
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if getattr(value, "__corofy_refusal__", False):
+            sys.stderr.write(f"{value}\n")
+            sys.stderr.flush()
+        else:
+            previous(kind, value, tb)
+
+    excepthook.__corofy__ = True  # type: ignore[attr-defined]
+    sys.excepthook = excepthook
 
 
 def _build(fn: types.FunctionType) -> types.FunctionType:

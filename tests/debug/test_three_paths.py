@@ -171,3 +171,36 @@ def test_dump_tasks_names_function_state_and_original_line(project, path):
     assert line.rstrip().endswith(f"prog.py:{wait_line}"), proc.stdout
     assert "main (running) in " in proc.stdout
     assert "wait(Never())" in proc.stdout
+
+
+def test_a_refusal_with_no_build_step_reads_as_its_error_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    # SPEC 2.3/5: a refusal reads `path:line:col: error: message`, the build-free path too;
+    # it read as a traceback through corofy's frames ending in that line.
+    (tmp_path / "bad.py").write_text(
+        "from corofy import coroutine, wait\n\n\n@coroutine\ndef f():\n    yield 1\n"
+    )
+    proc = run(tmp_path, sys.executable, "bad.py")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    path, line, col, message = proc.stderr.split(":", 3)
+    assert (Path(path).name, line, col) == ("bad.py", "6", "5")
+    assert message.startswith(" error: yield inside a @coroutine")
+    assert message.rstrip().endswith("use wait(x) instead of yield x")
+
+
+def test_a_refusal_with_no_build_step_can_still_be_caught_as_a_corofy_error(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "bad.py").write_text(
+        "from corofy import coroutine, wait\n\n\n@coroutine\ndef f():\n    yield 1\n"
+    )
+    (tmp_path / "main.py").write_text(
+        "from corofy.transform import CorofyError\n"
+        "try:\n    import bad\nexcept CorofyError as exc:\n    print('caught', exc.line)\n"
+        "raise ValueError('other errors keep their traceback')\n"
+    )
+    proc = run(tmp_path, sys.executable, "main.py")
+    assert proc.stdout == "caught 6\n"
+    assert "Traceback" in proc.stderr and "ValueError: other errors" in proc.stderr
