@@ -82,13 +82,19 @@ class Context:
         return self._printed(node)
 
     def _printed(self, node: cst.FunctionDef) -> str:
-        return self.module.code_for_node(node.with_changes(leading_lines=[]))
+        found = self.positions.def_text(node)  # cut from the module's printed text
+        return (
+            self.module.code_for_node(node.with_changes(leading_lines=[]))
+            if found is None
+            else found
+        )
 
     def text_of(self, node: cst.CSTNode) -> str:
         """``node`` as libcst prints it; cut from the source when it is an expression or small
-        statement of the module (its printed text is where it was printed: no indents), put
-        together by ``printing`` for the plain nodes lowering makes, printed by libcst else."""
-        found = printed(node, self.positions.text)
+        statement of the module (its printed text is where it was printed, less the indents
+        of the block around it), put together by ``printing`` for the plain nodes lowering
+        makes, printed by libcst else."""
+        found = printed(node, self.positions.alone)
         return self.module.code_for_node(node) if found is None else found
 
     def temp(self, base: str) -> str:

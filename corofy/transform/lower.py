@@ -113,8 +113,8 @@ class Lower:
             self._augassign(s, line, out, spill)
         elif isinstance(s, cst.Raise):
             exc, cause = spill.ordered([s.exc, s.cause.item if s.cause else None], out)
-            new = s.with_changes(exc=exc)
-            if s.cause is not None:
+            new = s if exc is s.exc else s.with_changes(exc=exc)
+            if s.cause is not None and cause is not s.cause.item:
                 new = new.with_changes(cause=s.cause.with_changes(item=cause))
             out.append(Raw(line, new, comments))
         elif isinstance(s, cst.Assert):

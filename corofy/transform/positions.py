@@ -137,7 +137,10 @@ _WHOLE = (cst.Import, cst.ImportFrom)
 # several lines it is not: a comment line or a continuation inside brackets is indented
 # as the block around it, which a node printed alone is not.)
 SPANNED: tuple[type, ...] = (cst.BaseExpression, cst.BaseSmallStatement)
-_RANGE, _SPAN, _IMPORT = 1, 2, 4
+# Whose whole printed text corofy may need (``NodePositions.alone``): a def is printed again
+# dedented for the header comment; from its first decorator's printed text on.
+OPENED: tuple[type, ...] = (cst.FunctionDef, cst.Decorator)
+_RANGE, _SPAN, _IMPORT, _OPEN = 1, 2, 4, 8
 
 
 def _what_of(kind: type) -> int:
@@ -145,6 +148,7 @@ def _what_of(kind: type) -> int:
         (_RANGE if issubclass(kind, RECORDED) else 0)
         | (_SPAN if issubclass(kind, SPANNED) else 0)
         | (_IMPORT if issubclass(kind, _WHOLE) else 0)
+        | (_OPEN if issubclass(kind, OPENED) else 0)
     )
 
 
@@ -217,8 +221,10 @@ _NOTHING = _Nothing()
 
 class _CountingState(CodegenState):
     """Prints the module, noting token counts around the nodes of the ``RECORDED`` kinds
-    (their ranges, by ``PositionProvider``'s rules) and of the ``SPANNED`` kinds (where they
-    were printed). Positions come from the counts afterwards: no work per token.
+    (their ranges, by ``PositionProvider``'s rules), of the ``SPANNED`` kinds (where they
+    were printed) and of the ``OPENED`` kinds (their whole printed text), and where indent
+    tokens were printed and how many. Positions come from the counts afterwards: no work
+    per token.
 
     The hooks libcst calls around every node are closures set on the instance: no bound
     method to make per call, and the state they keep is in local cells."""
@@ -231,6 +237,18 @@ class _CountingState(CodegenState):
         self.add_token = tokens.append  # shadows the method: no Python frame per token
         self.ranges = ranges = {}
         self.spans = spans = {}
+        self.opened = opened = {}
+        # add_indent_tokens: the token count before each indent, and its count of tokens
+        self.indents: list[int] = []
+        self.depths: list[int] = []
+        indents, depths = self.indents.append, self.depths.append
+        indent_tokens, extend = self.indent_tokens, tokens.extend
+
+        def add_indent_tokens() -> None:
+            indents(len(tokens))
+            depths(len(indent_tokens))
+            extend(indent_tokens)
+
         stack: list[int] = []
         push, pop = stack.append, stack.pop
         whole = [0]  # inside an import: record everything
@@ -249,6 +267,8 @@ class _CountingState(CodegenState):
                 start = pop()
                 if what & _SPAN:
                     spans[node] = start << 32 | len(tokens)
+                if what & _OPEN:
+                    opened[node] = start << 32 | len(tokens)
                 if what & _RANGE or whole[0]:
                     if what & _IMPORT:
                         whole[0] -= 1
@@ -263,6 +283,7 @@ class _CountingState(CodegenState):
                 return _Hoisting(self, node, start_node, end_node)
             return _NOTHING
 
+        self.add_indent_tokens = add_indent_tokens  # type: ignore[method-assign]
         self.before_codegen = before_codegen  # type: ignore[method-assign]
         self.after_codegen = after_codegen  # type: ignore[method-assign]
         self.record_syntactic_position = record_syntactic_position  # type: ignore[method-assign]
@@ -287,9 +308,13 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
         except _Unrecordable:  # a libcst hoisting from kinds we do not record: do it all
             self.ranges: dict[CSTNode, int] = {}
             self.spans: dict[CSTNode, int] = {}
+            self.opened: dict[CSTNode, int] = {}
+            self.indents: list[int] = []
+            self.depths: list[int] = []
             self._everything()
             return
-        self.ranges, self.spans = state.ranges, state.spans
+        self.ranges, self.spans, self.opened = state.ranges, state.spans, state.opened
+        self.indents, self.depths = state.indents, state.depths
         tokens = state.tokens
         self.offsets_of = list(accumulate(map(len, tokens), initial=0))  # token count -> offset
         self.printed = "".join(tokens)  # the module's text
@@ -338,6 +363,61 @@ class NodePositions(Mapping[CSTNode, CodeRange]):
             return None
         found = self.printed[self.offsets_of[span >> 32] : self.offsets_of[span & _LOW]]
         return None if "\n" in found or "\r" in found else found
+
+    def alone(self, node: CSTNode) -> str | None:
+        """``node`` as ``Module.code_for_node`` prints it, cut from the module's text, over
+        several lines too: None unless ``node`` is a SPANNED node of the module. (Printed
+        alone, a line inside it libcst indents as the block around it is not indented:
+        inside an expression or small statement no block opens, so each indent in its
+        stretch of the module is the block's, all of it dropped.)"""
+        span = self.spans.get(node)
+        if span is None:
+            return None
+        start, end = span >> 32, span & _LOW
+        offsets, printed = self.offsets_of, self.printed
+        found = printed[offsets[start] : offsets[end]]
+        if "\n" not in found and "\r" not in found:
+            return found
+        indents, depths = self.indents, self.depths
+        pieces = []
+        for k in range(bisect_right(indents, start - 1), bisect_right(indents, end - 1)):
+            pieces.append(printed[offsets[start] : offsets[indents[k]]])
+            start = indents[k] + depths[k]
+        pieces.append(printed[offsets[start] : offsets[end]])
+        return "".join(pieces)
+
+    def def_text(self, node: cst.FunctionDef) -> str | None:
+        """``node`` without its leading lines, as ``Module.code_for_node`` prints it, cut
+        from the module's text: printed alone, every line libcst indents is indented as
+        the def's own body, not as the blocks around the def (None when the cheap pass was
+        given up)."""
+        if not self.ranges or node not in self.opened or node not in self.ranges:
+            return None
+        end = self.opened[node] & _LOW
+        syntactic = self.ranges[node] >> 32  # after the indent of the line of ``def``
+        indents, depths = self.indents, self.depths
+        at = bisect_right(indents, syntactic) - 1
+        if at < 0 or indents[at] + depths[at] != syntactic:
+            return None
+        depth = depths[at]  # the indent tokens of the blocks around the def
+        if node.decorators:
+            first = self.opened.get(node.decorators[0])
+            if first is None:
+                return None
+            start = first >> 32
+        elif node.lines_after_decorators:
+            return None
+        else:
+            start = indents[at]
+        offsets, printed = self.offsets_of, self.printed
+        pieces = []
+        for k in range(bisect_right(indents, start - 1), bisect_right(indents, end - 1)):
+            if depths[k] < depth:
+                return None
+            pieces.append(printed[offsets[start] : offsets[indents[k]]])
+            start = indents[k] + depth
+        pieces.append(printed[offsets[start] : offsets[end]])
+        return "".join(pieces)
 
     def _everything(self) -> Mapping[CSTNode, CodeRange]:
         if self.all is None:

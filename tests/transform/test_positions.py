@@ -167,3 +167,114 @@ def test_lines_without_ranges_agree_with_the_ranges():
         ours = node_positions(module)
         assert all(ours.line(n) == r.start.line for n, r in expected.items())
         assert ours.line(cst.Name("made_later")) is None
+
+
+AWKWARD_DEFS = (
+    "import x\n"
+    "class A:\n"
+    "    # before\n"
+    "    @dec(1,\n"
+    "  2)\n"
+    "    # between decorators\n"
+    "    @other\n"
+    "    def f(self, a=(1,\n"
+    "# a comment at column 0 inside brackets\n"
+    "            2), *, b: 'x' = 3) -> int:\n"
+    "        s = '''a\n"
+    "    b'''\n"
+    "# a comment at column 0\n"
+    "        if a: return \\\n"
+    "  1\n"
+    "        def g():\n"
+    "            pass\n"
+    "        return [a,\n"
+    "                # inside\n"
+    "            b]\n"
+    "        # trailing comment of the body\n"
+    "    def h(self): return 1\n"
+    "    class B:\n"
+    "        def i(self):\n"
+    "            pass\n"
+    "\n"
+    "        # after i\n"
+    "def top():\n"
+    "    pass\n"
+)
+
+
+def assert_def_texts_are_printed_texts(source: str) -> int:
+    """Every def cut from the module's text (less the indents of the blocks around it)
+    reads as libcst prints it alone, without its leading lines: the header comment of a
+    coroutine's generated code quotes a method so, instead of printing it again."""
+    module = cst.parse_module(source)
+    ranges = node_positions(module)
+    defs: list[cst.FunctionDef] = []
+
+    class Defs(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            defs.append(node)
+
+    module.visit(Defs())
+    for node in defs:
+        expected = module.code_for_node(node.with_changes(leading_lines=[]))
+        assert ranges.def_text(node) == expected, node.name.value
+    return len(defs)
+
+
+@pytest.mark.parametrize("path", SAMPLES + OWN, ids=lambda p: p.name)
+def test_def_texts_match_printing_on_real_files(path):
+    assert_def_texts_are_printed_texts(path.read_text())
+
+
+def test_def_texts_of_awkward_layouts():
+    assert assert_def_texts_are_printed_texts(AWKWARD_DEFS) == 5
+    assert assert_def_texts_are_printed_texts(AWKWARD_DEFS.replace("\n", "\r")) == 5
+    tabs = "class A:\n\tdef f(self):\n\t\tx = (1,\n\t\t\t2)\n\t\tdef g(): return x\n"
+    assert assert_def_texts_are_printed_texts(tabs) == 2
+    module = cst.parse_module(AWKWARD_DEFS)
+    assert (
+        node_positions(module).def_text(
+            cst.FunctionDef(cst.Name("f"), cst.Parameters(), cst.SimpleStatementSuite([cst.Pass()]))
+        )
+        is None
+    )
+
+
+def assert_alone_texts_are_printed_texts(source: str) -> int:
+    """Every expression and small statement cut from the module's text, over several lines
+    too, reads as libcst prints it alone (continuation lines less the block's indent)."""
+    module = cst.parse_module(source)
+    ranges = node_positions(module)
+    several = 0
+    for node in ranges.spans:
+        text = ranges.alone(node)
+        assert text == module.code_for_node(node), node
+        several += "\n" in text or "\r" in text
+    return several
+
+
+@pytest.mark.parametrize("path", SAMPLES + OWN, ids=lambda p: p.name)
+def test_alone_texts_match_printing_on_real_files(path):
+    assert_alone_texts_are_printed_texts(path.read_text())
+
+
+def test_alone_texts_of_awkward_layouts():
+    assert assert_alone_texts_are_printed_texts(AWKWARD_DEFS) > 5
+    assert assert_alone_texts_are_printed_texts(AWKWARD_DEFS.replace("\n", "\r\n")) > 5
+    assert node_positions(cst.parse_module("x = 1\n")).alone(cst.Name("made_later")) is None
+
+
+def test_def_and_alone_texts_without_the_cheap_pass_are_none(monkeypatch):
+    # When the cheap pass is given up (see the test above), the texts are printed, not cut.
+    class WithoutSmallStatements(positions._What):
+        def __init__(self) -> None:
+            super().__init__()
+            for kind in self:
+                if issubclass(kind, cst.BaseSmallStatement):
+                    self[kind] = 0
+
+    monkeypatch.setattr(positions, "_what", WithoutSmallStatements())
+    module = cst.parse_module(AWKWARD_DEFS)
+    ours = node_positions(module)
+    method = module.body[1].body.body[0]
+    assert ours.def_text(method) is None and ours.alone(method.body.body[0].body[0]) is None
