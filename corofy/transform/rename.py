@@ -304,12 +304,11 @@ _WALKED = (cst.AsName, cst.Nonlocal, cst.NamedExpr)
 
 def spliced(naming: Naming, node: cst.CSTNode, text: str) -> str | None:
     """What printing ``node.visit(Rename(naming))`` gives, without the walk, when all Rename does
-    there is turn cold locals into ``_m.x``: ``text`` (the node's text, cut from the source)
-    with those names replaced where they stand. None when Rename must walk: in a method or
-    beside a private name, or for a node not cut from the source, a walrus, nonlocal or
-    ``as`` name."""
-    if naming.class_name or naming.private_owner or naming.global_privates:
-        return None
+    there is turn cold locals into ``_m.x`` and mangle private names for the user's class:
+    ``text`` (the node's text, cut from the source) with those names replaced where they
+    stand. None when Rename must walk: for ``super``, ``__class__`` or a private global
+    outside any class, a class defined in the node, a node not cut from the source, a
+    walrus, nonlocal or ``as`` name."""
     positions = naming.positions
     where = positions.offsets(node)
     if where is None or positions.text(node) is None:  # over several lines: printed, not cut
@@ -324,6 +323,19 @@ def spliced(naming: Naming, node: cst.CSTNode, text: str) -> str | None:
     return text
 
 
+def _mangled(
+    naming: Naming, node: cst.Name, positions: NodePositions, found: list[tuple[int, int, str, str]]
+) -> bool:
+    """Note the private name ``node`` as ``Rename`` mangles it (False: its place is unknown)."""
+    mangled = naming.mangle(node.value)
+    if mangled != node.value:
+        where = positions.offsets(node)
+        if where is None:
+            return False
+        found.append((*where, node.value, mangled))
+    return True
+
+
 def _cold_names(
     naming: Naming,
     node: cst.CSTNode,
@@ -333,6 +345,11 @@ def _cold_names(
     kind = type(node)
     if kind is cst.Name:
         node = cast(cst.Name, node)
+        value = node.value
+        if id(node) in naming.global_privates or (
+            naming.sees_class and (value == "super" or value == "__class__")
+        ):
+            return False
         if is_cold(naming, node):
             where = positions.offsets(node)
             if where is None:
@@ -343,8 +360,16 @@ def _cold_names(
             if where is None:
                 return False
             found.append((*where, node.value, ".".join(naming.outer_refs[id(node)])))
+        elif is_private(value) and not _mangled(naming, node, positions, found):
+            return False
         return True
-    if kind in _WALKED:
+    if kind in _WALKED or kind is cst.ClassDef:  # in a class Python mangles for that class
+        return False
+    if (
+        kind is cst.Attribute
+        and is_private(cast(cst.Attribute, node).attr.value)
+        and not _mangled(naming, cast(cst.Attribute, node).attr, positions, found)
+    ):
         return False
     if kind is cst.ImportAlias:
         return True

@@ -360,6 +360,77 @@ def test_cold_names_cut_from_the_source_read_as_the_rename_walk_prints_them(monk
     assert sum(spliced_calls) >= 10 and not all(spliced_calls)
 
 
+PRIVATE_IN_METHOD = """
+from corofy import coroutine, wait
+
+__glob = 1
+
+@coroutine
+def top(ready):
+    __v = __glob
+    wait(ready(0))
+    return __v, __glob
+
+class _Holder:
+    __cls_attr = 2
+
+    @coroutine
+    def method(self, ready, __p=__cls_attr):
+        __x = self.__cls_attr + __p
+        wait(ready(0))
+        print(__x, self.__cls_attr, self.__dict__, [__x for __y in range(1)], __x.real)
+        __z = __x; print(__z, __p, lambda __q=__x: __q + __z)
+        class __Inner:
+            __deep = __x
+        print(super().__init__, __class__, __Inner._Inner__deep, __glob)
+        def helper(__a=__x):
+            return __a + __z
+        try:
+            wait(ready(__x))
+        except ValueError as __e:
+            print(__e)
+        global __glob2
+        return __x, __z, helper(), self.__cls_attr
+
+class ___:
+    @coroutine
+    def odd(self, ready):
+        __a = 1
+        wait(ready(0))
+        return __a
+"""
+
+
+def test_private_names_in_a_method_cut_from_the_source_read_as_the_rename_walk_prints_them(
+    monkeypatch,
+) -> None:
+    # In a method, Render.code mangles private names (and renames cold locals) in the
+    # source text where it can instead of walking the node with Rename: the output must be
+    # what the walk gives, byte for byte; super, __class__, a class inside and a private
+    # global outside any class still take the walk.
+    from corofy.transform import statements
+
+    calls: list[tuple[bool, str]] = []
+
+    def counting(naming, node, text):
+        found = real_spliced(naming, node, text)
+        calls.append((found is not None, text))
+        return found
+
+    real_spliced = statements.spliced
+    monkeypatch.setattr(statements, "spliced", counting)
+    fast = transform_source(PRIVATE_IN_METHOD, "t.py")
+    monkeypatch.setattr(statements, "spliced", lambda naming, node, text: None)
+    walked = transform_source(PRIVATE_IN_METHOD, "t.py")
+    assert fast == walked
+    assert "_Holder__x = self._Holder__cls_attr + _Holder__p" in fast
+    cut = [text for found, text in calls if found]
+    assert any("self.__cls_attr" in text for text in cut), cut
+    walks = [text for found, text in calls if not found]
+    assert any("super()" in text for text in walks) and any("class __Inner" in t for t in walks)
+    compile(fast, "t.py", "exec")
+
+
 def test_the_transform_leaves_the_garbage_collector_alone(monkeypatch) -> None:
     # The collector's state is the whole interpreter's: a library call must not change it,
     # and the untransformed @coroutine runs the transform on whatever thread imports a module.
