@@ -9,6 +9,7 @@ the most recent waker it was given; an older one may belong to a task that moved
 from __future__ import annotations
 
 import inspect
+import sys
 import warnings
 from typing import Any, Final, Generic, Self, TypeVar
 
@@ -144,12 +145,17 @@ class Future(Generic[T_co]):
     _star_next: Future[None]
 
     @staticmethod
-    def _wait_error(value: Any, error: BaseException) -> BaseException:
-        """What ``wait(value)`` raises when polling ``value`` raised ``error``.
+    def _wait_error(value: Any, error: BaseException | None = None) -> BaseException:
+        """What ``wait(value)`` raises when polling ``value`` raised ``error`` (by default
+        the exception being handled: generated code calls this from ``except
+        AttributeError:`` with no name bound, which is cheaper to compile).
 
         A TypeError naming the type when ``value`` has no ``poll``, pointing at
         ``from_asyncio`` for an asyncio awaitable; otherwise ``error`` itself.
         """
+        if error is None:
+            error = sys.exc_info()[1]
+            assert error is not None, "_wait_error(value) outside an except block"
         if type(error) is not AttributeError or hasattr(value, "poll"):
             return error
         kind = type(value).__qualname__

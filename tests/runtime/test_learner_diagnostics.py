@@ -134,3 +134,20 @@ def test_a_wait_inside_an_except_block_explains_too(module) -> None:
 def test_a_futures_own_attribute_error_is_left_alone(module) -> None:
     with pytest.raises(AttributeError, match="missing"):
         runtime.run(module.waits_on(module.Broken()))
+
+
+def test_the_type_error_of_a_wait_on_a_non_future_hides_the_attribute_error(module) -> None:
+    # Generated code's inline wait calls _wait_error(value) from a nameless
+    # 'except AttributeError:' (compile time, issue 10): the error comes from sys.exc_info().
+    with pytest.raises(TypeError, match="got str") as info:
+        runtime.run(module.waits_in_except("text"))
+    assert info.value.__suppress_context__
+
+
+def test_wait_error_takes_the_exception_being_handled_when_not_given() -> None:
+    try:
+        (42).poll  # noqa: B018
+    except AttributeError as error:
+        made = runtime.Future._wait_error(42)
+        assert isinstance(made, TypeError) and "got int" in str(made)
+        assert runtime.Future._wait_error(runtime.Future(), error) is error  # has poll()

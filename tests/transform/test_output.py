@@ -255,6 +255,18 @@ def test_the_methods_every_machine_shares_are_runtimes_not_compiled_per_coroutin
         assert f"def {shared}(" not in code
 
 
+def test_an_inline_wait_handles_a_missing_poll_without_binding_a_name() -> None:
+    # A name bound by 'except ... as' costs CPython a cleanup block at every wait (compile
+    # time, issue 10): the handler is nameless and the machine still runs and explains.
+    code = transform(EXAMPLE, "x.py").code
+    assert "except AttributeError:  # no poll()" in code
+    assert "except AttributeError as" not in code
+    ns = load(code)
+    assert run_machine(ns["fetch"](Now(1), 2, Now(3))) == 1 + 3 + 2 + 3
+    with pytest.raises(TypeError, match=r"needs a runtime\.Future, got int"):
+        run_machine(ns["fetch"](5))
+
+
 def test_only_locals_living_across_a_wait_get_a_slot() -> None:
     source = textwrap.dedent("""\
         from corofy import coroutine, wait
