@@ -85,7 +85,8 @@ def select_machines(machines: Sequence[Any], func: str | None, filename: str) ->
 
 
 def states_only(code: str) -> str:
-    """The machine class with only its state functions (and its table of states).
+    """The machine class with only its state functions (and its name and def line: the
+    names of its state functions say the rest of ``_corofy_states_``).
 
     The wrapper function, ``__init__``, the slots and the ``_steps`` tuple are left out
     (``poll``, ``close`` and ``__del__`` are ``runtime.machine.Machine``'s).
@@ -100,7 +101,11 @@ def states_only(code: str) -> str:
         for item in node.body:
             keep = (isinstance(item, ast.FunctionDef) and _STATE_METHOD.match(item.name)) or (
                 isinstance(item, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "_corofy_states_" for t in item.targets)
+                and any(
+                    isinstance(n, ast.Name) and n.id in ("_corofy_states_", "_corofy_line_")
+                    for t in item.targets
+                    for n in ast.walk(t)
+                )
             )
             if keep:
                 end = item.end_lineno or item.lineno

@@ -35,12 +35,33 @@ CLOSING: Final = object()  # the waker close() passes: the re-entered wait raise
 AGAIN: Final = object()  # a state function's answer: "poll me again" (a deferred wait)
 
 
+class _States:
+    """``_corofy_states_`` of a machine class: state -> (name, original line of its wait),
+    0 being the start (at the line of the def). Made on first use from the names of the
+    class's resume functions in ``_steps`` (``_s0_start``, then ``_sJ_lineL`` for the wait
+    of state J at line L), then kept on the class itself: generated code prints no table
+    (a dict display per class was 2% of a generated module's compile time, issue 10)."""
+
+    def __get__(self, machine: Any, cls: type) -> dict[int, tuple[str, int]]:
+        steps = getattr(cls, "_steps", None)
+        if steps is None:  # Machine itself
+            return {}
+        states = {0: ("start", cls._corofy_line_)}  # type: ignore[attr-defined]
+        for state, step in enumerate(steps[1:-1], 1):
+            name = step.__name__[1:]
+            states[state] = (name, int(name.rpartition("line")[2]))
+        cls._corofy_states_ = states  # type: ignore[attr-defined]
+        return states
+
+
 class Machine(Future[Any]):
     """What every generated state machine does the same way (subclassed by generated code)."""
 
     __slots__ = ()
     _steps: tuple[Any, ...]  # resume functions by state; the last one is _finished (-1)
     _corofy_name_: str  # the coroutine's name, as written
+    _corofy_line_: int  # the original line of its def
+    _corofy_states_: Any = _States()  # state -> (name, original line of its wait)
 
     def poll(self, waker: Any) -> Any:
         while True:

@@ -104,6 +104,7 @@ def machine(
         "_steps",
         "_corofy_states_",
         "_corofy_name_",
+        "_corofy_line_",
         "poll",
         "close",
         "_finished",

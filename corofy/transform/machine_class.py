@@ -4,7 +4,8 @@ What every machine does the same way (``poll``, ``close``, the finalizer, the fi
 state, unbound locals) is ``runtime.machine.Machine``, which the class subclasses: compiled
 once there instead of once per coroutine (compile time of generated code, issue 10). Facts
 those methods depend on are in runtime/machine.py's docstring; the class supplies
-``_steps`` (printed after the resume functions) and ``_corofy_name_``.
+``_steps`` (printed after the resume functions), ``_corofy_name_`` and ``_corofy_line_``
+(its ``_corofy_states_`` runtime makes from the names in ``_steps``).
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ def write(
     w.line("# Only what lives across a wait is stored here; the rest stays in Python locals.")
     w.line("# A suspension stores only the locals its function changed: the rest are still here.")
     w.line(f"__slots__ = ({''.join(repr(s) + ', ' for s in ordered_slots).rstrip()})")
-    w.line("# state -> (name, original line of its wait); 0 is the start, -1 finished.")
-    w.line("_corofy_states_ = {" + ", ".join(f"{s}: ({n!r}, {ln})" for s, n, ln, _ in states) + "}")
-    w.line(f"_corofy_name_ = {ctx.coroutine.node.name.value!r}")
+    # No table of the states: runtime's Machine._corofy_states_ reads each state's name and
+    # line from its function's name in _steps (a dict display per class cost 2% of a
+    # generated module's compile time, issue 10).
+    w.line("# the coroutine's name and the line of its def (the start, state 0)")
+    w.line(f"_corofy_name_, _corofy_line_ = {ctx.coroutine.node.name.value!r}, {def_line}")
     if r.storage.cold:  # a local that may be unset: reading it is an unbound local
         w.line(
             f"__getattr__, __delattr__ = {names.Machine}._unbound_read, "

@@ -42,7 +42,7 @@ def test_show_states_only_prints_the_state_functions_without_the_fixed_methods()
         "_rest1_after_line17",
         "_rest2_after_line19",
     ]
-    assert "_corofy_states_ = {0: ('start', 15)" in out
+    assert "_corofy_name_, _corofy_line_ = 'async_main', 15" in out
     for fixed in ("def __init__", "def poll", "def close", "def __del__", "def _finished"):
         assert fixed not in out
 

@@ -267,6 +267,18 @@ def test_an_inline_wait_handles_a_missing_poll_without_binding_a_name() -> None:
         run_machine(ns["fetch"](5))
 
 
+def test_the_table_of_states_is_made_by_runtime_from_the_state_functions_names() -> None:
+    # No dict display per class (compile time, issue 10): each state's name and line are in
+    # its function's name, the start's line is _corofy_line_.
+    code = transform(EXAMPLE, "x.py").code
+    assert "_corofy_states_ =" not in code
+    cls = type(load(code)["fetch"](Now(1)))
+    assert "_corofy_states_" not in vars(cls)
+    assert cls._corofy_states_ == {0: ("start", 14), 1: ("s1_line16", 16), 2: ("s2_line18", 18)}
+    assert vars(cls)["_corofy_states_"] is cls._corofy_states_  # made once, kept on the class
+    assert Machine._corofy_states_ == {}
+
+
 def test_only_locals_living_across_a_wait_get_a_slot() -> None:
     source = textwrap.dedent("""\
         from corofy import coroutine, wait
