@@ -51,6 +51,10 @@ def _out_of_brackets(t: cst.BaseExpression) -> cst.BaseExpression:
     return t
 
 
+def _is_keyword(arg: cst.Arg) -> bool:
+    return arg.keyword is not None or arg.star == "**"
+
+
 def name(value: str) -> cst.Name:
     return cst.Name(value)
 
@@ -182,9 +186,34 @@ class Spill:
         return e.with_changes(value=self.expr(e.value, out))
 
     def _Call(self, e: cst.Call, out: Block) -> cst.BaseExpression:
-        values = self.ordered([e.func] + [a.value for a in e.args], out)
-        args = [a.with_changes(value=v) for a, v in zip(e.args, values[1:])]
+        # CPython evaluates the positional arguments (``*it`` too) before the keyword ones
+        # (``**kw`` too), wherever they are written: ``f(x=a(), *b())`` calls b() first.
+        order = sorted(range(len(e.args)), key=lambda k: _is_keyword(e.args[k]))
+        values = self.ordered([e.func] + [e.args[k].value for k in order], out)
+        new = dict(zip(order, values[1:]))
+        args = [a.with_changes(value=new[k]) for k, a in enumerate(e.args)]
         return e.with_changes(func=values[0], args=args)
+
+    def _Lambda(self, e: cst.Lambda, out: Block) -> cst.BaseExpression:
+        # Its defaults are evaluated where the lambda stands (its body waits never: refused).
+        p = e.params
+        params = [*p.posonly_params, *p.params, *p.kwonly_params]
+        values = dict(zip(map(id, params), self.ordered([q.default for q in params], out)))
+
+        def new(qs):
+            return [q.with_changes(default=values[id(q)]) for q in qs]
+
+        return e.with_changes(
+            params=p.with_changes(
+                posonly_params=new(p.posonly_params),
+                params=new(p.params),
+                kwonly_params=new(p.kwonly_params),
+            )
+        )
+
+    def _GeneratorExp(self, e: cst.GeneratorExp, out: Block) -> cst.BaseExpression:
+        # Only its first iterable is evaluated where it stands (the rest waits never: refused).
+        return e.with_changes(for_in=e.for_in.with_changes(iter=self.expr(e.for_in.iter, out)))
 
     def _Subscript(self, e: cst.Subscript, out: Block) -> cst.BaseExpression:
         items: list = [e.value]

@@ -139,6 +139,7 @@ def scan(module: cst.Module, filename: str) -> Scan:
     found = scopes.walk(module, watch=candidates | {"super"})
     positions = node_positions(module)
     problems = _Problems(filename, positions)
+    lazy_annotations = _future_annotations(module)
 
     def resolves(use: scopes.Use) -> str | None:
         return bound_to(use.scope, use.name.value, use.attr)
@@ -196,15 +197,19 @@ def scan(module: cst.Module, filename: str) -> Scan:
             continue
         chain = use.chain
         call = chain[-1]
-        at = _innermost_coroutine(chain, is_coroutine)
-        if at < 0 or at + 1 >= len(chain) or chain[at + 1] is not chain[at].body:
-            # Outside any coroutine, or in a default, annotation or decorator of one: those
-            # run when the def runs, not in the coroutine.
-            problems.add(use.order, call, refusals.WAIT_OUTSIDE)
+        at = _evaluating_scope(chain, lazy_annotations)
+        if at == NEVER_EVALUATED:
             continue
-        nested = [_NESTED_KIND[type(n)] for n in chain[at + 1 : -1] if type(n) in _NESTED_KIND]
-        if nested:
-            problems.add(use.order, call, refusals.WAIT_NESTED[nested[-1]])
+        if at < 0 or id(chain[at]) not in is_coroutine:
+            # Outside any coroutine, or in a scope nested in one that cannot suspend it.
+            # (A default, annotation or decorator of a def, a class's bases and a
+            # generator expression's first iterable run where the def, class or
+            # expression stands: in the coroutine around them, if any.)
+            inside = _innermost_coroutine(chain, is_coroutine)
+            if at < 0 or inside < 0 or inside > at:
+                problems.add(use.order, call, refusals.WAIT_OUTSIDE)
+            else:
+                problems.add(use.order, call, refusals.WAIT_NESTED[_NESTED_KIND[type(chain[at])]])
             continue
         args = call.args
         if len(args) != 1 or args[0].keyword is not None or args[0].star:
@@ -264,6 +269,60 @@ def scan(module: cst.Module, filename: str) -> Scan:
     _check_rebinding(found, coroutines, aliases, positions, filename)
     edits.extend(_droppable_module_imports(found, module_aliases))
     return Scan(module, filename, positions, found, coroutines, has_wait, wait_calls, edits)
+
+
+def _evaluating_scope(chain: tuple[cst.CSTNode, ...], lazy_annotations: bool) -> int:
+    """Where in ``chain`` (the nodes from the module down to a node) the def, lambda, class
+    or generator expression is whose own scope evaluates that node; -1 if none (the module),
+    ``NEVER_EVALUATED`` in an annotation that ``from __future__ import annotations`` keeps
+    as a string.
+
+    Facts: a def's decorators, defaults and annotations (unless ``from __future__ import
+    annotations`` makes them strings), a lambda's defaults, a class's decorators, bases
+    and keywords, and a generator expression's first iterable are evaluated where the
+    def, lambda, class or generator expression stands, not in its own scope.
+    """
+    for at in range(len(chain) - 2, -1, -1):
+        node = chain[at]
+        if type(node) not in _NESTED_KIND:
+            continue
+        child = chain[at + 1]
+        if isinstance(node, cst.GeneratorExp):
+            grandchild = chain[at + 2] if at + 2 < len(chain) else None
+            if not (child is node.for_in and grandchild is node.for_in.iter):
+                return at
+        elif child is node.body:
+            return at
+        elif lazy_annotations and isinstance(node, cst.FunctionDef) and _in_annotation(chain, at):
+            return NEVER_EVALUATED  # a string that no code runs: not a wait at all
+    return -1
+
+
+NEVER_EVALUATED = -2
+
+
+def _future_annotations(module: cst.Module) -> bool:
+    """Does ``module`` start with ``from __future__ import annotations``?"""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and isinstance(small.module, cst.Name):
+                if small.module.value == "__future__" and not isinstance(
+                    small.names, cst.ImportStar
+                ):
+                    if any(
+                        isinstance(a.name, cst.Name) and a.name.value == "annotations"
+                        for a in small.names
+                    ):
+                        return True
+            elif not (isinstance(small, cst.Expr) and isinstance(small.value, cst.BaseString)):
+                return False
+    return False
+
+
+def _in_annotation(chain: tuple[cst.CSTNode, ...], at: int) -> bool:
+    return any(isinstance(n, cst.Annotation) for n in chain[at + 1 :])
 
 
 def _innermost_coroutine(chain: tuple[cst.CSTNode, ...], is_coroutine: dict[int, Coroutine]) -> int:

@@ -119,6 +119,8 @@ class _Uses:
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         for part in (*node.decorators, node.params):
             self.visit(part)
+        if node.returns is not None:  # evaluated where the def stands, as its defaults
+            self.visit(node.returns)
         self._nested_body(node.body)
         self.store(node.name)
         return False

@@ -129,6 +129,7 @@ class _Markers:
     coroutine: set[str] = field(default_factory=set)
     wait: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=set)
+    lazy_annotations: bool = False  # from __future__ import annotations: never evaluated
 
     def is_marker(self, node: ast.expr, which: str) -> bool:
         if isinstance(node, ast.Name):
@@ -144,6 +145,12 @@ class _Markers:
 def _collect_markers(tree: ast.Module) -> _Markers:
     """Module-level bindings of the markers; the generated programs never shadow them."""
     markers = _Markers()
+    markers.lazy_annotations = any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and any(a.name == "annotations" for a in node.names)
+        for node in tree.body
+    )
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == MARKER_MODULE and not node.level:
             for alias in node.names:
@@ -162,6 +169,19 @@ def _contains_wait(node: ast.AST, markers: _Markers) -> bool:
     )
 
 
+def _walrus_targets(node: ast.AST) -> set[str]:
+    """Names a walrus binds in comprehension ``node`` (not in a lambda inside it)."""
+    found: set[str] = set()
+    todo = [node]
+    while todo:
+        sub = todo.pop()
+        if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+            found.add(sub.target.id)
+        if not isinstance(sub, ast.Lambda):
+            todo.extend(ast.iter_child_nodes(sub))
+    return found
+
+
 class _WaitToYield(ast.NodeTransformer):
     """Rewrites one coroutine body: ``wait(e)`` -> ``(yield e)``; comprehensions with waits
     -> ``(yield from helper(iter(first_iterable)))`` with the helper defined in this body."""
@@ -170,6 +190,8 @@ class _WaitToYield(ast.NodeTransformer):
         self.markers = markers
         self.counter = counter
         self.helpers: list[ast.stmt] = []
+        self.walrus: set[str] = set()  # bound by a walrus in a comprehension made a helper
+        self.globals: set[str] = set()  # declared global by the function lowered
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
@@ -177,16 +199,40 @@ class _WaitToYield(ast.NodeTransformer):
             return ast.Yield(value=node.args[0])
         return node
 
-    # Nested scopes: a wait there is a refusal, never part of the reference.
+    # Nested scopes: a wait in their own code is a refusal, never part of the reference;
+    # what they evaluate where they stand (a def's decorators, defaults and annotations, a
+    # lambda's defaults, a class's decorators, bases and keywords, a generator expression's
+    # first iterable) is code of this body.
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        self._arguments(node.args, annotations=not self.markers.lazy_annotations)
+        if node.returns is not None and not self.markers.lazy_annotations:
+            node.returns = self.visit(node.returns)
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        self._arguments(node.args, annotations=False)
         return node
 
+    def _arguments(self, args: ast.arguments, annotations: bool) -> None:
+        args.defaults = [self.visit(d) for d in args.defaults]
+        args.kw_defaults = [d if d is None else self.visit(d) for d in args.kw_defaults]
+        if annotations:
+            every = [*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg]
+            for arg in every:
+                if arg is not None and arg.annotation is not None:
+                    arg.annotation = self.visit(arg.annotation)
+
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.bases = [self.visit(b) for b in node.bases]
+        node.keywords = [self.visit(k) for k in node.keywords]
+        return node
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
+        node.generators[0].iter = self.visit(node.generators[0].iter)
         return node
 
     def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
@@ -225,7 +271,16 @@ class _WaitToYield(ast.NodeTransformer):
             iterable = ast.Name("__iterator", ast.Load()) if index == 0 else gen.iter
             body = [ast.For(gen.target, iterable, body, [])]
         empty = {"list": "list", "set": "set", "dict": "dict"}[kind]
+        # A walrus in a comprehension binds in the function around it (PEP 572): so in the
+        # coroutine, not in the helper.
+        bound = sorted(_walrus_targets(node))
+        self.walrus.update(bound)
+        outer = [n for n in bound if n not in self.globals]
+        declared: list[ast.stmt] = [ast.Nonlocal(outer)] if outer else []
+        if len(outer) < len(bound):
+            declared.append(ast.Global([n for n in bound if n in self.globals]))
         helper_body: list[ast.stmt] = [
+            *declared,
             ast.Assign(
                 [ast.Name("__acc", ast.Store())], ast.Call(ast.Name(empty, ast.Load()), [], [])
             ),
@@ -252,13 +307,21 @@ class _WaitToYield(ast.NodeTransformer):
 
 def _lower_body(func: ast.FunctionDef, markers: _Markers, counter: itertools.count) -> None:
     lowering = _WaitToYield(markers, counter)
+    declared_global = {n for s in ast.walk(func) if isinstance(s, ast.Global) for n in s.names}
+    lowering.globals = declared_global
     body = [lowering.visit(stmt) for stmt in func.body]
     docstring: list[ast.stmt] = []
     first = body[0] if body else None
     if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", None), str):
         docstring = [body.pop(0)]
     # A coroutine without waits is still lazy: the dead yield makes G a generator function.
-    never = ast.If(ast.Constant(False), [ast.Expr(ast.Yield(None))], [])
+    # Its dead assignments make the walrus targets of its comprehension helpers its locals
+    # (the helpers declare them nonlocal), unless it declares them global.
+    dead: list[ast.stmt] = [
+        ast.Assign([ast.Name(n, ast.Store())], ast.Constant(None))
+        for n in sorted(lowering.walrus - declared_global)
+    ]
+    never = ast.If(ast.Constant(False), [*dead, ast.Expr(ast.Yield(None))], [])
     func.body = docstring + lowering.helpers + body + [never]
 
 
