@@ -89,9 +89,12 @@ class _Writer:
                     "walrus",
                     "listcomp",
                     "closure",
+                    "stands",
                 ]
             )
         sub = depth - 1
+        if kind == "stands":
+            return self.evaluated_where_it_stands(scope, sub)
         if kind == "closure" and scope.closures:
             if self.flip():
                 return "peek()"
@@ -151,6 +154,21 @@ class _Writer:
         source = self.expr(replace(scope, in_comprehension=True), sub)
         return f"len([{elt} for {var} in range({source} % 3) if {cond}])"
 
+    def evaluated_where_it_stands(self, scope: _Scope, depth: int) -> str:
+        """What a lambda or generator expression evaluates where it stands (its defaults, its
+        first iterable), or a call with a keyword before ``*args`` (the positional ones are
+        evaluated first): waits may sit there."""
+        no_walrus = replace(scope, in_comprehension=True)  # not in a comprehension iterable
+        a, b = self.expr(no_walrus, depth), self.expr(no_walrus, depth)
+        form = self.choice(["lambda", "genexp", "kwstar"])
+        if form == "lambda":
+            var = self.fresh("q")
+            return f"(lambda {var}={a}, *, k={b}: note({var}, k))()"
+        if form == "genexp":
+            var = self.fresh("q")
+            return f"sum({var} % 7 for {var} in [{a}, {b}])"
+        return f"kwnote(k={a}, *[{b}])"
+
     def future(self, scope: _Scope, depth: int) -> str:
         # raising futures end most programs early: offer them less often
         kinds = ["ready", "pending", "setg", "ready", "pending", "raising"]
@@ -198,10 +216,13 @@ class _Writer:
         if scope.handled:
             kinds.append("reraise")
         kinds.append("target")
+        kinds.append("defclass")
         kind = self.choice(kinds)
         if kind == "target":
             return self.target_statement(scope, depth, indent)
         e = self.small(1, 2)  # expression depth
+        if kind == "defclass":
+            return self.def_or_class(scope, pad)
         if kind == "assign":
             return [f"{pad}{self.choice(['a', 'b', 'c', 'G'])} = {self.expr(scope, e)}"]
         if kind == "augassign":
@@ -318,6 +339,24 @@ class _Writer:
             lines += [f"{pad}finally:", *self.block(scope, depth + 1, inner)]
         return lines
 
+    def def_or_class(self, scope: _Scope, pad: str) -> list[str]:
+        """A def or class statement whose decorators, defaults or bases and keywords wait
+        (they run where it stands), then a use of it."""
+        one, two, three = (self.expr(scope, 1) for _ in range(3))
+        name = self.fresh("K" if self.flip() else "h")
+        if name.startswith("h"):
+            return [
+                f"{pad}@tag({one})",
+                f"{pad}def {name}(p={two}, *, k={three}):",
+                f"{pad}    return note(p, k)",
+                f"{pad}print({name}())",
+            ]
+        return [
+            f"{pad}@tag({one})",
+            f"{pad}class {name}(Kw, k={two}, j={three}):",
+            f"{pad}    pass",
+        ]
+
     def coroutine(self, name: str, subs: list[str]) -> list[str]:
         closures = self.flip()
         scope = _Scope(["a", "b", "c", "G", "n"], subs, closures=closures)
@@ -369,6 +408,17 @@ TARGETS_PREAMBLE = ["    d = [0, 0, 0]", "    s = {}", "    o = Obj()"]
 NESTED_HEADER = [
     "class Obj:",
     "    pass",
+    "",
+    "class Kw:",
+    "    def __init_subclass__(cls, **kw):",
+    "        note('subclass', *kw.values())",
+    "",
+    "def tag(v):",
+    "    note('tag', v)",
+    "    return lambda f: f",
+    "",
+    "def kwnote(*args, **kw):",
+    "    return note(*args, *kw.values())",
     "",
     "def traced(f):",
     "    def call(*args):",
