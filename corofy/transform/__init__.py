@@ -50,6 +50,13 @@ __all__ = [
 ]
 
 
+def block_indent(module: cst.Module) -> str:
+    """The file's indentation unit for the generated code, without form feeds: a form feed
+    in an indentation resets CPython's count of it, so one repeated per level (libcst's
+    ``default_indent`` keeps the first body line's "\\f    ") would undo each level."""
+    return module.default_indent.replace("\f", "") or "    "
+
+
 def transform_source(source: str, filename: str = "<string>") -> str:
     """The generated module for corofy ``source`` (raises ``CorofyError``)."""
     return transform(source, filename).code
@@ -207,7 +214,7 @@ def _machine(
         UseTable(_super_self(coroutine)),
     )
     render = emit.Render(
-        ctx, unit, storage, declarations, docstring, names, scan.module.default_indent
+        ctx, unit, storage, declarations, docstring, names, block_indent(scan.module)
     )
     generated: dict[int, emit.MachineText] = {}
 

@@ -168,7 +168,7 @@ class Splice:
             ]
             if self.layout is not None:
                 base = self.layout.indent(where.start.line, base)
-            machine = build(coroutine, base)
+            machine = build(coroutine, base.replace("\f", ""))  # see block_indent
             first = node.decorators[0] if node.decorators else node
             start = self.offset(scan.positions[first].start.line)
             end = self.line_end(where.end.line)

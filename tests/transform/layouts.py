@@ -19,7 +19,9 @@ the same string values — in layouts drawn per block, statement, token gap and 
   a triple-quoted string, split into implicit concatenations, given an ``f`` prefix;
 - ``fstrings``: f-strings split into implicit concatenations of f-strings, triple-quoted with
   their fields over several lines;
-- ``comments``: comment and blank lines between statements (indented anyhow), trailing comments.
+- ``comments``: comment and blank lines between statements (indented anyhow), trailing comments;
+- ``formfeed``: a form feed at the start of a statement's line (before its indentation), or
+  alone on a line before it.
 
 Every choice has "as it was" as its simplest option, so hypothesis shrinks a failure towards
 the plain layout, leaving only the layout that matters. ``FEATURES`` lists them all;
@@ -51,6 +53,7 @@ FEATURES = frozenset(
         "strings",
         "fstrings",
         "comments",
+        "formfeed",
     }
 )
 
@@ -222,6 +225,11 @@ class _Printer:
         if "\t" not in indent and self.chance("lone_backslash", 8):
             self.out.append(indent + "\\\n")
             indent = ""
+        # A form feed at a line's start: CPython counts the indentation after it.
+        if self.chance("formfeed", 5):
+            if self.chance("formfeed", 1):
+                self.out.append("\f\n")
+            indent = "\f" + indent
         self._indent_next = indent
 
     _indent_next = ""

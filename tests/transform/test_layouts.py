@@ -246,3 +246,27 @@ def test_a_nested_def_after_a_blank_line_and_a_comment_maps_to_its_own_lines() -
         )
         == 8
     )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(
+            "\f\n@coroutine\ndef main():\n\f    x = wait(pending(1, 2))\n    \f\n\f    return x\n",
+            id="first_body_line",
+        ),
+        pytest.param(
+            "class A:\n\f    @coroutine\n\f    def m(self):\n\f        x = wait(pending(1, 2))\n"
+            "\f        if x:\n\f\f            x += wait(ready(1))\n\f        return x\n"
+            "@coroutine\ndef main():\n    return wait(A().m())\n",
+            id="method",
+        ),
+    ],
+)
+def test_a_form_feed_before_the_indentation_is_not_repeated_per_level(source: str) -> None:
+    # CPython counts the indentation after a form feed at a line's start; libcst's indent
+    # unit kept it ("\f    "), and the generated code repeated it on each level, where each
+    # one undid the indentation before it: output that does not compile.
+    src = HEADER + source
+    compile(src, "prog.py", "exec")
+    assert outcome(assert_same(src))[0] == "return"
