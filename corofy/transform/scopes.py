@@ -177,6 +177,7 @@ class _Walk:
             cst.FunctionDef: self.function_def,
             cst.ClassDef: self.class_def,
             cst.Lambda: self.lambda_,
+            cst.TypeAlias: self.type_alias,
             cst.ListComp: self.comprehension,
             cst.SetComp: self.comprehension,
             cst.GeneratorExp: self.comprehension,
@@ -532,6 +533,18 @@ class _Walk:
         scope = self.open("lambda", node)
         self._params_inside(node.params)
         self.visit(node.body)
+        self.close(scope)
+
+    def type_alias(self, node: cst.TypeAlias, ctx: int) -> None:
+        # ``type X = value`` binds X here; its value (and type parameters) is evaluated
+        # lazily, in a scope of its own: as a lambda's body.
+        self.stack.append(node.name)
+        self.bind(node.name)
+        self.stack.pop()
+        scope = self.open("lambda", node)
+        if node.type_parameters is not None:
+            self.visit(node.type_parameters)
+        self.visit(node.value)
         self.close(scope)
 
     def comprehension(self, node, ctx: int) -> None:

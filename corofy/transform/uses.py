@@ -132,6 +132,14 @@ class _Uses:
         self.store(node.name)
         return False
 
+    def visit_TypeAlias(self, node: cst.TypeAlias) -> bool:
+        # ``type X = value`` binds X; its value is evaluated later, when X.__value__ is read.
+        if node.type_parameters is not None:
+            self._nested_body(node.type_parameters)
+        self._nested_body(node.value)
+        self.store(node.name)
+        return False
+
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         self._nested_body(node.params)
         self._nested_body(node.body)

@@ -2,7 +2,9 @@
 recursion, and recognising the markers by binding (SPEC §2, §2.2)."""
 
 import inspect
+import sys
 
+import pytest
 from reference import assert_same, load, outcome, program, result
 
 import runtime
@@ -372,3 +374,18 @@ def test_private_names_of_the_method_own_class_work_across_waits() -> None:
             return wait(Box().add(5))
         """)
     assert result(src) == ([5], 5)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type statements are Python 3.12+")
+def test_a_type_alias_statement_binds_a_local_that_lives_across_a_wait() -> None:
+    # `type Pair = ...` binds Pair in the coroutine: kept across the wait like any local
+    # (it was not seen as a binding: NameError after the wait). Its value is lazy.
+    src = program("""
+        @coroutine
+        def main():
+            type Pair = tuple[int, Later]
+            v = wait(pending(1, 2))
+            Later = str
+            return Pair.__name__, Pair.__value__ == tuple[int, str], v
+        """)
+    assert result(src) == ("Pair", True, 2)
