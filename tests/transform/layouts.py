@@ -222,14 +222,15 @@ class _Printer:
         # statement's, at this line's indentation, but refuses it (TabError) when that
         # indentation holds a tab, and may count the next line's own indentation (at the
         # module level ``\\`` then ``\tdef`` is an "unexpected indent"): none there.
-        if "\t" not in indent and self.chance("lone_backslash", 8):
-            self.out.append(indent + "\\\n")
-            indent = ""
-        # A form feed at a line's start: CPython counts the indentation after it.
+        # A form feed at a line's start: CPython counts the indentation after it (not after
+        # a lone backslash, which makes the next line part of its own).
         if self.chance("formfeed", 5):
             if self.chance("formfeed", 1):
                 self.out.append("\f\n")
             indent = "\f" + indent
+        elif "\t" not in indent and self.chance("lone_backslash", 8):
+            self.out.append(indent + "\\\n")
+            indent = ""
         self._indent_next = indent
 
     _indent_next = ""

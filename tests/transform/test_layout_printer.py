@@ -49,6 +49,7 @@ MARKS = {
     "strings": lambda s: "'ab'" not in s,
     "fstrings": lambda s: "f'{n}:{n + 1}'" not in s,
     "comments": lambda s: "#" in s,
+    "formfeed": lambda s: "\n\f" in s,
 }
 
 
