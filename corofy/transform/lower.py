@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from corofy.transform import stands
 from corofy.transform.context import Context
 from corofy.transform.except_star import lower_try_star
 from corofy.transform.exits import Exit
@@ -298,65 +299,10 @@ class Lower:
         out.append(Loop(line, None, target, iterable, body, orelse))
 
     def _FunctionDef(self, s: cst.FunctionDef, line: int, out: Block) -> None:
-        """A def whose decorators, defaults or annotations wait (they run where the def
-        stands): evaluated first in Python's order, then the def with what they gave."""
-        if not self.has(s):
-            out.append(Raw(line, s))
-            return
-        self._not_holding_nested(s)
-        values = iter(Spill(self.ctx, line).ordered(def_evaluated(s), out))
-        decorators = [d.with_changes(decorator=next(values)) for d in s.decorators]
-        p = s.params
-        defaults = {id(q): next(values) for q in _with_defaults(p)}
-        annotations = {id(q): next(values) for q in _annotated(p)}
-        returns = next(values)
-
-        def param(q):
-            new = q.with_changes(default=defaults[id(q)]) if id(q) in defaults else q
-            if q.annotation is None:
-                return new
-            return new.with_changes(
-                annotation=q.annotation.with_changes(annotation=annotations[id(q)])
-            )
-
-        star = p.star_arg
-        new_params = p.with_changes(
-            posonly_params=[param(q) for q in p.posonly_params],
-            params=[param(q) for q in p.params],
-            star_arg=param(star) if isinstance(star, cst.Param) else star,
-            kwonly_params=[param(q) for q in p.kwonly_params],
-            star_kwarg=param(p.star_kwarg) if p.star_kwarg is not None else None,
-        )
-        returns = s.returns.with_changes(annotation=returns) if s.returns else None
-        out.append(
-            Raw(line, s.with_changes(decorators=decorators, params=new_params, returns=returns))
-        )
-
-    def _not_holding_nested(self, s: cst.FunctionDef | cst.ClassDef) -> None:
-        # A statement holding nested coroutines is generated as a whole where it stands
-        # (nested.py), keyed by its node: it cannot be rebuilt with what its waits gave.
-        if any(s is child.node or s in child.chain for child in self.ctx.coroutine.children):
-            self.ctx.refuse(s, NESTED_WAITS)
+        out.append(Raw(line, stands.def_statement(self.ctx, s, line, out) if self.has(s) else s))
 
     def _ClassDef(self, s: cst.ClassDef, line: int, out: Block) -> None:
-        """A class whose decorators, bases or keywords wait: evaluated first, in Python's
-        order (decorators, bases, keywords), then the class statement with what they gave."""
-        if not self.has(s):
-            out.append(Raw(line, s))
-            return
-        self._not_holding_nested(s)
-        items = [d.decorator for d in s.decorators] + [a.value for a in (*s.bases, *s.keywords)]
-        values = iter(Spill(self.ctx, line).ordered(items, out))
-        out.append(
-            Raw(
-                line,
-                s.with_changes(
-                    decorators=[d.with_changes(decorator=next(values)) for d in s.decorators],
-                    bases=[a.with_changes(value=next(values)) for a in s.bases],
-                    keywords=[a.with_changes(value=next(values)) for a in s.keywords],
-                ),
-            )
-        )
+        out.append(Raw(line, stands.class_statement(self.ctx, s, line, out) if self.has(s) else s))
 
     def _Try(self, s, line: int, out: Block) -> None:
         body = self.block(s.body.body)
@@ -566,37 +512,6 @@ class Lower:
                 out.append(If(line, equals(which, 0), later, []))
             return
         out.append(Match(line, subject, head))
-
-
-NESTED_WAITS = (
-    "wait() in a decorator, default, annotation or base of a def or class that holds a "
-    "nested @coroutine is not supported: wait() in a statement before it and use the value"
-)
-
-
-def def_evaluated(s: cst.FunctionDef) -> list[cst.BaseExpression | None]:
-    """What a def statement evaluates where it stands, in CPython's order: decorators,
-    defaults (positional, then keyword-only), then annotations in CPython's own order,
-    None where a parameter has none."""
-    p = s.params
-    return [
-        *(d.decorator for d in s.decorators),
-        *(q.default for q in _with_defaults(p)),
-        *(q.annotation.annotation if q.annotation else None for q in _annotated(p)),
-        s.returns.annotation if s.returns else None,
-    ]
-
-
-def _with_defaults(p: cst.Parameters) -> list[cst.Param]:
-    return [*p.posonly_params, *p.params, *p.kwonly_params]
-
-
-def _annotated(p: cst.Parameters) -> list[cst.Param]:
-    """The parameters in the order CPython evaluates their annotations: plain ones, then
-    positional-only ones, ``*args``, keyword-only ones, ``**kwargs``."""
-    star = [p.star_arg] if isinstance(p.star_arg, cst.Param) else []
-    kwarg = [p.star_kwarg] if p.star_kwarg is not None else []
-    return [*p.params, *p.posonly_params, *star, *p.kwonly_params, *kwarg]
 
 
 def lower(ctx: Context) -> tuple[Unit, list[cst.CSTNode], cst.CSTNode | None]:
