@@ -12,7 +12,9 @@ transformed, so a warm `--check` costs a walk, a hash per file and the cache.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading  # imported here: an import is where a late Ctrl-C would land (see below)
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -48,9 +50,6 @@ def _end_by_ctrl_c_from_here() -> None:
     a KeyboardInterrupt traceback from inside the interpreter. Output is flushed first, so
     nothing is lost. A handler someone else installed is left alone.
     """
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
@@ -68,9 +67,18 @@ class _DefaultGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().main(*args, **kwargs)
-        except SystemExit:  # how click ends a command line run: the process is ending
+            try:
+                return super().main(*args, **kwargs)
+            except SystemExit:  # how click ends a command line run: the process is ending
+                _end_by_ctrl_c_from_here()
+                raise
+        except KeyboardInterrupt:
+            # A Ctrl-C outside the command's own work (which answers it with exit 130): in
+            # click's parsing or its exit, before the hand-over above. The process ends by
+            # the signal, as an interrupted program does, without a traceback.
             _end_by_ctrl_c_from_here()
+            if signal.getsignal(signal.SIGINT) is signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
             raise
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
