@@ -338,7 +338,13 @@ class Render:
             n.stmt, (cst.FunctionDef, cst.ClassDef, cst.Import, cst.ImportFrom)
         ):
             return
-        for bound in sorted(uses(n.stmt)[1] & self.storage.cold):
+        # A def or class binds its name; a walrus in its decorators or defaults has already
+        # stored its target through the machine's setter (rename.py).
+        if isinstance(n.stmt, (cst.FunctionDef, cst.ClassDef)):
+            bound_here = {n.stmt.name.value}
+        else:
+            bound_here = uses(n.stmt)[1]
+        for bound in sorted(bound_here & self.storage.cold):
             w.line(f"{self.names.m}.{self.slot(bound)} = {self.mangle(bound)}", n.line)
 
     def indented(self, w: Writer, block: Block, blocks: int = 0) -> None:

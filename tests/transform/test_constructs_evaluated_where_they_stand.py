@@ -137,6 +137,26 @@ PROGRAMS = [
         ([0, 1, 2], 2, [[0, 0], [0, 1], [0, 2]], 2),
         id="a_walrus_in_a_comprehension_that_waits_binds_in_the_coroutine",
     ),
+    pytest.param(
+        """
+        def tag(v):
+            return lambda f: f
+        @coroutine
+        def main():
+            a = 1
+            @coroutine
+            def inner():
+                nonlocal a
+                a = wait(pending(1, 2))
+            @tag((a := 5))
+            def h(p=(a := a + 1)):
+                return p
+            wait(pending(1))
+            return a, h()
+        """,
+        (6, 6),
+        id="a_walrus_in_a_decorator_or_default_binds_a_local_kept_on_the_machine",
+    ),
 ]
 
 
