@@ -161,6 +161,11 @@ class _Names(cst.CSTVisitor):
     def visit_NamedExpr(self, node) -> None:
         self.differs = self.differs or self.comprehensions > 0
 
+    def visit_TypeAlias(self, node) -> None:
+        # Python evaluates ``type X = value`` lazily, in a scope of its own that captures the
+        # function's locals it reads; libcst gives the value no scope (no capture).
+        self.differs = True
+
     def visit_ListComp(self, node) -> None:
         self.comprehensions += 1
 
