@@ -420,6 +420,7 @@ def _instantiate(
     owner: str | None,
 ) -> types.FunctionType:
     from corofy.linemap import move_to_original_lines, pop_line_table
+    from runtime._qualnames import rename_inside
 
     tree = ast.parse(generated, filename)
     table = pop_line_table(tree)
@@ -448,6 +449,11 @@ def _instantiate(
             f"({exc.msg}); this is a bug in corofy, please report it"
         ) from exc
     factory_code = _find_code(_find_code(module_code, "__corofy_cells__"), "__corofy_factory__")
+    # What the factory defines is named as the source names it (its qualname strings spell
+    # the class the transform saw around a method; compiled, the wrapper alone).
+    prefix = fn.__qualname__.rpartition(".")[0]
+    for seen in (_WRAPPER_QUALNAME + (f"{owner}." if owner else ""), _WRAPPER_QUALNAME):
+        factory_code = rename_inside(factory_code, seen, f"{prefix}." if prefix else "")
     cells_by_name = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     closure = tuple(cells_by_name[name] for name in factory_code.co_freevars)
     built = types.FunctionType(factory_code, fn.__globals__, "__corofy_factory__", None, closure)()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Final, NoReturn
 
+from runtime._qualnames import requalify
 from runtime.future import PENDING, Future
 
 CLOSING: Final = object()  # the waker close() passes: the re-entered wait raises GeneratorExit
@@ -62,6 +63,13 @@ class Machine(Future[Any]):
     _corofy_name_: str  # the coroutine's name, as written
     _corofy_line_: int  # the original line of its def
     _corofy_states_: Any = _States()  # state -> (name, original line of its wait)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("_corofy_name_")
+        if name is not None:  # what the coroutine's body defines, named as in the source
+            outer = cls.__qualname__.rpartition(".")[0]
+            requalify(cls, f"{outer}.{name}" if outer else name, _OWN_FUNCTIONS)
 
     def poll(self, waker: Any) -> Any:
         while True:
@@ -147,3 +155,6 @@ class Machine(Future[Any]):
         raise UnboundLocalError(
             f"cannot access local variable {name!r} where it is not associated with a value"
         )
+
+
+_OWN_FUNCTIONS = frozenset(f for f in vars(Machine).values() if callable(f))

@@ -59,6 +59,33 @@ SOURCE = textwrap.dedent(
         @coroutine
         def method(self):
             return 1
+
+        @coroutine
+        def defines(self):
+            def plain():
+                def deeper():
+                    pass
+                return deeper
+
+            class Local:
+                def method(self):
+                    pass
+
+            @coroutine
+            def inner():
+                return 1
+
+            wait(runtime.sleep(0))
+            return (
+                plain.__qualname__,
+                plain().__qualname__,
+                Local.__qualname__,
+                Local.method.__qualname__,
+                (lambda: 0).__qualname__,
+                [lambda: 0 for _ in "a"][0].__qualname__,
+                inner.__qualname__,
+                inner,
+            )
     """
 )
 
@@ -87,6 +114,25 @@ def test_a_future_dropped_unpolled_warns_that_it_was_never_waited(module) -> Non
 def test_a_method_coroutine_is_named_by_its_qualname(module) -> None:
     with pytest.warns(RuntimeWarning, match=r"coroutine 'Owner\.method' was never waited"):
         module.Owner().method()
+
+
+def test_what_a_coroutine_defines_is_named_as_python_names_it(module) -> None:
+    *names, inner = runtime.run(module.Owner().defines())
+    assert names == [
+        "Owner.defines.<locals>.plain",
+        "Owner.defines.<locals>.plain.<locals>.deeper",
+        "Owner.defines.<locals>.Local",
+        "Owner.defines.<locals>.Local.method",
+        "Owner.defines.<locals>.<lambda>",
+        "Owner.defines.<locals>.<listcomp>.<lambda>"
+        if sys.version_info < (3, 12)
+        else "Owner.defines.<locals>.<lambda>",
+        "Owner.defines.<locals>.inner",
+    ]
+    with pytest.warns(
+        RuntimeWarning, match=r"^coroutine 'Owner\.defines\.<locals>\.inner' was never waited$"
+    ):
+        inner()
 
 
 @pytest.mark.parametrize("use", ["run", "close", "spawn-and-close"])

@@ -18,6 +18,30 @@ NESTED_PROGRAMS = [
         """
         @coroutine
         def main():
+            def helper():
+                return lambda: 0
+            class K:
+                def m(self):
+                    pass
+            wait(pending(1))
+            @coroutine
+            def inner():
+                return wait(ready(helper))
+            h = wait(inner())
+            return h.__qualname__, h().__qualname__, K.__qualname__, K.m.__qualname__
+        """,
+        (
+            "main.<locals>.helper",
+            "main.<locals>.helper.<locals>.<lambda>",
+            "main.<locals>.K",
+            "main.<locals>.K.m",
+        ),
+        id="functions_and_classes_a_coroutine_defines_have_the_qualnames_python_gives",
+    ),
+    pytest.param(
+        """
+        @coroutine
+        def main():
             x = 1
             @coroutine
             def add(f):
