@@ -30,10 +30,12 @@ from corofy.transform.nodes import is_node, node_fields
 _CONSTANTS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
 
 
-def _out_of_brackets(t: cst.BaseExpression) -> cst.BaseExpression:
-    """Target ``t`` of a comprehension's ``for`` to stand in a statement of its own (an
-    assignment, a for loop): in parentheses when a line break in it is outside its own
-    brackets, which only the comprehension's brackets allowed (``[x for d\n [i] in xs]``)."""
+def out_of_brackets(t: cst.BaseExpression) -> cst.BaseExpression:
+    """``t``, a piece of a bracketed expression (a comprehension's ``for`` target, a dict
+    comprehension's value, an annotated target's index), to stand in a statement of its own
+    (an assignment, a for loop, an expression statement): in parentheses when a line break
+    in it is outside its own brackets, which only the brackets around it allowed
+    (``[x for d\n [i] in xs]``, ``{k: f #\n (v) for ...}``)."""
     if isinstance(t, cst.Name) or t.lpar:
         return t
     text = cst.Module([]).code_for_node(t)
@@ -140,7 +142,7 @@ class Spill:
         """``t = value`` in Python's order, where ``value`` is already evaluated (a name or
         a constant): each wait inside ``t`` waits when Python would evaluate it."""
         if not self.has(t):
-            target = _out_of_brackets(t)
+            target = out_of_brackets(t)
             out.append(Raw(self.line, cst.Assign([cst.AssignTarget(target)], value), comments))
         elif isinstance(t, (cst.Tuple, cst.List)):
             # Unpack at once; the items from the first target that waits on go to
@@ -156,7 +158,7 @@ class Spill:
                 Raw(
                     self.line,
                     cst.Assign(
-                        [cst.AssignTarget(_out_of_brackets(t.with_changes(elements=elements)))],
+                        [cst.AssignTarget(out_of_brackets(t.with_changes(elements=elements)))],
                         value,
                     ),
                     comments,
@@ -165,7 +167,7 @@ class Spill:
             for target, temp in later:
                 self.store(target, name(temp), out)
         else:
-            store = _out_of_brackets(self.target(t, out))
+            store = out_of_brackets(self.target(t, out))
             out.append(Raw(self.line, cst.Assign([cst.AssignTarget(store)], value), comments))
 
     # -- one method per expression type that can hold a wait ------------------------------
@@ -367,7 +369,7 @@ class Spill:
                 temp = self.ctx.temp("_u")
                 self.store(target, name(temp), body)
                 target = name(temp)
-            target = _out_of_brackets(target)
+            target = out_of_brackets(target)
             block.append(Loop(self.line, None, target, name(it), body, []))
             block = body
             for cond in clause.ifs:
@@ -388,7 +390,7 @@ class Spill:
                         )
                     )
                 ],
-                value=value,
+                value=out_of_brackets(value),
             )
         else:
             element = self.expr(_rename(e.elt, renames, self.ctx), block)

@@ -22,7 +22,7 @@ from corofy.transform import stands
 from corofy.transform.context import Context
 from corofy.transform.except_star import lower_try_star
 from corofy.transform.exits import Exit
-from corofy.transform.expressions import Spill, equals, name
+from corofy.transform.expressions import Spill, equals, name, out_of_brackets
 from corofy.transform.ir import (
     Assign,
     Block,
@@ -199,7 +199,7 @@ class Lower:
             )
             for part in parts:
                 if not isinstance(part, cst.Name) or part.value not in self.ctx.unit.temps:
-                    out.append(Raw(line, cst.Expr(part), comments))
+                    out.append(Raw(line, cst.Expr(out_of_brackets(part)), comments))
                     comments = ()
         else:
             value = spill.freeze(spill.expr(s.value, out), out)

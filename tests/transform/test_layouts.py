@@ -78,6 +78,24 @@ def test_a_chained_comparison_over_several_lines_spilled_into_pieces() -> None:
     assert result(src) == (True, (2, 2))
 
 
+def test_pieces_taken_out_of_brackets_keep_their_line_breaks_in_parentheses() -> None:
+    # A dict comprehension's value becomes `_t[k] = value` and an annotated target's index
+    # an expression statement: a line break (after a comment) that only the brackets
+    # around them allowed gave "unexpected indent" in the generated code.
+    src = HEADER + (
+        "@coroutine\n"
+        "def main():\n"
+        "    c = {x: note #\n"
+        "         ('v', wait(ready(x)))\n"
+        "         for x in range(2)}\n"
+        "    d = {}\n"
+        "    d[wait(ready(1)) #c\n"
+        "      + note(1)]: int\n"
+        "    return c, d\n"
+    )
+    assert result(src) == ({0: 0, 1: 1}, {})
+
+
 def test_continuation_lines_inside_the_class_map_to_their_own_lines() -> None:
     # A multi-line expression in a generated `if`/`while` header counts as all its lines:
     # the generated -> original line map stays right after it.
