@@ -66,6 +66,10 @@ class Flow:
     before_wait: dict[int, frozenset[str]] = field(default_factory=dict)
     before_tail: dict[int, frozenset[str]] = field(default_factory=dict)
     bound: set[str] = field(default_factory=set)  # every name reachable code may (un)bind
+    # The ``as`` names of the except clauses being walked, each with the number of loops
+    # open around its clause: a break or continue to one of those loops leaves the clause,
+    # which unbinds the name.
+    handled: list[tuple[str, int]] = field(default_factory=list)
 
     # The passes run over every statement of every resume function: they avoid making
     # sets (and generators) where nothing changes, which also spares the cyclic garbage
@@ -169,7 +173,11 @@ class Flow:
         for h in n.handlers:
             self.expr(h.type, inside)
             hin = inside if inside is None or not h.name else inside | {h.name}
+            if h.name:
+                self.handled.append((h.name, len(self.loops)))
             hend = self.block(h.body, hin)
+            if h.name:
+                self.handled.pop()
             ends.append(hend if hend is None or not h.name else hend - {h.name})
         after = _meet(ends)
         if n.finalbody:
@@ -219,12 +227,19 @@ class Flow:
         return None
 
     def _break(self, n: Break, da):
-        self.loops[-1][0].append(da)
+        self.loops[-1][0].append(self._leaving(da))
         return None
 
     def _continue(self, n: Continue, da):
-        self.loops[-1][1].append(da)
+        self.loops[-1][1].append(self._leaving(da))
         return None
+
+    def _leaving(self, da):
+        """``da`` less the names of the except clauses a jump to the innermost loop leaves."""
+        if da is None or not self.handled:
+            return da
+        left = {name for name, loops in self.handled if loops >= len(self.loops)}
+        return da - left if left else da
 
     def loop(self, n: Loop, da):
         self.expr(n.test if n.test is not None else n.iter, da)

@@ -464,7 +464,18 @@ class Render:
             w.line(clause + ":", h.line)
             w.level += 1
             if h.name and h.name in self.storage.cold:
-                w.line(f"{self.names.m}.{self.slot(h.name)} = {h.name}", h.line)
+                # Python unbinds N when the clause ends, however it ends: its slot too,
+                # or a later read sees the exception instead of UnboundLocalError. (The
+                # body has no wait: it leaves by a native jump, return or raise.)
+                slot = f"{self.names.m}.{self.slot(h.name)}"
+                w.line(f"{slot} = {h.name}", h.line)
+                w.line("try:")
+                self.indented(w, h.body, blocks=1)
+                w.line("finally:")
+                w.line(f"{self.indent}{slot} = None")
+                w.line(f"{self.indent}del {slot}")
+                w.level -= 1
+                continue
             self.block(w, h.body)
             w.level -= 1
         self.blocks -= in_finally + 2

@@ -670,3 +670,31 @@ def test_the_as_name_is_unbound_however_a_waiting_handler_ends() -> None:
         assert_same(src, args=(n,))
         assert_same(src, args=(n,), close_after=1)
     assert raised(execute(src, "machine", "main", (1,), None))[0] == "UnboundLocalError"
+
+
+def test_except_as_name_kept_on_the_machine_is_unbound_after_a_handler_without_waits() -> None:
+    # The try body waits, the handler does not: N is read after the try (in another
+    # function of the machine), so it lives on the machine; Python unbinds N when the
+    # clause ends (by falling through, continue or break), so the read raises. Both when
+    # the wait raised at once (the handler runs where the loop runs: a continue or break
+    # there leaves N unbound, not passed on) and after a suspension (the slot unbound).
+    src = program("""
+        @coroutine
+        def main():
+            out = []
+            e = 1
+            for i in range(3):
+                try:
+                    wait(raising(KeyError, i, k=i % 2))
+                except KeyError as e:
+                    out.append(e.args)
+                    if i < 2:
+                        continue
+                    break
+            try:
+                out.append(e)
+            except UnboundLocalError:
+                out.append("unbound")
+            return out
+        """)
+    assert result(src) == [(0,), (1,), (2,), "unbound"]
