@@ -339,9 +339,12 @@ def _transform(
     snippet: str, filename: str, offset: int, indent: int, new_indent: int, first_line: int
 ) -> str:
     from corofy.transform import CorofyError, transform
+    from corofy.transform.splice import GENERATED_BUILTINS
 
     try:
-        result = transform(snippet, filename)
+        # The module may bind a builtin the generated code calls (`set = ...`), before or
+        # after this def: the snippet does not show it, so they all get names of their own.
+        result = transform(snippet, filename, bound=GENERATED_BUILTINS)
     except CorofyError as exc:
         line = exc.line + offset
         in_function = exc.line + offset >= first_line

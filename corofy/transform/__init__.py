@@ -22,7 +22,7 @@ The pipeline, read in ``transform`` and ``_machine`` below, one module per step:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
@@ -62,10 +62,14 @@ def transform_source(source: str, filename: str = "<string>") -> str:
     return transform(source, filename).code
 
 
-def transform(source: str, filename: str = "<string>") -> TransformResult:
+def transform(
+    source: str, filename: str = "<string>", bound: Iterable[str] = ()
+) -> TransformResult:
     """Rewrite every ``@coroutine`` in ``source``; see SPEC §2 and docs/internals.md.
 
-    corofy output (``is_generated``) comes back unchanged, without being parsed.
+    corofy output (``is_generated``) comes back unchanged, without being parsed. ``bound``:
+    names the module may bind besides those ``source`` shows (the build-free path sees one
+    function of it).
     """
     if is_generated(source):
         return TransformResult(source)
@@ -74,7 +78,7 @@ def transform(source: str, filename: str = "<string>") -> TransformResult:
         return TransformResult(source)
     scan, layout = found
     text = source if layout is None else layout.text  # what libcst read
-    names = splice.module_names(text, scan)
+    names = splice.module_names(text, scan, bound)
     machines: list[MachineInfo] = []
 
     def build(coroutine: find.Coroutine, base: str) -> emit.MachineText:
@@ -199,8 +203,11 @@ def _machine(
         ctx.fixed("_closing"),
         module_names.AGAIN,
         module_names.Machine,
+        module_names.builtins,
+        module_names.used_builtins,
     )
     ctx.future = names.Future
+    ctx.builtin = names.builtin
     unit, declarations, docstring = lower.lower(ctx)
     resumes = resume_blocks(unit)
     declared = {n.name.value for d in declarations for n in d.names}

@@ -353,7 +353,11 @@ class Spill:
                 renames.setdefault(bound, self.ctx.temp("_c"))
         result = self.ctx.temp("_t")
         first = True
-        empty = {"list": cst.List([]), "set": cst.Call(name("set")), "dict": cst.Dict([])}[kind]
+        empty = {
+            "list": cst.List([]),
+            "set": cst.Call(name(self.ctx.builtin("set"))),
+            "dict": cst.Dict([]),
+        }[kind]
         out.append(Assign(self.line, result, empty))
         block = out
         for clause in _clauses(e.for_in):
@@ -363,7 +367,13 @@ class Spill:
             body: Block = []
             # An explicit iterator, so a wait inside the loop does not restart it.
             it = self.ctx.temp("_it")
-            block.append(Assign(self.line, it, cst.Call(name("iter"), args=[cst.Arg(iterable)])))
+            block.append(
+                Assign(
+                    self.line,
+                    it,
+                    cst.Call(name(self.ctx.builtin("iter")), args=[cst.Arg(iterable)]),
+                )
+            )
             target = _rename(clause.target, renames, self.ctx)
             if self.has(target):  # stored first thing in the body, after next()
                 temp = self.ctx.temp("_u")

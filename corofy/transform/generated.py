@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -22,6 +22,18 @@ class Names:
     closing: str = "_closing"
     AGAIN: str = "_AGAIN"
     Machine: str = "_Machine"
+    # The builtins the generated code calls that the module may bind (``set = ...``,
+    # ``for iter in ...``): each such one is imported from builtins under a free name.
+    builtins: dict[str, str] = field(default_factory=dict)
+    used_builtins: set[str] = field(default_factory=set)  # those the generated code called
+
+    def builtin(self, name: str) -> str:
+        """What the generated code calls builtin ``name``."""
+        alias = self.builtins.get(name)
+        if alias is None:
+            return name
+        self.used_builtins.add(name)
+        return alias
 
 
 @dataclass

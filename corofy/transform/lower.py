@@ -294,7 +294,9 @@ class Lower:
         if self.has(s.body) or self.has(s.target):
             # The iterator lives across waits: keep it in a temporary (iter() as for does).
             it = self.ctx.temp("_it")
-            out.append(Assign(line, it, cst.Call(name("iter"), args=[cst.Arg(iterable)])))
+            out.append(
+                Assign(line, it, cst.Call(name(self.ctx.builtin("iter")), args=[cst.Arg(iterable)]))
+            )
             iterable = name(it)
         out.append(Loop(line, None, target, iterable, body, orelse))
 
@@ -398,6 +400,7 @@ class Lower:
         that evaluates each type in turn, checks it as Python does and tests the caught
         exception against it; none matching, the exception goes on (bare ``raise``)."""
         first = self.ctx.line(clauses[0])
+        b = self.ctx.builtin
         exc = self.ctx.temp("_e")
         self.ctx.guard += 1
         chain: Block = []
@@ -415,8 +418,8 @@ class Lower:
                     hline,
                     "\n".join(
                         [
-                            f"if not (isinstance({kind}, type) and issubclass({kind}, BaseException) or isinstance({kind}, tuple)",
-                            f"        and all(isinstance(_c, type) and issubclass(_c, BaseException) for _c in {kind})):",
+                            f"if not ({b('isinstance')}({kind}, {b('type')}) and {b('issubclass')}({kind}, BaseException) or {b('isinstance')}({kind}, {b('tuple')})",
+                            f"        and {b('all')}({b('isinstance')}(_c, {b('type')}) and {b('issubclass')}(_c, BaseException) for _c in {kind})):",
                             "    raise TypeError('catching classes that do not inherit from BaseException is not allowed')",
                         ]
                     ),
@@ -424,7 +427,7 @@ class Lower:
                 )
             )
             unmatched: Block = []
-            test = cst.Call(name("isinstance"), [cst.Arg(name(exc)), cst.Arg(name(kind))])
+            test = cst.Call(name(b("isinstance")), [cst.Arg(name(exc)), cst.Arg(name(kind))])
             block.append(If(hline, test, matched, unmatched))
             block = unmatched
         else:

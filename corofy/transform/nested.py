@@ -233,5 +233,6 @@ def enclosing_names(enclosing: list[Any]) -> set[str]:
     shadow them."""
     taken: set[str] = set()
     for outer in enclosing:
-        taken.update(vars(outer.names).values())
+        taken.update(v for v in vars(outer.names).values() if isinstance(v, str))
+        taken.update(outer.names.builtins.values())
     return taken

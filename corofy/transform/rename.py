@@ -53,6 +53,9 @@ class Naming:
     # Found while renaming: the class keeps __class__ (``_cls``), and setters for walrus.
     uses_class: bool = False
     setters: set[str] = field(default_factory=set)
+    # What the generated module names runtime.Future and the builtin globals.
+    future: str = Names.Future
+    globals: str = "globals"
 
     def mangle(self, ident: str) -> str:
         if self.private_owner and is_private(ident):
@@ -117,10 +120,10 @@ class Rename(cst.CSTTransformer):
             # A private global outside any class: Python would mangle the name in the
             # generated class, not the key of the module's namespace. Read or deleted, an
             # unbound one raises NameError, as Python does, not the namespace's KeyError.
-            namespace: cst.BaseExpression = cst.Call(name("globals"))
+            namespace: cst.BaseExpression = cst.Call(name(self.naming.globals))
             if id(original_node) not in self.stores:
                 namespace = cst.Call(
-                    func=cst.Attribute(value=name(Names.Future), attr=name("_global_scope")),
+                    func=cst.Attribute(value=name(self.naming.future), attr=name("_global_scope")),
                     args=[cst.Arg(namespace), cst.Arg(cst.SimpleString(repr(value)))],
                 )
             return cst.Subscript(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import libcst as cst
 
@@ -74,12 +74,19 @@ def round_trips(scan: Scan, source: str) -> bool:
     )
 
 
-def module_names(source: str, scan: Scan) -> emit.Names:
+def module_names(source: str, scan: Scan, bound: Iterable[str] = ()) -> emit.Names:
     """The names the generated code gives the runtime's objects, free in this module (each
-    identifier in the source is noted as taken, on ``scan``)."""
+    identifier in the source is noted as taken, on ``scan``); ``bound``: builtins the
+    module may bind besides those the source shows."""
     taken = set(_IDENT.findall(source))
     scan.taken = taken
+    builtins = {
+        b: _free(f"_{b.strip('_')}", taken)
+        for b in GENERATED_BUILTINS
+        if b in bound or (b in taken and _may_bind(source, b))
+    }
     return emit.Names(
+        builtins=builtins,
         **{
             key: _free(value, taken)
             for key, value in (
@@ -90,7 +97,7 @@ def module_names(source: str, scan: Scan) -> emit.Names:
                 ("AGAIN", "_AGAIN"),
                 ("Machine", "_Machine"),
             )
-        }
+        },
     )
 
 
@@ -173,6 +180,11 @@ class Splice:
             start = self.offset(scan.positions[first].start.line)
             end = self.line_end(where.end.line)
             edits.append((start, end, "\n".join(machine.lines) + "\n", machine.origin))
+        if self.names.used_builtins:
+            edits = [
+                (s, e, self._with_builtins(text) if text == import_line else text, o)
+                for s, e, text, o in edits
+            ]
 
         edits.sort(key=lambda e: (e[0], e[1]))
         if self.layout is not None:  # spliced into the source itself
@@ -233,6 +245,16 @@ class Splice:
             f"CLOSING as {self.names.CLOSING}, AGAIN as {self.names.AGAIN}\n"
         )
 
+    def _with_builtins(self, import_line: str) -> str:
+        """``import_line`` importing also the builtins the generated code called under
+        other names (the module may bind theirs), on its last line: known only once the
+        machines are printed, it must not move the lines after it."""
+        used = self.names.used_builtins
+        if not used:
+            return import_line
+        aliases = ", ".join(f"{b} as {a}" for b, a in self.names.builtins.items() if b in used)
+        return f"{import_line[:-1]}; from builtins import {aliases}\n"
+
     def _import_point(self) -> int:
         """Where the runtime import goes: after the docstring and __future__ imports."""
         body = self.scan.module.body
@@ -270,6 +292,34 @@ class Splice:
             f"__corofy_source__ = {self.scan.filename!r}\n"
             f"__corofy_lines__ = (\n{body})\n"
         )
+
+
+# The builtins generated code calls by name (comprehensions and waiting loops take iter,
+# set comprehensions set, a waiting except clause's type check isinstance and the others,
+# a pending exception __import__('sys'), a private global outside a class globals). The
+# exception classes it names are left out: a module binding those is not worth a check.
+GENERATED_BUILTINS = (
+    "iter",
+    "set",
+    "isinstance",
+    "issubclass",
+    "type",
+    "tuple",
+    "all",
+    "__import__",
+    "globals",
+)
+
+
+def _may_bind(source: str, name: str) -> bool:
+    """Might ``source`` bind ``name`` (in any scope)? True unless every occurrence is an
+    attribute (``.name``) or a call (``name(``) that is not a def or class: assignment,
+    parameter, import, loop, with, except and match targets, global, nonlocal."""
+    for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", source):
+        before = source[max(0, match.start() - 16) : match.start()].rstrip()
+        if before.endswith(("def", "class")) or not re.match(r"\s*\(", source[match.end() :]):
+            return True
+    return False
 
 
 def _free(name: str, taken: set[str]) -> str:

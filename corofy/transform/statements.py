@@ -107,6 +107,8 @@ class Render:
             first_param=ordered[0].name.value if ordered else None,
             private_owner=coroutine.private_owner,
             global_privates=coroutine.global_privates,
+            future=names.Future,
+            globals=names.builtin("globals"),
         )
         self.tail_names: dict[int, str] = {}
         # Nested functions that use the machine close over _m: then it stays set.
@@ -410,7 +412,9 @@ class Render:
             w.level += 1
         if raising is not None:
             w.line(f"if {raising.kind} == {Exit.RAISE.value}:  # the exception leaving the try")
-            w.line(f"{self.indent}{raising.value} = __import__('sys').exc_info()[1]")
+            w.line(
+                f"{self.indent}{raising.value} = {self.names.builtin('__import__')}('sys').exc_info()[1]"
+            )
         self.block(w, n.finalbody)
         if guarded:
             w.level -= 1

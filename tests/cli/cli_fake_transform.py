@@ -99,7 +99,7 @@ class _{name}_machine(runtime.Future):
 """
 
 
-def transform(source: str, filename: str = "<string>") -> TransformResult:
+def transform(source: str, filename: str = "<string>", bound=()) -> TransformResult:
     CALLS.append(filename)
     lines = source.splitlines()
     for number, line in enumerate(lines, 1):

@@ -511,3 +511,23 @@ def test_layouts_libcst_cannot_read_run_with_no_build_step(load_real, source, ex
     compile(source, "layout.py", "exec")
     mod = load_real("from corofy import coroutine, wait\n" + source, "user_layouts")
     assert drive_through(mod.main(3)) == expected
+
+
+def test_builtins_the_generated_code_calls_may_be_bound_by_the_module(load_real):
+    # A set comprehension that waits starts from set(), a waiting loop calls iter(): the
+    # module binds both names, after the def too (the build-free transform sees only the
+    # function, so it names every such builtin its own way).
+    mod = load_real("""
+        from corofy import coroutine, wait
+
+        @coroutine
+        def main():
+            out = []
+            for i in range(2):
+                out.append(wait(Twice(i)))
+            return {wait(Twice(q)) for q in range(2)}, out
+
+        set = dict
+        iter = list
+        """)
+    assert drive_through(mod.main()) == ({0, 1}, [0, 1])

@@ -40,6 +40,9 @@ from runtime import PENDING, Future, Ready
 MARKER_MODULE = "corofy"
 _NEVER_FINALIZED: list[Any] = []  # see Reference.close
 REFERENCE_DECORATOR = "__corofy_reference__"
+# The builtin iter, for the helpers that lower a waiting comprehension: the program may
+# bind the name iter (as it may bind list, set or dict: the helpers make displays).
+REFERENCE_ITER = "__corofy_iter__"
 
 
 # ---------------------------------------------------------------------------------------
@@ -270,7 +273,12 @@ class _WaitToYield(ast.NodeTransformer):
                 body = [ast.If(cond, body, [])]
             iterable = ast.Name("__iterator", ast.Load()) if index == 0 else gen.iter
             body = [ast.For(gen.target, iterable, body, [])]
-        empty = {"list": "list", "set": "set", "dict": "dict"}[kind]
+        # Displays, as the comprehension makes, whatever the program binds list or set to.
+        empty = {
+            "list": ast.List([], ast.Load()),
+            "set": ast.Set([ast.Starred(ast.Tuple([], ast.Load()), ast.Load())]),
+            "dict": ast.Dict([], []),
+        }[kind]
         # A walrus in a comprehension binds in the function around it (PEP 572): so in the
         # coroutine, not in the helper.
         bound = sorted(_walrus_targets(node))
@@ -281,9 +289,7 @@ class _WaitToYield(ast.NodeTransformer):
             declared.append(ast.Global([n for n in bound if n in self.globals]))
         helper_body: list[ast.stmt] = [
             *declared,
-            ast.Assign(
-                [ast.Name("__acc", ast.Store())], ast.Call(ast.Name(empty, ast.Load()), [], [])
-            ),
+            ast.Assign([ast.Name("__acc", ast.Store())], empty),
             *body,
             ast.Return(ast.Name("__acc", ast.Load())),
         ]
@@ -299,7 +305,7 @@ class _WaitToYield(ast.NodeTransformer):
         self.helpers.append(helper)
         call = ast.Call(
             ast.Name(name, ast.Load()),
-            [ast.Call(ast.Name("iter", ast.Load()), [first_iter], [])],
+            [ast.Call(ast.Name(REFERENCE_ITER, ast.Load()), [first_iter], [])],
             [],
         )
         return ast.YieldFrom(call)
@@ -616,6 +622,7 @@ def load(
     elif side == "reference":
         code = reference_source(source)
         ns[REFERENCE_DECORATOR] = reference_coroutine
+        ns[REFERENCE_ITER] = iter
     else:
         raise ValueError(side)
     # dont_inherit: this module's `from __future__ import annotations` must not leak in.

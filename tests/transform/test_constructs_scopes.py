@@ -389,3 +389,32 @@ def test_a_type_alias_statement_binds_a_local_that_lives_across_a_wait() -> None
             return Pair.__name__, Pair.__value__ == tuple[int, str], v
         """)
     assert result(src) == ("Pair", True, 2)
+
+
+def test_builtins_the_generated_code_calls_may_be_bound_by_the_program() -> None:
+    # Waiting loops and comprehensions call iter(), a set comprehension set(), a waiting
+    # except clause's type check isinstance, type, tuple...; a program binding those names
+    # (a local `type = ...`, a global `set = ...`) broke them: "'dict' object has no
+    # attribute 'add'". The reference makes displays too (SPEC 2.1: the comprehension as a
+    # loop in its own scope, not a call of whatever `set` is).
+    src = program("""
+        set = dict
+        iter = list
+        __helper = 5
+        globals = None
+        @coroutine
+        def main():
+            type = "tp"
+            isinstance = tuple = all = issubclass = 0
+            x = [wait(ready(q)) for q in range(2)]
+            y = {wait(ready(q)) for q in range(2)}
+            out = []
+            for i in range(2):
+                out.append(wait(pending(1, i)))
+            try:
+                wait(raising(KeyError, 1))
+            except (wait(ready(ValueError)), KeyError) as e:
+                out.append(e.args)
+            return x, y, out, type, __helper
+        """)
+    assert result(src) == ([0, 1], {0, 1}, [0, 1, (1,)], "tp", 5)
