@@ -72,25 +72,30 @@ class Machine(Future[Any]):
             requalify(cls, f"{outer}.{name}" if outer else name, _OWN_FUNCTIONS)
 
     def poll(self, waker: Any) -> Any:
-        while True:
-            state = self._state  # type: ignore[attr-defined]
-            if state > 0:  # suspended at the wait of this state: poll its future first
-                awaiting = self._awaiting  # type: ignore[attr-defined]
-                try:
-                    answer = awaiting.poll(waker)
-                except BaseException as error:  # raised again at the wait, in the state
-                    answer, thrown = None, [Future._wait_error(awaiting, error)]
-                else:
-                    if answer is PENDING:
-                        return answer
-                    thrown = None
-                self._awaiting, self._state = None, -1  # running; a suspension sets both again
-                answer = self._steps[state](self, waker, answer, thrown)  # type: ignore[attr-defined]
-            else:  # not started (or finished: _finished raises)
-                self._state = -1  # running; a suspension sets it again
-                answer = self._steps[state](self, waker)  # type: ignore[attr-defined]
-            if answer is not AGAIN:  # AGAIN: a wait left to its state, polled from here
-                return answer
+        try:
+            while True:
+                state = self._state  # type: ignore[attr-defined]
+                if state > 0:  # suspended at the wait of this state: poll its future first
+                    awaiting = self._awaiting  # type: ignore[attr-defined]
+                    try:
+                        answer = awaiting.poll(waker)
+                    except BaseException as error:  # raised again at the wait, in the state
+                        answer, thrown = None, [Future._wait_error(awaiting, error)]
+                    else:
+                        if answer is PENDING:
+                            return answer
+                        thrown = None
+                    self._awaiting, self._state = None, -1  # running; a suspension sets both
+                    answer = self._steps[state](self, waker, answer, thrown)  # type: ignore[attr-defined]
+                else:  # not started (or finished: _finished raises)
+                    self._state = -1  # running; a suspension sets it again
+                    answer = self._steps[state](self, waker)  # type: ignore[attr-defined]
+                if answer is not AGAIN:  # AGAIN: a wait left to its state, polled from here
+                    return answer
+        except StopIteration as stop:
+            # A StopIteration leaving the coroutine's body, as one leaving a generator's
+            # (PEP 479): the generator reference (SPEC 2.1) raises this RuntimeError.
+            raise RuntimeError("generator raised StopIteration") from stop
 
     def close(self) -> None:
         state = self._state  # type: ignore[attr-defined]
@@ -105,6 +110,8 @@ class Machine(Future[Any]):
             answer = self._resume_closing(state)
         except GeneratorExit:
             return
+        except StopIteration as stop:  # as in poll(): what G.close() raises
+            raise RuntimeError("generator raised StopIteration") from stop
         if answer is PENDING or answer is AGAIN:
             raise RuntimeError("generator ignored GeneratorExit")
 

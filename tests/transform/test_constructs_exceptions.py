@@ -698,3 +698,37 @@ def test_except_as_name_kept_on_the_machine_is_unbound_after_a_handler_without_w
             return out
         """)
     assert result(src) == [(0,), (1,), (2,), "unbound"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "wait(pending(1, 0))\n    raise StopIteration(3)",
+        "wait(raising(StopIteration, 4, k=1))",
+        "return next(iter([]))",
+    ],
+    ids=["raised_after_a_wait", "from_the_waited_future", "raised_before_any_wait"],
+)
+def test_a_stop_iteration_leaving_the_coroutine_becomes_runtime_error(body: str) -> None:
+    # As one leaving a generator (PEP 479): the generator reference raises
+    # RuntimeError('generator raised StopIteration') from it; the machine let it through.
+    src = program("@coroutine\ndef main():\n    " + body + "\n")
+    kind, described = outcome(assert_same(src))
+    assert kind == "raise" and described[:2] == (
+        "RuntimeError",
+        ("generator raised StopIteration",),
+    )
+    assert described[2][0] == "StopIteration"  # its __cause__
+
+
+def test_a_stop_iteration_raised_while_closing_becomes_runtime_error() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            try:
+                wait(pending(3, 0))
+            finally:
+                raise StopIteration(2)
+        """)
+    kind, described = outcome(assert_same(src, close_after=1))
+    assert kind == "close-raised" and described[0] == "RuntimeError"
