@@ -21,7 +21,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-EXCEPTIONS = ("ValueError", "KeyError", "IndexError")
+EXCEPTIONS = ("ValueError", "KeyError", "IndexError", "StopIteration")
 MAX_DEPTH = 3
 MAX_BLOCK = 8
 _BOOLEANS = st.booleans()
@@ -148,10 +148,17 @@ class _Writer:
         if kind in ("name", "walrus"):  # a walrus in a comprehension: a name instead
             return self.choice(scope.names)
         # listcomp: its variable is its own; waits may sit in element, condition, iterable
+        # (a set or dict comprehension's too, a dict's key before its value)
         var = self.fresh("q")
         inner = replace(scope, names=[*scope.names, var], in_comprehension=True)
         elt, cond = self.expr(inner, sub), self.expr(inner, sub)
         source = self.expr(replace(scope, in_comprehension=True), sub)
+        form = self.choice(["list", "set", "dict"])
+        if form == "set":
+            return f"sum({{{elt} for {var} in range({source} % 3) if {cond}}})"
+        if form == "dict":
+            key = self.expr(inner, sub)
+            return f"sum({{{key}: {elt} for {var} in range({source} % 3) if {cond}}}.values())"
         return f"len([{elt} for {var} in range({source} % 3) if {cond}])"
 
     def evaluated_where_it_stands(self, scope: _Scope, depth: int) -> str:
@@ -337,6 +344,14 @@ class _Writer:
             lines += [f"{pad}else:", *self.block(scope, depth + 1, inner)]
         if not handlers or self.flip():
             lines += [f"{pad}finally:", *self.block(scope, depth + 1, inner)]
+        if handlers and self.flip():
+            # An except clause unbinds its name when it ends: reading it after raises.
+            lines += [
+                f"{pad}try:",
+                f"{pad}    print('after', {var})",
+                f"{pad}except NameError as {var}u:",
+                f"{pad}    print(type({var}u).__name__)",
+            ]
         return lines
 
     def def_or_class(self, scope: _Scope, pad: str) -> list[str]:
@@ -395,6 +410,9 @@ def programs(draw: Any) -> str:
     for index, name in enumerate(subs):
         lines += writer.coroutine(name, subs[index + 1 :]) + [""]
     lines += writer.coroutine("main", subs)
+    if draw(_BOOLEANS):
+        # Builtins the generated code calls, bound by the module (the program calls none).
+        lines += ["", "iter = set = isinstance = issubclass = tuple = all = None"]
     return "\n".join(lines) + "\n"
 
 
@@ -474,6 +492,8 @@ def _target_statement(self: _Writer, scope: _Scope, depth: int, indent: int) -> 
         first = self.choice(["a", "b", "c"])
         return [f"{pad}{first} = d[{index()}] = d[{index()}] = {value}"]
     if kind == "annotated":
+        if self.flip():  # no value: the target's parts are evaluated, nothing is stored
+            return [f"{pad}d[{index()}]: int"]
         return [f"{pad}d[{index()}]: int = {value}"]
     if kind == "starred":
         items = f"[{value}, {self.expr(scope, e)}, {self.expr(scope, 1)}]"
