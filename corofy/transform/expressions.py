@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from corofy.transform.context import Context
+from corofy.transform.fstring_equals import spelled_out
 from corofy.transform.ir import Assign, Block, If, Loop, Raw
 from corofy.transform.nodes import is_node, node_fields
 
@@ -282,7 +283,11 @@ class Spill:
                 _fields(string.parts, fields)
         values = iter(self.ordered(fields, out))
         return [
-            string.with_changes(parts=_refill(string.parts, values))
+            spelled_out(
+                string,
+                string.with_changes(parts=_refill(string.parts, values)),
+                self.ctx.positions,
+            )
             if isinstance(string, cst.FormattedString)
             else string
             for string in strings
@@ -513,6 +518,8 @@ def _renamed(node, renames: dict[str, str], ctx: Context):
     if not changes:
         return node
     result = node.with_changes(**changes)
+    if kind is cst.FormattedString:  # f"{p=}" keeps the text "p="
+        result = spelled_out(node, result, ctx.positions)
     if id(node) in ctx.has_wait:
         ctx.keep.append(result)
         ctx.has_wait.add(id(result))

@@ -16,6 +16,7 @@ from typing import Any, cast
 import libcst as cst
 
 from corofy.transform.expressions import bound_names, name
+from corofy.transform.fstring_equals import spelled_out
 from corofy.transform.generated import Names
 from corofy.transform.nodes import children_of
 from corofy.transform.positions import NodePositions
@@ -167,6 +168,11 @@ class Rename(cst.CSTTransformer):
         return updated_node.with_changes(
             attr=attr if mangled == attr.value else attr.with_changes(value=mangled)
         )
+
+    def leave_FormattedString(
+        self, original_node: cst.FormattedString, updated_node: cst.FormattedString
+    ) -> cst.FormattedString:  # f"{x=}" keeps the text "x=" when x is renamed
+        return spelled_out(original_node, updated_node, self.naming.positions)
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         return updated_node.with_changes(keyword=original_node.keyword)
@@ -368,6 +374,8 @@ def _cold_names(
         return True
     if kind in _WALKED or kind is cst.ClassDef:  # in a class Python mangles for that class
         return False
+    if kind is cst.FormattedStringExpression and cast(cst.FormattedStringExpression, node).equal:
+        return False  # f"{x=}": Rename spells the field out if x changes
     if (
         kind is cst.Attribute
         and is_private(cast(cst.Attribute, node).attr.value)

@@ -170,6 +170,51 @@ def test_a_triple_quoted_fstring_over_lines_keeps_its_text_after_a_wait() -> Non
     assert result(src) == "a\nb1\n  2"
 
 
+def test_an_fstring_equals_field_prints_the_wait_as_written() -> None:
+    # f"{expr=}" prints the text of expr as written, then its value: the wait spilled to
+    # a temporary must not show.
+    src = program("""
+        @coroutine
+        def main():
+            d = {"a": 1}
+            return (
+                f"{wait(ready(5))=} {wait(pending(1, 'x'))=:>4} { wait(ready(d))['a'] = !s}",
+                f'{wait(ready("q"))=}',
+                rf"{wait(ready('r'))=}\\n{{",
+                f\"\"\"{wait(ready(1))
+                =}\"\"\",
+            )
+        """)
+    assert result(src) == (
+        "wait(ready(5))=5 wait(pending(1, 'x'))=   x  wait(ready(d))['a'] = 1",
+        "wait(ready(\"q\"))='q'",
+        "wait(ready('r'))='r'\\n{",
+        "wait(ready(1))\n        =1",
+    )
+
+
+def test_an_fstring_equals_field_prints_renamed_names_as_written() -> None:
+    # A comprehension's variable renamed, a private name mangled, a local kept on the
+    # machine: the text stays as written.
+    src = program("""
+        class C:
+            def __init__(self):
+                self.__p = 3
+            @coroutine
+            def m(self):
+                __q = 4
+                wait(pending(1))
+                return f"{self.__p=} {__q=}"
+        @coroutine
+        def main():
+            v = 1
+            w = [f"{p=}" for p in range(2) if wait(ready(p)) is not None]
+            wait(pending(1))
+            return w, wait(C().m()), f"{v=}", (lambda: f"{v + 1 = }")()
+        """)
+    assert result(src) == (["p=0", "p=1"], "self.__p=3 __q=4", "v=1", "v + 1 = 2")
+
+
 def test_literals_hold_waits_left_to_right() -> None:
     src = program("""
         @coroutine
