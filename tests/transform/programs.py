@@ -132,7 +132,9 @@ class _Writer:
             return f"{{'k': {a}, 'j': {b}}}[{self.choice(['k', 'j'])!r}]"
         if kind == "fstring":
             inner = replace(scope, in_fstring=True)
-            return f"len(f'{{{self.expr(inner, sub)}}}:{{{self.expr(inner, sub)}}}')"
+            # a field may be self-documenting (f"{e=}"): its text is e as written
+            fields = [self.expr(inner, sub) + self.choice(["", "="]) for _ in range(2)]
+            return f"len(f'{{{fields[0]}}}:{{{fields[1]}}}')"
         if kind == "ifexp":
             a, b, c = (self.expr(scope, sub) for _ in range(3))
             return f"({a} if {b} else {c})"
