@@ -30,7 +30,7 @@ import sys
 from typing import Any, Final, NoReturn
 
 from runtime._qualnames import requalify
-from runtime.future import PENDING, Future
+from runtime.future import PENDING, Future, Ready
 
 CLOSING: Final = object()  # the waker close() passes: the re-entered wait raises GeneratorExit
 AGAIN: Final = object()  # a state function's answer: "poll me again" (a deferred wait)
@@ -55,10 +55,26 @@ class _States:
         return states
 
 
+class _Now(Future[None]):
+    """Ready at once, every time: what a hand-off waits on. A resume function inside a
+    re-entered ``try`` that finished a loop iteration leaves the ``try`` by deferring this
+    "wait" to ``poll()`` (as any deferred wait does: ``AGAIN``); the state it names runs the
+    loop from its head, re-entering the ``try`` itself (corofy's reenter.py)."""
+
+    __slots__ = ()
+
+    def poll(self, waker: Any) -> Any:
+        return _READY_NONE
+
+
+_READY_NONE: Final = Ready(None)
+
+
 class Machine(Future[Any]):
     """What every generated state machine does the same way (subclassed by generated code)."""
 
     __slots__ = ()
+    NOW: Final = _Now()  # ready at once: the future of a hand-off (see _Now)
     _steps: tuple[Any, ...]  # resume functions by state; the last one is _finished (-1)
     _corofy_name_: str  # the coroutine's name, as written
     _corofy_line_: int  # the original line of its def

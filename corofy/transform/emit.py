@@ -46,9 +46,13 @@ The shape of the output (facts the design depends on):
   loop from its head, then what follows it), and a resume function or continuation that
   reaches a nested loop which waits calls that loop's continuation instead of a copy of it
   (``loops.delegate_loops``); so do the start function and the tails, so each waiting loop
-  outside a ``try`` is printed once (one call per entry into the loop). Only a loop
-  re-entered inside a ``try`` keeps its copy (its waits deferred), since a ``return`` from
-  inside the ``try`` would run its handlers and ``finally`` too early. The start function,
+  is printed once (one call per entry into the loop). Inside a ``try`` or waiting ``with``
+  a call (a ``return``) would run its handlers, ``finally`` or ``__exit__`` too early: there
+  the loop is *handed off* instead, by a wait deferred to ``poll()`` on runtime's
+  ``Machine.NOW`` (ready at once), to a state of its own whose function calls the
+  continuation, which re-enters the ``try`` itself. A ``try`` or ``if`` every branch of
+  which ends (a return, raise, deferred wait or call) ends its block: what followed it is
+  not printed again in each resume function. The start function,
   the tails and the continuations keep their waits inline: the fast path pays no deferral. What is still per state: the
   loads of what its own code reads (what it only hands on to a tail unchanged is passed
   from its slot; the future it waited on was polled by runtime's ``poll``), and the re-entry of each enclosing ``try``/``with`` (so a wait nested
@@ -88,8 +92,9 @@ def machine(
     states = [(0, "start", def_line, "")]
     fn_names = {0: "_s0_start"}
     for wait in unit.waits:
-        states.append((wait.id, f"s{wait.id}_line{wait.line}", wait.line, wait.source))
-        fn_names[wait.id] = f"_s{wait.id}_line{wait.line}"
+        state = f"s{wait.id}_{'loop_' if wait.handoff else ''}line{wait.line}"
+        states.append((wait.id, state, wait.line, wait.source))
+        fn_names[wait.id] = f"_{state}"
     body_stmts = unit.body
     loops = loops or {}
     r.tail_names = {

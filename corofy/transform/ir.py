@@ -62,6 +62,11 @@ class Wait(Node):
     # A hand-off to a state of its own on a future ready at once (except_star.py): never a
     # suspension, so nothing is ever thrown at it.
     step: bool = False
+    # Not the user's: a *hand-off* (reenter.Continuations.hand_off). A resume function
+    # inside a re-entered try that has finished an iteration of a loop leaves the try by
+    # "waiting" on runtime's Machine.NOW (ready at once): the state it names runs the loop
+    # from its head, re-entering the try itself, so the loop is printed once.
+    handoff: bool = False
 
 
 @dataclass(eq=False)
@@ -172,14 +177,15 @@ class Resume(Node):
 @dataclass(eq=False)
 class Reenter(Node):
     """The rest of an interrupted loop iteration, then the loop itself, still native —
-    or, with ``cont``, a call of the loop's shared continuation instead of a copy of it.
+    or, with ``cont``, a call of the loop's shared continuation instead of a copy of it
+    (inside a re-entered try: a hand-off ``Wait`` to the state that calls it).
 
     ``go`` names a flag when the rest breaks out of the loop (then the loop is skipped)."""
 
     loop: Loop
     rest: Block
     go: str | None = None
-    cont: TailCall | None = None
+    cont: TailCall | Wait | None = None
 
 
 @dataclass(eq=False)

@@ -5,9 +5,11 @@ Facts this depends on (see ``emit.py`` for the shape of the output):
 - A wait inside a loop body suspends in the middle of an iteration. The resume function
   finishes that iteration (``Reenter.rest``) and then runs the loop again from its head:
   by a call of the loop's shared continuation (``Reenter.cont``, built by
-  ``reenter.Continuations``), or, inside a re-entered ``try``, by a copy of the loop
-  (the call is a ``return``: it would leave the ``try`` and run its handlers and
-  ``finally`` too early).
+  ``reenter.Continuations``), or, inside a re-entered ``try`` (where the call, a
+  ``return``, would leave the ``try`` and run its handlers and ``finally`` too early), by
+  a *hand-off*: a wait deferred to poll() on runtime's ``Machine.NOW`` (ready at once),
+  which leaves the ``try`` as a suspension does; its state's function calls the
+  continuation, which re-enters the ``try`` itself. The loop is printed once either way.
 - A ``for`` whose body waits iterates an explicit ``iter()`` kept in a temporary (made by
   ``lower.py``), so the iterator lives across waits and ``break`` leaves it unclosed, as
   in Python.
@@ -24,18 +26,23 @@ Facts this depends on (see ``emit.py`` for the shape of the output):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from corofy.transform.exits import LoopFrame, OnceFrame, jumps, suspends
 from corofy.transform.ir import (
     Block,
     Case,
+    Handler,
     If,
     Loop,
     Match,
     Node,
     Reenter,
     TailCall,
+    Try,
+    Wait,
+    With,
 )
 from corofy.transform.printer import Printer
 from corofy.transform.writer import Writer
@@ -45,6 +52,8 @@ class LoopCalls(Protocol):
     """Where a loop's shared continuation is asked for (``reenter.Continuations``)."""
 
     def call(self, loop: Loop) -> TailCall: ...
+
+    def hand_off(self, loop: Loop) -> Wait: ...
 
 
 # -- the IR of resume functions ---------------------------------------------------------------
@@ -57,38 +66,43 @@ def reentered(loop: Loop, rest: Block, conts: LoopCalls | None) -> Block:
     return [Reenter(loop.line, loop, rest, cont=cont)]
 
 
-def delegate_loops(block: Block, conts: LoopCalls, own: Loop | None = None) -> Block:
-    """``block`` with each loop that waits, outside any ``try``, replaced by a call of its
-    continuation: a resume function or continuation reaching a nested loop calls it instead
-    of holding a copy of it, so nested loops are not copied into every level's functions
-    (the start function and the tails too: one call per entry into the loop). ``own``: the
-    loop a continuation runs itself."""
+def delegate_loops(
+    block: Block, conts: LoopCalls, own: Loop | None = None, in_try: bool = False
+) -> Block:
+    """``block`` with each loop that waits replaced by a call of its continuation, or,
+    inside a ``try`` or waiting ``with`` (``in_try``: a call, a ``return``, would leave
+    it), by a hand-off to the state that calls it: a resume function or continuation
+    reaching a nested loop calls it instead of holding a copy of it, so nested loops are
+    not copied into every level's functions (the start function and the tails too: one
+    call or hand-off per entry into the loop, and each waiting loop is printed once).
+    ``own``: the loop a continuation runs itself."""
     out: Block | None = None
     for k, n in enumerate(block):
-        new = _delegated(n, conts, own)
+        new = _delegated(n, conts, own, in_try)
         if new is not n and out is None:
             out = list(block[:k])
         if out is not None:
             out.append(new)
-            if isinstance(new, TailCall):  # what followed the loop is in its continuation
+            if isinstance(new, (TailCall, Wait)):  # what followed the loop is in its continuation
                 return out
     return block if out is None else out
 
 
-def _delegated(n: Node, conts: LoopCalls, own: Loop | None) -> Node:
+def _delegated(n: Node, conts: LoopCalls, own: Loop | None, in_try: bool) -> Node:
     if isinstance(n, Loop):
         if n is not own and suspends([n]):
-            return conts.call(n)
-        body = delegate_loops(n.body, conts, own)
-        orelse = delegate_loops(n.orelse, conts, own)
+            return conts.hand_off(n) if in_try else conts.call(n)
+        body = delegate_loops(n.body, conts, own, in_try)
+        orelse = delegate_loops(n.orelse, conts, own, in_try)
         if body is n.body and orelse is n.orelse:
             return n
         return Loop(n.line, n.test, n.target, n.iter, body, orelse)
     if isinstance(n, If):
-        body, orelse = delegate_loops(n.body, conts, own), delegate_loops(n.orelse, conts, own)
+        body = delegate_loops(n.body, conts, own, in_try)
+        orelse = delegate_loops(n.orelse, conts, own, in_try)
         return n if body is n.body and orelse is n.orelse else If(n.line, n.test, body, orelse)
     if isinstance(n, Match):
-        bodies = [delegate_loops(c.body, conts, own) for c in n.cases]
+        bodies = [delegate_loops(c.body, conts, own, in_try) for c in n.cases]
         if all(b is c.body for b, c in zip(bodies, n.cases)):
             return n
         return Match(
@@ -97,9 +111,27 @@ def _delegated(n: Node, conts: LoopCalls, own: Loop | None) -> Node:
             [Case(c.line, c.pattern, c.guard, b) for c, b in zip(n.cases, bodies)],
         )
     if isinstance(n, Reenter) and n.cont is not None:
-        rest = delegate_loops(n.rest, conts, own)
+        rest = delegate_loops(n.rest, conts, own, in_try)
         return n if rest is n.rest else Reenter(n.line, n.loop, rest, n.go, n.cont)
-    return n  # a try (a return would leave it), a with, a simple statement
+    if isinstance(n, Try):
+        # Not into the finally: a loop there runs while an exit is pending (exits.py).
+        body = delegate_loops(n.body, conts, own, True)
+        handlers = [
+            Handler(h.line, h.type, h.name, delegate_loops(h.body, conts, own, True))
+            for h in n.handlers
+        ]
+        orelse = delegate_loops(n.orelse, conts, own, True)
+        if (
+            body is n.body
+            and orelse is n.orelse
+            and all(h.body is g.body for h, g in zip(handlers, n.handlers))
+        ):
+            return n
+        return replace(n, body=body, handlers=handlers, orelse=orelse)
+    if isinstance(n, With) and n.entered is not None:
+        body = delegate_loops(n.body, conts, own, True)
+        return n if body is n.body else replace(n, body=body)
+    return n  # a native with (it holds no wait), a simple statement
 
 
 def hands_off(n: Node) -> bool:
@@ -155,12 +187,15 @@ def write_reentered(r: Printer, w: Writer, n: Reenter) -> None:
 
 
 def _loop_again(r: Printer, w: Writer, n: Reenter) -> None:
-    if n.cont is not None:  # the loop's shared continuation, not a copy of the loop
+    if isinstance(n.cont, Wait):  # inside a try: handed off to the state that calls it
+        r.node(w, n.cont)
+        r.ended = False  # the caller says whether anything follows
+    elif n.cont is not None:  # the loop's shared continuation, not a copy of the loop
         r.node(w, n.cont)
     else:
-        # A copy of the loop (inside a try, where a call of its continuation would leave
-        # the try): the steady state of a server loop. Its first wait stays inline, so
-        # an iteration that ends by waiting there suspends without a detour through poll().
+        # A copy of the loop (a resume block built without continuations). Its first wait
+        # stays inline, so an iteration that ends by waiting there suspends without a
+        # detour through poll().
         r.inline_allowed, allowed = 1, r.inline_allowed
         write_loop(r, w, n.loop)
         r.inline_allowed = allowed

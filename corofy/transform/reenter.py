@@ -2,7 +2,8 @@
 
 A resume function re-enters what encloses its wait (see ``emit.py`` for the facts this
 relies on): the rest of the interrupted loop iteration and then the loop itself (a call of
-the loop's shared continuation, see ``Continuations``, unless inside a ``try``), a ``try``
+the loop's shared continuation, see ``Continuations``; inside a ``try``, a hand-off to the
+state that calls it), a ``try``
 re-opened around the rest of its body, an ``except`` block re-entered by raising its
 exception again, a waiting ``finally`` finished and the exit it interrupted carried out.
 After the top-level statement holding the wait, it calls the shared tail of the body.
@@ -11,6 +12,8 @@ After the top-level statement holding the wait, it calls the shared tail of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import libcst as cst
 
 from corofy.transform.exits import finish_finally, raise_again, suspends
 from corofy.transform.expressions import name
@@ -21,6 +24,7 @@ from corofy.transform.ir import (
     Loop,
     Match,
     Node,
+    Reenter,
     Resume,
     TailCall,
     Try,
@@ -79,13 +83,19 @@ class Continuations:
     encloses it like a resume block — keyed by a negative TailCall index. Facts: the call
     is a ``return``, so it may not leave a ``try`` the resume function re-entered (its
     handlers and finally would run at the wrong time): a loop re-entered inside one keeps
-    its copy."""
+    its copy once, in the function of a state of its own: a resume function there *hands
+    off* to that state (``hand_off``), as a wait deferred to poll() leaves the try, instead
+    of holding a copy of the loop (one per state inside the loop grew the output with the
+    loop's size times its waits, issue 10)."""
 
     def __init__(self, unit: Unit) -> None:
         self.unit = unit
         self.keys: dict[int, int] = {}  # id(loop) -> its key
         self.loops: dict[int, Loop] = {}  # key -> loop
         self.blocks: dict[int, Block] = {}  # key -> the continuation, once built
+        self.handoffs: dict[int, Wait] = {}  # id(loop) -> the wait handing it to its state
+        self.handed: list[tuple[Wait, Loop]] = []  # hand-offs whose state has no block yet
+        self.next_state = len(unit.waits) + 1
 
     def call(self, loop: Loop) -> TailCall:
         key = self.keys.get(id(loop))
@@ -93,6 +103,28 @@ class Continuations:
             key = self.keys[id(loop)] = -1 - len(self.keys)
             self.loops[key] = loop
         return TailCall(loop.line, key)
+
+    def hand_off(self, loop: Loop) -> Wait:
+        """The wait a resume function inside a re-entered try ends an iteration of
+        ``loop`` with: deferred to poll() (on runtime's Machine.NOW, ready at once), it
+        leaves the try as a suspension does (its finally and with exits do not run), and
+        its state's function calls the loop's continuation, which re-enters the try
+        around the loop and runs the loop from its head. Python's own order is kept: the
+        loop was going to run again from its head there, inside that try."""
+        found = self.handoffs.get(id(loop))
+        if found is None:
+            found = self.handoffs[id(loop)] = Wait(
+                loop.line,
+                self.next_state,
+                None,
+                cst.Name("None"),
+                f"the loop at line {loop.line} again, from its head",
+                guarded=True,
+                handoff=True,
+            )
+            self.next_state += 1
+            self.handed.append((found, loop))
+        return found
 
     def build(self) -> dict[int, Block]:
         """Every continuation asked for, and those they ask for in turn (outer loops)."""
@@ -124,9 +156,15 @@ def resume_blocks(unit: Unit) -> ResumeBlocks:
     # once (compile time of generated code, issue 10).
     blocks: dict[int, Block] = {0: delegate_loops(start, conts)}
     tails = {k: delegate_loops(tail, conts) for k, tail in tails.items()}
-    for wait in unit.waits:
+    for wait in list(unit.waits):
         blocks[wait.id] = resume_block(unit, wait, conts)
     tails.update(conts.build())
+    while conts.handed:  # each hand-off's state calls its loop's continuation
+        handed, conts.handed = conts.handed, []
+        for wait, loop in handed:
+            unit.waits.append(wait)
+            blocks[wait.id] = [conts.call(loop)]
+        tails.update(conts.build())
     _skip_forwarders(blocks, tails)
     return ResumeBlocks(blocks, tails, conts.loops)
 
@@ -204,7 +242,7 @@ def _rest(
         conts=conts,
         in_try=in_try or isinstance(node, (Try, With)),  # a call would leave its exit
     )
-    again = _reenter(node, part, inner, in_loop, None if in_try else conts)
+    again = _reenter(node, part, inner, in_loop, conts, in_try)
     # The continuation runs what follows the loop: nothing comes back here (the Reenter may
     # be nested in the branch being re-entered here).
     if len(again) == 1 and hands_off(again[0]):
@@ -213,11 +251,18 @@ def _rest(
 
 
 def _reenter(
-    node: Node, part: object, inner: Block, in_loop: bool, conts: Continuations | None = None
+    node: Node,
+    part: object,
+    inner: Block,
+    in_loop: bool,
+    conts: Continuations | None = None,
+    in_try: bool = False,
 ) -> Block:
     if isinstance(node, Loop):
         if part != "body":
             return inner
+        if in_try and conts is not None:  # a call would leave the try: hand off
+            return [Reenter(node.line, node, inner, cont=conts.hand_off(node))]
         return reentered(node, inner, conts)
     if isinstance(node, Try):
         line = node.line

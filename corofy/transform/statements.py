@@ -76,6 +76,13 @@ class _RenameTriggers:
         return False
 
 
+def _raises(n: Node) -> bool:
+    """Is ``n`` a raise (the user's, or a generated one)?"""
+    if isinstance(n, Gen):
+        return n.ends
+    return isinstance(n, Raw) and isinstance(n.stmt, cst.Raise)
+
+
 class Render:
     """Prints the functions of one coroutine's machine, node by node, and keeps the state
     of the function being printed (its control frames, line marks, budget)."""
@@ -207,8 +214,9 @@ class Render:
             w.line("pass")
         for n in block:
             self.node(w, n)
-            if self.ended or isinstance(n, (TailCall, Return)):
-                # A deferred wait or a call of what follows returned: the rest is dead.
+            if self.ended or isinstance(n, (TailCall, Return)) or _raises(n):
+                # A deferred wait or a call of what follows returned, a raise, or a try or
+                # if every branch of which ended so: the rest is dead.
                 self.ended = False
                 return True
         return False
@@ -349,23 +357,30 @@ class Render:
         for bound in sorted(bound_here & self.storage.cold):
             w.line(f"{self.names.m}.{self.slot(bound)} = {self.mangle(bound)}", n.line)
 
-    def indented(self, w: Writer, block: Block, blocks: int = 0) -> None:
-        """``block`` one level in, inside ``blocks`` more CPython blocks."""
+    def indented(self, w: Writer, block: Block, blocks: int = 0) -> bool:
+        """``block`` one level in, inside ``blocks`` more CPython blocks; True if it
+        surely ended (nothing after it runs)."""
         w.level += 1
         self.blocks += blocks
-        self.block(w, block)
+        ended = self.block(w, block)
         self.blocks -= blocks
         w.level -= 1
+        return ended
 
-    def _if(self, w: Writer, n: If, keyword: str) -> None:
+    def _if(self, w: Writer, n: If, keyword: str) -> bool:
+        """Print the if; True (and ``ended`` set) when every branch surely ended."""
         self.mark(w, n.line)
         w.line(f"{keyword} {self.expr(n.test)}:", n.line)
-        self.indented(w, n.body)
+        ended = self.indented(w, n.body)
         if len(n.orelse) == 1 and isinstance(n.orelse[0], If):
-            self._if(w, n.orelse[0], "elif")
+            ended = self._if(w, n.orelse[0], "elif") and ended
         elif n.orelse:
             w.line("else:")
-            self.indented(w, n.orelse)
+            ended = self.indented(w, n.orelse) and ended
+        else:
+            ended = False
+        self.ended = ended
+        return ended
 
     def temp(self, base: str) -> str:
         """A fresh name for a generated local."""
@@ -376,9 +391,14 @@ class Render:
     # with both except and finally; an except clause in two more; else and finally in the
     # finally's one; a loop and each with item one): CPython compiles at most 20.
     def _try(self, w: Writer, n: Try) -> None:
+        """Print the try; ``ended`` is set when its body and every handler surely end (by
+        a return, a raise, a deferred wait or a tail call): the code after it is dead.
+        A resume function re-enters a try around a rest that ends in a deferred wait:
+        what followed the try there is not printed again in each state."""
         note = self.line_note(n.line)
         if n.fin is None:
-            self._try_clauses(w, n, with_finally=True, note=note)
+            ended = self._try_clauses(w, n, with_finally=True, note=note)
+            self.ended = ended
             return
         kind, value = n.fin
         frame = FinallyFrame(self.slotted(kind), self.slotted(value))
@@ -386,20 +406,22 @@ class Render:
             # Only an exception leaves the try but by its end: no clause of its own to
             # record it (see exits.py), the try costs CPython's blocks as written.
             with self.control.inside(frame):
-                self._try_clauses(w, n, with_finally=True, raising=frame, note=note)
+                ended = self._try_clauses(w, n, with_finally=True, raising=frame, note=note)
+            self.ended = ended
             return
         w.line(f"try:{note}", n.line)
         w.level += 1
         self.blocks += 2  # try/except/finally: CPython's blocks for a try and an except
         with self.control.inside(frame):
             if n.handlers or n.orelse:
-                self._try_clauses(w, n, with_finally=False)
+                ended = self._try_clauses(w, n, with_finally=False)
             else:
-                self.block(w, n.body)
+                ended = self.block(w, n.body)
         self.blocks -= 2
         w.level -= 1
         frame.write_pending_raise(w, self.names.x)
         self._finally(w, n)
+        self.ended = ended
 
     def _finally(self, w: Writer, n: Try, raising: FinallyFrame | None = None) -> None:
         w.line("finally:")
@@ -428,14 +450,15 @@ class Render:
         with_finally: bool,
         raising: FinallyFrame | None = None,
         note: str = "",
-    ) -> None:
+    ) -> bool:
+        """Print the try's clauses; True when its body and every handler surely end."""
         in_finally = int(with_finally and bool(n.finalbody))
         w.line(f"try:{note}", n.line)
         w.level += 1
         self.blocks += in_finally + bool(n.handlers)
         if raising is not None:
             raising.record(w, Exit.RAISE)
-        self.block(w, n.body)
+        ended = self.block(w, n.body)  # then the else never runs: only handlers go on
         self.blocks -= in_finally + bool(n.handlers)
         w.level -= 1
         star = "*" if n.star else ""
@@ -458,9 +481,11 @@ class Render:
                 w.level += 1
                 if h.name:
                     w.line(f"{self.slotted(h.name)} = {own}", h.line)
+                    done = False
                 else:
-                    self.block(w, before)
-                self.block(w, unbinding.body)
+                    done = self.block(w, before)
+                done = self.block(w, unbinding.body) or done
+                ended = ended and done
                 w.level -= 1
                 continue
             if h.name:
@@ -474,13 +499,13 @@ class Render:
                 slot = f"{self.names.m}.{self.slot(h.name)}"
                 w.line(f"{slot} = {h.name}", h.line)
                 w.line("try:")
-                self.indented(w, h.body, blocks=1)
+                ended = self.indented(w, h.body, blocks=1) and ended
                 w.line("finally:")
                 w.line(f"{self.indent}{slot} = None")
                 w.line(f"{self.indent}del {slot}")
                 w.level -= 1
                 continue
-            self.block(w, h.body)
+            ended = self.block(w, h.body) and ended
             w.level -= 1
         self.blocks -= in_finally + 2
         if n.orelse:
@@ -491,6 +516,7 @@ class Render:
         if not n.handlers and not (with_finally and n.finalbody):
             w.line("finally:")
             w.line(f"{self.indent}pass")
+        return ended
 
     def _own_name(self, h: Handler) -> str | None:
         """The ``as`` name of a waiting handler's body (``lower._handler_body``), when

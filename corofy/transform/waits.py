@@ -56,7 +56,14 @@ def _write_deferred(r: Printer, w: Writer, n: Wait) -> None:
     comment = f"# {one_line(n.source)}: state {n.id}, line {n.line}; polled by poll(), {why}"
     r.deferred = True
     r.ended = True
-    future = r.expr(n.future)
+    if n.handoff:  # reenter.Continuations.hand_off: ready at once, its state runs the loop
+        comment = (
+            f"# the loop at line {n.line}: state {n.id} runs it from its head, "
+            "re-entering this try (a call from here would leave it)"
+        )
+        future = f"{names.Machine}.NOW"
+    else:
+        future = r.expr(n.future)
     apart = isinstance(n.future, (cst.NamedExpr, cst.Lambda, cst.Yield)) or "\n" in future
     r.mark(w, n.line, said=not apart)  # the comment names the line
     if apart:

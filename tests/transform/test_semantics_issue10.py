@@ -302,3 +302,54 @@ def test_a_waiting_with_on_what_is_no_context_manager_raises_pythons_type_error(
         """)
     events = assert_same(src)
     assert next(e[2][0] for e in events if e[0] == "print").startswith("'int' object")
+
+
+def test_a_waiting_loop_handed_off_inside_a_with_and_try_exits_and_finishes_once() -> None:
+    # A waiting loop inside a try/with is entered and run again by a hand-off to its own
+    # state (a wait on Machine.NOW deferred to poll()): leaving the try and with that way
+    # must run no finally and no __exit__; the state re-enters both around the loop.
+    src = program("""
+        @coroutine
+        def main():
+            out = []
+            with cm('a', False):
+                try:
+                    n = 0
+                    while n < 3:
+                        n += wait(pending(1, 1))
+                        try:
+                            out.append(wait(pending(1, n)))
+                        except KeyError:
+                            out.append('k')
+                        if n == 2:
+                            continue
+                        out.append(n)
+                    else:
+                        out.append('else')
+                finally:
+                    out.append('finally')
+            return out
+        """)
+    assert result(src) == [1, 1, 2, 3, 3, "else", "finally"]
+    events = assert_same(src)
+    assert [e[:2] for e in events if e[0] == "exit"] == [("exit", "a")]
+    for polls in range(1, 7):  # closed at each wait in turn: finally and exit once each
+        closed = assert_same(src, close_after=polls)
+        assert [e[:2] for e in closed if e[0] == "exit"] == [("exit", "a")]
+
+
+def test_a_waiting_loop_handed_off_inside_a_handler_keeps_the_handled_exception() -> None:
+    src = program("""
+        import sys
+
+        @coroutine
+        def main():
+            try:
+                raise KeyError(1)
+            except KeyError as e:
+                for k in range(2):
+                    wait(pending(1, k))
+                    print(sys.exc_info()[1] is e)
+                raise ValueError(2)
+        """)
+    assert result(src)[0] == "raised"
