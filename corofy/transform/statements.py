@@ -279,9 +279,25 @@ class Render:
             self._try(w, n)
         elif isinstance(n, With) and n.entered is not None:
             note = self.line_note(n.line)
-            manager, exit_ = (self.slotted(t) for t in n.entered)
-            w.line(f"with {names.Future}._with_exit({m}, {manager}, {exit_}):{note}", n.line)
-            self.indented(w, n.body, blocks=1)
+            # Items of one with statement re-entered together, in one header as written
+            # (``with A, B:`` is ``with A: with B:``): a line per with statement, not per
+            # item, in each resume function inside it.
+            items = [n]
+            while (
+                len(items[-1].body) == 1
+                and isinstance(inner := items[-1].body[0], With)
+                and inner.entered is not None
+                and inner.line == n.line
+            ):
+                items.append(inner)
+            exits = ", ".join(
+                f"{names.Future}._with_exit({m}, {self.slotted(i.entered[0])}, "
+                f"{self.slotted(i.entered[1])})"
+                for i in items
+                if i.entered is not None
+            )
+            w.line(f"with {exits}:{note}", n.line)
+            self.indented(w, items[-1].body, blocks=len(items))
         elif isinstance(n, With):
             self.mark(w, n.line)
             self.naming.as_target_ok = True
