@@ -96,6 +96,7 @@ class Continuations:
         self.handoffs: dict[int, Wait] = {}  # id(loop) -> the wait handing it to its state
         self.handed: list[tuple[Wait, Loop]] = []  # hand-offs whose state has no block yet
         self.next_state = len(unit.waits) + 1
+        self.last_waits: dict[int, int] = {}  # id(loop) -> keeps_copy's wait (0: none)
 
     def call(self, loop: Loop) -> TailCall:
         key = self.keys.get(id(loop))
@@ -126,6 +127,17 @@ class Continuations:
             self.handed.append((found, loop))
         return found
 
+    def keeps_copy(self, loop: Loop, target: object) -> bool:
+        """Does the resume function of ``target`` run ``loop`` again by a copy of it
+        instead of a hand-off? That of the last wait of the loop's own iteration (not in a
+        nested loop) does: the steady state of a server loop ends its iteration there, and
+        goes on to the loop's first wait with no detour through poll() (one copy per
+        loop: the output stays linear)."""
+        last = self.last_waits.get(id(loop))
+        if last is None:
+            last = self.last_waits[id(loop)] = _last_wait(loop.body)
+        return isinstance(target, Wait) and target.id == last
+
     def build(self) -> dict[int, Block]:
         """Every continuation asked for, and those they ask for in turn (outer loops)."""
         while len(self.blocks) < len(self.loops):
@@ -135,6 +147,18 @@ class Continuations:
                     block = _rest(steps, in_loop=False, top=True, conts=self)
                     self.blocks[key] = delegate_loops(block, self, own=loop)
         return self.blocks
+
+
+def _last_wait(block: Block) -> int:
+    """The id of the last wait in ``block`` outside nested loops (0: none)."""
+    last = 0
+    for n in block:
+        if isinstance(n, Wait):
+            last = max(last, n.id)
+        elif not isinstance(n, Loop):
+            for child in children(n):
+                last = max(last, _last_wait(child))
+    return last
 
 
 @dataclass
@@ -242,7 +266,7 @@ def _rest(
         conts=conts,
         in_try=in_try or isinstance(node, (Try, With)),  # a call would leave its exit
     )
-    again = _reenter(node, part, inner, in_loop, conts, in_try)
+    again = _reenter(node, part, inner, in_loop, conts, in_try, steps[-1][2])
     # The continuation runs what follows the loop: nothing comes back here (the Reenter may
     # be nested in the branch being re-entered here).
     if len(again) == 1 and hands_off(again[0]):
@@ -257,11 +281,14 @@ def _reenter(
     in_loop: bool,
     conts: Continuations | None = None,
     in_try: bool = False,
+    target: object = None,
 ) -> Block:
     if isinstance(node, Loop):
         if part != "body":
             return inner
-        if in_try and conts is not None:  # a call would leave the try: hand off
+        if in_try and conts is not None:  # a call would leave the try
+            if conts.keeps_copy(node, target):
+                return reentered(node, inner, None)
             return [Reenter(node.line, node, inner, cont=conts.hand_off(node))]
         return reentered(node, inner, conts)
     if isinstance(node, Try):
