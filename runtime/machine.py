@@ -145,8 +145,12 @@ class Machine(Future[Any]):
         """Re-enter the wait of ``state`` raising GeneratorExit there, as ``close()`` does."""
         self._awaiting, self._state = None, -1  # type: ignore[attr-defined]
         answer = self._steps[state](self, CLOSING, None, [GeneratorExit()])  # type: ignore[attr-defined]
-        # A step to the next except* clause is no suspension: the clauses go on.
-        while answer is AGAIN and self._awaiting is Future._star_next:  # type: ignore[attr-defined]
+        # A step to the next except* clause, or a hand-off of a loop inside a try to the
+        # state that runs it again (NOW), is no suspension: the code goes on.
+        while answer is AGAIN and (
+            self._awaiting is Future._star_next  # type: ignore[attr-defined]
+            or self._awaiting is Machine.NOW  # type: ignore[attr-defined]
+        ):
             state = self._state  # type: ignore[attr-defined]
             self._awaiting, self._state = None, -1  # type: ignore[attr-defined]
             answer = self._steps[state](self, CLOSING, None, None)  # type: ignore[attr-defined]

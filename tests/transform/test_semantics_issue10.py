@@ -353,3 +353,29 @@ def test_a_waiting_loop_handed_off_inside_a_handler_keeps_the_handled_exception(
                 raise ValueError(2)
         """)
     assert result(src)[0] == "raised"
+
+
+def test_close_swallowed_in_a_loop_inside_a_try_goes_on_through_its_hand_off() -> None:
+    # close() at a wait whose handler swallows GeneratorExit: the iteration ends, and the
+    # hand-off to the state that runs the loop again is no suspension: the loop's test
+    # ends it and the finally runs, as the generator does (not "ignored GeneratorExit").
+    src = program("""
+        @coroutine
+        def main():
+            n = 0
+            try:
+                while n < 2:
+                    try:
+                        if n == 0:
+                            wait(pending(1, n))
+                        else:
+                            wait(pending(1, 7))
+                    except BaseException:
+                        n = 5
+                    note(n)
+            finally:
+                note('finally')
+            return n
+        """)
+    closed = assert_same(src, close_after=1)
+    assert closed[-1] == ("closed",)
