@@ -83,7 +83,10 @@ def delegate_loops(
             out = list(block[:k])
         if out is not None:
             out.append(new)
-            if isinstance(new, (TailCall, Wait)):  # what followed the loop is in its continuation
+            if new is not n and isinstance(new, (TailCall, Wait)):
+                # A loop replaced by a call or hand-off: what followed it is in its
+                # continuation. (Not a wait of the user's that merely follows a changed
+                # node: what follows that wait runs after it, here.)
                 return out
     return block if out is None else out
 

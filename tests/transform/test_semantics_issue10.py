@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import textwrap
+
+import pytest
 from reference import assert_same, outcome, program, result
 
 UNBOUND = "cannot access local variable {!r} where it is not associated with a value"
@@ -379,3 +382,103 @@ def test_close_swallowed_in_a_loop_inside_a_try_goes_on_through_its_hand_off() -
         """)
     closed = assert_same(src, close_after=1)
     assert closed[-1] == ("closed",)
+
+
+def test_the_code_after_a_wait_that_follows_a_loop_never_entered_in_a_try_runs() -> None:
+    # The loop holds a waiting loop (a comprehension's), so it is printed with that loop
+    # handed off; the wait after it was taken for that hand-off and all that followed it
+    # in the try was dropped: the machine skipped `b = 0`.
+    src = program("""
+        @coroutine
+        def main(n):
+            a = n
+            b = 1
+            try:
+                w1 = 0
+                while w1 < 1 and 0:
+                    w1 += 1
+                    a = len([0 for q2 in range(0 % 3) if wait(ready(0))])
+                    a = 0
+                wait(ready(0))
+                b = 0
+            finally:
+                a = 0
+            return ('main', a, b)
+        """)
+    assert result(src, args=(0,)) == ("main", 0, 0)
+
+
+# What precedes a wait in the same block, printed changed (a waiting loop in it handed off
+# or called): each must leave what follows the wait in place, whether the loop is entered
+# or not and however it ends.
+_BEFORE_A_WAIT = {
+    "a loop holding a waiting loop, not entered": """
+        for i in range(n):
+            for j in range(2):
+                note('in', wait(pending(1, j)))
+        """,
+    "a loop holding a waiting loop, entered": """
+        for i in range(2):
+            note('mid', wait(ready(i)))
+            for j in range(2):
+                note('in', wait(pending(1, j)))
+        """,
+    "a waiting loop in an if not taken": """
+        if n:
+            for i in range(2):
+                note('in', wait(pending(1, i)))
+        """,
+    "a waiting loop in an if, left by break": """
+        if not n:
+            for i in range(3):
+                note('in', wait(pending(1, i)))
+                if i == 1:
+                    break
+            else:
+                note('else')
+        """,
+    "a waiting loop in a match case, ended by an exception caught": """
+        match n:
+            case 0:
+                try:
+                    while True:
+                        note('in', wait(pending(1)))
+                        raise KeyError(n)
+                except KeyError:
+                    note('caught')
+        """,
+}
+_AROUND = {
+    "try/finally": "try:\n{body}finally:\n    note('finally')\n",
+    "try/except": "try:\n{body}except ValueError:\n    note('except')\n",
+    "with": "with cm('a'):\n{body}",
+    "try in a loop": (
+        "for k in range(2):\n    try:\n{body}    finally:\n        note('finally', k)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("around", list(_AROUND))
+@pytest.mark.parametrize("before", list(_BEFORE_A_WAIT))
+def test_what_follows_a_wait_after_a_changed_waiting_loop_in_a_try_runs(
+    before: str, around: str
+) -> None:
+    body = textwrap.dedent(_BEFORE_A_WAIT[before]) + textwrap.dedent("""
+        wait(ready(0))
+        note('after')
+        b = wait(pending(1, 2))
+        note('after', b)
+        """)
+    depth = 8 if around == "try in a loop" else 4
+    body = textwrap.indent(body, " " * depth)
+    src = program(
+        "@coroutine\ndef main(n):\n    b = 1\n"
+        + textwrap.indent(_AROUND[around].format(body=body), "    ")
+        + "    return b\n"
+    )
+    for n in (0, 1):  # each branch and loop entered one way, skipped the other
+        events = assert_same(src, args=(n,))
+        assert outcome(events) == ("return", 2)
+        assert ("after", 2) in [e[2] for e in events if e[0] == "note"]
+        for polls in range(1, 5):
+            assert_same(src, args=(n,), close_after=polls)
