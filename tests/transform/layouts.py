@@ -94,7 +94,21 @@ class _Line:
 
     @property
     def simple(self) -> bool:
-        return not self.children and self.first != "@" and self.toks[-1].text != ":"
+        """A simple statement (or several joined by ``;``): one that may follow a colon or
+        a ``;``. A compound statement written on one line (``def k(): return 1``) is not."""
+        if self.children or self.first == "@" or self.toks[-1].text == ":":
+            return False
+        try:
+            tree = ast.parse(" ".join(t.text for t in self.toks))
+        except SyntaxError:  # `else: x` and the like, alone
+            return False
+        return not any(isinstance(s, _COMPOUND) for s in tree.body)
+
+
+_COMPOUND = (
+    ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.TryStar,
+    ast.Match, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+)  # fmt: skip
 
 
 def _parse(source: str) -> list[_Line]:
