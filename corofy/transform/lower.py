@@ -517,6 +517,12 @@ class Lower:
         out.append(Match(line, subject, head))
 
 
+def _is_docstring(s: cst.BaseSmallStatement) -> bool:
+    return isinstance(s, cst.Expr) and isinstance(
+        s.value, (cst.SimpleString, cst.ConcatenatedString)
+    )
+
+
 def lower(ctx: Context) -> tuple[Unit, list[cst.CSTNode], cst.CSTNode | None]:
     """The IR of ``ctx.coroutine``'s body, its global/nonlocal statements, its docstring."""
     suite = ctx.coroutine.node.body
@@ -524,6 +530,8 @@ def lower(ctx: Context) -> tuple[Unit, list[cst.CSTNode], cst.CSTNode | None]:
     docstring = None
     first = body[0] if body else None
     if isinstance(first, cst.SimpleStatementLine):
+        if len(first.body) > 1 and _is_docstring(first.body[0]):
+            body[0:1] = first.body  # `"""doc"""; x = wait(f)`: the docstring alone
         first = first.body[0]
     if isinstance(first, cst.Expr) and isinstance(
         first.value, (cst.SimpleString, cst.ConcatenatedString)

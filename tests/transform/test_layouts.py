@@ -96,6 +96,15 @@ def test_pieces_taken_out_of_brackets_keep_their_line_breaks_in_parentheses() ->
     assert result(src) == ({0: 0, 1: 1}, {})
 
 
+def test_a_docstring_joined_by_a_semicolon_to_the_statements_after_it() -> None:
+    # `"doc"; return wait(f)` on the body's first line: the whole line was taken for the
+    # docstring (kept in the wrapper), so the machine ran an empty body and returned None.
+    src = HEADER + (
+        "@coroutine\ndef main():\n    'doc'; x = wait(pending(1, 2)); return x, main.__doc__\n"
+    )
+    assert result(src) == (2, "doc")
+
+
 def test_continuation_lines_inside_the_class_map_to_their_own_lines() -> None:
     # A multi-line expression in a generated `if`/`while` header counts as all its lines:
     # the generated -> original line map stays right after it.
