@@ -452,18 +452,21 @@ def _instantiate(
             f"({exc.msg}); this is a bug in corofy, please report it"
         ) from exc
     factory_code = _find_code(_find_code(module_code, "__corofy_cells__"), "__corofy_factory__")
-    # What the factory defines is named as the source names it (its qualname strings spell
-    # the class the transform saw around a method; compiled, the wrapper alone).
+    # What the factory defines is named as the source names it, the machine class too (its
+    # qualname strings spell the class the transform saw around a method; compiled, the
+    # wrapper alone).
     prefix = fn.__qualname__.rpartition(".")[0]
-    for seen in (_WRAPPER_QUALNAME + (f"{owner}." if owner else ""), _WRAPPER_QUALNAME):
-        factory_code = rename_inside(factory_code, seen, f"{prefix}." if prefix else "")
+    new = f"{prefix}." if prefix else ""
+    seen = _WRAPPER_QUALNAME + (f"{owner}." if owner else "")  # the qualname prefix it saw
+    for old in dict.fromkeys((seen, _WRAPPER_QUALNAME)):
+        factory_code = rename_inside(factory_code, old, new)
     cells_by_name = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     closure = tuple(cells_by_name[name] for name in factory_code.co_freevars)
     built = types.FunctionType(factory_code, fn.__globals__, "__corofy_factory__", None, closure)()
     built.__defaults__ = fn.__defaults__
     built.__kwdefaults__ = fn.__kwdefaults__
     built.__annotations__ = dict(fn.__annotations__)
-    _adopt(built, fn, offset, owner)
+    _adopt(built, fn, offset, seen, new)
     return built
 
 
@@ -475,22 +478,21 @@ def _shift_line_numbers(name: str, offset: int) -> str:
 
 
 def _adopt(
-    built: types.FunctionType, fn: types.FunctionType, offset: int, owner: str | None
+    built: types.FunctionType, fn: types.FunctionType, offset: int, seen: str, new: str
 ) -> None:
-    """Give the built function and its machine class the names and lines of the original."""
+    """Give the built function and its machine class (named already: ``_instantiate``'s
+    rename) the names and lines of the original; ``seen`` is the qualname prefix the
+    transform saw, ``new`` the original's."""
     built.__qualname__ = fn.__qualname__
     built.__module__ = fn.__module__
-    prefix = fn.__qualname__.rpartition(".")[0]
-    seen = _WRAPPER_QUALNAME + (f"{owner}." if owner else "")  # the qualname prefix it saw
     for cell in built.__closure__ or ():
         try:
             value = cell.cell_contents
         except ValueError:
             continue
         if isinstance(value, type) and hasattr(value, "_corofy_states_"):
-            value.__qualname__ = f"{prefix}.{value.__name__}" if prefix else value.__name__
             if value.__doc__:  # the transform names the coroutine by the qualname it saw
-                value.__doc__ = value.__doc__.replace(seen, f"{prefix}." if prefix else "")
+                value.__doc__ = value.__doc__.replace(seen, new)
             value.__module__ = fn.__module__
             if offset:  # the function was shifted down: lines, and names made of them
                 value._corofy_states_ = {

@@ -92,7 +92,7 @@ class _Line:
     def first(self) -> str:
         return self.toks[0].text
 
-    @property
+    @functools.cached_property  # asked of a line more than once per layout
     def simple(self) -> bool:
         """A simple statement (or several joined by ``;``): one that may follow a colon or
         a ``;``. A compound statement written on one line (``def k(): return 1``) is not."""
