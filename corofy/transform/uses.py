@@ -75,9 +75,14 @@ class _Uses:
         return False
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        # In a function the annotation is never evaluated. Without a value, a target that is
+        # not a plain name is still evaluated (its object, and a subscript's index), though
+        # nothing is stored: ``d[k]: int`` reads d and k.
         if node.value is not None:
             self.visit(node.value)
             self.store(node.target)
+        elif not isinstance(node.target, cst.Name):
+            self.visit(node.target)
         return False
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:

@@ -10,6 +10,7 @@ and as generator reference (they must log the same events).
 
 import textwrap
 
+import pytest
 from reference import assert_same, outcome, program
 
 BOX = """
@@ -292,3 +293,79 @@ def test_comprehension_target_waits_after_each_next() -> None:
     kinds = [e[0] if e[0] != "note" else e[2][0] for e in events if e[0] in ("next", "note")]
     assert kinds == ["next", "key", "set", "next", "key", "set", "next"]
     assert outcome(events) == ("return", [{"k": 5}, {"k": 6}])
+
+
+# A target evaluated without a value (``d[k]: int`` reads d and k, stores nothing) is a read
+# of each name in it: a name read only there must live across the waits before it (found
+# by the differential harness, seed 5014: NameError where the reference runs on).
+ANNOTATED_TARGET_READS = {
+    "subscript object": """
+        d = [0]
+        wait(ready(0))
+        note(n)
+        d[0]: int
+        """,
+    "subscript index": """
+        k = 1
+        wait(ready(0))
+        note([5, 6])[k]: int
+        """,
+    "slice bounds": """
+        a, b = 0, 1
+        wait(ready(0))
+        note([5, 6])[a:b]: int
+        """,
+    "attribute object": """
+        o = Obj()
+        wait(ready(0))
+        o.x: int
+        """,
+    "attribute chain": """
+        o = Obj()
+        o.p = Obj()
+        wait(ready(0))
+        note(o).p.x: int
+        """,
+    "parameter": """
+        wait(ready(0))
+        [5, 6][n]: int
+        """,
+    "walrus-bound name": """
+        note(d := [0])
+        wait(ready(0))
+        d[0]: int
+        """,
+    "in a loop": """
+        d = [0, 0]
+        for i in range(2):
+            wait(pending(1, i))
+            d[i]: int
+        """,
+    "in an except handler": """
+        d = [0]
+        wait(ready(0))
+        try:
+            raise KeyError
+        except KeyError:
+            d[0]: int
+        """,
+    "unbound": """
+        if n:
+            d = [0]
+        wait(ready(0))
+        d[0]: int
+        """,
+}
+
+
+@pytest.mark.parametrize("body", ANNOTATED_TARGET_READS.values(), ids=ANNOTATED_TARGET_READS)
+def test_annotated_target_without_value_reads_names_bound_before_a_wait(body: str) -> None:
+    src = program("""
+        class Obj:
+            def __eq__(self, other):  # the two runs' objects compare by type
+                return type(other).__name__ == "Obj"
+        @coroutine
+        def main(n):
+        """) + textwrap.indent(textwrap.dedent(body) + "return 'done'\n", "    ")
+    events = assert_same(src, args=(1,))
+    assert outcome(events) == ("return", "done")
