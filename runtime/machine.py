@@ -16,7 +16,10 @@ Facts these methods depend on:
   until an answer is PENDING or Ready, so the deferred wait is polled in the same ``poll()``.
 - ``close()`` and ``__del__`` re-enter the suspended state with the ``CLOSING`` waker: the
   wait raises GeneratorExit there, so ``finally`` blocks and ``with`` exits run, as
-  ``generator.close()`` does; a machine that suspends again instead is an error, as there.
+  ``generator.close()`` does; a machine that suspends again instead is an error, as there
+  (``__del__`` reports it as unraisable, as a generator's finalizer does). ``close()``
+  closes the future waited on first; what that raises is raised at the wait instead of
+  GeneratorExit, as ``coroutine.close()`` does with the coroutine it awaits.
 - State 0 is "not started", -1 "finished or running", j > 0 "suspended at wait j".
 - Only locals that live across a wait have slots; reading or deleting one that is unset is
   an unbound local (or, from a nested scope, an unbound free variable), as Python says: a
@@ -119,32 +122,48 @@ class Machine(Future[Any]):
             if state == 0:
                 self._state = -1  # type: ignore[attr-defined]
             return
-        close = getattr(self._awaiting, "close", None)  # type: ignore[attr-defined]
-        if close is not None:
-            close()
+        # Close the future waited on first. If that raises, its exception is raised at the
+        # wait instead of GeneratorExit, as coroutine.close() and generator.close() do with
+        # the coroutine awaited or iterator delegated to (no local here keeps that future:
+        # the wait drops it, so a nested machine that ignored GeneratorExit is finalized at
+        # once, before this machine's handlers run, as CPython pops an awaited coroutine).
+        thrown: BaseException = GeneratorExit()
         try:
-            answer = self._resume_closing(state)
+            getattr(self._awaiting, "close", _no_close)()  # type: ignore[attr-defined]
+        except BaseException as error:
+            thrown = error
+        try:
+            answer = self._resume_closing(state, thrown)
         except GeneratorExit:
             return
         except StopIteration as stop:  # as in poll(): what G.close() raises
             raise RuntimeError("generator raised StopIteration") from stop
+        finally:
+            del thrown  # the exception raised from here keeps no machine in its frames
         if answer is PENDING or answer is AGAIN:
+            # This frame, kept by the error's traceback, must not keep the machine alive:
+            # dropping it finalizes it at once (closing it again), as a generator is.
+            del self
             raise RuntimeError("generator ignored GeneratorExit")
 
     def __del__(self) -> None:  # dropped while suspended: finalize, as a generator is
         state = self._state  # type: ignore[attr-defined]
         if state > 0:
             try:
-                self._resume_closing(state)
+                answer = self._resume_closing(state, GeneratorExit())
             except GeneratorExit:
-                pass
+                return
+            if answer is PENDING or answer is AGAIN:  # reported as unraisable, as CPython does
+                raise RuntimeError("generator ignored GeneratorExit")
         elif state == 0:  # never polled: a wait() forgotten, as asyncio warns
             Future._never_waited(self, self._corofy_name_)
 
-    def _resume_closing(self, state: int) -> Any:
-        """Re-enter the wait of ``state`` raising GeneratorExit there, as ``close()`` does."""
+    def _resume_closing(self, state: int, thrown: BaseException) -> Any:
+        """Re-enter the wait of ``state`` raising ``thrown`` there (GeneratorExit, or what
+        closing the future waited on raised), as ``close()`` does."""
         self._awaiting, self._state = None, -1  # type: ignore[attr-defined]
-        answer = self._steps[state](self, CLOSING, None, [GeneratorExit()])  # type: ignore[attr-defined]
+        answer = self._steps[state](self, CLOSING, None, [thrown])  # type: ignore[attr-defined]
+        del thrown
         # A step to the next except* clause, or a hand-off of a loop inside a try to the
         # state that runs it again (NOW), is no suspension: the code goes on.
         while answer is AGAIN and (
@@ -182,6 +201,10 @@ class Machine(Future[Any]):
         raise UnboundLocalError(
             f"cannot access local variable {name!r} where it is not associated with a value"
         )
+
+
+def _no_close() -> None:
+    """``close`` of a future waited on that has none."""
 
 
 _OWN_FUNCTIONS = frozenset(f for f in vars(Machine).values() if callable(f))

@@ -19,8 +19,11 @@ Facts the driver depends on:
   inside an ``except`` block, Python sets ``e.__context__`` to the exception being handled —
   exactly what a state machine must reproduce.
 - ``gen.close()`` raises ``GeneratorExit`` at the yield; a generator that yields again while
-  closing makes ``close()`` raise ``RuntimeError``. Closing an unstarted or finished
-  generator does nothing.
+  closing makes ``close()`` raise ``RuntimeError`` (and stays suspended: its finalizer closes
+  it again when it is dropped). Closing an unstarted or finished generator does nothing.
+- ``Reference.close()`` closes the future waited on first, and what that raises is thrown at
+  the yield instead of GeneratorExit: CPython's ``coroutine.close()`` does so with the
+  coroutine it awaits (``gen_close`` throws what closing its delegate raised).
 - ``yield from helper()`` forwards ``send``, ``throw`` and ``close`` to ``helper``, so a
   comprehension with waits can be lowered to a nested generator function (its own scope, as
   SPEC §2.1 asks) without changing what the driver sees.
@@ -38,7 +41,6 @@ from typing import Any
 from runtime import PENDING, Future, Ready
 
 MARKER_MODULE = "corofy"
-_NEVER_FINALIZED: list[Any] = []  # see Reference.close
 REFERENCE_DECORATOR = "__corofy_reference__"
 # The builtin iter, for the helpers that lower a waiting comprehension: the program may
 # bind the name iter (as it may bind list, set or dict: the helpers make displays).
@@ -91,21 +93,43 @@ class Reference(Future):
                 raise
 
     def close(self) -> None:
-        awaiting, self._awaiting = self._awaiting, None
-        if awaiting is not None and not self._finished:
+        # Closing the future waited on comes first; if that raises, its exception is raised
+        # at the yield instead of GeneratorExit, as coroutine.close() does with the coroutine
+        # it awaits (CPython's gen_close). The yield drops that future first: no local here
+        # keeps it, so a nested one that ignored GeneratorExit is finalized at once (its
+        # generator's finalizer closes it again), as CPython pops the awaited coroutine.
+        thrown: BaseException | None = None
+        if not self._finished:
+            awaiting, self._awaiting = self._awaiting, None
             close = getattr(awaiting, "close", None)
+            del awaiting
             if close is not None:
-                close()
+                try:
+                    close()
+                except BaseException as error:
+                    thrown = error
+                del close
         self._finished = True
+        gen = self._gen
+        if thrown is None:
+            try:
+                gen.close()
+            except RuntimeError:
+                if gen.gi_frame is not None:
+                    # It yielded while closing: it stays suspended, and its finalizer
+                    # closes it again when it is dropped. This frame, kept by the error's
+                    # traceback, must not keep it alive (C's gen_close keeps nothing).
+                    del self, gen
+                raise
+            return
         try:
-            self._gen.close()
-        except RuntimeError:
-            if self._gen.gi_frame is not None:
-                # It yielded while closing, so it stays suspended and its finalizer would
-                # close it again at a time the GC picks (an "Exception ignored" warning).
-                # The reference's answer is this RuntimeError; keep it from running more.
-                _NEVER_FINALIZED.append(self._gen)
-            raise
+            gen.throw(thrown)
+        except (GeneratorExit, StopIteration):
+            return
+        finally:
+            del thrown
+        del self, gen  # suspended again: as above
+        raise RuntimeError("generator ignored GeneratorExit")
 
     def _finish(self) -> None:
         self._finished = True
@@ -647,7 +671,7 @@ def execute(
     run.log("called")
     drive(run, fut, close_after)
     # Only events up to here are compared: anything a finalizer logs later is at a time
-    # the garbage collector picks (see Reference.close).
+    # the garbage collector picks.
     return list(run.events)
 
 

@@ -8,8 +8,23 @@ Facts these tests pin down (Python's, so the reference shows them too):
   future, so ``finally`` and ``__exit__`` run; closing an unstarted coroutine runs nothing.
 """
 
+import gc
+import re
+import sys
+import textwrap
+
 import pytest
-from reference import assert_same, execute, outcome, printed, program, result
+from reference import (
+    RecordingWaker,
+    Run,
+    assert_same,
+    execute,
+    load,
+    outcome,
+    printed,
+    program,
+    result,
+)
 
 
 def raised(events: list) -> tuple:
@@ -425,6 +440,207 @@ def test_close_reaches_the_innermost_awaited_coroutine() -> None:
     events = assert_same(src, close_after=1)
     assert printed(events) == ["inner finally", "outer finally"]
     assert [e[0] for e in events][-4:] == ["close", "print", "print", "closed"]
+
+
+def _closed_as_cpython_coroutines(body: str) -> list:
+    """What CPython prints when it closes ``main`` of ``body`` (async defs awaiting
+    ``Pending()``, suspended at its first await): what corofy's close() must match."""
+    out: list = []
+
+    class Pending:
+        def __await__(self):
+            yield self
+
+    class Cm:
+        def __init__(self, tag):
+            self.tag = tag
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, typ, exc, tb):
+            out.append(("exit", self.tag, typ.__name__ if typ else None))
+
+    ns = {"Pending": Pending, "cm": Cm, "print": lambda *a: out.append(a[0] if len(a) == 1 else a)}
+    exec(textwrap.dedent(body), ns)
+    main = ns["main"]()
+    main.send(None)
+    try:
+        main.close()
+    except BaseException as exc:
+        out.append(("close-raised", type(exc).__name__, exc.args))
+    else:
+        out.append("closed")
+    return out
+
+
+def _as_async(src: str) -> str:
+    """``src`` written with async def and await, waiting on ``Pending()`` for ``pending(5)``."""
+    src = re.sub(r"^[ \t]*@coroutine\n", "", src, flags=re.M).replace("def ", "async def ")
+    return re.sub(r"wait\((inner\(\)|pending\(5\))\)", r"await \1", src).replace(
+        "pending(5)", "Pending()"
+    )
+
+
+def _closed_as_machine(src: str) -> list:
+    events = assert_same(src, close_after=1)
+    shown = []
+    for event in events:
+        if event[0] == "print":
+            shown.append(event[2][0] if len(event[2]) == 1 else event[2])
+        elif event[0] == "exit":
+            shown.append(("exit", event[1], event[3] and event[3][0]))
+        elif event[0] == "close-raised":
+            shown.append(("close-raised", event[1][0], event[1][1]))
+        elif event[0] == "closed":
+            shown.append("closed")
+    return shown
+
+
+def test_close_raises_what_closing_the_awaited_coroutine_raised_at_the_wait() -> None:
+    # inner's finally raises while closed: the error is raised at main's wait in place of
+    # GeneratorExit (main catches it and returns: a clean close), as CPython's
+    # coroutine.close() throws what closing the awaited coroutine raised.
+    src = program("""
+        @coroutine
+        def inner():
+            try:
+                wait(pending(5))
+            finally:
+                raise ValueError("from inner's finally")
+        @coroutine
+        def main():
+            try:
+                wait(inner())
+            except ValueError as e:
+                print("main caught", e.args, type(e.__context__).__name__)
+                return 1
+            finally:
+                print("main finally")
+        """)
+    expected = [
+        ("main caught", ("from inner's finally",), "GeneratorExit"),
+        "main finally",
+        "closed",
+    ]
+    assert _closed_as_machine(src) == expected
+    assert _closed_as_cpython_coroutines(_as_async(src)) == expected
+
+
+def test_close_of_a_coroutine_waiting_on_one_that_ignores_generator_exit() -> None:
+    # inner waits again while closed: RuntimeError at main's wait, so main's with exit sees
+    # it during close() (not GeneratorExit when main is finalized later), and inner, dropped
+    # there, is finalized at once (closed again: its finally runs) before that exit, as
+    # CPython's coroutines do (differential seed 5009, its outer coroutines never closed).
+    src = program("""
+        @coroutine
+        def main():
+            @coroutine
+            def inner():
+                try:
+                    wait(pending(5))
+                except GeneratorExit:
+                    print("inner ignores GeneratorExit")
+                try:
+                    wait(pending(5))
+                finally:
+                    print("inner closed again")
+            with cm("main"):
+                wait(inner())
+        """)
+    expected = [
+        "inner ignores GeneratorExit",
+        "inner closed again",
+        ("exit", "main", "RuntimeError"),
+        ("close-raised", "RuntimeError", ("generator ignored GeneratorExit",)),
+    ]
+    assert _closed_as_machine(src) == expected
+    assert _closed_as_cpython_coroutines(_as_async(src)) == [
+        *expected[:-1],
+        ("close-raised", "RuntimeError", ("coroutine ignored GeneratorExit",)),
+    ]
+
+
+def test_close_raises_what_closing_the_awaited_future_raised_at_the_wait() -> None:
+    src = program("""
+        class Stuck(Leaf):
+            def close(self):
+                super().close()
+                raise OSError("cannot close")
+        @coroutine
+        def main():
+            with cm("main"):
+                try:
+                    wait(Stuck(run, pending=5))
+                finally:
+                    print("finally")
+        """)
+    events = assert_same(src, close_after=1)
+    tail = [e[0] for e in events[events.index(("pending", 1)) + 1 :]]
+    assert tail == ["close", "print", "exit", "close-raised"]
+    assert [e[3][:2] for e in events if e[0] == "exit"] == [("OSError", ("cannot close",))]
+    assert outcome(events)[1][:2] == ("OSError", ("cannot close",))
+
+
+@pytest.mark.parametrize("side", ["machine", "reference"])
+def test_a_coroutine_that_ignored_close_is_finalized_when_dropped_though_its_error_lives(
+    side,
+) -> None:
+    # The RuntimeError close() raised must not keep the coroutine alive (CPython's does
+    # not): dropping it closes it again at once, and that finalization runs its finally.
+    src = program("""
+        @coroutine
+        def main():
+            try:
+                wait(pending(5))
+            except GeneratorExit:
+                pass
+            try:
+                wait(pending(5))
+            finally:
+                print("closed again")
+        """)
+    run = Run()
+    future = load(src, side, run)["main"]()
+    future.poll(RecordingWaker())
+    with pytest.raises(RuntimeError, match="ignored GeneratorExit") as error:
+        future.close()
+    gc.disable()
+    try:
+        run.log("drop")
+        del future
+        run.log("dropped")
+    finally:
+        gc.enable()
+    assert error.value is not None
+    assert [e[0] for e in run.events][-3:] == ["drop", "print", "dropped"]
+
+
+@pytest.mark.parametrize("side", ["machine", "reference"])
+def test_a_coroutine_ignoring_generator_exit_when_finalized_is_reported_unraisable(
+    side, monkeypatch
+) -> None:
+    src = program("""
+        @coroutine
+        def main():
+            while True:
+                try:
+                    wait(pending(5))
+                except GeneratorExit:
+                    pass
+        """)
+    reported: list = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_value))
+    future = load(src, side)["main"]()
+    future.poll(RecordingWaker())
+    gc.disable()
+    try:
+        del future
+    finally:
+        gc.enable()
+    assert [(type(e), e.args) for e in reported] == [
+        (RuntimeError, ("generator ignored GeneratorExit",))
+    ]
 
 
 def test_close_on_an_unstarted_coroutine_runs_nothing() -> None:
