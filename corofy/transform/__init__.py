@@ -118,9 +118,13 @@ def _find(source: str, filename: str) -> tuple[find.Scan, readable.Readable | No
             return _scan_readable(found, filename, None)
     try:
         module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:  # CPython compiles it, libcst cannot read it
+    except Exception as exc:  # CPython compiles it, libcst cannot read it (or fails on it)
         if error is not None:
-            raise error from None
+            # The scan of a layout libcst reads says what to write instead, if there is one.
+            found = readable.readable(source)
+            if found is None:
+                raise error from None
+            return _scan_readable(found, filename, error)
         return _find_readable(source, filename, exc, None)
     try:
         scan = find.scan(module, filename)
@@ -144,7 +148,7 @@ def _find(source: str, filename: str) -> tuple[find.Scan, readable.Readable | No
 def _find_readable(
     source: str,
     filename: str,
-    misread: cst.ParserSyntaxError | cst.Module,
+    misread: Exception | cst.Module,
     error: CorofyError | None,
 ) -> tuple[find.Scan, readable.Readable] | None:
     """``_find`` for ``source``, which libcst cannot read (``misread`` is its error) or
@@ -154,7 +158,7 @@ def _find_readable(
     found = readable.readable(source)
     if found is None:  # the last resort: a file without coroutines is left as it is
         unreadable = refusals.unreadable(
-            source, filename, misread if isinstance(misread, cst.ParserSyntaxError) else None
+            source, filename, misread if isinstance(misread, Exception) else None
         )
         if unreadable is None:
             return None

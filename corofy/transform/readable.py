@@ -8,13 +8,18 @@ libcst reads nearly every layout exactly, but a few it cannot read, or reads as 
 - indentation with a tab after spaces, or a form feed, which libcst's tokenizer counts
   otherwise than CPython's;
 - ``except E \\`` with the ``:`` on the next line: libcst's ``ExceptHandler`` without ``as``
-  keeps no whitespace before its colon, so it prints ``except E:``.
+  keeps no whitespace before its colon, so it prints ``except E:``;
+- a line break (and a comment) inside brackets after the ``**`` of a mapping pattern
+  (``case {**`` then ``rest}`` on the next line): libcst's ``MatchMapping`` keeps plain
+  whitespace there, so it prints ``{**rest}`` on one line; after the ``async`` of an async
+  comprehension (in an ``async def`` of the file), libcst fails with an AttributeError.
 
 For such a file, ``readable`` writes an equivalent text libcst reads exactly, changing only
 what it must: lone-backslash lines become blank lines (the statement after them indented as
 CPython takes it), indentation becomes spaces, column for column as CPython counts it, and a
 logical line libcst misreads gets its backslash continuations joined, with as many blank
-lines after it. Every line keeps its number, so a node's line in the text is its line in the
+lines after it, and each line break after a ``**`` or an ``async`` made a backslash
+continuation (a comment before it is dropped from the text: the source keeps it). Every line keeps its number, so a node's line in the text is its line in the
 source; ``Readable.offset`` maps any other position back. The transform parses the text and
 splices its output into the source, which stays byte for byte outside coroutines.
 
@@ -28,7 +33,8 @@ Facts of CPython's tokenizer (``Parser/tokenizer.c``, 3.11 to 3.13) this relies 
   next line: the indentation is the column at the first such backslash that is not at column
   0 (``cont_line_col``); when all are at column 0, the column counted on through the
   whitespace of the lines after them, up to the first token.
-- A backslash-newline between two tokens is whitespace.
+- A backslash-newline between two tokens is whitespace, inside brackets too, where a line
+  break or a comment is whitespace as well.
 
 The text is checked, not trusted: it must parse (``ast``) to the very tree of the source,
 and libcst must print it back unchanged; otherwise ``readable`` gives up (None).
@@ -73,6 +79,10 @@ class _Logical:
     row: int
     after: int  # the row of the last token before it (0 for none)
     gaps: list[tuple[int, int, str]] = field(default_factory=list)
+    # Line breaks (with comments) inside brackets after a token libcst misreads them after
+    # (_MISREAD_AFTER): source offsets of what is between that token and the next one, and
+    # that written with backslash continuations.
+    misread_breaks: list[tuple[int, int, str]] = field(default_factory=list)
     last_row: int = 0
     end: int = 0
 
@@ -180,6 +190,13 @@ def readable(source: str) -> tuple[Readable, cst.Module] | None:
             module = cst.parse_module(result.text)
         except cst.ParserSyntaxError as exc:
             bad = exc.raw_line
+        except Exception:  # libcst itself failed (an async comprehension's line break)
+            # No line to go by: rewrite every line break libcst may misread, at once.
+            more = {k for k, x in enumerate(logical) if x.misread_breaks} - joined
+            if not more:
+                return None
+            joined |= more
+            continue
         else:
             if reads_as_written(module, result.text):
                 return result, module
@@ -187,7 +204,12 @@ def readable(source: str) -> tuple[Readable, cst.Module] | None:
         # Join the backslash continuations of the logical line libcst misreads (lines keep
         # their numbers in the text), and try again.
         found = next(
-            (k for k, x in enumerate(logical) if x.row <= bad <= x.last_row and x.gaps), None
+            (
+                k
+                for k, x in enumerate(logical)
+                if x.row <= bad <= x.last_row and (x.gaps or x.misread_breaks)
+            ),
+            None,
         )
         if found is None or found in joined:
             return None
@@ -242,10 +264,19 @@ def _logical_lines(source: str) -> tuple[list[int], list[_Logical]]:
     current: _Logical | None = None
     previous: tokenize.TokenInfo | None = None
     fstrings = 0
+    misread_after: tokenize.TokenInfo | None = None  # a token of _MISREAD_AFTER, just read
     for tok in tokenize.generate_tokens(io.StringIO(plain).readline):
         kind = tok.type
         if kind in (tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
             continue
+        if misread_after is not None and kind not in (tokenize.NL, tokenize.COMMENT):
+            if current is not None and tok.start[0] > misread_after.end[0]:
+                start, end = offset(misread_after.end), offset(tok.start)
+                text = _BREAK_AFTER.sub(_as_continuation, source[start:end])
+                current.misread_breaks.append((start, end, text))
+            misread_after = None
+        if (kind, tok.string) in _MISREAD_AFTER and not fstrings:
+            misread_after = tok
         if current is None:
             if kind in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE):
                 previous = tok
@@ -323,13 +354,30 @@ def _indentation(
 
 def _joins(source: str, logical: list[_Logical], joined: set[int]) -> list[_Edit]:
     """The backslash continuations of the logical lines ``joined`` joined, and after each
-    of those lines as many blank lines as it lost line breaks."""
+    of those lines as many blank lines as it lost line breaks; their line breaks after a
+    ``**`` or an ``async`` made backslash continuations (the lines stay)."""
     edits: list[_Edit] = []
     for index in sorted(joined):
         item = logical[index]
         breaks: list[str] = []
+        for start, end, text in item.misread_breaks:
+            edits.append(_Edit(start, end, text))
         for start, end, joiner in item.gaps:
+            if any(s <= start < e for s, e, _ in item.misread_breaks):
+                continue  # a backslash continuation in one of those: kept as a line break
             edits.append(_Edit(start, end, joiner))
             breaks += [m.group() for m in _BREAK.finditer(source[start:end])]
         edits.append(_Edit(item.end, item.end, "".join(breaks)))
     return edits
+
+
+# Tokens libcst misreads a line break after (inside brackets): a mapping pattern's ``**``
+# (taken for plain whitespace) and an async comprehension's ``async`` (AttributeError).
+_MISREAD_AFTER = frozenset({(tokenize.OP, "**"), (tokenize.NAME, "async")})
+# Each line end between such a token and the token after it, with what stands before it on
+# its line after the token (spaces, a comment, a backslash).
+_BREAK_AFTER = re.compile(r"[ \t\f]*(?:\\|#[^\r\n]*)?(\r\n|\r|\n)")
+
+
+def _as_continuation(match: re.Match[str]) -> str:
+    return " \\" + match.group(1)

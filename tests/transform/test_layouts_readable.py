@@ -140,6 +140,99 @@ def test_except_with_its_colon_after_a_backslash_continuation_transforms_and_run
     assert result(src, args=(5,)) == ("caught", 5)
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "{'k': v, ** #c\n              rest}",
+        "{'k': v, **\n              rest}",
+        "{'k': v, **\n\n              # a comment line\n              rest}",
+        "{'k': v, ** \\\n  # after a backslash\n              rest}",
+        "({'k': v, **  # c\n  rest})",
+        "{'k': v, ** #c\n rest} if {**\n rest} == rest",
+        "[{'k': v, ** #c\n  rest}, *_] | {'k': v, **\n  rest}",
+    ],
+    ids=[
+        "comment",
+        "bare-break",
+        "blank-and-comment-lines",
+        "backslash-then-comment-line",
+        "in-parentheses",
+        "and-in-the-guard",
+        "in-a-sequence-and-an-or",
+    ],
+)
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_a_line_break_after_the_double_star_of_a_mapping_pattern(
+    pattern: str, line_end: str
+) -> None:
+    # libcst reads `**` + line break + name in a mapping pattern as `**name`, dropping the
+    # comment and the break (SPEC 2.2: any layout CPython accepts): the case transforms,
+    # and the file outside the coroutine stays as written.
+    plain = f"def plain(m):\n    match m:\n        case {pattern}:\n            return rest\n"
+    src = (
+        HEADER
+        + (
+            "@coroutine\n"
+            "def main(m):\n"
+            "    match wait(ready(m)):\n"
+            f"        case {pattern}:\n"
+            "            return wait(ready(sorted(rest))), v\n"
+            "    return 'no match'\n"
+        )
+        + plain
+    )
+    src = src.replace("\n", line_end)
+    compile(src, "prog.py", "exec")
+    out = transform_source(src, "prog.py")
+    assert plain.replace("\n", line_end) in out
+    assert result(src, args=({"k": 1, "b": 2, "a": 3},)) == (["a", "b"], 1)
+    assert result(src, args=([1],)) == "no match"
+
+
+@pytest.mark.parametrize(
+    "comprehension",
+    [
+        "[a async #c\n      for a in b]",
+        "{a: 1 async\n  for a in b}",
+        "[a for c in b async  # c\n  for a in c]",
+    ],
+    ids=["list-comment", "dict-break", "second-for-comment"],
+)
+def test_a_line_break_after_async_in_an_async_comprehension_of_the_file(
+    comprehension: str,
+) -> None:
+    # libcst fails on it with an AttributeError (corofy said "internal error"): the file
+    # transforms, the async def stays as written.
+    plain = f"async def g(b):\n    return {comprehension}\n"
+    src = HEADER + plain + "@coroutine\ndef main(n):\n    return wait(ready(n))\n"
+    compile(src, "prog.py", "exec")
+    out = transform_source(src, "prog.py")
+    assert plain in out
+    assert result(src, args=(3,)) == 3
+
+
+def test_a_line_break_after_async_in_a_coroutine_is_refused_as_async_for_is() -> None:
+    # Refused with corofy's message where the same comprehension on one line is, not
+    # with CPython's "outside of an asynchronous function".
+    def refusal(comprehension: str) -> CorofyError:
+        src = (
+            HEADER
+            + f"@coroutine\ndef main(b):\n    x = wait(ready(b))\n    return {comprehension}\n"
+        )
+        with pytest.raises(CorofyError) as info:
+            transform_source(src, "prog.py")
+        return info.value
+
+    one_line = refusal("[a async for a in b]")
+    broken = refusal("[a async  # c\n  for a in b]")
+    assert "async comprehension inside a @coroutine" in one_line.message
+    assert (broken.line, broken.col, broken.message) == (
+        one_line.line,
+        one_line.col,
+        one_line.message,
+    )
+
+
 def test_wait_comments_and_the_line_map_name_the_source_lines() -> None:
     # Each line keeps its number in the layout libcst reads: the state comments and the
     # generated -> original line map say the source's lines.
