@@ -494,10 +494,14 @@ class _FileCheck:
         for machine in result.machines:
             by_line[machine.line].append(machine)
         for index, unit in zip(live, found, strict=False):
+            inside = [m for line in range(unit.first, unit.last + 1) for m in by_line.get(line, [])]
+            # A nested coroutine's machine is printed inside its enclosing one (its code there
+            # renamed, _m_ for _m, so not a substring of it): only the outermost count.
             codes = [
-                m.code for line in range(unit.first, unit.last + 1) for m in by_line.get(line, [])
+                m.code
+                for m in inside
+                if not any(m.qualname.startswith(o.qualname + ".<locals>.") for o in inside)
             ]
-            codes = [c for c in codes if not any(c != o and c in o for o in codes)]
             out_lines = sum(c.count("\n") + (not c.endswith("\n")) for c in codes)
             self.result.verdicts.append(
                 Verdict(

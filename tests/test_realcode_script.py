@@ -46,3 +46,25 @@ def test_realcode_covers_the_nine_libraries_of_issue_10_with_asyncpg():
         "asyncpg",
         "elasticsearch",
     } <= set(realcode.LIBRARIES)
+
+
+def test_a_nested_coroutine_is_counted_once_in_its_units_output():
+    # A nested coroutine's machine is printed inside the enclosing one, its code renamed
+    # there (_m_ for _m): counted again on its own, it took textual's
+    # App._process_messages (1,094 lines) for 1,824, over its bound.
+    realcode = load_realcode()
+    text = (
+        "async def outer(a):\n"
+        "    async def inner(b):\n"
+        "        return await b\n"
+        "    x = await a\n"
+        "    return await inner(x)\n"
+    )
+    result = realcode.check_file(("lib", "m.py", text, 60.0, 60.0))
+    [verdict] = result.verdicts
+    assert verdict.kind == "ok" and verdict.nested == 1
+    from corofy.transform import transform
+
+    ported, _ = realcode.port(realcode.cst.parse_module(text), text, set())
+    outer = next(m for m in transform(ported, "m.py").machines if m.qualname == "outer")
+    assert verdict.out_lines == outer.code.count("\n")
