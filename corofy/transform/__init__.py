@@ -194,7 +194,63 @@ def _machine(
     enclosing: Sequence[emit.Render] = (),
 ) -> emit.MachineText:
     """The text of ``coroutine`` (with the coroutines nested in it) at ``base``, the text
-    before its def on its line; its MachineInfo (and theirs) go to ``machines``."""
+    before its def on its line; its MachineInfo (and theirs) go to ``machines``.
+
+    The hot path's copy of a loop (``reenter.Continuations.keeps_copy``) is bounded
+    duplication: it is kept only while the machine stays within SPEC 2.4's size budget.
+    Over it, the machine is made again without copies (each such loop handed off)."""
+    made, taken, used = len(machines), set(scan.taken), set(module_names.used_builtins)
+    text, copied = _attempt(scan, coroutine, module_names, base, machines, enclosing, True)
+    if copied and _size(text) > _budget(scan, coroutine):
+        # Made again as if for the first time: this machine's and its nested ones' infos,
+        # class names and builtins go.
+        del machines[made:]
+        scan.taken.intersection_update(taken)
+        module_names.used_builtins.intersection_update(used)
+        text, _ = _attempt(scan, coroutine, module_names, base, machines, enclosing, False)
+    return text
+
+
+# What a file holding one coroutine alone adds around its machine: the header and runtime
+# import (9 lines), the line table's frame (7), the blank lines after the import.
+_FILE_LINES = 20
+
+
+def _size(text: emit.MachineText) -> int:
+    """The lines of a file holding ``text``'s coroutine alone: the machine, its rows of the
+    line table (12 lines of user code a row, splice.py) and the file's own lines."""
+    return len(text.lines) + -(-sum(1 for o in text.origin if o) // 12) + _FILE_LINES
+
+
+def _budget(scan: find.Scan, coroutine: find.Coroutine) -> int:
+    """SPEC 2.4's size bound for ``coroutine``: 4 x its lines + 45 x its waits + 100, the
+    coroutines nested in it counted in (their lines, waits and machines are its own too;
+    scripts/realcode.py gives each nested one 100 lines more: this is the stricter)."""
+    node = coroutine.node
+    first = scan.positions[node.decorators[0] if node.decorators else node].start.line
+    lines = scan.positions[node].end.line - first + 1
+    waits = sum(len(c.waits) for c in [coroutine, *_descendants(coroutine)])
+    return 4 * lines + 45 * waits + 100
+
+
+def _descendants(coroutine: find.Coroutine) -> list[find.Coroutine]:
+    found = list(coroutine.children)
+    for child in coroutine.children:
+        found += _descendants(child)
+    return found
+
+
+def _attempt(
+    scan: find.Scan,
+    coroutine: find.Coroutine,
+    module_names: emit.Names,
+    base: str,
+    machines: list[MachineInfo],
+    enclosing: Sequence[emit.Render],
+    copies: bool,
+) -> tuple[emit.MachineText, bool]:
+    """``_machine``'s text, made with or without the hot path's copies of loops
+    (``copies``), and whether it holds one."""
     outer = list(enclosing)
     ctx = Context(scan, coroutine)
     ctx.taken |= nested.enclosing_names(outer)
@@ -213,7 +269,7 @@ def _machine(
     ctx.future = names.Future
     ctx.builtin = names.builtin
     unit, declarations, docstring = lower.lower(ctx)
-    resumes = resume_blocks(unit)
+    resumes = resume_blocks(unit, copies)
     declared = {n.name.value for d in declarations for n in d.names}
     storage = liveness.place_locals(
         unit,
@@ -253,7 +309,7 @@ def _machine(
             [Edge(*e) for e in text.edges if e[1] not in steps],
         )
     )
-    return text
+    return text, resumes.copied
 
 
 def _super_self(coroutine: find.Coroutine) -> str | None:

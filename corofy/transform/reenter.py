@@ -86,10 +86,15 @@ class Continuations:
     its copy once, in the function of a state of its own: a resume function there *hands
     off* to that state (``hand_off``), as a wait deferred to poll() leaves the try, instead
     of holding a copy of the loop (one per state inside the loop grew the output with the
-    loop's size times its waits, issue 10)."""
+    loop's size times its waits, issue 10).
 
-    def __init__(self, unit: Unit) -> None:
+    ``copies``: may the hot path keep its copy of a loop (``keeps_copy``)? ``copied`` says
+    whether one was kept."""
+
+    def __init__(self, unit: Unit, copies: bool = True) -> None:
         self.unit = unit
+        self.copies = copies
+        self.copied = False
         self.keys: dict[int, int] = {}  # id(loop) -> its key
         self.loops: dict[int, Loop] = {}  # key -> loop
         self.blocks: dict[int, Block] = {}  # key -> the continuation, once built
@@ -132,11 +137,16 @@ class Continuations:
         instead of a hand-off? That of the last wait of the loop's own iteration (not in a
         nested loop) does: the steady state of a server loop ends its iteration there, and
         goes on to the loop's first wait with no detour through poll() (one copy per
-        loop: the output stays linear)."""
+        loop: the output stays linear). None does when ``copies`` is off: the machine
+        was over its size budget with them (SPEC 2.4, see ``transform._machine``)."""
+        if not self.copies:
+            return False
         last = self.last_waits.get(id(loop))
         if last is None:
             last = self.last_waits[id(loop)] = _last_wait(loop.body)
-        return isinstance(target, Wait) and target.id == last
+        kept = isinstance(target, Wait) and target.id == last
+        self.copied |= kept
+        return kept
 
     def build(self) -> dict[int, Block]:
         """Every continuation asked for, and those they ask for in turn (outer loops)."""
@@ -168,13 +178,14 @@ class ResumeBlocks:
     blocks: dict[int, Block]  # state -> its function's block (0: the start)
     tails: dict[int, Block]  # statement index -> the tail after it; negative: a loop's continuation
     loops: dict[int, Loop]  # negative tail key -> the loop it continues
+    copied: bool = False  # does a resume function hold a copy of a loop (keeps_copy)?
 
 
-def resume_blocks(unit: Unit) -> ResumeBlocks:
+def resume_blocks(unit: Unit, copies: bool = True) -> ResumeBlocks:
     """The start block, each wait's resume block, the shared tails of the body and the
-    loops' continuations."""
+    loops' continuations; ``copies``: may the hot path keep a copy of a loop?"""
     start, tails = segments(unit.body)
-    conts = Continuations(unit)
+    conts = Continuations(unit, copies)
     # The start block and the tails call a waiting loop's continuation too, rather than
     # hold a second copy of it: one call per entry into the loop, and the loop is compiled
     # once (compile time of generated code, issue 10).
@@ -190,7 +201,7 @@ def resume_blocks(unit: Unit) -> ResumeBlocks:
             blocks[wait.id] = [conts.call(loop)]
         tails.update(conts.build())
     _skip_forwarders(blocks, tails)
-    return ResumeBlocks(blocks, tails, conts.loops)
+    return ResumeBlocks(blocks, tails, conts.loops, conts.copied)
 
 
 def _skip_forwarders(blocks: dict[int, Block], tails: dict[int, Block]) -> None:

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from corofy.transform import transform_source
+from corofy.transform import transform, transform_source
 from runtime import PENDING, Future, Ready
 
 HEAD = "from corofy import coroutine, wait\n\n\n@coroutine\ndef f(a, cm):\n"
@@ -383,3 +383,70 @@ def test_comprehensions_with_two_waits_each_stay_within_the_size_bound_and_run(
     output = transform_source(source)
     assert output.count("\n") <= bound(source)
     assert run(output) == (count - 1, 2 * count + 1)
+
+
+_ERRORS = ["KeyError", "IndexError", "ValueError", "TypeError", "NameError", "OSError"]
+
+
+def _loop_in_try_with_handlers(handlers: int) -> str:
+    """websockets' ``transfer_data`` reduced: a waiting loop inside a try, a waiting loop in
+    its body, and ``handlers`` except clauses, each re-entered by every state inside it."""
+    return (
+        "    try:\n"
+        "        while cm:\n"
+        "            m = wait(a(1))\n"
+        "            if m is None:\n"
+        "                break\n"
+        "            if m:\n"
+        "                for q in cm:\n"
+        "                    try:\n"
+        "                        wait(a(q))\n"
+        "                    finally:\n"
+        "                        cm.log.append('f')\n"
+        "            cm.log.append(m)\n"
+        + "".join(
+            f"    except {e} as e:\n        cm.log.append(e)\n        return -1\n"
+            for e in _ERRORS[:handlers]
+        )
+        + "    return len(cm.log)\n"
+    )
+
+
+def _printed(output: str, line: str) -> int:
+    return sum(printed.strip() == line for printed in output.splitlines())
+
+
+@pytest.mark.parametrize("handlers", [5, 6])
+def test_the_hot_path_copy_of_a_loop_goes_where_it_would_take_the_output_over_the_bound(
+    handlers: int,
+) -> None:
+    # The resume function of the loop's last wait keeps a copy of the loop (no detour
+    # through poll() in a server's steady state): bounded duplication, kept only while the
+    # output stays within its budget; here it would not (it did not, for websockets'
+    # transfer_data), and every state hands the loop off.
+    source = HEAD + _loop_in_try_with_handlers(handlers)
+    output = transform_source(source)
+    assert output.count("\n") <= bound(source)
+    assert _printed(output, "while cm:") == 1
+    assert run(output) == (2, 3)
+
+
+def test_the_hot_path_copy_of_a_loop_stays_where_the_budget_allows_it() -> None:
+    source = HEAD + _loop_in_try_with_handlers(1)
+    output = transform_source(source)
+    assert output.count("\n") <= bound(source)
+    assert _printed(output, "while cm:") == 2  # its continuation, and the copy
+    assert run(output) == (2, 3)
+
+
+def test_a_machine_made_again_without_the_copy_is_named_and_listed_once() -> None:
+    # Made again, the machine (and the coroutine nested in it) must not take the names its
+    # first making took (its class would be f_machine_) nor be listed twice.
+    nested = "    @coroutine\n    def g(b):\n        return wait(a(b))\n"
+    source = HEAD + nested + _loop_in_try_with_handlers(5)
+    result = transform(source)
+    assert _printed(result.code, "while cm:") == 1
+    assert [m.qualname for m in result.machines] == ["f", "f.<locals>.g"]
+    assert "class f_machine(" in result.code and "f_machine_" not in result.code
+    assert "class g_machine(" in result.code and "g_machine_" not in result.code
+    assert run(result.code) == (2, 3)
