@@ -118,6 +118,8 @@ def _find(source: str, filename: str) -> tuple[find.Scan, readable.Readable | No
             return _scan_readable(found, filename, None)
     try:
         module = cst.parse_module(source)
+    except RecursionError:  # too deep for libcst: the caller says so (build.py)
+        raise
     except Exception as exc:  # CPython compiles it, libcst cannot read it (or fails on it)
         if error is not None:
             # The scan of a layout libcst reads says what to write instead, if there is one.

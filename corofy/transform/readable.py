@@ -190,6 +190,8 @@ def readable(source: str) -> tuple[Readable, cst.Module] | None:
             module = cst.parse_module(result.text)
         except cst.ParserSyntaxError as exc:
             bad = exc.raw_line
+        except RecursionError:
+            raise
         except Exception:  # libcst itself failed (an async comprehension's line break)
             # No line to go by: rewrite every line break libcst may misread, at once.
             more = {k for k, x in enumerate(logical) if x.misread_breaks} - joined
