@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 # Generated code looks for this name to know the `runtime` it imported is this one, not a
 # module of the user's that shadows it (SPEC §3); the number is its import contract's version.
-__corofy_runtime__ = 7
+__corofy_runtime__ = 8
 
 from runtime import executor as _executor
 from runtime.blocking import spawn_blocking

@@ -73,11 +73,27 @@ class _Now(Future[None]):
 _READY_NONE: Final = Ready(None)
 
 
+class _Scope:
+    """One run of a waiting comprehension, for the variables of it that a lambda or
+    generator expression in it reads (``scope.x``). Python gives each run of a
+    comprehension a frame of its own, whose cells its closures share; a run that waits
+    spans several resume functions, so its variables live here instead, made afresh for
+    each run and kept on the machine across its waits."""
+
+    def __getattr__(self, name: str) -> NoReturn:
+        # Read before the comprehension bound it (a lambda of an earlier ``for`` clause).
+        raise NameError(
+            f"cannot access free variable {name!r} where it is not associated with a value "
+            "in enclosing scope"
+        )
+
+
 class Machine(Future[Any]):
     """What every generated state machine does the same way (subclassed by generated code)."""
 
     __slots__ = ()
     NOW: Final = _Now()  # ready at once: the future of a hand-off (see _Now)
+    Scope: Final = _Scope  # a run of a waiting comprehension whose closures read it
     _steps: tuple[Any, ...]  # resume functions by state; the last one is _finished (-1)
     _corofy_name_: str  # the coroutine's name, as written
     _corofy_line_: int  # the original line of its def

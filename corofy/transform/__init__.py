@@ -269,6 +269,7 @@ def _attempt(
         module_names.used_builtins,
     )
     ctx.future = names.Future
+    ctx.machine = names.Machine
     ctx.builtin = names.builtin
     unit, declarations, docstring = lower.lower(ctx)
     resumes = resume_blocks(unit, copies)

@@ -64,6 +64,7 @@ class Context:
         self.guard = 0  # depth of except/finally blocks being lowered
         self.marker_imports = {id(node): kept for node, kept in scan.import_edits}
         self.future = "_Future"  # what the generated module names runtime.Future
+        self.machine = "_Machine"  # what it names runtime.machine.Machine
         self.builtin = str  # what it names a builtin (Names.builtin)
 
     def _source_text(self, node: cst.FunctionDef) -> str:

@@ -12,7 +12,13 @@ Facts the spilling depends on (the Python reference, 3.11):
   its future, so the operand after the test is lowered into an ``if``.
 - In ``a < b < c`` the middle operand is evaluated once and ``c`` only if ``a < b``.
 - A comprehension is a scope of its own: its loop variables are renamed to temporaries
-  so they never leak into (or clobber) the coroutine's locals.
+  so they never leak into (or clobber) the coroutine's locals; a lambda or comprehension
+  inside it that binds the name again (a parameter, a loop variable) keeps its own.
+- Each run of a comprehension has its own frame, whose cells the closures made in that run
+  share: a lambda made in it reads a variable's latest value in that run, not a later
+  run's. A run that waits spans several resume functions, each with its own locals, so a
+  variable that a lambda or generator expression in it reads lives in a ``Machine.Scope``
+  made for the run (``_cs1.x``), kept on the machine across its waits like any temporary.
 """
 
 from __future__ import annotations
@@ -23,10 +29,10 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from corofy.transform.comprehensions import bound_names, clauses, read_late, rename
 from corofy.transform.context import Context
 from corofy.transform.fstring_equals import spelled_out
 from corofy.transform.ir import Assign, Block, If, Loop, Raw
-from corofy.transform.nodes import is_node, node_fields
 
 _CONSTANTS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)
 
@@ -352,10 +358,24 @@ class Spill:
 
     # -- comprehensions: an explicit loop in a scope of its own ----------------------------
     def _comprehension(self, e, out: Block, kind: str) -> cst.BaseExpression:
-        renames: dict[str, str] = {}
-        for clause in _clauses(e.for_in):
+        # Its variables are renamed to temporaries; those a lambda or generator expression
+        # in it reads (when called or iterated: late) live in a Scope made for this run,
+        # the cells of Python's comprehension frame, so that closures made before and
+        # after a wait of the run share them and those of another run do not.
+        late = read_late(e)
+        scope = self.ctx.temp("_cs") if late else ""
+        renames: dict[str, cst.BaseExpression] = {}
+        for clause in clauses(e.for_in):
             for bound in (n.value for n in bound_names(clause.target)):
-                renames.setdefault(bound, self.ctx.temp("_c"))
+                if bound not in renames:
+                    renames[bound] = (
+                        cst.Attribute(name(scope), name(bound))
+                        if bound in late
+                        else name(self.ctx.temp("_c"))
+                    )
+        if scope:
+            made = cst.Call(cst.Attribute(name(self.ctx.machine), name("Scope")))
+            out.append(Assign(self.line, scope, made))
         result = self.ctx.temp("_t")
         first = True
         empty = {
@@ -365,8 +385,8 @@ class Spill:
         }[kind]
         out.append(Assign(self.line, result, empty))
         block = out
-        for clause in _clauses(e.for_in):
-            iterable = clause.iter if first else _rename(clause.iter, renames, self.ctx)
+        for clause in clauses(e.for_in):
+            iterable = clause.iter if first else rename(clause.iter, renames, self.ctx)
             iterable = self.expr(iterable, block)
             first = False
             body: Block = []
@@ -379,7 +399,7 @@ class Spill:
                     cst.Call(name(self.ctx.builtin("iter")), args=[cst.Arg(iterable)]),
                 )
             )
-            target = _rename(clause.target, renames, self.ctx)
+            target = rename(clause.target, renames, self.ctx)
             if self.has(target):  # stored first thing in the body, after next()
                 temp = self.ctx.temp("_u")
                 self.store(target, name(temp), body)
@@ -388,15 +408,15 @@ class Spill:
             block.append(Loop(self.line, None, target, name(it), body, []))
             block = body
             for cond in clause.ifs:
-                test = self.expr(_rename(cond.test, renames, self.ctx), block)
+                test = self.expr(rename(cond.test, renames, self.ctx), block)
                 inner: Block = []
                 block.append(If(self.line, test, inner, []))
                 block = inner
         if kind == "dict":
-            key = self.expr(_rename(e.key, renames, self.ctx), block)
+            key = self.expr(rename(e.key, renames, self.ctx), block)
             # Python evaluates the key first; `d[k] = v` evaluates v first: keep the key.
             key = self.freeze(key, block)
-            value = self.expr(_rename(e.value, renames, self.ctx), block)
+            value = self.expr(rename(e.value, renames, self.ctx), block)
             stmt = cst.Assign(
                 targets=[
                     cst.AssignTarget(
@@ -408,7 +428,7 @@ class Spill:
                 value=out_of_brackets(value),
             )
         else:
-            element = self.expr(_rename(e.elt, renames, self.ctx), block)
+            element = self.expr(rename(e.elt, renames, self.ctx), block)
             method = "append" if kind == "list" else "add"
             stmt = cst.Expr(
                 cst.Call(func=cst.Attribute(name(result), name(method)), args=[cst.Arg(element)])
@@ -458,72 +478,3 @@ def _rebuild(e: cst.BaseExpression, strings):
         left = _rebuild(e.left, strings)
         return e.with_changes(left=left, right=_rebuild(e.right, strings))
     return next(strings)
-
-
-def _clauses(for_in: cst.CompFor):
-    clause: cst.CompFor | None = for_in
-    while clause is not None:
-        if clause.asynchronous is not None:
-            raise ValueError("async comprehension")
-        yield clause
-        clause = clause.inner_for_in
-
-
-def bound_names(target: cst.BaseExpression) -> list[cst.Name]:
-    """The names a target binds where they stand (not those read in its subscripts)."""
-    if isinstance(target, cst.Name):
-        return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in bound_names(el.value)]
-    if isinstance(target, cst.StarredElement):
-        return bound_names(target.value)
-    return []
-
-
-# Fields whose Name is not a variable: kept as written when renaming.
-_NOT_RENAMED = {cst.Attribute: "attr", cst.Arg: "keyword"}
-
-
-def _rename(node, renames: dict[str, str], ctx: Context):
-    """``node`` with a comprehension's loop variables renamed. Only the nodes above a
-    renamed Name are made again (a plain field walk: no libcst transformer); a remade node
-    that holds a wait takes over the original's wait marks, for the spill."""
-    if not renames or node is None:
-        return node
-    return _renamed(node, renames, ctx)
-
-
-def _renamed(node, renames: dict[str, str], ctx: Context):
-    kind = type(node)
-    if kind is cst.Name:
-        new = renames.get(node.value)
-        return node.with_changes(value=new) if new else node
-    skip = _NOT_RENAMED.get(kind)
-    changes = {}
-    for field in node_fields(kind):
-        if field == skip:
-            continue
-        value = getattr(node, field)
-        vkind = type(value)
-        if vkind is list or vkind is tuple:
-            items = [
-                _renamed(item, renames, ctx) if is_node[type(item)] else item for item in value
-            ]
-            if any(a is not b for a, b in zip(items, value)):
-                changes[field] = items
-        elif is_node[vkind]:
-            new = _renamed(value, renames, ctx)
-            if new is not value:
-                changes[field] = new
-    if not changes:
-        return node
-    result = node.with_changes(**changes)
-    if kind is cst.FormattedString:  # f"{p=}" keeps the text "p="
-        result = spelled_out(node, result, ctx.positions)
-    if id(node) in ctx.has_wait:
-        ctx.keep.append(result)
-        ctx.has_wait.add(id(result))
-        if id(node) in ctx.wait_calls:
-            ctx.wait_calls.add(id(result))
-            ctx.wait_origin[id(result)] = ctx.wait_origin.get(id(node), node)
-    return result

@@ -15,7 +15,8 @@ from typing import Any, cast
 
 import libcst as cst
 
-from corofy.transform.expressions import bound_names, name
+from corofy.transform.comprehensions import bound_names
+from corofy.transform.expressions import name
 from corofy.transform.fstring_equals import spelled_out
 from corofy.transform.generated import Names
 from corofy.transform.nodes import children_of

@@ -234,7 +234,7 @@ class Splice:
         return (
             f"import runtime as {rt}  # corofy's runtime: a module of yours named runtime "
             "would shadow it\n"
-            f"if getattr({rt}, '__corofy_runtime__', 0) < 7: raise ImportError(f\"'runtime' is "
+            f"if getattr({rt}, '__corofy_runtime__', 0) < 8: raise ImportError(f\"'runtime' is "
             f"{{getattr({rt}, '__file__', None) or list(getattr({rt}, '__path__', ()))}}, not "
             "corofy's runtime (or one older than this code): rename that module or folder of "
             "yours, which shadows corofy's, or upgrade corofy\")\n"

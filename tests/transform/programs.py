@@ -150,12 +150,16 @@ class _Writer:
         if kind in ("name", "walrus"):  # a walrus in a comprehension: a name instead
             return self.choice(scope.names)
         # listcomp: its variable is its own; waits may sit in element, condition, iterable
-        # (a set or dict comprehension's too, a dict's key before its value)
+        # (a set or dict comprehension's too, a dict's key before its value); lambdas made
+        # in it read its variable late (each run of it has its own, across its waits)
         var = self.fresh("q")
         inner = replace(scope, names=[*scope.names, var], in_comprehension=True)
         elt, cond = self.expr(inner, sub), self.expr(inner, sub)
         source = self.expr(replace(scope, in_comprehension=True), sub)
-        form = self.choice(["list", "set", "dict"])
+        form = self.choice(["list", "set", "dict", "closures"])
+        if form == "closures":  # lambdas made in it read its variable when called, after it
+            made = f"[((lambda: {var}), {elt}) for {var} in range({source} % 3) if {cond}]"
+            return f"sum(g() for g, _ in {made})"
         if form == "set":
             return f"sum({{{elt} for {var} in range({source} % 3) if {cond}}})"
         if form == "dict":

@@ -1,5 +1,8 @@
 """wait() in control flow: if/while/for (with else), break/continue, match, comprehensions."""
 
+import textwrap
+
+import pytest
 from reference import assert_same, outcome, printed, program, result
 
 
@@ -220,6 +223,137 @@ def test_comprehension_reads_coroutine_locals_set_before_it() -> None:
             return [base + wait(ready(i)) for i in range(2)]
         """)
     assert result(src) == [10, 11]
+
+
+def test_lambdas_made_in_a_waiting_comprehension_see_its_variable_across_a_suspension() -> None:
+    # One run of a comprehension is one scope: every lambda made in it reads the variable's
+    # latest value in that run, made before or after a wait suspended the run.
+    src = program("""
+        @coroutine
+        def main():
+            gs = [(lambda: (x, y)) for x in range(2) for y in range(wait(pending(1, 2)))]
+            hs = [(lambda: x) for x in range(3) if wait(pending(1, True))]
+            ks = {x: (lambda: x) for x in range(2) if wait(pending(1, True))}
+            return [g() for g in gs], [h() for h in hs], [k() for k in ks.values()]
+        """)
+    assert result(src) == ([(1, 1)] * 4, [2, 2, 2], [1, 1])
+
+
+def test_each_run_of_a_waiting_comprehension_has_its_own_variable_for_its_lambdas() -> None:
+    # Run again (a loop), the comprehension is a new scope: lambdas of an earlier run keep
+    # reading that run's variable, whether the run suspended (pending) or not (ready).
+    for leaf in ("pending(1, True)", "ready(True)"):
+        src = program(f"""
+            @coroutine
+            def main():
+                fs = []
+                for k in range(2):
+                    fs += [(lambda: x) for x in range(k, k + 2) if wait({leaf})]
+                return [f() for f in fs]
+            """)
+        assert result(src) == [1, 1, 2, 2]
+
+
+# A waiting comprehension run again: each run's lambdas read x late, its last value in that
+# run, and k late too, its last value (k is a coroutine local, or an outer comprehension's).
+EACH_RUN_ITS_OWN = [1, 1, 2, 2, 3, 3]
+RUN_AGAIN = {
+    "while": """
+        k = 0
+        while k < 3:
+            fs += COMP
+            k += 1
+        k = 2
+        """,
+    "try in a loop": """
+        for k in range(3):
+            try:
+                fs += COMP
+            finally:
+                note(k)
+        """,
+    "with in a loop": """
+        for k in range(3):
+            with cm(k):
+                fs += COMP
+        """,
+    "match in a loop": """
+        for k in range(3):
+            match k:
+                case 1:
+                    fs += COMP
+                case _:
+                    fs += COMP
+        """,
+    "inside a comprehension": """
+        fs += [f for k in range(3) for f in COMP]
+        """,
+}
+
+
+@pytest.mark.parametrize("leaf", ["ready(True)", "pending(k % 2, True)"])
+@pytest.mark.parametrize("shape", RUN_AGAIN, ids=RUN_AGAIN)
+def test_lambdas_of_a_waiting_comprehension_run_again_read_their_own_run(shape, leaf) -> None:
+    comp = f"[(lambda: (x, k)) for x in range(k, k + 2) if wait({leaf})]"
+    body = textwrap.indent(textwrap.dedent(RUN_AGAIN[shape]).replace("COMP", comp), "    ")
+    src = program(
+        "@coroutine\ndef main():\n    fs = []\n" + body + "    return [f() for f in fs]\n"
+    )
+    assert result(src) == [(x, 2) for x in EACH_RUN_ITS_OWN]
+
+
+def test_generator_expression_in_a_waiting_comprehension_reads_its_variable_late() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            gens = [(x + q for q in range(1)) for x in range(wait(pending(1, 3)))]
+            nested = [[(lambda: (x, y)) for y in range(wait(pending(1, 2)))] for x in range(2)]
+            return [list(g) for g in gens], [[f() for f in fs] for fs in nested]
+        """)
+    assert result(src) == ([[2], [2], [2]], [[(1, 1), (1, 1)], [(1, 1), (1, 1)]])
+
+
+def test_lambda_parameter_named_like_a_waiting_comprehension_variable_shadows_it() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            fs = [(lambda x, k=x: (x, k)) for x in range(wait(pending(1, 2)))]
+            gs = [(lambda: [x for x in "ab"]) for x in range(wait(ready(1)))]
+            return [f(x=7) for f in fs], [g() for g in gs]
+        """)
+    assert result(src) == ([(7, 0), (7, 1)], [["a", "b"]])
+
+
+def test_lambda_in_a_waiting_comprehension_reading_a_variable_bound_later_raises() -> None:
+    # Called before the second for binds y, the lambda reads a free variable with no value.
+    src = program("""
+        @coroutine
+        def main():
+            return [y for x in range(1) if (lambda: y)() for y in range(wait(ready(2)))]
+        """)
+    assert result(src) == (
+        "raised",
+        (
+            "NameError",
+            (
+                "cannot access free variable 'y' where it is not associated with a value"
+                " in enclosing scope",
+            ),
+            None,
+            None,
+            False,
+        ),
+    )
+
+
+def test_self_documenting_fstring_in_a_lambda_of_a_waiting_comprehension() -> None:
+    src = program("""
+        @coroutine
+        def main():
+            fs = [(lambda: f"{x=}") for x in range(2) if wait(pending(1, True))]
+            return [f() for f in fs]
+        """)
+    assert result(src) == ["x=1", "x=1"]
 
 
 def test_generated_loop_prints_in_order() -> None:
