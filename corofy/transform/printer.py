@@ -24,6 +24,7 @@ class Printer(Protocol):
     indent: str
     control: Control  # the frames around the code being printed
     clear_m: bool  # a suspension clears the local ``_m`` (else ``_state`` tells)
+    guarding: int  # finally blocks open around the printing that test ``_m``
     ended: bool  # what was just printed returned: its block goes no further
     deferred: bool  # some wait is deferred: poll() loops on ``_AGAIN``
     inline_waits: int  # waits printed inline in the function being printed

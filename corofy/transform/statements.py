@@ -120,6 +120,9 @@ class Render:
         self.tail_names: dict[int, str] = {}
         # Nested functions that use the machine close over _m: then it stays set.
         self.clear_m = not (set(storage.nested_refs.values()) & storage.cold)
+        # The finally blocks open where printing is that test ``_m`` (``not_suspending``):
+        # a suspension clears ``_m`` only inside one (elsewhere nothing reads it after).
+        self.guarding = 0
         self.control = Control()
         self.cache: dict[tuple[int, bool], str] = {}
         self.keep: list[cst.CSTNode] = []
@@ -428,11 +431,13 @@ class Render:
         w.line(f"try:{note}", n.line)
         w.level += 1
         self.blocks += 2  # try/except/finally: CPython's blocks for a try and an except
+        self.guarding += 1
         with self.control.inside(frame):
             if n.handlers or n.orelse:
                 ended = self._try_clauses(w, n, with_finally=False)
             else:
                 ended = self.block(w, n.body)
+        self.guarding -= 1
         self.blocks -= 2
         w.level -= 1
         frame.write_pending_raise(w, self.names.x)
@@ -469,6 +474,7 @@ class Render:
     ) -> bool:
         """Print the try's clauses; True when its body and every handler surely end."""
         in_finally = int(with_finally and bool(n.finalbody))
+        self.guarding += in_finally
         w.line(f"try:{note}", n.line)
         w.level += 1
         self.blocks += in_finally + bool(n.handlers)
@@ -527,6 +533,7 @@ class Render:
         if n.orelse:
             w.line("else:")
             self.indented(w, n.orelse, blocks=in_finally)
+        self.guarding -= in_finally
         if with_finally and n.finalbody:
             self._finally(w, n, raising)
         if not n.handlers and not (with_finally and n.finalbody):

@@ -9,8 +9,9 @@ Facts this depends on (see ``emit.py`` for the shape of the output):
   would chain onto the exception being handled, or one a resume function reaches past
   its budget) records its future and state and returns ``_AGAIN``: ``poll()`` at once
   calls that state's function, which polls the future first, still in the same ``poll()``.
-- Either way the suspension clears the local ``_m`` first (unless nested functions close
-  over it): the ``finally`` blocks it returns through test it to know they must not run.
+- Either way, inside a ``finally`` block's ``try``, the suspension clears the local ``_m``
+  first (unless nested functions close over it): the ``finally`` blocks it returns through
+  test it to know they must not run. Elsewhere nothing reads ``_m`` after it returns.
 - While ``close()`` drives the machine (``_closing``), an inline wait reached suspends
   without polling; ``close()`` turns that into RuntimeError, as ``generator.close()`` does.
 - A resume function re-enters at its wait (``Resume``): an exception the future raised,
@@ -73,7 +74,7 @@ def _write_deferred(r: Printer, w: Writer, n: Wait) -> None:
     else:  # the state's comment on the line that sets it
         w.line(f"{m}._awaiting, {m}._state = {future}, {n.id}  {comment}", n.line)
     r.store(w, n.id)
-    if r.clear_m:
+    if r.clear_m and r.guarding:
         w.line(f"{m} = None  # suspending (see the finally blocks)")
     w.line(f"return {names.AGAIN}")
 
@@ -101,7 +102,7 @@ def _write_inline(r: Printer, w: Writer, n: Wait) -> None:
     w.level += 2
     w.line(f"{m}._awaiting, {m}._state = {names.f}, {n.id}")
     r.store(w, n.id)
-    if r.clear_m:
+    if r.clear_m and r.guarding:
         w.line(f"{m} = None  # suspending (see the finally blocks)")
     w.line(f"return {names.r}")
     w.level -= 2

@@ -410,3 +410,28 @@ def test_a_resume_function_passes_what_it_only_hands_on_to_a_tail_from_its_slot(
     assert "= _m.a" not in text and ", _m.a, _m.b, _m.get, x)" in text, text
     ns = load(code)
     assert run_machine(ns["f"](10, 20, lambda v: Later(v + 1))) == 35
+
+
+def test_a_suspension_clears_m_only_where_a_finally_tests_it() -> None:
+    # The finally blocks a suspension returns through test _m to know they must not run;
+    # elsewhere nothing reads it after the return, and the line cost compile time at every
+    # wait (issue 10).
+    code = transform(EXAMPLE, "x.py").code
+    assert "_m = None" not in code
+    source = textwrap.dedent("""\
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(a, log):
+            x = wait(a)
+            try:
+                x += wait(a)
+            finally:
+                log.append(x)
+            return x + wait(a)
+        """)
+    code = transform_source(source)
+    assert code.count("_m = None") == 1
+    log: list = []
+    assert run_machine(load(code)["f"](Later(2), log)) == 6
+    assert log == [4]
