@@ -98,10 +98,14 @@ def prepare(
             for value in scope.declared_nonlocal:
                 target = scope.resolve(value)
                 outer = scopes.get(id(target)) if target is not None else None
-                if outer is not None and value in outer.storage.cold:
+                # A captured local lives on that machine (cold); one no scope here uses is
+                # a plain local of some resume function: either way no generated function
+                # binds it, so the declaration goes.
+                if outer is not None:
                     dropped.add(value)
         r.naming.outer_nonlocals = frozenset(dropped)
-    if refs:
+        named |= dropped  # Rename must walk the statements declaring them
+    if named:
         r.fast = False
         r.renamed = type(r.renamed)(r.storage.cold | named, r.renamed.in_class)
     r.naming.nested = {id(child.node): child for child in coroutine.children}

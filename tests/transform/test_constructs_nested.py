@@ -364,6 +364,30 @@ NESTED_PROGRAMS = [
         (6, 5),
         id="walrus_in_a_nested_coroutines_default_binds_in_the_enclosing_coroutine",
     ),
+    pytest.param(
+        """
+        @coroutine
+        def main():
+            a, b, c = 1, 2, 3
+            @coroutine
+            def inner(v):
+                nonlocal a, b
+                def h():
+                    nonlocal c
+                    return 10
+                b = v + wait(ready(b)) + h()
+                return b
+            def f():
+                @coroutine
+                def deeper():
+                    nonlocal a
+                    return wait(ready(4))
+                return deeper()
+            return wait(inner(a)), wait(f()), b
+        """,
+        (13, 4, 13),
+        id="nonlocal_naming_an_enclosing_coroutines_local_no_nested_scope_uses",
+    ),
 ]
 
 
