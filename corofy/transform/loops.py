@@ -9,7 +9,9 @@ Facts this depends on (see ``emit.py`` for the shape of the output):
   ``return``, would leave the ``try`` and run its handlers and ``finally`` too early), by
   a *hand-off*: a wait deferred to poll() on runtime's ``Machine.NOW`` (ready at once),
   which leaves the ``try`` as a suspension does; its state's function calls the
-  continuation, which re-enters the ``try`` itself. The loop is printed once either way.
+  continuation, which re-enters the ``try`` itself. The loop is printed once either way
+  (but the hot path's copy, ``reenter.Continuations.keeps_copy``; a loop no iteration's end
+  hands off and one block enters is printed in that block, ``Continuations.enter``).
 - A ``for`` whose body waits iterates an explicit ``iter()`` kept in a temporary (made by
   ``lower.py``), so the iterator lives across waits and ``break`` leaves it unclosed, as
   in Python.
@@ -55,6 +57,8 @@ class LoopCalls(Protocol):
 
     def hand_off(self, loop: Loop) -> Wait: ...
 
+    def enter(self, loop: Loop, in_loop: bool) -> Wait | None: ...
+
 
 # -- the IR of resume functions ---------------------------------------------------------------
 
@@ -67,7 +71,11 @@ def reentered(loop: Loop, rest: Block, conts: LoopCalls | None) -> Block:
 
 
 def delegate_loops(
-    block: Block, conts: LoopCalls, own: Loop | None = None, in_try: bool = False
+    block: Block,
+    conts: LoopCalls,
+    own: Loop | None = None,
+    in_try: bool = False,
+    in_loop: bool = False,
 ) -> Block:
     """``block`` with each loop that waits replaced by a call of its continuation, or,
     inside a ``try`` or waiting ``with`` (``in_try``: a call, a ``return``, would leave
@@ -75,10 +83,11 @@ def delegate_loops(
     reaching a nested loop calls it instead of holding a copy of it, so nested loops are
     not copied into every level's functions (the start function and the tails too: one
     call or hand-off per entry into the loop, and each waiting loop is printed once).
-    ``own``: the loop a continuation runs itself."""
+    ``own``: the loop a continuation runs itself; ``in_loop``: ``block`` is in the body of
+    a loop printed in the same function."""
     out: Block | None = None
     for k, n in enumerate(block):
-        new = _delegated(n, conts, own, in_try)
+        new = _delegated(n, conts, own, in_try, in_loop)
         if new is not n and out is None:
             out = list(block[:k])
         if out is not None:
@@ -91,21 +100,26 @@ def delegate_loops(
     return block if out is None else out
 
 
-def _delegated(n: Node, conts: LoopCalls, own: Loop | None, in_try: bool) -> Node:
+def _delegated(n: Node, conts: LoopCalls, own: Loop | None, in_try: bool, in_loop: bool) -> Node:
     if isinstance(n, Loop):
         if n is not own and suspends([n]):
-            return conts.hand_off(n) if in_try else conts.call(n)
-        body = delegate_loops(n.body, conts, own, in_try)
-        orelse = delegate_loops(n.orelse, conts, own, in_try)
+            if not in_try:
+                return conts.call(n)
+            handed = conts.enter(n, in_loop)
+            if handed is not None:
+                return handed
+            # Else printed here, where the loop is entered: its only entry (see enter).
+        body = delegate_loops(n.body, conts, own, in_try, True)
+        orelse = delegate_loops(n.orelse, conts, own, in_try, in_loop)
         if body is n.body and orelse is n.orelse:
             return n
         return Loop(n.line, n.test, n.target, n.iter, body, orelse)
     if isinstance(n, If):
-        body = delegate_loops(n.body, conts, own, in_try)
-        orelse = delegate_loops(n.orelse, conts, own, in_try)
+        body = delegate_loops(n.body, conts, own, in_try, in_loop)
+        orelse = delegate_loops(n.orelse, conts, own, in_try, in_loop)
         return n if body is n.body and orelse is n.orelse else If(n.line, n.test, body, orelse)
     if isinstance(n, Match):
-        bodies = [delegate_loops(c.body, conts, own, in_try) for c in n.cases]
+        bodies = [delegate_loops(c.body, conts, own, in_try, in_loop) for c in n.cases]
         if all(b is c.body for b, c in zip(bodies, n.cases)):
             return n
         return Match(
@@ -114,16 +128,16 @@ def _delegated(n: Node, conts: LoopCalls, own: Loop | None, in_try: bool) -> Nod
             [Case(c.line, c.pattern, c.guard, b) for c, b in zip(n.cases, bodies)],
         )
     if isinstance(n, Reenter) and n.cont is not None:
-        rest = delegate_loops(n.rest, conts, own, in_try)
+        rest = delegate_loops(n.rest, conts, own, in_try, in_loop)
         return n if rest is n.rest else Reenter(n.line, n.loop, rest, n.go, n.cont)
     if isinstance(n, Try):
         # Not into the finally: a loop there runs while an exit is pending (exits.py).
-        body = delegate_loops(n.body, conts, own, True)
+        body = delegate_loops(n.body, conts, own, True, in_loop)
         handlers = [
-            Handler(h.line, h.type, h.name, delegate_loops(h.body, conts, own, True))
+            Handler(h.line, h.type, h.name, delegate_loops(h.body, conts, own, True, in_loop))
             for h in n.handlers
         ]
-        orelse = delegate_loops(n.orelse, conts, own, True)
+        orelse = delegate_loops(n.orelse, conts, own, True, in_loop)
         if (
             body is n.body
             and orelse is n.orelse
@@ -132,7 +146,7 @@ def _delegated(n: Node, conts: LoopCalls, own: Loop | None, in_try: bool) -> Nod
             return n
         return replace(n, body=body, handlers=handlers, orelse=orelse)
     if isinstance(n, With) and n.entered is not None:
-        body = delegate_loops(n.body, conts, own, True)
+        body = delegate_loops(n.body, conts, own, True, in_loop)
         return n if body is n.body else replace(n, body=body)
     return n  # a native with (it holds no wait), a simple statement
 

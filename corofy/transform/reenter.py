@@ -91,10 +91,13 @@ class Continuations:
     ``copies``: may the hot path keep its copy of a loop (``keeps_copy``)? ``copied`` says
     whether one was kept."""
 
-    def __init__(self, unit: Unit, copies: bool = True) -> None:
+    def __init__(self, unit: Unit, copies: bool = True, inline: frozenset[int] = frozenset()):
         self.unit = unit
         self.copies = copies
         self.copied = False
+        self.inline = inline  # id() of the loops printed where they are entered (enter)
+        self.entries: dict[int, int] = {}  # id(loop) -> the blocks handing it off (enter)
+        self.ends: set[int] = set()  # id() of the loops an iteration's end hands off
         self.keys: dict[int, int] = {}  # id(loop) -> its key
         self.loops: dict[int, Loop] = {}  # key -> loop
         self.blocks: dict[int, Block] = {}  # key -> the continuation, once built
@@ -131,6 +134,28 @@ class Continuations:
             self.next_state += 1
             self.handed.append((found, loop))
         return found
+
+    def enter(self, loop: Loop, in_loop: bool = False) -> Wait | None:
+        """The hand-off of a block entering ``loop`` from outside it inside a try (a start
+        function, a tail, a resume function or continuation before it), or None where the
+        loop is printed there instead: its only entry, when no iteration's end hands it
+        off (each state inside it keeps its copy, ``keeps_copy``). Then the loop needs no
+        state or continuation of its own, and the machine two functions fewer to compile
+        and no detour through poll() on the way in (compile time, issue 10); the loop is
+        printed twice either way. Not from inside another loop printed in the same
+        function (``in_loop``): each run of the loop must start a frame of its own, as a
+        call of its continuation does (the cells of a waiting comprehension's closures,
+        Machine.Scope, are that frame's)."""
+        if id(loop) in self.inline and not in_loop:
+            return None
+        self.entries[id(loop)] = self.entries.get(id(loop), 0) + (2 if in_loop else 1)
+        return self.hand_off(loop)
+
+    def entered_once(self) -> frozenset[int]:
+        """The loops ``enter`` may print where they are entered, the blocks made again."""
+        return frozenset(
+            k for k, count in self.entries.items() if count == 1 and k not in self.ends
+        )
 
     def keeps_copy(self, loop: Loop, target: object) -> bool:
         """Does the resume function of ``target`` run ``loop`` again by a copy of it
@@ -183,9 +208,22 @@ class ResumeBlocks:
 
 def resume_blocks(unit: Unit, copies: bool = True) -> ResumeBlocks:
     """The start block, each wait's resume block, the shared tails of the body and the
-    loops' continuations; ``copies``: may the hot path keep a copy of a loop?"""
+    loops' continuations; ``copies``: may the hot path keep a copy of a loop? Made again
+    when a loop handed off from one place only can be printed there (``enter``)."""
+    waits = len(unit.waits)
+    made, conts = _resume_blocks(unit, copies, frozenset())
+    once = conts.entered_once()
+    if once:
+        del unit.waits[waits:]  # the hand-offs' states, made again as needed
+        made, _ = _resume_blocks(unit, copies, once)
+    return made
+
+
+def _resume_blocks(
+    unit: Unit, copies: bool, inline: frozenset[int]
+) -> tuple[ResumeBlocks, Continuations]:
     start, tails = segments(unit.body)
-    conts = Continuations(unit, copies)
+    conts = Continuations(unit, copies, inline)
     # The start block and the tails call a waiting loop's continuation too, rather than
     # hold a second copy of it: one call per entry into the loop, and the loop is compiled
     # once (compile time of generated code, issue 10).
@@ -201,7 +239,7 @@ def resume_blocks(unit: Unit, copies: bool = True) -> ResumeBlocks:
             blocks[wait.id] = [conts.call(loop)]
         tails.update(conts.build())
     _skip_forwarders(blocks, tails)
-    return ResumeBlocks(blocks, tails, conts.loops, conts.copied)
+    return ResumeBlocks(blocks, tails, conts.loops, conts.copied), conts
 
 
 def _skip_forwarders(blocks: dict[int, Block], tails: dict[int, Block]) -> None:
@@ -300,6 +338,7 @@ def _reenter(
         if in_try and conts is not None:  # a call would leave the try
             if conts.keeps_copy(node, target):
                 return reentered(node, inner, None)
+            conts.ends.add(id(node))
             return [Reenter(node.line, node, inner, cont=conts.hand_off(node))]
         return reentered(node, inner, conts)
     if isinstance(node, Try):

@@ -327,13 +327,27 @@ def test_each_waiting_loop_is_written_once_not_once_per_state_inside_a_try_at_mo
     # of holding a copy of it, and the start function calls the outer one's.
     assert len(outer) == 1 and len(inner) == 1, headers
     # Inside a try a call would leave the try: the start function and the states inside
-    # the loop hand off to one state (runtime's Machine.NOW, ready at once) that calls the
-    # loop's continuation, which re-enters the try (SPEC 2.4, issue 10); only the last
-    # wait of its iteration keeps a copy (the steady state of a server loop: no detour).
+    # the loop would hand off to one state (runtime's Machine.NOW, ready at once) that
+    # calls the loop's continuation, which re-enters the try (SPEC 2.4, issue 10); but
+    # the last wait of its iteration keeps a copy (the steady state of a server loop: no
+    # detour), and this loop has no other: nothing hands it off but the start function,
+    # its one entry, which holds it instead (no state, no continuation of its own).
+    assert len([h for h in headers if h.startswith("for k in")]) == 2, headers
+    assert "_Machine.NOW" not in code and "def _s4_loop" not in code
+    ns = load(code)
+    assert run_machine(ns["grid"](3, 2, lambda r, c: Later(r + c))) == 1 + 9 + 0 + 6
+    # With two waits in its iteration, the first one's state hands the loop off.
+    code = transform_source(
+        NESTED_LOOPS.replace(
+            "total += wait(cell(k, k))", "total += wait(cell(k, k)) + wait(cell(k, 0))"
+        ),
+        "grid.py",
+    )
+    headers = [line.strip() for line in code.splitlines() if line.strip().startswith("for ")]
     assert len([h for h in headers if h.startswith("for k in")]) == 2, headers
     assert "_Machine.NOW" in code
     ns = load(code)
-    assert run_machine(ns["grid"](3, 2, lambda r, c: Later(r + c))) == 1 + 9 + 0 + 6
+    assert run_machine(ns["grid"](3, 2, lambda r, c: Later(r + c))) == 1 + 9 + 0 + 6 + 3
 
 
 def test_resume_functions_take_the_answer_runtime_polled_and_do_not_poll_themselves() -> None:
@@ -435,3 +449,42 @@ def test_a_suspension_clears_m_only_where_a_finally_tests_it() -> None:
     log: list = []
     assert run_machine(load(code)["f"](Later(2), log)) == 6
     assert log == [4]
+
+
+def test_a_waiting_loop_in_a_with_entered_from_one_place_is_printed_there() -> None:
+    # bench_output's shape: a waiting comprehension inside a with after a waiting loop.
+    # Nothing hands the comprehension's loop off but the one function entering it, which
+    # holds it (no state or continuation of its own: compile time, issue 10).
+    source = textwrap.dedent("""\
+        from corofy import coroutine, wait
+
+        @coroutine
+        def f(a, cm, log):
+            for p in [1, 2]:
+                log.append(wait(a(p)))
+            with cm:
+                sizes = [wait(a(p)) for p in [3, 4] if p]
+            return sizes
+        """)
+    code = transform_source(source)
+    assert "_Machine.NOW" not in code and "_loop_line" not in code  # no _sN_loop_lineK state
+
+    class Manager:
+        def __enter__(self):
+            log.append("enter")
+
+        def __exit__(self, *exc):
+            log.append(("exit", exc[0]))
+
+    log: list = []
+    assert run_machine(load(code)["f"](Later, Manager(), log)) == [3, 4]
+    assert log == [1, 2, "enter", ("exit", None)]
+    for polls in range(1, 5):  # closed at each wait: __exit__ runs once, for GeneratorExit
+        log = []
+        machine = load(code)["f"](Later, Manager(), log)
+        for _ in range(polls):
+            machine.poll(None)
+        machine.close()
+        assert [e for e in log if isinstance(e, tuple)] == (
+            [("exit", GeneratorExit)] if polls > 2 else []
+        ), polls
