@@ -189,6 +189,10 @@ class Machine(Future[Any]):
             state = self._state  # type: ignore[attr-defined]
             self._awaiting, self._state = None, -1  # type: ignore[attr-defined]
             answer = self._steps[state](self, CLOSING, None, None)  # type: ignore[attr-defined]
+        # An exception the state kept in a slot (an except clause that waits) holds its
+        # traceback, whose frame's f_back is this frame: it must not keep the machine, or
+        # one that ignored GeneratorExit is finalized at GC time, not when dropped.
+        del self
         return answer
 
     def _finished(self, waker: Any) -> NoReturn:

@@ -617,6 +617,39 @@ def test_a_coroutine_that_ignored_close_is_finalized_when_dropped_though_its_err
 
 
 @pytest.mark.parametrize("side", ["machine", "reference"])
+def test_a_coroutine_that_ignored_close_in_a_waiting_except_clause_is_finalized_when_dropped(
+    side,
+) -> None:
+    # The except clause's wait keeps the GeneratorExit on the machine; its traceback's
+    # frame leads back (f_back) to the frame that resumed the machine to close it, which
+    # must not hold the machine (differential seed 7006: finalized at GC time, after the
+    # enclosing coroutine's close() had raised).
+    src = program("""
+        @coroutine
+        def main():
+            try:
+                wait(pending(5))
+            except wait(ready(ValueError)):
+                pass
+            finally:
+                print("closed again")
+        """)
+    run = Run()
+    future = load(src, side, run)["main"]()
+    future.poll(RecordingWaker())
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError, match="ignored GeneratorExit"):
+            future.close()
+        run.log("drop")
+        del future
+        run.log("dropped")
+    finally:
+        gc.enable()
+    assert [e[0] for e in run.events][-3:] == ["drop", "print", "dropped"]
+
+
+@pytest.mark.parametrize("side", ["machine", "reference"])
 def test_a_coroutine_ignoring_generator_exit_when_finalized_is_reported_unraisable(
     side, monkeypatch
 ) -> None:
