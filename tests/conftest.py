@@ -7,10 +7,10 @@ on a shared machine says nothing about correctness.
 Also: ``ast.parse`` runs with the garbage collector paused. Generated programs make
 coroutines that ignore GeneratorExit (generators and machines alike); the collector
 finalizes them wherever it runs, and each finalizer reports a RuntimeError as unraisable.
-pytest's hook formats that traceback at once, and on CPython 3.11 and 3.12.1 formatting
+pytest's hook formats that traceback at once, and on CPython 3.11.7 formatting
 parses source with ``ast`` (for its ``^^^`` carets): inside another ``ast.parse`` that
-re-entry fails with "SystemError: AST constructor recursion depth mismatch" (a CPython bug,
-fixed in later releases). Collection then waits for the parse to end.
+re-entry fails with "SystemError: AST constructor recursion depth mismatch" (a CPython
+bug). Collection then waits for the parse to end.
 """
 
 import ast
